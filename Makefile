@@ -1,0 +1,11 @@
+.PHONY: run test bench check
+
+run:  ## start the trust center on SQLite with seed content and demo accounts
+	scripts/run
+
+test:  ## run the whole test suite (PostgreSQL and SQLite)
+	scripts/test
+
+bench:  ## run the benchmarks and print their figures
+	scripts/bootstrap requirements-dev.txt
+	.venv/bin/python bench/run.py

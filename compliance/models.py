@@ -1,0 +1,245 @@
+"""Content of the Security & Compliance page.
+
+Every visible line of the page comes from these rows. Each model keeps a full
+change history (simple-history) with the acting user and the reason; writes go
+through `compliance.services`. Rows carry a stable `slug` so that snapshots of
+the page can be compared item by item across versions.
+"""
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .enums import CertificationStatus, ControlStatus, SectionKey
+
+
+class HistoryBypassError(TypeError):
+    """Raised by writes that would change tracked rows without a history row."""
+
+
+class TrackedQuerySet(models.QuerySet):
+    """QuerySet for history-tracked models: bulk writes that skip simple-history
+    are refused, so the change history stays complete."""
+
+    def _refuse(self, name: str) -> None:
+        raise HistoryBypassError(
+            f"{self.model.__name__}.objects.{name}() would skip the change history; "
+            "save each row through a service instead."
+        )
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        self._refuse("update")
+
+    def bulk_create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._refuse("bulk_create")
+
+    def bulk_update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._refuse("bulk_update")
+
+
+class TrackedModel(models.Model):
+    objects = TrackedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class OrderedContent(TrackedModel):
+    """Fields shared by the page's list items: a stable key, an order, and a
+    switch to retire an item without deleting its history."""
+
+    slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+    )
+    position = models.PositiveIntegerField(
+        default=100, help_text="Items are shown in ascending order."
+    )
+    is_active = models.BooleanField(
+        "shown on the page",
+        default=True,
+        help_text="Untick to retire the item; its history is kept.",
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+
+class Organization(TrackedModel):
+    """The company the page is about. There is exactly one row."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    name = models.CharField(max_length=120, help_text="Short name, e.g. “Coaxiom”.")
+    legal_name = models.CharField(max_length=200, help_text="Legal entity, e.g. “Coaxiom LLC”.")
+    page_title = models.CharField(max_length=120, default="Security & Compliance")
+    intro = models.TextField(help_text="Opening paragraph of the page.")
+    website = models.CharField(max_length=200, blank=True, help_text="Shown as text, e.g. “coaxiom.io”.")
+    contact_email = models.EmailField(help_text="General security and compliance contact.")
+    security_email = models.EmailField(
+        help_text="Where vulnerability reports go (security.txt Contact)."
+    )
+    preferred_languages = models.CharField(
+        max_length=60, default="en", help_text="Comma-separated language tags, e.g. “en, de”."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "organization"
+        verbose_name_plural = "organization"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(singleton=True), name="organization_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Section(TrackedModel):
+    """A section of the page: its title, introduction and place in the order."""
+
+    key = models.CharField(max_length=40, choices=SectionKey.choices, unique=True)
+    title = models.CharField(max_length=120)
+    intro = models.TextField(blank=True, help_text="Paragraph under the section heading.")
+    position = models.PositiveIntegerField(default=100)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Certification(OrderedContent):
+    """A certification, attestation or agreement, with its real-world status."""
+
+    name = models.CharField(max_length=120, help_text="e.g. “SOC 2 Type I”.")
+    status = models.CharField(
+        max_length=30, choices=CertificationStatus.choices, default=CertificationStatus.PLANNED
+    )
+    target = models.CharField(
+        max_length=120, blank=True, help_text="Target or timing as text, e.g. “Q4 2026”."
+    )
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta(OrderedContent.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Control(OrderedContent):
+    """A line in a list section (data security, access controls, incident
+    response, vulnerability disclosure), optionally under a sub-heading."""
+
+    section = models.ForeignKey(
+        Section,
+        on_delete=models.PROTECT,
+        related_name="controls",
+        limit_choices_to={
+            "key__in": [
+                SectionKey.DATA_SECURITY,
+                SectionKey.ACCESS_CONTROLS,
+                SectionKey.INCIDENT_RESPONSE,
+                SectionKey.VULNERABILITY_DISCLOSURE,
+            ]
+        },
+    )
+    group = models.CharField(
+        max_length=120, blank=True, help_text="Optional sub-heading, e.g. “Data in Transit”."
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, help_text="Shown after the title, separated by a dash.")
+    status = models.CharField(
+        max_length=20, choices=ControlStatus.choices, default=ControlStatus.IN_PLACE
+    )
+    history = HistoricalRecords()
+
+    class Meta(OrderedContent.Meta):
+        indexes = [models.Index(fields=["section", "position"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Subprocessor(OrderedContent):
+    """An infrastructure provider that processes data on the company's behalf."""
+
+    name = models.CharField(max_length=120)
+    purpose = models.CharField(max_length=300)
+    certifications = models.CharField(
+        max_length=300, blank=True, help_text="Comma-separated, e.g. “SOC 2 Type II, ISO 27001”."
+    )
+    location = models.CharField(max_length=120, blank=True, help_text="Where data is processed.")
+    history = HistoricalRecords()
+
+    class Meta(OrderedContent.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def certification_list(self) -> list[str]:
+        return [c.strip() for c in self.certifications.split(",") if c.strip()]
+
+
+class DataHandlingRow(OrderedContent):
+    """A row of the data handling table: a category and what is (not) collected."""
+
+    category = models.CharField(max_length=120)
+    description = models.TextField()
+    history = HistoricalRecords()
+
+    class Meta(OrderedContent.Meta):
+        verbose_name = "data handling row"
+
+    def __str__(self) -> str:
+        return self.category
+
+
+class GdprFact(OrderedContent):
+    """A labelled statement in the GDPR section, e.g. “Legal Basis”."""
+
+    label = models.CharField(max_length=120)
+    body = models.TextField()
+    history = HistoricalRecords()
+
+    class Meta(OrderedContent.Meta):
+        verbose_name = "GDPR fact"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ContactRoute(OrderedContent):
+    """Where to send which kind of inquiry."""
+
+    label = models.CharField(max_length=120, help_text="e.g. “Privacy & legal”.")
+    email = models.EmailField()
+    topics = models.CharField(
+        max_length=300, help_text="What to send there, e.g. “DPA requests, GDPR inquiries”."
+    )
+    history = HistoricalRecords()
+
+    class Meta(OrderedContent.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.label
+
+
+# Models whose rows make up the page, in the order the admin lists them.
+CONTENT_MODELS: tuple[type[models.Model], ...] = (
+    Organization,
+    Section,
+    Certification,
+    Control,
+    Subprocessor,
+    DataHandlingRow,
+    GdprFact,
+    ContactRoute,
+)

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.db import connection
+from django.urls import include, path
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness and database reachability for load balancers and operators."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+admin.site.site_header = "Trust center administration"
+admin.site.site_title = "Trust center"
+admin.site.index_title = "Content, requests and evidence"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", health, name="health"),
+    path("", include("compliance.urls")),
+]
