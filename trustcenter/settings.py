@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "simple_history",
+    "django_ratelimit",
     "compliance",
     "accounts",
 ]
@@ -150,3 +151,24 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # The actor recorded for writes made by management commands and jobs.
 SYSTEM_ACTOR_USERNAME = env.str("SYSTEM_ACTOR_USERNAME", default="system")
+
+# Public request forms (requests_app): abuse limits. Rates are "count/period"
+# (s, m, h, d), counted in the shared cache; each accepted submission counts once
+# against the client's address and once against each email address it names.
+REQUEST_RATE_PER_IP = env.str("REQUEST_RATE_PER_IP", default="5/h")
+REQUEST_RATE_PER_EMAIL = env.str("REQUEST_RATE_PER_EMAIL", default="3/h")
+# Number of reverse proxies in front of the app that append to X-Forwarded-For;
+# 0 means clients connect directly and REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# A request form is a few kilobytes; larger bodies are refused with 413 before parsing.
+REQUEST_FORM_MAX_BODY = env.int("REQUEST_FORM_MAX_BODY", default=64 * 1024)
+# Upper bound for any request body outside file uploads (Django's default is 2.5 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# django-ratelimit refuses caches that are not shared between processes (locmem).
+# Development and tests run one process on locmem, so the check is silenced
+# there only; production must point CACHE_URL at Redis or memcached.
+# Django's own RedisCache increments atomically but is not on django-ratelimit's
+# list of tested backends, hence its warning W001 is silenced for that backend.
+SILENCED_SYSTEM_CHECKS = [] if PRODUCTION else ["django_ratelimit.E003", "django_ratelimit.W001"]
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")

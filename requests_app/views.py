@@ -1,0 +1,293 @@
+"""Public side of requests: intake forms, confirmation, identity verification,
+the requester's status page and the download of files sent to the requester.
+
+Views validate with forms and write only through `services`. Pages reached by a
+secret link (status, verification, downloads) are never cached, never send the
+link on in a Referer header, and answer a wrong link with one page that names
+no ticket.
+"""
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_http_methods
+
+from compliance.models import Organization
+
+from . import services
+from .enums import DATA_SUBJECT_KINDS, TicketKind
+from .forms import DATA_RIGHTS, DATA_RIGHTS_BY_SLUG, DataRight, IntakeForm, form_for_kind
+from .models import Ticket, TicketAttachment
+from .ratelimits import client_ip, submission_is_limited
+
+SUBMITTED_SESSION_KEY = "requests_app:submitted"
+VERIFIED_SESSION_KEY = "requests_app:verified"
+
+# Tokens in links are URL-safe base64 or hex; anything else is not ours.
+LINK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
+
+# Content types a download may carry, by extension; anything else goes out as
+# opaque bytes.
+DOWNLOAD_TYPES = {".pdf": "application/pdf"}
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HttpResponse:
+    org = Organization.objects.only("name").first()
+    base = {"org_name": org.name if org else "", "data_rights": DATA_RIGHTS}
+    return render(request, template, {**base, **(context or {})}, status=status)
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """Headers for any page reached through a secret link."""
+    add_never_cache_headers(response)  # Cache-Control: ... no-store ...
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _link_invalid(request: HttpRequest, *, purpose: str) -> HttpResponse:
+    """One answer for a wrong, used or expired link: same text, same status."""
+    return _private(_page(request, "requests_app/link_invalid.html", {"purpose": purpose}, status=404))
+
+
+def _promise_days() -> int:
+    return getattr(settings, "DPA_RETURN_BUSINESS_DAYS", 5)
+
+
+# --- Index and intake -------------------------------------------------------
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """The kinds of request one can make here."""
+    return _page(request, "requests_app/index.html", {"promise_days": _promise_days()})
+
+
+FORM_COPY: dict[str, dict[str, str]] = {
+    TicketKind.DPA: {
+        "title": "Request a countersigned DPA",
+        "lede": "Tell us which company signs our Data Processing Agreement and we return a copy "
+        "countersigned by us.",
+    },
+    TicketKind.BAA: {
+        "title": "Request a Business Associate Agreement",
+        "lede": "If you handle protected health information under HIPAA, a Business Associate "
+        "Agreement must be signed before you send such data to us.",
+    },
+}
+
+
+@require_http_methods(["GET", "POST"])
+def intake(request: HttpRequest, kind: str, right: str | None = None) -> HttpResponse:
+    """Show, validate and submit the form for one kind of request."""
+    data_right: DataRight | None = None
+    if right is not None:
+        data_right = DATA_RIGHTS_BY_SLUG.get(right)
+        if data_right is None:
+            raise Http404("No such data-subject right.")
+        kind = data_right.kind
+    form_class = form_for_kind(kind)
+    form_kwargs: dict[str, Any] = {"right": data_right} if data_right else {}
+
+    status = 200
+    if request.method == "POST":
+        too_large = _refuse_large_body(request)
+        if too_large:
+            return too_large
+        form = form_class(request.POST, **form_kwargs)
+        if form.is_valid():
+            return _submit(request, kind=kind, form=form)
+        status = 400
+    else:
+        form = form_class(**form_kwargs)
+
+    context = {
+        "form": form,
+        "kind": kind,
+        "right": data_right,
+        "promise_days": _promise_days(),
+        "is_data_subject": kind in DATA_SUBJECT_KINDS,
+        **FORM_COPY.get(kind, {}),
+    }
+    if data_right:
+        context.update(title=data_right.title, lede=data_right.summary)
+    return _page(request, "requests_app/form.html", context, status=status)
+
+
+def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
+    """Refuse an oversized form before Django parses it (413, nothing read)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.REQUEST_FORM_MAX_BODY:
+        return _page(request, "requests_app/message.html", {
+            "heading": "This form is too large",
+            "paragraphs": [
+                "What you sent is larger than any answer to this form can be. "
+                "Please shorten the text and try again.",
+            ],
+            "back": request.path,
+        }, status=413)
+    return None
+
+
+def _remember_submission(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    # The reference travels in the session, not in the URL: the confirmation
+    # page cannot be found by guessing or counting.
+    request.session[SUBMITTED_SESSION_KEY] = {
+        "reference": ticket.reference,
+        "kind": ticket.kind,
+        "needs_verification": ticket.kind in DATA_SUBJECT_KINDS and ticket.verified_at is None,
+    }
+    return redirect("requests_app:submitted")
+
+
+def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpResponse:
+    token = form.cleaned_data["submission_token"]
+    # A retried POST (double click, reload) carries the same token: show the
+    # ticket it already made, without counting against the rate limits.
+    existing = Ticket.objects.filter(submission_token=token, kind=kind).first()
+    if existing is not None:
+        return _remember_submission(request, existing)
+    if submission_is_limited(request, emails=form.emails()):
+        return _page(request, "requests_app/message.html", {
+            "heading": "Too many requests",
+            "paragraphs": [
+                "We have received several requests from your network or for this email address "
+                "in a short time, so we did not accept this one.",
+                "Nothing was submitted. Please try again in an hour, or write to us by email.",
+            ],
+            "back": request.path,
+        }, status=429)
+    ticket, _status_token = services.ticket_submit(
+        kind=kind, data=form.ticket_data(), submission_token=token, ip=client_ip(request) or None
+    )
+    return _remember_submission(request, ticket)
+
+
+@require_GET
+def submitted(request: HttpRequest) -> HttpResponse:
+    """The confirmation after a submission, with the ticket's reference."""
+    info = request.session.get(SUBMITTED_SESSION_KEY)
+    if not info:
+        return _private(_page(request, "requests_app/message.html", {
+            "heading": "Nothing to show",
+            "paragraphs": [
+                "This page confirms a request right after it is sent from this browser. "
+                "The confirmation mail we sent you holds your reference and a private status link.",
+            ],
+        }, status=404))
+    return _private(_page(request, "requests_app/submitted.html", {
+        "reference": info["reference"],
+        "kind_label": TicketKind(info["kind"]).label,
+        "needs_verification": info["needs_verification"],
+        "is_data_subject": info["kind"] in DATA_SUBJECT_KINDS,
+    }))
+
+
+# --- Verification -----------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    """Confirm a data-subject request from the link mailed to the account's address.
+
+    GET only shows a button: mail scanners that fetch links must not use up the
+    single-use token. POST verifies.
+    """
+    if not LINK_TOKEN_RE.match(token):
+        return _link_invalid(request, purpose="verify")
+    if request.method == "GET":
+        if services.verification_token_usable(raw_token=token) is None:
+            return _link_invalid(request, purpose="verify")
+        return _private(_page(request, "requests_app/verify.html", {"token": token}))
+    try:
+        ticket = services.ticket_verify(raw_token=token)
+    except (ValidationError, services.TicketError):
+        return _link_invalid(request, purpose="verify")
+    request.session[VERIFIED_SESSION_KEY] = {"reference": ticket.reference, "kind": ticket.kind}
+    return redirect("requests_app:verified")
+
+
+@require_GET
+def verified(request: HttpRequest) -> HttpResponse:
+    info = request.session.get(VERIFIED_SESSION_KEY)
+    if not info:
+        return _private(_page(request, "requests_app/message.html", {
+            "heading": "Nothing to show",
+            "paragraphs": ["This page confirms a verification right after it is made from this browser."],
+        }, status=404))
+    return _private(_page(request, "requests_app/verified.html", {
+        "reference": info["reference"], "kind_label": TicketKind(info["kind"]).label,
+    }))
+
+
+# --- Status page and downloads ---------------------------------------------
+
+
+def _ticket_for_link(token: str) -> Ticket | None:
+    if not LINK_TOKEN_RE.match(token):
+        return None
+    return services.ticket_by_status_token(token)
+
+
+@require_GET
+def status(request: HttpRequest, token: str) -> HttpResponse:
+    """The requester's view of one ticket: what they may see, and nothing else."""
+    ticket = _ticket_for_link(token)
+    if ticket is None:
+        return _link_invalid(request, purpose="status")
+    events = list(ticket.events.filter(visible_to_requester=True).order_by("created_at", "id"))
+    attachments = list(
+        ticket.attachments.filter(visible_to_requester=True, purged_at__isnull=True).order_by("created_at", "id")
+    )
+    return _private(_page(request, "requests_app/status.html", {
+        "ticket": ticket,
+        "token": token,
+        "kind_label": ticket.get_kind_display(),
+        "status_label": ticket.get_status_display(),
+        "events": events,
+        "attachments": attachments,
+        "is_data_subject": ticket.kind in DATA_SUBJECT_KINDS,
+    }))
+
+
+@require_GET
+def attachment_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+    """A file of this ticket, only through this ticket's link, always as a download."""
+    ticket = _ticket_for_link(token)
+    attachment = None
+    if ticket is not None:
+        attachment = TicketAttachment.objects.filter(
+            pk=attachment_id, ticket=ticket, visible_to_requester=True, purged_at__isnull=True
+        ).first()
+    if attachment is None:
+        return _link_invalid(request, purpose="file")
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        return _link_invalid(request, purpose="file")
+    filename = _download_name(attachment.original_name)
+    # The type is chosen from an allow-list, never taken from the upload as is.
+    content_type = DOWNLOAD_TYPES.get(_extension(filename), "application/octet-stream")
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return _private(response)
+
+
+def _extension(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
+def _download_name(name: str) -> str:
+    """A file name safe in a header and on any disk: letters, digits, - _ . only."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "document"
+    return cleaned[:100]
