@@ -14,15 +14,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from compliance.models import Organization
 
-from . import services
-from .enums import DATA_SUBJECT_KINDS, TicketKind
+from . import selectors, services, tokens
+from .enums import DATA_SUBJECT_KINDS, TicketKind, TicketStatus
 from .forms import DATA_RIGHTS, DATA_RIGHTS_BY_SLUG, DataRight, IntakeForm, form_for_kind
-from .models import Ticket, TicketAttachment
+from .models import Ticket, VerificationToken
 from .ratelimits import client_ip, submission_is_limited
 
 SUBMITTED_SESSION_KEY = "requests_app:submitted"
@@ -38,7 +39,7 @@ DOWNLOAD_TYPES = {".pdf": "application/pdf"}
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HttpResponse:
     org = Organization.objects.only("name").first()
-    base = {"org_name": org.name if org else "", "data_rights": DATA_RIGHTS}
+    base = {"org_name": org.name if org else "", "data_rights": DATA_RIGHTS, **_promises()}
     return render(request, template, {**base, **(context or {})}, status=status)
 
 
@@ -55,8 +56,14 @@ def _link_invalid(request: HttpRequest, *, purpose: str) -> HttpResponse:
     return _private(_page(request, "requests_app/link_invalid.html", {"purpose": purpose}, status=404))
 
 
-def _promise_days() -> int:
-    return getattr(settings, "DPA_RETURN_BUSINESS_DAYS", 5)
+def _promises() -> dict[str, int]:
+    """What the pages promise, from the same settings the deadlines are computed from."""
+    return {
+        "dpa_days": settings.DPA_DUE_BUSINESS_DAYS,
+        "baa_days": settings.BAA_DUE_BUSINESS_DAYS,
+        "dsr_days": settings.DSR_PROMISED_DAYS,
+        "verify_days": settings.VERIFICATION_VALID_DAYS,
+    }
 
 
 # --- Index and intake -------------------------------------------------------
@@ -65,7 +72,7 @@ def _promise_days() -> int:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """The kinds of request one can make here."""
-    return _page(request, "requests_app/index.html", {"promise_days": _promise_days()})
+    return _page(request, "requests_app/index.html")
 
 
 FORM_COPY: dict[str, dict[str, str]] = {
@@ -110,7 +117,6 @@ def intake(request: HttpRequest, kind: str, right: str | None = None) -> HttpRes
         "form": form,
         "kind": kind,
         "right": data_right,
-        "promise_days": _promise_days(),
         "is_data_subject": kind in DATA_SUBJECT_KINDS,
         **FORM_COPY.get(kind, {}),
     }
@@ -204,7 +210,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     if not LINK_TOKEN_RE.match(token):
         return _link_invalid(request, purpose="verify")
     if request.method == "GET":
-        if services.verification_token_usable(raw_token=token) is None:
+        if not _verification_pending(token):
             return _link_invalid(request, purpose="verify")
         return _private(_page(request, "requests_app/verify.html", {"token": token}))
     try:
@@ -213,6 +219,16 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         return _link_invalid(request, purpose="verify")
     request.session[VERIFIED_SESSION_KEY] = {"reference": ticket.reference, "kind": ticket.kind}
     return redirect("requests_app:verified")
+
+
+def _verification_pending(raw_token: str) -> bool:
+    """Whether a POST would verify: read only, so showing the button uses nothing up."""
+    return VerificationToken.objects.filter(
+        token_hash=tokens.token_hash(raw_token),
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        ticket__status=TicketStatus.AWAITING_VERIFICATION,
+    ).exists()
 
 
 @require_GET
@@ -234,7 +250,7 @@ def verified(request: HttpRequest) -> HttpResponse:
 def _ticket_for_link(token: str) -> Ticket | None:
     if not LINK_TOKEN_RE.match(token):
         return None
-    return services.ticket_by_status_token(token)
+    return selectors.ticket_by_status_token(token)
 
 
 @require_GET
@@ -243,10 +259,8 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _ticket_for_link(token)
     if ticket is None:
         return _link_invalid(request, purpose="status")
-    events = list(ticket.events.filter(visible_to_requester=True).order_by("created_at", "id"))
-    attachments = list(
-        ticket.attachments.filter(visible_to_requester=True, purged_at__isnull=True).order_by("created_at", "id")
-    )
+    events = list(selectors.ticket_public_events(ticket))
+    attachments = list(selectors.ticket_public_attachments(ticket).order_by("created_at", "id"))
     return _private(_page(request, "requests_app/status.html", {
         "ticket": ticket,
         "token": token,
@@ -264,9 +278,7 @@ def attachment_download(request: HttpRequest, token: str, attachment_id: int) ->
     ticket = _ticket_for_link(token)
     attachment = None
     if ticket is not None:
-        attachment = TicketAttachment.objects.filter(
-            pk=attachment_id, ticket=ticket, visible_to_requester=True, purged_at__isnull=True
-        ).first()
+        attachment = selectors.ticket_public_attachments(ticket).filter(pk=attachment_id).first()
     if attachment is None:
         return _link_invalid(request, purpose="file")
     try:

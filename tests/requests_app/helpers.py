@@ -1,0 +1,85 @@
+"""Shared test data for the public request pages."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from requests_app import services, tokens
+from requests_app.forms import new_submission_token
+from requests_app.models import Ticket, TicketAttachment, VerificationToken
+
+DPA_ANSWERS = {
+    "legal_entity": "Example GmbH",
+    "account_email": "Admin@Example.com",
+    "requester_name": "Dana Example",
+    "requester_email": "dana@example.com",
+    "notes": "Please address it to our legal team.",
+}
+BAA_ANSWERS = {
+    "legal_entity": "Clinic Example LLC",
+    "account_email": "it@clinic.example",
+    "requester_name": "Casey Clinic",
+    "requester_email": "casey@clinic.example",
+    "entity_status": "covered_entity",
+}
+DSR_ANSWERS = {
+    "requester_email": "sam@example.org",
+    "account_email": "",
+    "details": "",
+}
+
+
+def post_form(client: Client, url: str, answers: dict, *, token: str | None = None, **extra):
+    data = {**answers, "submission_token": token or new_submission_token(), "website": ""}
+    return client.post(url, data, **extra)
+
+
+def reference_in(html: str) -> str:
+    match = re.search(r'data-testid="reference">([A-Z]+-\d{4}-\d{6})<', html)
+    assert match, "no reference on the page"
+    return match.group(1)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit counters live in the cache; each test starts from zero.
+    Imported into each test module of the public pages (autouse there)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def private_files(tmp_path, monkeypatch):
+    """Keep attachments written by a test in its own temporary folder."""
+    field = TicketAttachment._meta.get_field("file")
+    monkeypatch.setattr(field, "storage", FileSystemStorage(location=tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def handler(make_staff):
+    return make_staff("hana", "Request handler")
+
+
+def submit(kind: str, **overrides) -> tuple[Ticket, str]:
+    """A ticket made as the form makes it; returns (ticket, raw status token)."""
+    base = DPA_ANSWERS if kind == "dpa" else BAA_ANSWERS if kind == "baa" else DSR_ANSWERS
+    data = {k: v for k, v in {**base, **overrides}.items()}
+    if kind == "baa":
+        data["entity_status"] = data.get("entity_status", "covered_entity")
+    return services.ticket_submit(kind=kind, data=data, submission_token=new_submission_token())
+
+
+def verification_link_token(ticket: Ticket) -> str:
+    """The raw token of the ticket's newest verification link, as the mail carries it."""
+    vt = VerificationToken.objects.filter(ticket=ticket).order_by("-created_at", "-id").first()
+    return tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash)
+
+
+def pdf_upload(name: str = "countersigned.pdf", body: bytes = b"%PDF-1.4\n% test document\n%%EOF\n"):
+    return SimpleUploadedFile(name, body, content_type="application/pdf")
