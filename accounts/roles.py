@@ -8,6 +8,7 @@ A permission is named "app_label.codename".
 from typing import Any
 
 COMPLIANCE_EDITOR = "Compliance editor"
+REQUEST_HANDLER = "Request handler"
 
 CONTENT_MODELS = (
     "organization", "section", "certification", "control", "subprocessor",
