@@ -180,6 +180,11 @@ class DpaRequestForm(IntakeForm):
 
     field_order = ["legal_entity", "account_email", "requester_name", "requester_email", "notes"]
 
+    def ticket_data(self) -> dict[str, str]:
+        data = super().ticket_data()
+        data["details"] = data.pop("notes")  # the ticket's free-text field
+        return data
+
 
 class BaaRequestForm(IntakeForm):
     """A HIPAA Business Associate Agreement."""
@@ -224,6 +229,10 @@ class DataSubjectRequestForm(IntakeForm):
         data = super().ticket_data()
         if data.get("account_email") == data["requester_email"]:
             data["account_email"] = ""
+        # The form does not ask for a name (the request needs none), but the
+        # ticket requires one to address mail: use the address the requester
+        # gave, which adds no personal data the ticket does not hold already.
+        data["requester_name"] = data["requester_email"]
         return data
 
 

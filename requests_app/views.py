@@ -108,7 +108,9 @@ def intake(request: HttpRequest, kind: str, right: str | None = None) -> HttpRes
             return too_large
         form = form_class(request.POST, **form_kwargs)
         if form.is_valid():
-            return _submit(request, kind=kind, form=form)
+            response = _submit(request, kind=kind, form=form)
+            if response is not None:
+                return response
         status = 400
     else:
         form = form_class(**form_kwargs)
@@ -154,7 +156,8 @@ def _remember_submission(request: HttpRequest, ticket: Ticket) -> HttpResponse:
     return redirect("requests_app:submitted")
 
 
-def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpResponse:
+def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpResponse | None:
+    """Submit a valid form; None when the service refused it (errors are on the form)."""
     token = form.cleaned_data["submission_token"]
     # A retried POST (double click, reload) carries the same token: show the
     # ticket it already made, without counting against the rate limits.
@@ -171,9 +174,15 @@ def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpRespons
             ],
             "back": request.path,
         }, status=429)
-    ticket, _status_token = services.ticket_submit(
-        kind=kind, data=form.ticket_data(), submission_token=token, ip=client_ip(request) or None
-    )
+    try:
+        ticket, _status_token = services.ticket_submit(
+            kind=kind, data=form.ticket_data(), submission_token=token, ip=client_ip(request) or None
+        )
+    except ValidationError as exc:
+        # The form checks everything the service checks; this is a safety net
+        # that explains rather than fails.
+        form.add_error(None, exc)
+        return None
     return _remember_submission(request, ticket)
 
 
@@ -215,7 +224,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         return _private(_page(request, "requests_app/verify.html", {"token": token}))
     try:
         ticket = services.ticket_verify(raw_token=token)
-    except (ValidationError, services.TicketError):
+    except ValidationError:
         return _link_invalid(request, purpose="verify")
     request.session[VERIFIED_SESSION_KEY] = {"reference": ticket.reference, "kind": ticket.kind}
     return redirect("requests_app:verified")

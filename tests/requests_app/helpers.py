@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from requests_app import services, tokens
-from requests_app.forms import new_submission_token
+from requests_app.forms import DATA_RIGHTS, DataSubjectRequestForm, form_for_kind, new_submission_token
 from requests_app.models import Ticket, TicketAttachment, VerificationToken
 
 DPA_ANSWERS = {
@@ -67,12 +67,17 @@ def handler(make_staff):
 
 
 def submit(kind: str, **overrides) -> tuple[Ticket, str]:
-    """A ticket made as the form makes it; returns (ticket, raw status token)."""
+    """A ticket made exactly as the form makes it; returns (ticket, raw status token)."""
     base = DPA_ANSWERS if kind == "dpa" else BAA_ANSWERS if kind == "baa" else DSR_ANSWERS
-    data = {k: v for k, v in {**base, **overrides}.items()}
-    if kind == "baa":
-        data["entity_status"] = data.get("entity_status", "covered_entity")
-    return services.ticket_submit(kind=kind, data=data, submission_token=new_submission_token())
+    token = new_submission_token()
+    data = {**base, **overrides, "submission_token": token, "website": ""}
+    if kind in ("dpa", "baa"):
+        form = form_for_kind(kind)(data)
+    else:
+        right = next(r for r in DATA_RIGHTS if r.kind == kind)
+        form = DataSubjectRequestForm({"details": "x", **data}, right=right)
+    assert form.is_valid(), form.errors
+    return services.ticket_submit(kind=kind, data=form.ticket_data(), submission_token=token)
 
 
 def verification_link_token(ticket: Ticket) -> str:

@@ -3,10 +3,13 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from requests_app.forms import DETAILS_MAX, NAME_MAX
 from requests_app.models import OutboxMail, Ticket
+from requests_app import selectors, tokens
+from requests_app.outbox import STATUS_URL
 
 from .helpers import BAA_ANSWERS, DPA_ANSWERS, DSR_ANSWERS, fresh_rate_limits, post_form, reference_in  # noqa: F401
 
@@ -38,8 +41,8 @@ def test_each_form_asks_only_what_its_kind_needs(client):
 def test_dpa_form_states_the_promise_and_limits_every_field(client):
     html = client.get(DPA_URL).content.decode()
     assert "We return the countersigned DPA within 5 business days." in html
-    assert f'name="legal_entity" maxlength="{NAME_MAX}"' in html
-    assert 'name="account_email" maxlength="254"' in html
+    assert re.search(rf'<input type="text" name="legal_entity"[^>]*maxlength="{NAME_MAX}"', html)
+    assert re.search(r'<input type="email" name="account_email"[^>]*maxlength="254"', html)
     assert re.search(rf'<textarea name="notes"[^>]*maxlength="{DETAILS_MAX}"', html)
 
 
@@ -85,9 +88,16 @@ def test_dpa_submission_redirects_to_confirmation_with_reference(client):
     assert page.status_code == 200
     assert reference_in(page.content.decode()) == ticket.reference
     assert "no-store" in page["Cache-Control"]
-    # The acknowledgment, with the private status link, goes to the requester.
+    # The acknowledgment goes to the requester with the private status link,
+    # which the sender fills in (the outbox row stores a placeholder only).
     ack = OutboxMail.objects.get(ticket=ticket, to="dana@example.com")
-    assert "/requests/status/" in ack.body_text
+    assert ack.template == "ticket_received"
+    assert STATUS_URL in ack.body_text
+    link = tokens.status_url(selectors.ticket_status_token(ticket))
+    assert link.startswith(f"{settings.SITE_URL}/requests/status/")
+    status_page = Client().get(link.removeprefix(settings.SITE_URL))
+    assert status_page.status_code == 200
+    assert ticket.reference in status_page.content.decode()
 
 
 def test_confirmation_is_not_reachable_from_another_browser(client):
@@ -168,7 +178,7 @@ def test_errors_are_explained_and_input_is_kept(client):
     )
     assert '<ul class="errorlist" id="id_requester_email_error"><li>Enter a valid email address.</li></ul>' in html
     assert 'value="Dana Example"' in html
-    assert ">Please address it to our legal team.</textarea>" in html
+    assert "\nPlease address it to our legal team.</textarea>" in html
     assert "<title>Error: Request a countersigned DPA" in html
 
 
