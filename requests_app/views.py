@@ -128,13 +128,17 @@ def intake(request: HttpRequest, kind: str, right: str | None = None) -> HttpRes
 
 
 def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
-    """Refuse an oversized form before Django parses it (413, nothing read)."""
+    """Refuse a body larger than any honest answer to these forms (413, nothing made).
+
+    The CSRF check has parsed the body by now; DATA_UPLOAD_MAX_MEMORY_SIZE
+    bounds that for every view. This is the tighter bound for the public forms.
+    """
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     if length > settings.REQUEST_FORM_MAX_BODY:
-        return _page(request, "requests_app/message.html", {
+        response = _page(request, "requests_app/message.html", {
             "heading": "This form is too large",
             "paragraphs": [
                 "What you sent is larger than any answer to this form can be. "
@@ -142,6 +146,8 @@ def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
             ],
             "back": request.path,
         }, status=413)
+        response["Connection"] = "close"  # the unread body leaves the connection unusable
+        return response
     return None
 
 

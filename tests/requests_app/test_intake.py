@@ -199,11 +199,12 @@ def test_name_over_the_limit_is_refused(client):
     assert Ticket.objects.count() == 0
 
 
-def test_oversized_body_is_refused_before_parsing(client, settings):
+def test_oversized_body_is_refused_with_413(client, settings):
     settings.REQUEST_FORM_MAX_BODY = 2000
     response = post_form(client, "/requests/new/data-subject/access/", {**DSR_ANSWERS, "details": "y" * 3000})
     assert response.status_code == 413
-    assert "This form is too large" in response.content.decode()
+    assert "<h1>This form is too large</h1>" in response.content.decode()
+    assert response["Connection"] == "close"
     assert Ticket.objects.count() == 0
 
 
