@@ -43,10 +43,14 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = 
     return render(request, template, {**base, **(context or {})}, status=status)
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    """Headers for any page reached through a secret link."""
+def _private(response: HttpResponse, *, referrer_policy: str = "no-referrer") -> HttpResponse:
+    """Headers for any page reached through a secret link.
+
+    Pages with a form use "same-origin": under "no-referrer" browsers send
+    `Origin: null` with the POST, which the CSRF check rightly refuses.
+    """
     add_never_cache_headers(response)  # Cache-Control: ... no-store ...
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = referrer_policy
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -227,7 +231,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         if not _verification_pending(token):
             return _link_invalid(request, purpose="verify")
-        return _private(_page(request, "requests_app/verify.html", {"token": token}))
+        return _private(_page(request, "requests_app/verify.html"), referrer_policy="same-origin")
     try:
         ticket = services.ticket_verify(raw_token=token)
     except ValidationError:

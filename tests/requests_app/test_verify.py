@@ -28,6 +28,8 @@ def test_get_shows_a_button_and_uses_nothing_up(client):
         assert response.status_code == 200
         assert '<button type="submit" class="button">Confirm my request</button>' in response.content.decode()
         assert "no-store" in response["Cache-Control"]
+        # Not "no-referrer": browsers would then send Origin: null and fail CSRF.
+        assert response["Referrer-Policy"] == "same-origin"
     ticket.refresh_from_db()
     assert ticket.status == "awaiting_verification"
     assert ticket.verified_at is None
