@@ -15,10 +15,31 @@ from compliance.models import TrackedQuerySet
 from .enums import MailStatus, TicketEventKind, TicketKind, TicketStatus
 
 
-def private_storage() -> FileSystemStorage:
-    """Storage for files requesters receive: outside any served URL. A callable,
-    so the path is read from settings at run time and not frozen in migrations."""
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+class PrivateStorage(FileSystemStorage):
+    """Storage for files requesters receive: under PRIVATE_MEDIA_ROOT, which no
+    URL serves; downloads go through views that check the ticket's secret link
+    or staff permissions. The root is read from settings at each use, so it is
+    not frozen into migrations or module state."""
+
+    def __init__(self) -> None:
+        super().__init__(base_url=None)
+
+    @property
+    def base_location(self) -> str:  # type: ignore[override]
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self) -> str:  # type: ignore[override]
+        import os
+
+        return os.path.abspath(self.base_location)
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Private files have no public URL.")
+
+
+def private_storage() -> PrivateStorage:
+    return PrivateStorage()
 
 
 def _in_choices(field: str, choices: type[models.TextChoices]) -> models.Q:

@@ -550,3 +550,7 @@ def tickets_expire_unverified(*, now: dt.datetime | None = None, actor: Abstract
             continue
         count += 1
     return count
+
+
+# Retention lives in its own module; re-exported here as part of the service API.
+from .retention import tickets_purge_personal_data  # noqa: E402,F401
