@@ -50,6 +50,8 @@ def link_in_mail(to: str, path: str) -> str:
 
 def test_request_flow(page, live_server, settings, seeded, request_handler_role, make_staff, tmp_path):
     settings.SITE_URL = live_server.url  # links in mails point at this server
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
     # 1. Erasure request, from the GDPR section of the trust page.
     page.goto(f"{live_server.url}/")

@@ -4,13 +4,12 @@ import re
 
 import pytest
 from django.core.cache import cache
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from requests_app import services, tokens
 from requests_app.forms import DATA_RIGHTS, DataSubjectRequestForm, form_for_kind, new_submission_token
-from requests_app.models import Ticket, TicketAttachment, VerificationToken
+from requests_app.models import Ticket, VerificationToken
 
 DPA_ANSWERS = {
     "legal_entity": "Example GmbH",
@@ -51,14 +50,6 @@ def fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def private_files(tmp_path, monkeypatch):
-    """Keep attachments written by a test in its own temporary folder."""
-    field = TicketAttachment._meta.get_field("file")
-    monkeypatch.setattr(field, "storage", FileSystemStorage(location=tmp_path))
-    return tmp_path
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from requests_app import services
 from requests_app.models import TicketAttachment
 
 from .helpers import (  # noqa: F401  (fixtures)
-    fresh_rate_limits, handler, pdf_upload, private_files, submit,
+    fresh_rate_limits, handler, pdf_upload, submit,
 )
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +81,7 @@ def test_wrong_status_link_reveals_nothing(client, token):
     assert "no-store" in response["Cache-Control"]
 
 
-def test_requester_downloads_the_countersigned_file(client, handler, private_files):
+def test_requester_downloads_the_countersigned_file(client, handler):
     ticket, token = fulfilled_dpa(handler)
     attachment = ticket.attachments.get()
     page = client.get(f"/requests/status/{token}/").content.decode()
@@ -97,7 +97,7 @@ def test_requester_downloads_the_countersigned_file(client, handler, private_fil
     assert response["Referrer-Policy"] == "no-referrer"
 
 
-def test_file_of_another_ticket_is_not_served_under_this_link(client, handler, private_files):
+def test_file_of_another_ticket_is_not_served_under_this_link(client, handler):
     theirs, _their_token = fulfilled_dpa(handler, requester_email="other@example.net")
     mine, my_token = submit("dpa")
     their_file = theirs.attachments.get()
@@ -108,7 +108,7 @@ def test_file_of_another_ticket_is_not_served_under_this_link(client, handler, p
     assert "Signed DPA" not in html and theirs.reference not in html
 
 
-def test_file_under_a_wrong_link_is_not_served(client, handler, private_files):
+def test_file_under_a_wrong_link_is_not_served(client, handler):
     ticket, _token = fulfilled_dpa(handler)
     attachment = ticket.attachments.get()
     response = client.get(f"/requests/status/{'z' * 43}/files/{attachment.pk}/")
@@ -116,7 +116,7 @@ def test_file_under_a_wrong_link_is_not_served(client, handler, private_files):
     assert "Content-Disposition" not in response
 
 
-def test_hidden_file_is_not_served(client, handler, private_files):
+def test_hidden_file_is_not_served(client, handler):
     ticket, token = fulfilled_dpa(handler)
     attachment = ticket.attachments.get()
     TicketAttachment.objects.filter(pk=attachment.pk).update(visible_to_requester=False)
