@@ -242,3 +242,23 @@ def form_for_kind(kind: str) -> type[IntakeForm]:
     if kind == "baa":
         return BaaRequestForm
     return DataSubjectRequestForm
+
+
+class RequesterReplyForm(forms.Form):
+    """The requester answers staff from the status page."""
+
+    submission_token = IntakeForm.base_fields["submission_token"]
+    message = forms.CharField(
+        label="Your reply", max_length=DETAILS_MAX,
+        help_text=f"We read it with your request and answer by email. At most {DETAILS_MAX} characters.",
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission_token"] = new_submission_token()
+
+    def visible_fields_in_order(self):
+        return self.visible_fields()

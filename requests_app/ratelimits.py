@@ -11,6 +11,7 @@ from django_ratelimit.core import is_ratelimited
 
 IP_GROUP = "requests_app.intake.ip"
 EMAIL_GROUP = "requests_app.intake.email"
+REPLY_GROUP = "requests_app.reply.ip"
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -52,3 +53,11 @@ def submission_is_limited(request: HttpRequest, *, emails: list[str]) -> bool:
             increment=True,
         )
     return limited
+
+
+def reply_is_limited(request: HttpRequest) -> bool:
+    """Count one reply from a status page against the client's address; True when over.
+    Replies have their own counter so that answering staff does not use up intake."""
+    return is_ratelimited(
+        request, group=REPLY_GROUP, key=_ip_key, rate=settings.REQUEST_RATE_PER_IP, increment=True
+    )

@@ -24,5 +24,6 @@ urlpatterns = [
     path("verify/<str:token>/", views.verify, name="verify"),
     path("verified/", views.verified, name="verified"),
     path("status/<str:token>/", views.status, name="status"),
+    path("status/<str:token>/reply/", views.status_reply, name="status_reply"),
     path("status/<str:token>/files/<int:attachment_id>/", views.attachment_download, name="attachment"),
 ]

@@ -11,20 +11,25 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance.models import Organization
 
 from . import selectors, services, tokens
 from .enums import DATA_SUBJECT_KINDS, TicketKind, TicketStatus
-from .forms import DATA_RIGHTS, DATA_RIGHTS_BY_SLUG, DataRight, IntakeForm, form_for_kind
+from .forms import (
+    DATA_RIGHTS, DATA_RIGHTS_BY_SLUG, DataRight, IntakeForm, RequesterReplyForm, form_for_kind,
+)
 from .models import Ticket, VerificationToken
-from .ratelimits import client_ip, submission_is_limited
+from .ratelimits import client_ip, reply_is_limited, submission_is_limited
 
 SUBMITTED_SESSION_KEY = "requests_app:submitted"
 VERIFIED_SESSION_KEY = "requests_app:verified"
@@ -155,6 +160,18 @@ def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
+def _too_many(request: HttpRequest, *, back: str) -> HttpResponse:
+    return _page(request, "requests_app/message.html", {
+        "heading": "Too many requests",
+        "paragraphs": [
+            "We have received several requests from your network or for this email address "
+            "in a short time, so we did not accept this one.",
+            "Nothing was submitted. Please try again in an hour, or write to us by email.",
+        ],
+        "back": back,
+    }, status=429)
+
+
 def _remember_submission(request: HttpRequest, ticket: Ticket) -> HttpResponse:
     # The reference travels in the session, not in the URL: the confirmation
     # page cannot be found by guessing or counting.
@@ -175,15 +192,7 @@ def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpRespons
     if existing is not None:
         return _remember_submission(request, existing)
     if submission_is_limited(request, emails=form.emails()):
-        return _page(request, "requests_app/message.html", {
-            "heading": "Too many requests",
-            "paragraphs": [
-                "We have received several requests from your network or for this email address "
-                "in a short time, so we did not accept this one.",
-                "Nothing was submitted. Please try again in an hour, or write to us by email.",
-            ],
-            "back": request.path,
-        }, status=429)
+        return _too_many(request, back=request.path)
     try:
         ticket, _status_token = services.ticket_submit(
             kind=kind, data=form.ticket_data(), submission_token=token, ip=client_ip(request) or None
@@ -278,9 +287,15 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _ticket_for_link(token)
     if ticket is None:
         return _link_invalid(request, purpose="status")
+    return _status_page(request, ticket, token, RequesterReplyForm())
+
+
+def _status_page(
+    request: HttpRequest, ticket: Ticket, token: str, reply_form: RequesterReplyForm, *, status: int = 200
+) -> HttpResponse:
     events = list(selectors.ticket_public_events(ticket))
     attachments = list(selectors.ticket_public_attachments(ticket).order_by("created_at", "id"))
-    return _private(_page(request, "requests_app/status.html", {
+    response = _page(request, "requests_app/status.html", {
         "ticket": ticket,
         "token": token,
         "kind_label": ticket.get_kind_display(),
@@ -288,7 +303,49 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
         "events": events,
         "attachments": attachments,
         "is_data_subject": ticket.kind in DATA_SUBJECT_KINDS,
-    }))
+        "can_reply": ticket.status in REPLY_STATUSES,
+        "form": reply_form,
+    }, status=status)
+    # The page holds a form: a "no-referrer" page would POST with Origin: null.
+    return _private(response, referrer_policy="same-origin")
+
+
+# A requester can write to staff while the ticket is being worked on.
+REPLY_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.AWAITING_REQUESTER})
+REPLY_SEEN_SECONDS = 24 * 3600
+
+
+@require_POST
+def status_reply(request: HttpRequest, token: str) -> HttpResponse:
+    """The requester's answer to staff, from the status page (POST-redirect-GET)."""
+    ticket = _ticket_for_link(token)
+    if ticket is None:
+        return _link_invalid(request, purpose="status")
+    too_large = _refuse_large_body(request)
+    if too_large:
+        return too_large
+    form = RequesterReplyForm(request.POST)
+    if not form.is_valid():
+        return _status_page(request, ticket, token, form, status=400)
+    if ticket.status not in REPLY_STATUSES:
+        form.add_error(None, ValidationError(
+            "This request is no longer open for replies. Please write to us by email.", code="ticket_not_active"
+        ))
+        return _status_page(request, ticket, token, form, status=400)
+    # A retried POST (double click) carries the same token: send the reply once.
+    seen_key = f"requests_app:reply:{form.cleaned_data['submission_token']}"
+    if cache.get(seen_key) is None:
+        if reply_is_limited(request):
+            return _too_many(request, back=reverse("requests_app:status", args=[token]))
+        if cache.add(seen_key, ticket.pk, REPLY_SEEN_SECONDS):
+            try:
+                services.requester_reply(ticket_id=ticket.pk, message=form.cleaned_data["message"])
+            except ValidationError as exc:
+                cache.delete(seen_key)
+                form.add_error(None, exc)
+                return _status_page(request, ticket, token, form, status=400)
+    messages.success(request, "Your reply was sent. It now shows in the timeline below.")
+    return redirect("requests_app:status", token=token)
 
 
 @require_GET

@@ -54,7 +54,7 @@ def test_status_page_is_private(client):
     _ticket, token = submit("dpa")
     response = client.get(f"/requests/status/{token}/")
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Robots-Tag"] == "noindex, nofollow"
 
 
@@ -130,3 +130,75 @@ def test_status_link_works_in_a_fresh_browser(handler):
     response = Client().get(f"/requests/status/{token}/")
     assert response.status_code == 200
     assert ticket.reference in response.content.decode()
+
+
+def reply(client, token, message, submission_token="reply-token-0000000000001"):
+    return client.post(
+        f"/requests/status/{token}/reply/", {"message": message, "submission_token": submission_token}
+    )
+
+
+def test_requester_answers_a_question_from_the_status_page(client, handler):
+    ticket, token = submit("dpa")
+    services.ticket_transition(ticket_id=ticket.pk, to_status="in_progress", actor=handler)
+    services.ticket_request_info(ticket_id=ticket.pk, message="Which entity signs?", actor=handler)
+    page = client.get(f"/requests/status/{token}/").content.decode()
+    assert '<h2 id="reply-title">Answer our question</h2>' in page
+    assert "Which entity signs?" in page
+
+    response = reply(client, token, "Example GmbH, Berlin.")
+    assert response.status_code == 302
+    assert response["Location"] == f"/requests/status/{token}/"
+    ticket.refresh_from_db()
+    assert ticket.status == "in_progress"
+    event = ticket.events.get(kind="requester_reply")
+    assert (event.message, event.visible_to_requester, event.actor) == ("Example GmbH, Berlin.", True, None)
+    page = client.get(f"/requests/status/{token}/").content.decode()
+    assert "Your reply was sent. It now shows in the timeline below." in page
+    assert "Example GmbH, Berlin." in page
+
+
+def test_double_posted_reply_is_sent_once(client, handler):
+    ticket, token = submit("dpa")
+    for _ in range(2):
+        assert reply(client, token, "Hello").status_code == 302
+    assert ticket.events.filter(kind="requester_reply").count() == 1
+
+
+def test_empty_reply_is_explained(client):
+    ticket, token = submit("dpa")
+    response = reply(client, token, "  ")
+    assert response.status_code == 400
+    assert '<a href="#id_message">Your reply: This field is required.</a>' in response.content.decode()
+    assert not ticket.events.filter(kind="requester_reply").exists()
+
+
+def test_no_reply_on_a_finished_or_unverified_request(client, handler):
+    done, done_token = fulfilled_dpa(handler)
+    assert 'id="reply-title"' not in client.get(f"/requests/status/{done_token}/").content.decode()
+    assert "reply/" not in client.get(f"/requests/status/{done_token}/").content.decode()
+    response = reply(client, done_token, "One more thing")
+    assert response.status_code == 400
+    assert "This request is no longer open for replies." in response.content.decode()
+    assert not done.events.filter(kind="requester_reply").exists()
+
+    unverified, unverified_token = submit("dsr_erasure")
+    assert 'id="reply-title"' not in client.get(f"/requests/status/{unverified_token}/").content.decode()
+    assert reply(client, unverified_token, "Hi").status_code == 400
+    assert not unverified.events.filter(kind="requester_reply").exists()
+
+
+def test_reply_through_a_wrong_link_is_404(client):
+    ticket, _token = submit("dpa")
+    response = reply(client, "q" * 43, "Hello")
+    assert response.status_code == 404
+    assert not ticket.events.filter(kind="requester_reply").exists()
+
+
+def test_replies_are_rate_limited(client, settings):
+    settings.REQUEST_RATE_PER_IP = "1/h"
+    ticket, token = submit("dpa")
+    assert reply(client, token, "First", "reply-token-0000000000001").status_code == 302
+    response = reply(client, token, "Second", "reply-token-0000000000002")
+    assert response.status_code == 429
+    assert ticket.events.filter(kind="requester_reply").count() == 1
