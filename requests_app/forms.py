@@ -84,8 +84,8 @@ DATA_RIGHTS: tuple[DataRight, ...] = (
 DATA_RIGHTS_BY_SLUG = {right.slug: right for right in DATA_RIGHTS}
 
 
-class IntakeForm(forms.Form):
-    """Shared by every intake form: the submission token and the honeypot."""
+class TokenForm(forms.Form):
+    """A form carrying a random token per render, so a retried POST is recognised."""
 
     submission_token = forms.CharField(
         widget=forms.HiddenInput, min_length=20, max_length=64,
@@ -95,6 +95,28 @@ class IntakeForm(forms.Form):
             "max_length": "This form has expired. Please submit it again.",
         },
     )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission_token"] = new_submission_token()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and "submission_token" in self._errors:
+            # Re-rendered with a fresh token, so that sending it again can work.
+            data = self.data.copy()
+            data["submission_token"] = new_submission_token()
+            self.data = data
+
+    def visible_fields_in_order(self):
+        return [f for f in self if not f.is_hidden and f.name != HONEYPOT_FIELD]
+
+
+class IntakeForm(TokenForm):
+    """Shared by every intake form: the submission token and the honeypot."""
+
     website = forms.CharField(
         required=False, max_length=200, label="Leave this field empty",
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
@@ -102,12 +124,6 @@ class IntakeForm(forms.Form):
 
     #: Field names that `ticket_submit` never sees.
     control_fields = ("submission_token", HONEYPOT_FIELD)
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial["submission_token"] = new_submission_token()
 
     @property
     def honeypot_filled(self) -> bool:
@@ -140,8 +156,6 @@ class IntakeForm(forms.Form):
                 found.append(value)
         return found
 
-    def visible_fields_in_order(self):
-        return [f for f in self if not f.is_hidden and f.name != HONEYPOT_FIELD]
 
 
 def _email(label: str, *, required: bool = True, help_text: str = "") -> forms.EmailField:
@@ -244,21 +258,11 @@ def form_for_kind(kind: str) -> type[IntakeForm]:
     return DataSubjectRequestForm
 
 
-class RequesterReplyForm(forms.Form):
+class RequesterReplyForm(TokenForm):
     """The requester answers staff from the status page."""
 
-    submission_token = IntakeForm.base_fields["submission_token"]
     message = forms.CharField(
         label="Your reply", max_length=DETAILS_MAX,
         help_text=f"We read it with your request and answer by email. At most {DETAILS_MAX} characters.",
         widget=forms.Textarea(attrs={"rows": 6}),
     )
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial["submission_token"] = new_submission_token()
-
-    def visible_fields_in_order(self):
-        return self.visible_fields()

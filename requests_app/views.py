@@ -2,9 +2,9 @@
 the requester's status page and the download of files sent to the requester.
 
 Views validate with forms and write only through `services`. Pages reached by a
-secret link (status, verification, downloads) are never cached, never send the
-link on in a Referer header, and answer a wrong link with one page that names
-no ticket.
+secret link (status, verification, downloads) are never cached or indexed, never
+send the link to another site in a Referer header, and answer a wrong link with
+one page that names no ticket.
 """
 
 import re
@@ -116,11 +116,12 @@ def intake(request: HttpRequest, kind: str, right: str | None = None) -> HttpRes
         if too_large:
             return too_large
         form = form_class(request.POST, **form_kwargs)
-        if form.is_valid():
-            response = _submit(request, kind=kind, form=form)
-            if response is not None:
-                return response
         status = 400
+        if form.is_valid():
+            outcome = _submit(request, kind=kind, form=form)
+            if isinstance(outcome, HttpResponse):
+                return outcome
+            status = outcome
     else:
         form = form_class(**form_kwargs)
 
@@ -160,13 +161,19 @@ def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
+TOO_MANY = (
+    "Too many requests: we have received several from your network or for this email address "
+    "in a short time. Nothing was submitted. Please try again in an hour, or write to us by email."
+)
+
+
 def _too_many(request: HttpRequest, *, back: str) -> HttpResponse:
     return _page(request, "requests_app/message.html", {
         "heading": "Too many requests",
         "paragraphs": [
-            "We have received several requests from your network or for this email address "
-            "in a short time, so we did not accept this one.",
-            "Nothing was submitted. Please try again in an hour, or write to us by email.",
+            "We have received several messages from your network in a short time, "
+            "so we did not accept this one.",
+            "Nothing was sent. Please try again in an hour, or write to us by email.",
         ],
         "back": back,
     }, status=429)
@@ -183,8 +190,9 @@ def _remember_submission(request: HttpRequest, ticket: Ticket) -> HttpResponse:
     return redirect("requests_app:submitted")
 
 
-def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpResponse | None:
-    """Submit a valid form; None when the service refused it (errors are on the form)."""
+def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpResponse | int:
+    """Submit a valid form: the redirect to the confirmation, or the status code
+    to re-render the form with (the reason is then on the form, input kept)."""
     token = form.cleaned_data["submission_token"]
     # A retried POST (double click, reload) carries the same token: show the
     # ticket it already made, without counting against the rate limits.
@@ -192,7 +200,8 @@ def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpRespons
     if existing is not None:
         return _remember_submission(request, existing)
     if submission_is_limited(request, emails=form.emails()):
-        return _too_many(request, back=request.path)
+        form.add_error(None, ValidationError(TOO_MANY, code="rate_limited"))
+        return 429
     try:
         ticket, _status_token = services.ticket_submit(
             kind=kind, data=form.ticket_data(), submission_token=token, ip=client_ip(request) or None
@@ -201,7 +210,7 @@ def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpRespons
         # The form checks everything the service checks; this is a safety net
         # that explains rather than fails.
         form.add_error(None, exc)
-        return None
+        return 400
     return _remember_submission(request, ticket)
 
 

@@ -225,8 +225,13 @@ def test_missing_submission_token_is_explained(client):
     data = {**DPA_ANSWERS, "website": ""}
     response = client.post(DPA_URL, data)
     assert response.status_code == 400
-    assert "This form has expired. Please submit it again." in response.content.decode()
+    html = response.content.decode()
+    assert "This form has expired. Please submit it again." in html
     assert Ticket.objects.count() == 0
+    # A fresh token comes with the page, so sending it again works.
+    fresh = re.search(r'name="submission_token" value="([A-Za-z0-9_-]{43})"', html).group(1)
+    assert post_form(client, DPA_URL, DPA_ANSWERS, token=fresh).status_code == 302
+    assert Ticket.objects.count() == 1
 
 
 def test_csrf_is_enforced(seeded):

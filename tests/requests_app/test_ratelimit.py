@@ -34,8 +34,9 @@ def test_per_ip_limit_returns_429_and_creates_nothing(client, settings):
     response = post_form(client, DPA_URL, dpa_from(3))
     html = response.content.decode()
     assert response.status_code == 429
-    assert "<h1>Too many requests</h1>" in html
+    assert "Too many requests: we have received several from your network" in html
     assert "Nothing was submitted." in html
+    assert 'value="req3@example.com"' in html  # input kept, e.g. to send by email instead
     assert Ticket.objects.count() == 2
     assert OutboxMail.objects.count() == mails_before
 
