@@ -262,12 +262,15 @@ class TicketAdmin(SimpleHistoryAdmin):
         pass  # every ticket field is read-only; changes go through the workflow services
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # Only new notes are saved, through the service; other inlines are read-only.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         if formset.model is not TicketNote:
             return
         for note_form in formset.forms:
             if note_form.has_changed() and note_form.cleaned_data.get("body") and note_form.instance.pk is None:
-                services.ticket_add_note(ticket_id=form.instance.pk, body=note_form.cleaned_data["body"],
-                                         actor=request.user)
+                formset.new_objects.append(services.ticket_add_note(
+                    ticket_id=form.instance.pk, body=note_form.cleaned_data["body"], actor=request.user,
+                ))
 
     @admin.display(description="verification")
     def verification(self, obj: Ticket) -> str:
@@ -279,9 +282,9 @@ class TicketAdmin(SimpleHistoryAdmin):
     def due_indicator(self, obj: Ticket) -> str:
         state = due_state(obj, timezone.now())
         if state == "overdue":
-            return format_html('<strong style="color:#ba2121">{}</strong>', "Overdue")
+            return format_html('<strong class="due-overdue" style="color:#ba2121">{}</strong>', "Overdue")
         if state == "soon":
-            return format_html('<span style="color:#a05a00">{}</span>', "Due soon")
+            return format_html('<span class="due-soon" style="color:#a05a00">{}</span>', "Due soon")
         return ""
 
     @admin.display(description="form answers")
