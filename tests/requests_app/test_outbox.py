@@ -108,12 +108,14 @@ def test_mail_is_handed_to_the_task_worker_on_commit(db, settings, django_captur
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
 
 
-def test_database_task_backend_and_db_worker_send_the_mail(db, settings, django_capture_on_commit_callbacks):
+# The worker closes connections it finds inside a transaction, so these tests
+# commit for real (and restore the migrated roles afterwards).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_database_task_backend_and_db_worker_send_the_mail(settings):
     from django_tasks_db.models import DBTaskResult
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    with django_capture_on_commit_callbacks(execute=True):
-        submit()
+    submit()
     assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == [
         "requests_app.tasks.send_outbox_mail"] * 2
     assert mail.outbox == []
@@ -122,13 +124,13 @@ def test_database_task_backend_and_db_worker_send_the_mail(db, settings, django_
     assert set(OutboxMail.objects.values_list("status", flat=True)) == {MailStatus.SENT}
 
 
-def test_failed_send_task_schedules_its_retry(db, settings, django_capture_on_commit_callbacks):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_failed_send_task_schedules_its_retry(settings):
     from django_tasks_db.models import DBTaskResult
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.EMAIL_BACKEND = DOWN
-    with django_capture_on_commit_callbacks(execute=True):
-        submit()
+    submit()
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     retries = DBTaskResult.objects.filter(status="READY")
     assert retries.count() == 2
