@@ -158,3 +158,27 @@ def test_logs_carry_no_personal_data(db, settings, caplog, handler):
     for secret in ("ann@example.org", "ann.account@example.org", "Ann Example", "Example GmbH", "203.0.113.9"):
         assert secret not in text
     assert ticket.reference in text
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
+    from django_tasks_db.models import DBTaskResult
+
+    from requests_app.tasks import requests_housekeeping
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.HOUSEKEEPING_INTERVAL_SECONDS = 0
+    settings.EMAIL_BACKEND = DOWN
+    submit()  # its mails fail now and wait for a retry
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    assert mail.outbox == []
+    call_command("schedule_housekeeping")
+    call_command("schedule_housekeeping")
+    assert capsys.readouterr().out == "Housekeeping queued.\nHousekeeping already queued.\n"
+    settings.EMAIL_BACKEND = LOCMEM
+    OutboxMail.objects.filter(status=MailStatus.QUEUED).update(next_attempt_at=timezone.now())
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--max-tasks", "1", verbosity=0)
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
+    path = requests_housekeeping.module_path
+    assert DBTaskResult.objects.filter(task_path=path, status="SUCCESSFUL").count() == 1
+    assert DBTaskResult.objects.filter(task_path=path, status="READY").count() == 1  # the next run
