@@ -161,6 +161,11 @@ class WorkflowAction:
 
 ACTIONS: dict[str, WorkflowAction] = {
     "assign_me": WorkflowAction("Assign to me", WorkflowForm, frozenset(TicketStatus.values) - {TicketStatus.CLOSED}),
+    "open": WorkflowAction(
+        "Open without link verification", ReasonForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
+        help="Only when the requester's identity was established another way; say how. "
+        "Erasure, access and portability still cannot be fulfilled until the link is used.",
+    ),
     "acknowledge": WorkflowAction(
         "Acknowledge (start work)", OptionalReasonForm, frozenset({TicketStatus.OPEN}),
         help="Moves the ticket to “In progress” and tells the requester work has started.",
@@ -192,9 +197,15 @@ ACTIONS: dict[str, WorkflowAction] = {
         "Close", WorkflowForm,
         frozenset({TicketStatus.FULFILLED, TicketStatus.REJECTED, TicketStatus.WITHDRAWN, TicketStatus.EXPIRED}),
     ),
+    "hold": WorkflowAction(
+        "Place legal hold", ReasonForm, frozenset(TicketStatus.values),
+        help="Keeps the requester's data past the retention period, e.g. for a legal claim.",
+    ),
+    "release_hold": WorkflowAction("Release legal hold", ReasonForm, frozenset(TicketStatus.values)),
 }
 
 TRANSITION_OF_ACTION = {
+    "open": TicketStatus.OPEN,
     "acknowledge": TicketStatus.IN_PROGRESS,
     "resume": TicketStatus.IN_PROGRESS,
     "fulfil": TicketStatus.FULFILLED,
@@ -216,6 +227,9 @@ def run_action(name: str, ticket: Ticket, data: dict[str, Any], actor: Any) -> N
                                      expected_status=expected)
     elif name == "message":
         services.ticket_add_message(ticket_id=ticket.pk, message=data["message"], actor=actor)
+    elif name in {"hold", "release_hold"}:
+        services.ticket_set_legal_hold(ticket_id=ticket.pk, legal_hold=name == "hold", reason=data["reason"],
+                                       actor=actor)
     elif name == "extend":
         services.ticket_extend(ticket_id=ticket.pk, reason=data["reason"], actor=actor,
                                new_due_date=data.get("new_due_date"))
@@ -308,6 +322,8 @@ class TicketAdmin(SimpleHistoryAdmin):
             if ticket.status in action.from_statuses
             and request.user.has_perm("requests_app.change_ticket") and request.user.has_perm(action.permission)
             and not (name == "extend" and ticket.extended_at is not None)
+            and not (name == "hold" and (ticket.legal_hold or ticket.personal_data_purged_at))
+            and not (name == "release_hold" and not ticket.legal_hold)
         ]
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",

@@ -101,7 +101,7 @@ def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         mail = (
-            OutboxMail.objects.select_for_update(skip_locked=True)
+            OutboxMail.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("ticket", "verification")
             .filter(pk=mail_id, status=MailStatus.QUEUED)
             .first()

@@ -320,6 +320,12 @@ def _check_transition(ticket: Ticket, to_status: str, *, reason: str, attachment
             raise ValidationError("Attach the countersigned document (PDF).", code="attachment_required")
     elif attachment is not None:
         raise ValidationError("A file can only be attached when fulfilling.", code="attachment_not_expected")
+    if to_status == TicketStatus.OPEN and not reason:
+        # Opening without the link is a staff decision on identity (EDPB
+        # Guidelines 01/2022): it is recorded with its reason.
+        raise ValidationError(
+            "Say how the requester's identity was established instead of the link.", code="reason_required"
+        )
     if to_status == TicketStatus.REJECTED and not reason:
         raise ValidationError("Give the reason for the rejection; it is sent to the requester.", code="reason_required")
     if to_status == TicketStatus.AWAITING_REQUESTER and not reason:
@@ -482,6 +488,25 @@ def ticket_extend(
             subject=_subject(ticket, "We need more time for your request"), ticket=ticket,
             context={"reason": reason, "new_due_at": new_due},
         )
+    return ticket
+
+
+def ticket_set_legal_hold(*, ticket_id: int, legal_hold: bool, reason: str, actor: AbstractBaseUser) -> Ticket:
+    """Place or release a legal hold; a held ticket is skipped by the retention purge.
+
+    Side effects: history row and an internal "legal_hold" event, both with the reason."""
+    reason = _clean_message(reason, code="reason_required", what="the reason")
+    with transaction.atomic():
+        ticket = _lock(ticket_id)
+        if ticket.personal_data_purged_at is not None:
+            raise ValidationError("This ticket's requester data has already been purged.", code="ticket_purged")
+        if ticket.legal_hold == legal_hold:
+            return ticket
+        ticket.legal_hold = legal_hold
+        what = "legal hold placed" if legal_hold else "legal hold released"
+        _stamp_history(ticket, actor=actor, reason=f"{what}: {reason}")
+        ticket.save()
+        _event(ticket, kind=TicketEventKind.LEGAL_HOLD, actor=actor, now=timezone.now(), message=f"{what}: {reason}")
     return ticket
 
 

@@ -180,6 +180,8 @@ OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
 OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=6 * 3600)
 # Requester personal data is purged this many days after a ticket is closed.
 RETENTION_DAYS_AFTER_CLOSE = env.int("RETENTION_DAYS_AFTER_CLOSE", default=730)
+# How often `db_worker` runs the requests housekeeping (mail retries, expiry, retention).
+HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default=300)
 
 # Public request forms (requests_app): abuse limits. Rates are "count/period"
 # (s, m, h, d), counted in the shared cache; each accepted submission counts once

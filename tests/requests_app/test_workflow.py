@@ -14,7 +14,7 @@ from requests_app.outbox import outbox_send_due
 from requests_app.selectors import ticket_by_status_token, ticket_public_events
 from requests_app.services import (
     STATE_STAMP, TicketConflict, requester_reply, ticket_add_message, ticket_add_note, ticket_assign,
-    ticket_extend, ticket_request_info, ticket_submit, ticket_transition, ticket_verify,
+    ticket_extend, ticket_request_info, ticket_set_legal_hold, ticket_submit, ticket_transition, ticket_verify,
     tickets_expire_unverified,
 )
 
@@ -390,6 +390,25 @@ def test_assign_to_non_staff_is_refused(db, handler, django_user_model):
     with pytest.raises(ValidationError) as exc:
         ticket_assign(ticket_id=ticket.pk, assignee=outsider, actor=handler)
     assert exc.value.code == "assignee_not_staff"
+
+
+def test_staff_opening_without_the_link_needs_a_reason(db, handler):
+    ticket, _ = submit(TicketKind.DSR_ACCESS)
+    with pytest.raises(ValidationError) as exc:
+        ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.OPEN, actor=handler)
+    assert exc.value.code == "reason_required"
+
+
+def test_legal_hold_needs_a_reason_and_is_recorded(db, handler):
+    ticket, _ = submit()
+    with pytest.raises(ValidationError) as exc:
+        ticket_set_legal_hold(ticket_id=ticket.pk, legal_hold=True, reason="", actor=handler)
+    assert exc.value.code == "reason_required"
+    ticket = ticket_set_legal_hold(ticket_id=ticket.pk, legal_hold=True, reason="Claim pending.", actor=handler)
+    assert ticket.legal_hold is True
+    history = ticket.history.first()
+    assert (history.history_user, history.history_change_reason, history.legal_hold) == (
+        handler, "legal hold placed: Claim pending.", True)
 
 
 def test_notes_are_internal(db, handler):
