@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API runs an event loop in this thread; Django would refuse
 # database access from it as "async unsafe" although every call here is sync.
@@ -24,8 +25,11 @@ def _in_ci() -> bool:
     return os.environ.get("CI") == "true"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """One browser per test, not per session: while Playwright's event loop runs,
+    Django hands this thread a separate set of database connections (asgiref's
+    Local follows the loop's context), which later tests must not inherit."""
     if not CHROMIUM.exists():
         if _in_ci():
             pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests.")
@@ -36,6 +40,8 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # Close the connections opened under the loop before it goes away.
+        connections.close_all()
 
 
 @pytest.fixture
