@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from compliance.models import Organization
 
 from . import selectors, services, tokens
-from .enums import DATA_SUBJECT_KINDS, TicketKind, TicketStatus
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketKind, TicketStatus
 from .forms import (
     DATA_RIGHTS, DATA_RIGHTS_BY_SLUG, DataRight, IntakeForm, RequesterReplyForm, form_for_kind,
 )
@@ -264,7 +264,7 @@ def _verification_pending(raw_token: str) -> bool:
         token_hash=tokens.token_hash(raw_token),
         used_at__isnull=True,
         expires_at__gt=timezone.now(),
-        ticket__status=TicketStatus.AWAITING_VERIFICATION,
+        ticket__status__in=ACTIVE_STATUSES,  # as services.ticket_verify accepts
     ).exists()
 
 

@@ -106,3 +106,15 @@ def test_verified_erasure_can_be_fulfilled(client, handler):
     services.ticket_transition(ticket_id=ticket.pk, to_status="fulfilled", actor=handler, reason="Account deleted.")
     ticket.refresh_from_db()
     assert ticket.status == "fulfilled"
+
+
+def test_link_of_a_request_that_expired_unconfirmed_is_invalid(client, handler):
+    ticket, _ = submit("dsr_erasure")
+    token = verification_link_token(ticket)
+    services.ticket_transition(ticket_id=ticket.pk, to_status="expired", actor=handler, reason="not confirmed")
+    for method in ("get", "post"):
+        status, html = invalid_page(client, token, method)
+        assert status == 404
+        assert "This confirmation link is not valid." in html
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.verified_at) == ("expired", None)
