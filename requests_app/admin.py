@@ -161,6 +161,10 @@ class WorkflowAction:
 
 ACTIONS: dict[str, WorkflowAction] = {
     "assign_me": WorkflowAction("Assign to me", WorkflowForm, frozenset(TicketStatus.values) - {TicketStatus.CLOSED}),
+    "resend_verification": WorkflowAction(
+        "Resend verification link", WorkflowForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
+        help="Sends a new single-use link to the account's address; earlier links stop working.",
+    ),
     "open": WorkflowAction(
         "Open without link verification", ReasonForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
         help="Only when the requester's identity was established another way; say how. "
@@ -218,10 +222,14 @@ TRANSITION_OF_ACTION = {
 def run_action(name: str, ticket: Ticket, data: dict[str, Any], actor: Any) -> None:
     """Call the service behind a workflow button with the form's cleaned data."""
     expected = data["expected_status"]
+    if name not in TRANSITION_OF_ACTION and name != "request_info" and ticket.status != expected:
+        # The transition services check this under the row lock; for the
+        # other actions the page must at least not be stale.
+        raise services.TicketConflict("Someone else changed this ticket. Reload the page.", code="ticket_changed")
     if name == "assign_me":
-        if ticket.status != expected:
-            raise services.TicketConflict("Someone else changed this ticket. Reload the page.", code="ticket_changed")
         services.ticket_assign(ticket_id=ticket.pk, assignee=actor, actor=actor)
+    elif name == "resend_verification":
+        services.ticket_resend_verification(ticket_id=ticket.pk, actor=actor)
     elif name == "request_info":
         services.ticket_request_info(ticket_id=ticket.pk, message=data["message"], actor=actor,
                                      expected_status=expected)

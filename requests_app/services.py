@@ -555,6 +555,28 @@ def requester_reply(*, ticket_id: int, message: str) -> TicketEvent:
     return event
 
 
+def ticket_resend_verification(*, ticket_id: int, actor: AbstractBaseUser) -> VerificationToken:
+    """Send a fresh verification link; earlier unused links stop working, so
+    only one is live at a time.
+
+    Side effects: a VerificationToken and its mail; verification_requested_at;
+    history row; a "verification_requested" event."""
+    with transaction.atomic():
+        ticket = _lock(ticket_id)
+        if ticket.status != TicketStatus.AWAITING_VERIFICATION:
+            raise ValidationError("This ticket is not awaiting verification.", code="verification_not_pending")
+        now = timezone.now()
+        for old in ticket.verification_tokens.filter(used_at__isnull=True, expires_at__gt=now):
+            old.expires_at = now
+            old.save(update_fields=["expires_at"])
+        token = _issue_verification(ticket, now=now)
+        ticket.verification_requested_at = now
+        _stamp_history(ticket, actor=actor, reason="verification link sent again")
+        ticket.save()
+        _event(ticket, kind=TicketEventKind.VERIFICATION_REQUESTED, actor=actor, now=now, visible=True)
+    return token
+
+
 def tickets_expire_unverified(*, now: dt.datetime | None = None, actor: AbstractBaseUser | None = None) -> int:
     """Move tickets whose verification links have all expired unused to `expired`.
 
