@@ -64,7 +64,10 @@ def test_queue_lists_tickets_with_due_indicators(handler_client):
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("due=overdue", {"overdue"}), ("due=soon", {"soon"}), ("due=later", {"later"}), ("", {"overdue", "soon", "later", "closed"})],
+    [
+        ("due=overdue", {"overdue"}), ("due=soon", {"soon"}), ("due=later", {"later"}),
+        ("", {"overdue", "soon", "later", "closed"}),
+    ],
 )
 def test_due_filter(handler_client, handler, query, expected):
     now = timezone.now()

@@ -1,7 +1,6 @@
 import datetime as dt
 from pathlib import Path
 
-import pytest
 from django.core.management import call_command
 from django.utils import timezone
 

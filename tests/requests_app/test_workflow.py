@@ -14,7 +14,8 @@ from requests_app.outbox import outbox_send_due
 from requests_app.selectors import ticket_by_status_token, ticket_public_events
 from requests_app.services import (
     STATE_STAMP, TicketConflict, requester_reply, ticket_add_message, ticket_add_note, ticket_assign,
-    ticket_extend, ticket_request_info, ticket_resend_verification, ticket_set_legal_hold, ticket_submit, ticket_transition, ticket_verify,
+    ticket_extend, ticket_request_info, ticket_resend_verification, ticket_set_legal_hold, ticket_submit,
+    ticket_transition, ticket_verify,
     tickets_expire_unverified,
 )
 
