@@ -21,8 +21,6 @@ class TicketConflict(ValidationError):
     """Another change to the same ticket is under way or has just happened."""
 
 
-
-
 def clean_text(value: Any, *, field: str, required: bool, max_length: int) -> str:
     text = str(value or "").strip()
     if required and not text:

@@ -42,7 +42,6 @@ def _allocate_reference(kind: str, received_at: dt.datetime) -> str:
     return f"{prefix}-{year}-{sequence.last_value:06d}"
 
 
-
 KNOWN_FIELDS = ("requester_name", "requester_email", "account_email", "legal_entity", "details")
 
 

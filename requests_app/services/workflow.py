@@ -44,8 +44,6 @@ REASON_SENT_TO_REQUESTER = frozenset(
 )
 
 
-
-
 def _check_transition(ticket: Ticket, to_status: str, *, reason: str, attachment: UploadedFile | None) -> None:
     if to_status not in TicketStatus.values:
         raise ValidationError("Unknown status.", code="status_unknown")
