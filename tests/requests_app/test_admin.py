@@ -307,3 +307,10 @@ def test_resend_verification_through_the_admin(handler_client):
     response = handler_client.post(workflow_url(ticket, "resend_verification"), {"expected_status": ticket.status})
     assert response.status_code == 302
     assert ticket.verification_tokens.count() == 2
+
+
+def test_demo_accounts_include_a_request_handler(db):
+    from accounts.services import demo_accounts_reset
+
+    accounts = {role: username for role, username, _ in demo_accounts_reset()}
+    assert accounts["Request handler"] == "handler"
