@@ -350,6 +350,7 @@ class OutboxMail(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outboxmail_due_idx"),
             models.Index(fields=["created_at"], name="outboxmail_created_idx"),
+            models.Index(fields=["template", "status"], name="outboxmail_template_idx"),
         ]
 
     def __str__(self) -> str:
