@@ -24,7 +24,9 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .admin_forms import ExtendForm, FulfilForm, MessageForm, OptionalReasonForm, ReasonForm, WorkflowForm
+from .admin_forms import (
+    ExtendForm, FulfilForm, InternalReasonForm, MessageForm, OptionalReasonForm, ReasonForm, WorkflowForm,
+)
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketStatus
 from .models import ExtraHoliday, OutboxMail, Ticket, TicketAttachment, TicketEvent, TicketNote
 
@@ -174,7 +176,7 @@ ACTIONS: dict[str, WorkflowAction] = {
         "Acknowledge (start work)", OptionalReasonForm, frozenset({TicketStatus.OPEN}),
         help="Moves the ticket to “In progress” and tells the requester work has started.",
     ),
-    "resume": WorkflowAction("Resume work", OptionalReasonForm, frozenset({TicketStatus.AWAITING_REQUESTER})),
+    "resume": WorkflowAction("Resume work", InternalReasonForm, frozenset({TicketStatus.AWAITING_REQUESTER})),
     "request_info": WorkflowAction(
         "Request information", MessageForm, frozenset({TicketStatus.IN_PROGRESS}),
         help="Moves the ticket to “Awaiting requester” and mails them your message.",

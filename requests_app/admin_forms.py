@@ -25,6 +25,13 @@ class OptionalReasonForm(WorkflowForm):
     )
 
 
+class InternalReasonForm(WorkflowForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=MESSAGE_MAX_LENGTH, required=False,
+        help_text="Optional; kept in the ticket's history, not sent.",
+    )
+
+
 class MessageForm(WorkflowForm):
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}), max_length=MESSAGE_MAX_LENGTH,

@@ -37,7 +37,8 @@ STATE_STAMP: dict[str, str] = {
 }
 # Stamped on first entry only: acknowledgment is a one-time fact.
 FIRST_ENTRY_ONLY = frozenset({TicketStatus.IN_PROGRESS})
-# Moves whose reason is sent to the requester (and so shown on the status page).
+# Moves whose reason is sent to the requester (and so shown on the status page);
+# so is the acknowledgment (open -> in_progress).
 REASON_SENT_TO_REQUESTER = frozenset(
     {TicketStatus.AWAITING_REQUESTER, TicketStatus.FULFILLED, TicketStatus.REJECTED,
      TicketStatus.WITHDRAWN, TicketStatus.EXPIRED}

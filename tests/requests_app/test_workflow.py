@@ -527,3 +527,28 @@ def test_database_refuses_inconsistent_tickets(db, handler, field, value):
     setattr(ticket, field, value)
     with pytest.raises(IntegrityError), transaction.atomic():
         ticket.save()
+
+
+def test_status_page_selectors_show_only_what_the_requester_may_see(db, handler):
+    from requests_app.selectors import ticket_public_attachments
+
+    ticket, raw_token = submit(TicketKind.DPA)
+    other, _ = submit(TicketKind.DPA, requester_email="someone@example.net")
+    ticket_add_note(ticket_id=ticket.pk, body="Internal: customer is a reseller.", actor=handler)
+    ticket_assign(ticket_id=ticket.pk, assignee=handler, actor=handler)
+    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler,
+                      reason="Legal reviews it this week.")
+    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=handler,
+                      reason="Signed copy attached.", attachment=pdf_upload())
+    found = ticket_by_status_token(raw_token)
+    assert found == ticket and found != other
+    assert [(e.kind, e.to_status, e.message) for e in ticket_public_events(found)] == [
+        (TicketEventKind.SUBMITTED, TicketStatus.OPEN, ""),
+        (TicketEventKind.STATUS_CHANGED, TicketStatus.IN_PROGRESS, "Legal reviews it this week."),
+        (TicketEventKind.STATUS_CHANGED, TicketStatus.FULFILLED, "Signed copy attached."),
+    ]
+    assert [a.original_name for a in ticket_public_attachments(found)] == ["Signed DPA.pdf"]
+    outbox_send_due()
+    acknowledgment = next(m for m in mail.outbox if "We are working on your request" in m.subject)
+    assert "Legal reviews it this week." in acknowledgment.body
+    assert not ticket_public_attachments(other).exists()
