@@ -25,7 +25,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .admin_forms import (
-    ExtendForm, FulfilForm, InternalReasonForm, MessageForm, OptionalReasonForm, ReasonForm, WorkflowForm,
+    ExtendForm, FulfilForm, InternalReasonForm, MessageForm, OptionalReasonForm, ReasonForm, RecordedReasonForm,
+    WorkflowForm,
 )
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketStatus
 from .models import ExtraHoliday, OutboxMail, Ticket, TicketAttachment, TicketEvent, TicketNote
@@ -168,7 +169,7 @@ ACTIONS: dict[str, WorkflowAction] = {
         help="Sends a new single-use link to the account's address; earlier links stop working.",
     ),
     "open": WorkflowAction(
-        "Open without link verification", ReasonForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
+        "Open without link verification", RecordedReasonForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
         help="Only when the requester's identity was established another way; say how. "
         "Erasure, access and portability still cannot be fulfilled until the link is used.",
     ),
@@ -204,10 +205,10 @@ ACTIONS: dict[str, WorkflowAction] = {
         frozenset({TicketStatus.FULFILLED, TicketStatus.REJECTED, TicketStatus.WITHDRAWN, TicketStatus.EXPIRED}),
     ),
     "hold": WorkflowAction(
-        "Place legal hold", ReasonForm, frozenset(TicketStatus.values),
+        "Place legal hold", RecordedReasonForm, frozenset(TicketStatus.values),
         help="Keeps the requester's data past the retention period, e.g. for a legal claim.",
     ),
-    "release_hold": WorkflowAction("Release legal hold", ReasonForm, frozenset(TicketStatus.values)),
+    "release_hold": WorkflowAction("Release legal hold", RecordedReasonForm, frozenset(TicketStatus.values)),
 }
 
 TRANSITION_OF_ACTION = {

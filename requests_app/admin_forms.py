@@ -32,6 +32,13 @@ class InternalReasonForm(WorkflowForm):
     )
 
 
+class RecordedReasonForm(WorkflowForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), max_length=MESSAGE_MAX_LENGTH,
+        help_text="Kept in the ticket's history; not sent to the requester.",
+    )
+
+
 class MessageForm(WorkflowForm):
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}), max_length=MESSAGE_MAX_LENGTH,
