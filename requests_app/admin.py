@@ -24,7 +24,10 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .admin_forms import ExtendForm, FulfilForm, MessageForm, OptionalReasonForm, ReasonForm, WorkflowForm
+from .admin_forms import (
+    ExtendForm, FulfilForm, InternalReasonForm, MessageForm, OptionalReasonForm, ReasonForm, RecordedReasonForm,
+    WorkflowForm,
+)
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketStatus
 from .models import ExtraHoliday, OutboxMail, Ticket, TicketAttachment, TicketEvent, TicketNote
 
@@ -161,8 +164,12 @@ class WorkflowAction:
 
 ACTIONS: dict[str, WorkflowAction] = {
     "assign_me": WorkflowAction("Assign to me", WorkflowForm, frozenset(TicketStatus.values) - {TicketStatus.CLOSED}),
+    "resend_verification": WorkflowAction(
+        "Resend verification link", WorkflowForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
+        help="Sends a new single-use link to the account's address; earlier links stop working.",
+    ),
     "open": WorkflowAction(
-        "Open without link verification", ReasonForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
+        "Open without link verification", RecordedReasonForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
         help="Only when the requester's identity was established another way; say how. "
         "Erasure, access and portability still cannot be fulfilled until the link is used.",
     ),
@@ -170,7 +177,7 @@ ACTIONS: dict[str, WorkflowAction] = {
         "Acknowledge (start work)", OptionalReasonForm, frozenset({TicketStatus.OPEN}),
         help="Moves the ticket to “In progress” and tells the requester work has started.",
     ),
-    "resume": WorkflowAction("Resume work", OptionalReasonForm, frozenset({TicketStatus.AWAITING_REQUESTER})),
+    "resume": WorkflowAction("Resume work", InternalReasonForm, frozenset({TicketStatus.AWAITING_REQUESTER})),
     "request_info": WorkflowAction(
         "Request information", MessageForm, frozenset({TicketStatus.IN_PROGRESS}),
         help="Moves the ticket to “Awaiting requester” and mails them your message.",
@@ -198,10 +205,10 @@ ACTIONS: dict[str, WorkflowAction] = {
         frozenset({TicketStatus.FULFILLED, TicketStatus.REJECTED, TicketStatus.WITHDRAWN, TicketStatus.EXPIRED}),
     ),
     "hold": WorkflowAction(
-        "Place legal hold", ReasonForm, frozenset(TicketStatus.values),
+        "Place legal hold", RecordedReasonForm, frozenset(TicketStatus.values),
         help="Keeps the requester's data past the retention period, e.g. for a legal claim.",
     ),
-    "release_hold": WorkflowAction("Release legal hold", ReasonForm, frozenset(TicketStatus.values)),
+    "release_hold": WorkflowAction("Release legal hold", RecordedReasonForm, frozenset(TicketStatus.values)),
 }
 
 TRANSITION_OF_ACTION = {
@@ -218,10 +225,14 @@ TRANSITION_OF_ACTION = {
 def run_action(name: str, ticket: Ticket, data: dict[str, Any], actor: Any) -> None:
     """Call the service behind a workflow button with the form's cleaned data."""
     expected = data["expected_status"]
+    if name not in TRANSITION_OF_ACTION and name != "request_info" and ticket.status != expected:
+        # The transition services check this under the row lock; for the
+        # other actions the page must at least not be stale.
+        raise services.TicketConflict("Someone else changed this ticket. Reload the page.", code="ticket_changed")
     if name == "assign_me":
-        if ticket.status != expected:
-            raise services.TicketConflict("Someone else changed this ticket. Reload the page.", code="ticket_changed")
         services.ticket_assign(ticket_id=ticket.pk, assignee=actor, actor=actor)
+    elif name == "resend_verification":
+        services.ticket_resend_verification(ticket_id=ticket.pk, actor=actor)
     elif name == "request_info":
         services.ticket_request_info(ticket_id=ticket.pk, message=data["message"], actor=actor,
                                      expected_status=expected)

@@ -64,7 +64,10 @@ def test_queue_lists_tickets_with_due_indicators(handler_client):
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("due=overdue", {"overdue"}), ("due=soon", {"soon"}), ("due=later", {"later"}), ("", {"overdue", "soon", "later", "closed"})],
+    [
+        ("due=overdue", {"overdue"}), ("due=soon", {"soon"}), ("due=later", {"later"}),
+        ("", {"overdue", "soon", "later", "closed"}),
+    ],
 )
 def test_due_filter(handler_client, handler, query, expected):
     now = timezone.now()
@@ -295,3 +298,19 @@ def test_open_without_link_needs_a_recorded_reason(handler_client, handler):
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.OPEN and ticket.verified_at is None
     assert ticket.events.last().message == "Confirmed by phone with the account owner."
+
+
+def test_resend_verification_through_the_admin(handler_client):
+    ticket, _ = submit(TicketKind.DSR_ACCESS)
+    labels = [label for _, label in handler_client.get(change_url(ticket)).context["workflow_actions"]]
+    assert labels[:3] == ["Assign to me", "Resend verification link", "Open without link verification"]
+    response = handler_client.post(workflow_url(ticket, "resend_verification"), {"expected_status": ticket.status})
+    assert response.status_code == 302
+    assert ticket.verification_tokens.count() == 2
+
+
+def test_demo_accounts_include_a_request_handler(db):
+    from accounts.services import demo_accounts_reset
+
+    accounts = {role: username for role, username, _ in demo_accounts_reset()}
+    assert accounts["Request handler"] == "handler"

@@ -182,3 +182,21 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     path = requests_housekeeping.module_path
     assert DBTaskResult.objects.filter(task_path=path, status="SUCCESSFUL").count() == 1
     assert DBTaskResult.objects.filter(task_path=path, status="READY").count() == 1  # the next run
+
+
+def test_links_survive_a_secret_key_rotation_with_fallbacks(db, settings):
+    _, raw_token = submit()
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert outbox_send_due()["sent"] == 2
+    assert f"/requests/status/{raw_token}/" in mail.outbox[0].body
+
+
+def test_links_that_no_key_rebuilds_are_retried_not_sent_broken(db, settings):
+    submit()
+    settings.SECRET_KEY = "a-new-secret-key-" + "y" * 40
+    settings.SECRET_KEY_FALLBACKS = []
+    counts = outbox_send_due()
+    assert (counts["sent"], counts["retry"]) == (1, 1)  # the staff mail has no private link
+    assert OutboxMail.objects.get(template="ticket_received").last_error == "LookupError"
