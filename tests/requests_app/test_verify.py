@@ -10,7 +10,7 @@ from django.utils import timezone
 from requests_app import services
 from requests_app.models import VerificationToken
 
-from .helpers import fresh_rate_limits, handler, submit, verification_link_token  # noqa: F401
+from .helpers import fresh_rate_limits, submit, verification_link_token  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
