@@ -150,3 +150,17 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # The actor recorded for writes made by management commands and jobs.
 SYSTEM_ACTOR_USERNAME = env.str("SYSTEM_ACTOR_USERNAME", default="system")
+
+# security.txt (RFC 9116), generated from the live publication. Its `Expires`
+# is the publication's effective time plus this many days (under a year, as the
+# RFC recommends), so each publication renews it.
+SECURITY_TXT_EXPIRES_DAYS = env.int("SECURITY_TXT_EXPIRES_DAYS", default=180)
+if not 1 <= SECURITY_TXT_EXPIRES_DAYS < 365:
+    raise ImproperlyConfigured("SECURITY_TXT_EXPIRES_DAYS must be between 1 and 364.")
+# Staff are warned (system check compliance.W001, admin index) this many days before it lapses.
+SECURITY_TXT_WARN_DAYS = env.int("SECURITY_TXT_WARN_DAYS", default=30)
+# Optional https URL of the key researchers should encrypt reports with (never the key itself).
+SECURITY_TXT_ENCRYPTION_URL = env.str("SECURITY_TXT_ENCRYPTION_URL", default="")
+# Dotted path of a function returning the evidence chain head ({"sequence", "hash"}
+# or None) for trust.json; empty: trust.json says null.
+TRUST_JSON_CHAIN_HEAD = ""
