@@ -208,7 +208,11 @@ class PublicationFeed(Feed):
         return f"Version {entry.publication.version}"
 
     def item_description(self, entry: ChangelogEntry) -> str:
-        return formats.feed_entry_html(entry.publication.summary, [str(change) for change in entry.changes])
+        # Like the changelog: the first version is not listed as additions of every line.
+        lines = [str(change) for change in entry.changes] if entry.previous else [
+            "First publication of the page."
+        ]
+        return formats.feed_entry_html(entry.publication.summary, lines)
 
     def item_link(self, entry: ChangelogEntry) -> str:
         return _site(f"{reverse('compliance:changelog')}#v{entry.publication.version}")
