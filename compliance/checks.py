@@ -6,6 +6,8 @@
   environment; this catches one set any other way.
 - compliance.E002: SECURITY_TXT_ENCRYPTION_URL is not an https URL.
 - compliance.E003: TRUST_JSON_CHAIN_HEAD does not name an importable callable.
+- compliance.W002 (with --deploy): SITE_URL is not https, but RFC 9116 wants
+  the `Canonical` and `Policy` URLs of security.txt to be https.
 - compliance.W001: the live security.txt expires within SECURITY_TXT_WARN_DAYS
   days, or has expired. `Expires` is renewed by each publication, so this
   means nothing was published for a long time; publishing renews it.
@@ -99,6 +101,17 @@ def check_formats_settings(app_configs: list[AppConfig] | None = None, **kwargs:
                 id="compliance.E003",
             ))
     return messages
+
+
+@register("compliance", deploy=True)
+def check_site_url_https(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    if not _applies(app_configs) or urlsplit(settings.SITE_URL).scheme == "https":
+        return []
+    return [Warning(
+        f"SITE_URL is {settings.SITE_URL!r}; security.txt links built from it are not https.",
+        hint="Set SITE_URL to the public https address of the site.",
+        id="compliance.W002",
+    )]
 
 
 @register("compliance")

@@ -261,17 +261,28 @@ def security_txt_redirect(request: HttpRequest) -> HttpResponse:
 def _chain_head() -> dict[str, Any] | None:
     """The evidence chain head, through the function TRUST_JSON_CHAIN_HEAD names.
 
-    A dotted path rather than an import: compliance never imports the apps
-    built on it, and a site without the evidence app simply leaves it empty.
+    A dotted path rather than an import or a signal: compliance never imports
+    the apps built on it, a site without the evidence app leaves it empty, and
+    unlike a signal receiver a missing or broken provider is reported at start
+    (system check compliance.E003) instead of silently giving null.
+    The provider returns None, a mapping or an object with `seq` (or
+    `sequence`) and `hash`.
     """
     if not settings.TRUST_JSON_CHAIN_HEAD:
         return None
     head = import_string(settings.TRUST_JSON_CHAIN_HEAD)()
     if head is None:
         return None
-    if not isinstance(head, dict):
-        head = {"sequence": head.sequence, "hash": head.hash}
-    return {"sequence": int(head["sequence"]), "hash": str(head["hash"])}
+
+    def part(*names: str) -> Any:
+        for name in names:
+            if isinstance(head, dict) and name in head:
+                return head[name]
+            if not isinstance(head, dict) and hasattr(head, name):
+                return getattr(head, name)
+        raise TypeError(f"{settings.TRUST_JSON_CHAIN_HEAD} returned no {names[0]!r}.")
+
+    return {"sequence": int(part("sequence", "seq")), "hash": str(part("hash"))}
 
 
 @require_http_methods(["GET", "HEAD", "OPTIONS"])

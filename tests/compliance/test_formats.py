@@ -1,6 +1,7 @@
 """security.txt, trust.json (and its schema) and the Atom feed of publications."""
 
 import json
+from dataclasses import dataclass
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone as dt_timezone
@@ -28,6 +29,17 @@ CHAIN_HASH = "ab" * 32
 def chain_head_for_tests() -> dict:
     """A chain head provider, named by TRUST_JSON_CHAIN_HEAD in the tests below."""
     return {"sequence": 7, "hash": CHAIN_HASH}
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    hash: str
+
+
+def empty_chain_head() -> Head:
+    """A provider answering with an object, as for a chain with no entries yet."""
+    return Head(0, "0" * 64)
 
 
 def publish(snapshot: dict, *, effective_at: datetime, summary: str = "Updated the page.") -> Publication:
@@ -281,6 +293,12 @@ def test_security_txt_etag_and_304(client, live):
     assert fresh["ETag"].startswith('"security-v2-')
 
 
+def test_head_requests_get_headers_only(client, live):
+    for url in ("/.well-known/security.txt", "/trust.json", "/feed.atom"):
+        get, head = client.get(url), client.head(url)
+        assert (head.status_code, head.content, head["ETag"]) == (200, b"", get["ETag"])
+
+
 def test_old_security_txt_path_redirects(client, db):
     response = client.get("/security.txt")
     assert (response.status_code, response["Location"]) == (301, "/.well-known/security.txt")
@@ -337,11 +355,20 @@ def test_settings_checks_pass_with_valid_values(settings, db):
     assert [m.id for m in run_checks() if m.id.startswith("compliance.")] == []
 
 
+def test_deploy_check_wants_https_site_url(settings, db):
+    assert [m.id for m in run_checks(include_deployment_checks=True) if m.id == "compliance.W002"] == []
+    settings.SITE_URL = "http://trust.example.com"
+    assert [m.id for m in run_checks(include_deployment_checks=True) if m.id == "compliance.W002"] == [
+        "compliance.W002"
+    ]
+    assert [m.id for m in run_checks() if m.id == "compliance.W002"] == []
+
+
 def test_admin_index_shows_banner_to_staff(client, seeded, make_staff):
     publish(build_snapshot(), effective_at=timezone.now() - timedelta(days=170))
     client.force_login(make_staff("stan"))
     html = client.get("/admin/").content.decode()
-    assert 'class="security-txt-warning"' in html
+    assert "messagelist security-txt-warning" in html
     assert "security.txt expires soon." in html
     assert "(9 days from now)" in html
 
@@ -394,6 +421,10 @@ def test_trust_json_carries_the_chain_head(client, live, settings):
     settings.TRUST_JSON_CHAIN_HEAD = "tests.compliance.test_formats.chain_head_for_tests"
     document = client.get("/trust.json").json()
     assert document["chain_head"] == {"sequence": 7, "hash": CHAIN_HASH}
+    assert list(validator().iter_errors(document)) == []
+    settings.TRUST_JSON_CHAIN_HEAD = "tests.compliance.test_formats.empty_chain_head"
+    document = client.get("/trust.json").json()
+    assert document["chain_head"] == {"sequence": 0, "hash": "0" * 64}
     assert list(validator().iter_errors(document)) == []
 
 
