@@ -214,7 +214,7 @@ def _respond(
     response.headers["ETag"] = etag
     if last_modified is not None:
         response.headers["Last-Modified"] = http_date(last_modified.timestamp())
-    patch_cache_control(response, public=True, max_age=getattr(settings, "PUBLIC_CACHE_MAX_AGE", 60))
+    patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
     for name, value in (extra_headers or {}).items():
         response.headers[name] = value
     return response
@@ -224,6 +224,8 @@ def _format_not_published(content_type: str, extra_headers: dict[str, str] | Non
     message = "Nothing has been published yet."
     body = json.dumps({"error": "not_published", "detail": message}) if content_type == JSON else message + "\n"
     response = HttpResponse(body, content_type=content_type, status=404)
+    # Not kept by caches: the first publication must show at once.
+    patch_cache_control(response, no_cache=True)
     for name, value in (extra_headers or {}).items():
         response.headers[name] = value
     return response
@@ -246,7 +248,9 @@ def security_txt(request: HttpRequest) -> HttpResponse:
         )
     except ValueError:
         # Without a Contact the file would be invalid; say so instead.
-        return HttpResponse("The published page names no security contact.\n", content_type=TEXT, status=404)
+        response = HttpResponse("The published page names no security contact.\n", content_type=TEXT, status=404)
+        patch_cache_control(response, no_cache=True)
+        return response
     return _respond(
         request, body, content_type=TEXT,
         etag_prefix=f"security-v{publication.version}", last_modified=publication.effective_at,

@@ -11,6 +11,7 @@ from django.core.checks import run_checks
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.http import http_date
 from jsonschema import Draft202012Validator, FormatChecker
 
 from compliance import formats
@@ -215,6 +216,7 @@ def test_nothing_published_yet_answers_404(client, seeded):
     response = client.get("/.well-known/security.txt")
     assert (response.status_code, response["Content-Type"]) == (404, "text/plain; charset=utf-8")
     assert response.content == b"Nothing has been published yet.\n"
+    assert response["Cache-Control"] == "no-cache"
     response = client.get("/trust.json")
     assert (response.status_code, response["Content-Type"]) == (404, "application/json")
     assert response.json() == {"error": "not_published", "detail": "Nothing has been published yet."}
@@ -285,6 +287,8 @@ def test_security_txt_etag_and_304(client, live):
     response = client.get("/.well-known/security.txt")
     etag = response["ETag"]
     assert etag.startswith('"security-v1-')
+    assert response["Cache-Control"] == "public, max-age=60"
+    assert response["Last-Modified"] == http_date(live.effective_at.timestamp())
     again = client.get("/.well-known/security.txt", HTTP_IF_NONE_MATCH=etag)
     assert (again.status_code, again.content, again["ETag"]) == (304, b"", etag)
     publish(build_snapshot(), effective_at=timezone.now())
@@ -297,6 +301,15 @@ def test_head_requests_get_headers_only(client, live):
     for url in ("/.well-known/security.txt", "/trust.json", "/feed.atom"):
         get, head = client.get(url), client.head(url)
         assert (head.status_code, head.content, head["ETag"]) == (200, b"", get["ETag"])
+
+
+def test_security_txt_without_published_contact_is_404(client, seeded):
+    snapshot = build_snapshot()
+    snapshot["organization"]["security_email"] = ""
+    snapshot["contact_routes"] = [r for r in snapshot["contact_routes"] if r["slug"] != "security"]
+    publish(snapshot, effective_at=timezone.now())
+    response = client.get("/.well-known/security.txt")
+    assert (response.status_code, response.content) == (404, b"The published page names no security contact.\n")
 
 
 def test_old_security_txt_path_redirects(client, db):
