@@ -77,13 +77,15 @@ def publication_changelog(now: datetime | None = None) -> list[ChangelogEntry]:
 
 
 def editor_ids_since(moment: datetime | None) -> set[int]:
-    """Ids of the users who changed any content row after `moment` (all time if None)."""
+    """Ids of the users who changed any content row at or after `moment` (all
+    time if None). "At" counts: an edit stamped the same instant as a snapshot
+    may not be in it, so it is treated as unreviewed."""
     ids: set[int] = set()
     model: type[Model]
     for model in CONTENT_MODELS:
         rows = model.history.exclude(history_user__isnull=True)  # type: ignore[attr-defined]
         if moment is not None:
-            rows = rows.filter(history_date__gt=moment)
+            rows = rows.filter(history_date__gte=moment)
         ids.update(rows.values_list("history_user_id", flat=True).distinct())
     return ids
 

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from .diff import snapshots_differ
 from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
@@ -197,7 +198,7 @@ def four_eyes_check(*, requested_by_id: int, actor: AbstractBaseUser) -> None:
     if actor.pk in editor_ids_since(latest.snapshot_taken_at if latest else None):
         since = (
             f"since version {latest.version} was approved on "
-            f"{timezone.localtime(latest.snapshot_taken_at):%d %B %Y %H:%M}"
+            f"{date_format(timezone.localtime(latest.snapshot_taken_at), 'j F Y, H:i')}"
             if latest else "and nothing has been published yet"
         )
         raise ValidationError(
