@@ -19,7 +19,7 @@ from compliance.enums import CertificationStatus, ControlStatus, SectionKey
 from compliance.models import ContactRoute, Organization, Publication
 from compliance.services import system_actor
 from compliance.snapshot import build_snapshot
-from tests.factories import save
+from tests.factories import publish_draft, save
 
 SITE = "https://trust.example.com"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -272,6 +272,21 @@ def test_expires_moves_forward_with_each_publication(client, seeded):
     # Both moments were "now" a few milliseconds apart; Expires is in whole seconds.
     assert timedelta(days=100, seconds=-1) <= second - first <= timedelta(days=100, seconds=1)
     assert second == (newer.effective_at + timedelta(days=180)).replace(microsecond=0)
+
+
+def test_approved_publication_renews_expires_and_clears_the_warning(client, clock, published, editor, approver):
+    def expires() -> str:
+        return fields_of(client.get("/.well-known/security.txt").content.decode())["expires"][0]
+
+    assert expires() == "2026-11-28T09:00:00Z"  # published 1 June 2026 09:00 + 180 days
+    clock.advance(days=160)
+    assert _w001() == ["security.txt expires on 2026-11-28T09:00:00+00:00, in 20 days."]
+    org = Organization.objects.get()
+    org.intro = "Updated introduction."
+    save(org, editor)
+    publish_draft(requester=editor, approver=approver, summary="New introduction")
+    assert expires() == "2027-05-07T09:00:00Z"
+    assert _w001() == []
 
 
 def test_scheduled_publication_is_not_served_before_its_moment(client, live):
