@@ -344,7 +344,12 @@ def test_approval_enqueues_the_go_live_task_for_its_moment(clock, published, edi
     )
 
 
-def test_the_worker_announces_a_scheduled_publication_at_its_time(clock, published, editor, approver, announcements):
+def test_the_worker_announces_a_scheduled_publication_at_its_time(
+    clock, published, editor, approver, announcements, monkeypatch,
+):
+    # The worker recycles database connections between tasks; this test runs
+    # inside the test's transaction, whose connection must stay open.
+    monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
     add_subprocessor(editor)
     publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(hours=3))
     worker = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
@@ -460,3 +465,153 @@ def test_editor_role_edits_previews_and_asks(db):
         "compliance.preview_draft", "compliance.request_publication",
         "compliance.view_publication", "compliance.view_publicationrequest",
     }
+
+
+# --- admin --------------------------------------------------------------------------
+
+ADD_URL = "/admin/compliance/publicationrequest/add/"
+
+
+def request_url(request: PublicationRequest, action: str = "change") -> str:
+    return f"/admin/compliance/publicationrequest/{request.pk}/{action}/"
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_admin_editor_asks_for_publication_seeing_the_changes(client, published, editor):
+    add_subprocessor(editor)
+    client.force_login(editor)
+
+    form = client.get(ADD_URL)
+    response = client.post(ADD_URL, {"summary": "Add Fly.io"})
+
+    assert "<li>Subprocessor added: Fly.io</li>" in form.content.decode()
+    request = PublicationRequest.objects.get()
+    assert (request.summary, request.requested_by, request.status) == ("Add Fly.io", editor, "pending")
+    assert (response.status_code, response.headers["Location"]) == (302, request_url(request))
+
+
+def test_admin_ask_form_shows_service_refusals(client, published, editor):
+    client.force_login(editor)
+
+    response = client.post(ADD_URL, {"summary": "nothing changed"})
+
+    assert "The draft is the same as the live page: there is nothing to publish." in response.content.decode()
+    assert PublicationRequest.objects.count() == 0
+
+
+def test_admin_approver_cannot_ask(client, published, approver):
+    client.force_login(approver)
+
+    assert client.get(ADD_URL).status_code == 403
+    assert client.post(ADD_URL, {"summary": "x"}).status_code == 403
+
+
+def test_admin_approver_publishes_now(client, published, editor, approver):
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    client.force_login(approver)
+
+    page = client.get(request_url(request)).content.decode()
+    response = client.post(request_url(request, "approve"), {"when": "now"}, follow=True)
+
+    assert "<li>Subprocessor added: Fly.io</li>" in page
+    assert 'value="Approve"' in page
+    assert messages_of(response) == ["Version 2 is live."]
+    assert live_publication().approved_by == approver
+
+
+def test_admin_approver_schedules_in_the_site_time_zone(settings, clock, client, published, editor, approver):
+    settings.TIME_ZONE = "Europe/Berlin"
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    client.force_login(approver)
+
+    response = client.post(
+        request_url(request, "approve"), {"when": "schedule", "effective_at": "2026-06-02T10:00"}, follow=True,
+    )
+
+    publication = Publication.objects.get(version=2)
+    assert publication.effective_at == datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
+    assert messages_of(response) == ["Version 2 is scheduled to go live on 2 June 2026, 10:00 CEST."]
+    assert live_publication().version == 1
+
+
+def test_admin_schedule_needs_a_moment(client, published, editor, approver):
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    client.force_login(approver)
+
+    response = client.post(request_url(request, "approve"), {"when": "schedule"}, follow=True)
+
+    assert messages_of(response) == ["Give the moment it goes live."]
+    assert Publication.objects.count() == 1
+
+
+def test_admin_self_approval_is_refused_with_the_reason(client, published, make_staff):
+    both = make_staff("bo", "Compliance editor", "Compliance approver")
+    add_subprocessor(both)
+    request = services.publication_request(summary="Add Fly.io", actor=both)
+    client.force_login(both)
+
+    page = client.get(request_url(request)).content.decode()
+    response = client.post(request_url(request, "approve"), {"when": "now"}, follow=True)
+
+    refusal = "You asked for this publication. With four-eyes review on, someone else must approve it."
+    assert refusal in page
+    assert 'value="Approve"' not in page
+    assert messages_of(response) == [refusal]
+    assert Publication.objects.count() == 1
+
+
+def test_admin_editor_cannot_approve_or_reject(client, published, editor, make_staff):
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    client.force_login(make_staff("eve", "Compliance editor"))
+
+    assert 'value="Approve"' not in client.get(request_url(request)).content.decode()
+    assert client.post(request_url(request, "approve"), {"when": "now"}).status_code == 403
+    assert client.post(request_url(request, "reject"), {"reason": "no"}).status_code == 403
+    assert PublicationRequest.objects.get().status == "pending"
+
+
+def test_admin_approver_rejects_with_a_reason(client, published, editor, approver):
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    client.force_login(approver)
+
+    missing = client.post(request_url(request, "reject"), {"reason": ""}, follow=True)
+    response = client.post(request_url(request, "reject"), {"reason": "DPA not signed yet"}, follow=True)
+
+    assert messages_of(missing) == ["Give a reason for the rejection."]
+    assert messages_of(response) == ["Request rejected."]
+    request.refresh_from_db()
+    assert (request.status, request.rejection_reason, request.decided_by) == ("rejected", "DPA not signed yet", approver)
+
+
+def test_admin_publications_are_read_only(client, published, approver):
+    client.force_login(approver)
+
+    listing = client.get("/admin/compliance/publication/").content.decode()
+
+    assert '<td class="field-state">live</td>' in listing
+    assert client.get("/admin/compliance/publication/add/").status_code == 403
+    assert client.post(f"/admin/compliance/publication/{published.pk}/change/", {"summary": "x"}).status_code == 403
+    assert client.post(f"/admin/compliance/publication/{published.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert "First publication." in client.get(f"/admin/compliance/publication/{published.pk}/change/").content.decode()
+
+
+def test_admin_approver_may_read_but_not_edit_content(client, published, approver):
+    control = Control.objects.get(slug="breach-notification")
+    url = f"/admin/compliance/control/{control.pk}/change/"
+    client.force_login(approver)
+
+    page = client.get(url)
+    post = client.post(url, {"title": "Changed", "change_reason": "try"})
+
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert post.status_code == 403
+    assert Control.objects.get(pk=control.pk).title == "Breach notification"
