@@ -297,19 +297,21 @@ def trust_json(request: HttpRequest) -> HttpResponse:
     publication = live_publication()
     if publication is None:
         return _format_not_published(JSON, CORS_HEADERS)
+    schema_url = _site(reverse("compliance:trust-schema"))
     document = formats.trust_document(
         publication.snapshot,
         version=publication.version,
         effective_at=publication.effective_at,
         summary=publication.summary,
         chain_head=_chain_head(),
-        schema_url=_site(reverse("compliance:trust-schema")),
+        schema_url=schema_url,
     )
     # No Last-Modified: the chain head can move between publications, and a
     # reader revalidating by date alone would keep a stale head.
     return _respond(
         request, formats.dump_json(document), content_type=JSON,
-        etag_prefix=f"trust-v{publication.version}", extra_headers=CORS_HEADERS,
+        etag_prefix=f"trust-v{publication.version}",
+        extra_headers={**CORS_HEADERS, "Link": f'<{schema_url}>; rel="describedby"'},
     )
 
 

@@ -431,6 +431,7 @@ def test_trust_json_validates_with_seed_content(client, live):
     assert document["summary"] == "Updated the page."
     assert document["snapshot"] == live.snapshot
     assert document["$schema"] == f"{SITE}/trust.schema.json"
+    assert response["Link"] == f'<{SITE}/trust.schema.json>; rel="describedby"'
 
 
 def test_trust_json_validates_with_empty_lists(client, db):
