@@ -165,3 +165,18 @@ AS_OF_PUBLIC = env.bool("AS_OF_PUBLIC", default=True)
 # (ETag / Last-Modified make revalidation cheap). Scheduled publications appear
 # at most this many seconds late behind a cache.
 PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=60)
+
+# security.txt (RFC 9116), generated from the live publication. Its `Expires`
+# is the publication's effective time plus this many days (under a year, as the
+# RFC recommends), so each publication renews it.
+SECURITY_TXT_EXPIRES_DAYS = env.int("SECURITY_TXT_EXPIRES_DAYS", default=180)
+if not 1 <= SECURITY_TXT_EXPIRES_DAYS < 365:
+    raise ImproperlyConfigured("SECURITY_TXT_EXPIRES_DAYS must be between 1 and 364.")
+# Staff are warned (system check compliance.W001, admin index) this many days before it lapses.
+SECURITY_TXT_WARN_DAYS = env.int("SECURITY_TXT_WARN_DAYS", default=30)
+# Optional https URL of the key researchers should encrypt reports with (never the key itself).
+SECURITY_TXT_ENCRYPTION_URL = env.str("SECURITY_TXT_ENCRYPTION_URL", default="")
+# Dotted path of a function returning the evidence chain head (sequence and hash)
+# that trust.json carries; empty: trust.json says null. A path, not an import,
+# because compliance never imports the apps built on it.
+TRUST_JSON_CHAIN_HEAD = "evidence.selectors.chain_head" if "evidence" in INSTALLED_APPS else ""
