@@ -2,70 +2,34 @@
 and leaves exactly one history row naming the editor; history is shown with
 field-level differences and can never be used to revert."""
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.db import models
 from django.urls import reverse
 
-from compliance.enums import SectionKey
 from compliance.models import (
     Certification, ContactRoute, Control, DataHandlingRow, GdprFact, Organization, Section,
     Subprocessor,
 )
 from compliance.services import system_actor
-from tests.factories import save
+from tests.factories import new_row, save
 
 REASON_REQUIRED = "Give a reason for this change; it is recorded in the history."
 
 
-def _control_section(actor) -> Section:
-    return save(Section(key=SectionKey.DATA_SECURITY, title="Data Security", position=20), actor)
-
-
-# model -> (builds an unsaved, valid row; a field an edit changes; its new value)
-SPECS: dict[type[models.Model], tuple[Callable[[Any], models.Model], str, Any]] = {
-    Organization: (
-        lambda actor: Organization(
-            name="Acme", legal_name="Acme Ltd", intro="We care about security.",
-            contact_email="hello@acme.test", security_email="security@acme.test",
-            preferred_languages="en, de",
-        ),
-        "legal_name", "Acme Cloud Ltd",
-    ),
-    Section: (lambda actor: Section(key=SectionKey.GDPR, title="GDPR", position=80), "title", "GDPR and privacy"),
-    Certification: (
-        lambda actor: Certification(slug="iso-27001", name="ISO 27001", status="planned", target="2027"),
-        "status", "in_progress",
-    ),
-    Control: (
-        lambda actor: Control(
-            slug="tls", section=_control_section(actor), group="Data in Transit",
-            title="TLS 1.2+ enforced", status="in_place",
-        ),
-        "title", "TLS 1.3 only",
-    ),
-    Subprocessor: (
-        lambda actor: Subprocessor(slug="netlify", name="Netlify", purpose="Static hosting",
-                                   certifications="SOC 2 Type II", location="United States"),
-        "location", "European Union",
-    ),
-    DataHandlingRow: (
-        lambda actor: DataHandlingRow(slug="account", category="Account data", description="Email address"),
-        "description", "Email address and display name",
-    ),
-    GdprFact: (
-        lambda actor: GdprFact(slug="legal-basis", label="Legal Basis", body="Contract performance"),
-        "body", "Contract performance and legitimate interest",
-    ),
-    ContactRoute: (
-        lambda actor: ContactRoute(slug="privacy", label="Privacy & legal", email="privacy@acme.test",
-                                   topics="DPA requests"),
-        "email", "dpo@acme.test",
-    ),
+# model -> (a field an edit changes, its new value)
+EDITS: dict[type[models.Model], tuple[str, Any]] = {
+    Organization: ("legal_name", "Acme Cloud Ltd"),
+    Section: ("title", "GDPR and privacy"),
+    Certification: ("status", "in_progress"),
+    Control: ("title", "TLS 1.3 only"),
+    Subprocessor: ("location", "European Union"),
+    DataHandlingRow: ("description", "Email address and display name"),
+    GdprFact: ("body", "Contract performance and legitimate interest"),
+    ContactRoute: ("email", "dpo@acme.test"),
 }
-ALL_MODELS = list(SPECS)
+ALL_MODELS = list(EDITS)
 DELETABLE = [m for m in ALL_MODELS if m not in (Organization, Section)]
 
 
@@ -95,8 +59,7 @@ def counts(model: type[models.Model]) -> tuple[int, int]:
 
 def existing(model: type[models.Model]) -> models.Model:
     """A saved row, written by someone other than the editor under test."""
-    build, _, _ = SPECS[model]
-    return save(build(system_actor()), system_actor(), "set up by the system")
+    return save(new_row(model, system_actor()), system_actor(), "set up by the system")
 
 
 def messages_of(response) -> list[str]:
@@ -105,8 +68,7 @@ def messages_of(response) -> list[str]:
 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
 def test_admin_create_leaves_one_history_row_with_editor_and_reason(db, editor, editor_client, model):
-    build, _, _ = SPECS[model]
-    obj = build(system_actor())
+    obj = new_row(model, system_actor())
 
     response = editor_client.post(url(model, "add"), {**form_data(obj), "change_reason": "new item for the page"})
 
@@ -122,7 +84,7 @@ def test_admin_create_leaves_one_history_row_with_editor_and_reason(db, editor, 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
 def test_admin_update_leaves_one_history_row_with_editor_and_reason(db, editor, editor_client, model):
     obj = existing(model)
-    _, field, new_value = SPECS[model]
+    field, new_value = EDITS[model]
     before = counts(model)
 
     response = editor_client.post(
@@ -160,8 +122,7 @@ def test_admin_delete_leaves_one_history_row_with_editor_and_reason(db, editor, 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
 @pytest.mark.parametrize("reason", ["", "   \n  "], ids=["empty", "blank"])
 def test_admin_create_without_reason_is_refused_and_changes_nothing(db, editor_client, model, reason):
-    build, _, _ = SPECS[model]
-    obj = build(system_actor())
+    obj = new_row(model, system_actor())
     before = counts(model)
 
     response = editor_client.post(url(model, "add"), {**form_data(obj), "change_reason": reason})
@@ -175,7 +136,7 @@ def test_admin_create_without_reason_is_refused_and_changes_nothing(db, editor_c
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
 def test_admin_update_without_reason_is_refused_and_changes_nothing(db, editor_client, model):
     obj = existing(model)
-    _, field, new_value = SPECS[model]
+    field, new_value = EDITS[model]
     old_value = getattr(obj, field)
     before = counts(model)
 
