@@ -142,12 +142,13 @@ class ContentAdmin(SimpleHistoryAdmin):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Version of {record.instance} as of {record.history_date:%Y-%m-%d %H:%M} UTC",
+            "title": f"Version of {record.instance}",
             "opts": opts,
             "app_label": opts.app_label,
             "record": record,
             "object_id": record.instance.pk,
             "fields": self._version_fields(record),
+            "object_exists": self.model._default_manager.filter(pk=record.instance.pk).exists(),
             **(extra_context or {}),
         }
         request.current_app = self.admin_site.name
@@ -164,6 +165,8 @@ class ContentAdmin(SimpleHistoryAdmin):
                 except ObjectDoesNotExist:
                     value = f"#{getattr(record, field.attname)} (deleted)"
                 shown = str(value) if value is not None else self.get_empty_value_display()
+            elif isinstance(field, models.BooleanField):
+                shown = "Yes" if getattr(record, field.attname) else "No"
             else:
                 shown = display_for_field(
                     getattr(record, field.attname), field, self.get_empty_value_display()
