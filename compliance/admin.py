@@ -28,6 +28,7 @@ from .models import (
 )
 
 REASON_HELP = "Why is this changing? Recorded in the history with your name."
+NOTHING_CHANGED = "Nothing has changed, so there is nothing to record."
 
 
 class ReasonForm(forms.ModelForm):
@@ -43,6 +44,13 @@ class ReasonForm(forms.ModelForm):
 
     def clean_change_reason(self) -> str:
         return self.cleaned_data["change_reason"].strip()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # A save that changes nothing would add a history row that records nothing.
+        if self.instance.pk is not None and not [f for f in self.changed_data if f != "change_reason"]:
+            raise ValidationError(NOTHING_CHANGED, code="nothing_changed")
+        return cleaned
 
 
 REASON_FIELD = "change_reason"

@@ -150,6 +150,20 @@ def test_admin_update_without_reason_is_refused_and_changes_nothing(db, editor_c
     assert counts(model) == before
 
 
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
+def test_admin_save_that_changes_nothing_is_refused(db, editor_client, model):
+    obj = existing(model)
+    before = counts(model)
+
+    response = editor_client.post(url(model, "change", obj.pk), {**form_data(obj), "change_reason": "just checking"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "Nothing has changed, so there is nothing to record."
+    ]
+    assert counts(model) == before
+
+
 @pytest.mark.parametrize("model", DELETABLE, ids=lambda m: m.__name__)
 def test_admin_delete_without_reason_is_refused_and_changes_nothing(db, editor_client, model):
     obj = existing(model)
