@@ -9,6 +9,7 @@ from django.http import (
     HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
@@ -192,6 +193,13 @@ class OrganizationAdmin(ContentAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
         return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # There is only ever one organization: open it rather than a list of one.
+        org = Organization.objects.first()
+        if org is not None and request.method == "GET" and not request.GET:
+            return HttpResponseRedirect(reverse("admin:compliance_organization_change", args=[org.pk]))
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Section)

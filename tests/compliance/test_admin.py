@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import models
 from django.urls import reverse
 
@@ -198,11 +199,20 @@ def test_second_organization_cannot_be_added(db, editor_client):
 
     get = editor_client.get(url(Organization, "add"))
     post = editor_client.post(url(Organization, "add"), {**form_data(second), "change_reason": "second one"})
-    changelist = editor_client.get(url(Organization, "changelist")).content.decode()
+    index = editor_client.get(reverse("admin:index")).content.decode()
 
     assert (get.status_code, post.status_code) == (403, 403)
     assert counts(Organization) == before
-    assert url(Organization, "add") not in changelist
+    assert url(Organization, "add") not in index
+    assert url(Certification, "add") in index
+
+
+def test_organization_list_opens_the_one_organization(db, editor_client):
+    org = existing(Organization)
+
+    response = editor_client.get(url(Organization, "changelist"))
+
+    assert (response.status_code, response["Location"]) == (302, url(Organization, "change", org.pk))
 
 
 def test_first_organization_can_be_added(db, editor_client):
@@ -323,6 +333,7 @@ def test_history_view_shows_retiring_as_a_yes_no_change(db, editor_client):
 
 
 def test_history_view_offers_no_revert(db, editor_client):
+    assert django_settings.SIMPLE_HISTORY_REVERT_DISABLED is True
     cert = existing(Certification)
     version = cert.history.get()
 
