@@ -9,8 +9,8 @@ from django.http import (
     HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges
@@ -28,6 +28,7 @@ from .models import (
     Subprocessor,
 )
 
+REASON_FIELD = "change_reason"
 REASON_HELP = "Why is this changing? Recorded in the history with your name."
 NOTHING_CHANGED = "Nothing has changed, so there is nothing to record."
 
@@ -49,12 +50,11 @@ class ReasonForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         # A save that changes nothing would add a history row that records nothing.
-        if self.instance.pk is not None and not [f for f in self.changed_data if f != "change_reason"]:
+        if self.instance.pk is not None and not [f for f in self.changed_data if f != REASON_FIELD]:
             raise ValidationError(NOTHING_CHANGED, code="nothing_changed")
         return cleaned
 
 
-REASON_FIELD = "change_reason"
 # Long enough that a changed sentence is readable in the history list without
 # opening each version.
 HISTORY_DIFF_CHARS = 400

@@ -232,9 +232,10 @@ def test_staff_user_without_the_editor_role_is_refused(db, make_staff, client):
                     {**form_data(obj, name="Hacked"), "change_reason": "x"}).status_code,
         client.post(url(Certification, "delete", obj.pk), {"post": "yes", "change_reason": "x"}).status_code,
         client.get(url(Certification, "history", obj.pk)).status_code,
+        client.get(url(Certification, "simple_history", obj.pk, obj.history.get().history_id)).status_code,
     ]
 
-    assert responses == [403, 403, 403, 403]
+    assert responses == [403, 403, 403, 403, 403]
     assert counts(Certification) == before
 
 

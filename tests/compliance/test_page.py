@@ -15,7 +15,7 @@ from compliance.services import system_actor
 from compliance.snapshot import build_snapshot
 from tests.factories import add_rows_per_section, save
 
-PAGE_QUERIES = 16  # the snapshot's queries; rendering adds none
+PAGE_QUERIES = 9  # the snapshot's queries; rendering adds none
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror="y()">'
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=&quot;y()&quot;&gt;"
