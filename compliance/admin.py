@@ -55,6 +55,8 @@ class ReasonForm(forms.ModelForm):
         return cleaned
 
 
+# Fields that place an item rather than say something, grouped apart in forms.
+PLACEMENT_FIELDS = ("position", "is_active", "slug")
 # Long enough that a changed sentence is readable in the history list without
 # opening each version.
 HISTORY_DIFF_CHARS = 400
@@ -88,12 +90,22 @@ class ContentAdmin(SimpleHistoryAdmin):
     object_history_list_template = "admin/compliance/object_history_list.html"
 
     def get_fieldsets(self, request: HttpRequest, obj: models.Model | None = None) -> list[tuple[str | None, dict[str, Any]]]:
-        # The reason is the last thing an editor fills in, after the change itself.
+        # What the page says comes first, where it sits on the page next, and
+        # the reason last, once the editor knows what they changed.
         fieldsets = []
+        placement: list[str] = []
         for name, options in super().get_fieldsets(request, obj):
-            fields = [f for f in options.get("fields", ()) if f != REASON_FIELD]
+            fields = []
+            for field in options.get("fields", ()):
+                if field in PLACEMENT_FIELDS:
+                    placement.append(field)
+                elif field != REASON_FIELD:
+                    fields.append(field)
             if fields:
                 fieldsets.append((name, {**options, "fields": fields}))
+        if placement:
+            placement.sort(key=PLACEMENT_FIELDS.index)
+            fieldsets.append(("Place on the page", {"fields": placement}))
         fieldsets.append(
             ("Reason for change", {"fields": [REASON_FIELD], "classes": ["reason-for-change"]})
         )
@@ -230,6 +242,7 @@ class ControlAdmin(OrderedContentAdmin):
     list_display = ["title", "section", "group", "status", "position", "is_active"]
     list_filter = ["section", "status", "is_active"]
     list_select_related = ["section"]
+    ordering = ["section__position", "position", "id"]
     search_fields = ["title", "body", "group"]
     prepopulated_fields = {"slug": ("title",)}
 

@@ -266,6 +266,27 @@ def test_reason_field_is_the_last_field_of_the_change_form(db, editor_client, mo
     )
 
 
+def test_change_form_puts_content_first_then_placement_then_reason(db, editor_client):
+    control = existing(Control)
+
+    response = editor_client.get(url(Control, "change", control.pk))
+
+    assert [(name, opts["fields"]) for name, opts in response.context["adminform"].fieldsets] == [
+        (None, ["section", "group", "title", "body", "status"]),
+        ("Place on the page", ["position", "is_active", "slug"]),
+        ("Reason for change", ["change_reason"]),
+    ]
+
+
+def test_controls_are_listed_in_page_order(db, editor_client, seeded):
+    response = editor_client.get(url(Control, "changelist"))
+
+    titles = [c.title for c in response.context["cl"].result_list]
+    assert titles[:2] == ["TLS 1.2+ enforced on all connections", "HTTPS-only"]
+    assert titles[-1] == "Safe harbor"
+    assert titles.index("P1 security incidents") < titles.index("Report vulnerabilities")
+
+
 def test_reordering_is_an_edit_of_position_with_a_reason(db, editor, editor_client, seeded, client):
     iso = Certification.objects.get(slug="iso-27001")
     first = Certification.objects.order_by("position").first()
