@@ -225,3 +225,33 @@ def test_stylesheets_are_served_locally(db, client):
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/css")
         assert b"@import" not in body and b"url(http" not in body
+
+
+# Every text colour the stylesheet puts on a background, as (text, background).
+TEXT_ON_BACKGROUND = [
+    ("ink", "paper"), ("ink", "wash"), ("ink-soft", "paper"), ("ink-soft", "wash"),
+    ("accent", "paper"), ("accent", "accent-wash"), ("accent-dark", "paper"),
+    ("ok", "ok-bg"), ("warn", "warn-bg"), ("info", "info-bg"), ("muted", "muted-bg"),
+    ("on-ink", "ink"), ("on-ink-soft", "ink"), ("paper", "accent"), ("paper", "accent-dark"),
+]
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_text_colours_meet_wcag_aa_contrast():
+    from django.conf import settings
+
+    css = (settings.BASE_DIR / "static" / "css" / "trust.css").read_text(encoding="utf-8")
+    colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6});", css))
+
+    ratios = {}
+    for text, background in TEXT_ON_BACKGROUND:
+        lighter, darker = sorted((_luminance(colours[text]), _luminance(colours[background])), reverse=True)
+        ratios[(text, background)] = round((lighter + 0.05) / (darker + 0.05), 2)
+
+    assert {pair: r for pair, r in ratios.items() if r < 4.5} == {}
+    assert "focus-visible { outline: 3px solid var(--focus)" in css.replace("\n  ", " ")
