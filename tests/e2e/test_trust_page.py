@@ -22,7 +22,16 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def chromium():
+def chromium(request):
+    # Playwright's sync API cannot run twice at once in a thread: use the
+    # suite's shared browser fixture where there is one.
+    try:
+        shared = request.getfixturevalue("browser")
+    except pytest.FixtureLookupError:
+        shared = None
+    if shared is not None:
+        yield shared
+        return
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests.")
