@@ -175,6 +175,16 @@ def test_page_has_landmarks_and_a_skip_link(page):
     assert 'id="toc-title">On this page</p>' in page
 
 
+def test_ids_are_unique_and_every_in_page_link_has_a_target(page):
+    doc = outline(page)
+    ids = [a["id"] for _, a in doc.tags if a.get("id")]
+    fragment_links = [a["href"][1:] for _, a in doc.tags if (a.get("href") or "").startswith("#")]
+
+    assert len(ids) == len(set(ids))
+    assert sorted(set(fragment_links) - set(ids)) == []
+    assert len(fragment_links) == 1 + 9  # the skip link and the section list
+
+
 def test_headings_start_at_one_h1_and_never_skip_a_level(page):
     levels = outline(page).headings
 
