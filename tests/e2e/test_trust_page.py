@@ -71,6 +71,21 @@ def test_phone_layout_has_no_sideways_scrolling_and_stacks_tables(chromium, trus
         page.close()
 
 
+def test_no_sideways_scrolling_from_small_phone_to_wide_desktop(chromium, trust_url):
+    page = open_page(chromium, trust_url, 320)
+    try:
+        overflow = {}
+        for width in (320, 390, 660, 768, 1024, 1280, 1600):
+            page.set_viewport_size({"width": width, "height": 900})
+            overflow[width] = (
+                page.evaluate("document.documentElement.scrollWidth") - width,
+                page.evaluate("[...document.querySelectorAll('.table-wrap')].map(e => e.scrollWidth - e.clientWidth)"),
+            )
+        assert overflow == {width: (0, [0, 0]) for width in overflow}
+    finally:
+        page.close()
+
+
 def test_desktop_layout_puts_a_sticky_section_list_beside_the_sections(chromium, trust_url):
     page = open_page(chromium, trust_url, 1280)
     try:
