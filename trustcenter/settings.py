@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "compliance",
     "accounts",
+    "requests_app",
 ]
 
 MIDDLEWARE = [
@@ -135,6 +136,8 @@ PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "priva
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="trust@localhost")
+# Seconds before an SMTP connection attempt gives up, so a hung server cannot stall the mail worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LOGGING = {
@@ -154,7 +157,7 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SYSTEM_ACTOR_USERNAME = env.str("SYSTEM_ACTOR_USERNAME", default="system")
 
 # Background work (Django Tasks API, database backend): run `manage.py db_worker`.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 
 # Publishing. Four-eyes: the approver must be neither the requester nor anyone
 # who edited the content since the last publication.
@@ -180,3 +183,27 @@ SECURITY_TXT_ENCRYPTION_URL = env.str("SECURITY_TXT_ENCRYPTION_URL", default="")
 # that trust.json carries; empty: trust.json says null. A path, not an import,
 # because compliance never imports the apps built on it.
 TRUST_JSON_CHAIN_HEAD = "evidence.selectors.chain_head" if "evidence" in INSTALLED_APPS else ""
+
+# Requests (DPA, BAA, data-subject requests).
+# Where staff are told about new tickets (comma-separated addresses).
+STAFF_NOTIFY_EMAILS = env.list("STAFF_NOTIFY_EMAILS", default=[])
+# Business-day calendar for DPA/BAA deadlines: `holidays` country code (and optional subdivision).
+HOLIDAY_COUNTRY = env.str("HOLIDAY_COUNTRY", default="US")
+HOLIDAY_SUBDIVISION = env.str("HOLIDAY_SUBDIVISION", default="") or None
+DPA_DUE_BUSINESS_DAYS = env.int("DPA_DUE_BUSINESS_DAYS", default=5)
+BAA_DUE_BUSINESS_DAYS = env.int("BAA_DUE_BUSINESS_DAYS", default=10)
+# Data-subject requests: the earlier of this many calendar days and one month (GDPR Art. 12(3)).
+DSR_PROMISED_DAYS = env.int("DSR_PROMISED_DAYS", default=30)
+VERIFICATION_VALID_DAYS = env.int("VERIFICATION_VALID_DAYS", default=7)
+# The admin queue marks tickets due within this many days as "due soon".
+DUE_SOON_DAYS = env.int("DUE_SOON_DAYS", default=3)
+# Largest attachment staff can upload (bytes).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Mail outbox retries: exponential backoff from the base, capped, then marked failed.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=6 * 3600)
+# Requester personal data is purged this many days after a ticket is closed.
+RETENTION_DAYS_AFTER_CLOSE = env.int("RETENTION_DAYS_AFTER_CLOSE", default=730)
+# How often `db_worker` runs the requests housekeeping (mail retries, expiry, retention).
+HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default=300)
