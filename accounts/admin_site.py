@@ -27,7 +27,7 @@ class TrustAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         if not super().has_permission(request):
             return False
-        return not mfa.mfa_required() or request.user.is_verified()  # type: ignore[union-attr]
+        return not mfa.mfa_required() or mfa.is_verified(request.user)
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         return [

@@ -31,6 +31,11 @@ def confirmed_device(user: AbstractBaseUser) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
+def is_verified(user: AbstractBaseUser) -> bool:
+    """Signed in with a second factor in this session (set by OTPMiddleware or at login)."""
+    return getattr(user, "otp_device", None) is not None
+
+
 def needs_enrolment(user: AbstractBaseUser) -> bool:
     """A signed-in staff member who must set up an authenticator before using the admin."""
     return (
@@ -38,7 +43,7 @@ def needs_enrolment(user: AbstractBaseUser) -> bool:
         and user.is_authenticated
         and user.is_active
         and user.is_staff
-        and not user.is_verified()  # type: ignore[attr-defined]
+        and not is_verified(user)
         and confirmed_device(user) is None
     )
 
