@@ -104,6 +104,15 @@ class AdminLoginForm(AdminAuthenticationForm):
         help_text="The 6-digit code your authenticator app shows now.",
     )
 
+    def clean_username(self) -> str:
+        # AuthenticationForm sets max_length after the field is built, so it is
+        # not enforced; an overlong name would reach the lockout table's column.
+        username = self.cleaned_data["username"]
+        limit = self.fields["username"].max_length or 150
+        if len(username) > limit:
+            raise ValidationError(f"Usernames have at most {limit} characters.", code="max_length")
+        return username
+
     def clean(self) -> dict:
         cleaned = super().clean()
         user = self.get_user()
