@@ -43,7 +43,7 @@ def test_default_limits():
     from django.conf import settings
 
     assert settings.MAX_REQUEST_BODY_BYTES == 25 * 1024 * 1024
-    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 2_621_440
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 1024 * 1024
     assert settings.FILE_UPLOAD_MAX_MEMORY_SIZE == 2_621_440
 
 

@@ -126,3 +126,10 @@ def test_wrong_authenticator_codes_count_towards_the_lockout(client, make_staff,
         for _ in range(5)
     ]
     assert statuses == [200, 200, 200, 200, 429]
+
+
+def test_sign_in_without_a_request_is_not_throttled(client, make_staff):
+    """The test client's login() (and code) authenticate without a request."""
+    make_staff("lou", "Compliance editor")
+    assert client.login(username="lou", password=PASSWORD) is True
+    assert client.get("/admin/").status_code == 200
