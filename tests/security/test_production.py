@@ -1,5 +1,6 @@
 """Production settings, exercised in a fresh interpreter with production environment variables."""
 
+import importlib.util
 import json
 import os
 import secrets
@@ -25,6 +26,9 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "STATIC_ROOT": str(tmp_path / "static"),
         "PRIVATE_MEDIA_ROOT": str(tmp_path / "private"),
+        # Production shares its cache between processes (rate limits); nothing
+        # here connects to it.
+        "CACHE_URL": "redis://127.0.0.1:6379/15" if importlib.util.find_spec("redis") else None,
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}

@@ -237,6 +237,8 @@ def walk(client: Client, entry: Entry, verbs: set[str] | None, user) -> list[str
         return "allowed" if verb in verbs else "refused"
 
     def check(what: str, verb: str, response) -> None:
+        if "Content-Security-Policy" not in response:
+            problems.append(f"{entry.label} {what}: no Content-Security-Policy header")
         got = outcome(response)
         if got != want(verb):
             problems.append(f"{entry.label} {what}: expected {want(verb)}, got {got}")
