@@ -16,8 +16,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+import re
+
 from django.db import models
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern
 from hypothesis import HealthCheck, given, settings as hsettings
 from hypothesis import strategies as st
 
@@ -130,3 +134,30 @@ def fuzz_get(
         assert allowed(response.status_code), (response.status_code, path, query)
 
     run()
+
+
+ROUTE_CONVERTER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def public_routes() -> list[str]:
+    """Every URL route outside the admin, as a route string with <converters>."""
+    routes: list[str] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for entry in patterns:
+            if isinstance(entry.pattern, RegexPattern):
+                text = entry.pattern._regex.lstrip("^").rstrip("$")
+                if re.search(r"[()\[\]*+?{}|]", text.replace("\\.", "")):
+                    continue  # a regex with groups: no generic way to fill it
+                text = text.replace("\\", "")
+            else:
+                text = str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                if (prefix + text).startswith("admin/"):
+                    continue
+                walk(entry.url_patterns, prefix + text)
+            elif isinstance(entry, URLPattern):
+                routes.append(prefix + text)
+
+    walk(get_resolver().url_patterns, "")
+    return sorted(set(routes))

@@ -3,39 +3,10 @@
 import re
 from urllib.parse import quote
 
-from django.urls import URLPattern, URLResolver, get_resolver
-from django.urls.resolvers import RegexPattern, RoutePattern
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.security.fuzz import _hyp, fuzz_form_post, fuzz_get, hostile_text
-
-_CONVERTER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
-
-
-def public_routes() -> list[str]:
-    """Every URL route outside the admin, as a route string with <converters>."""
-    routes: list[str] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for entry in patterns:
-            if isinstance(entry.pattern, RegexPattern):
-                text = entry.pattern._regex.lstrip("^").rstrip("$")
-                if re.search(r"[()\[\]*+?{}|]", text.replace("\\.", "")):
-                    continue  # a regex with groups: no generic way to fill it
-                text = text.replace("\\", "")
-            else:
-                text = str(entry.pattern)
-            if isinstance(entry, URLResolver):
-                if (prefix + text).startswith("admin/"):
-                    continue
-                walk(entry.url_patterns, prefix + text)
-            elif isinstance(entry, URLPattern):
-                routes.append(prefix + text)
-
-    walk(get_resolver().url_patterns, "")
-    return sorted(set(routes))
-
+from tests.security.fuzz import ROUTE_CONVERTER, _hyp, fuzz_form_post, fuzz_get, hostile_text, public_routes
 
 def _segment(converter: str | None) -> st.SearchStrategy[str]:
     if converter == "int":
@@ -51,7 +22,7 @@ def _segment(converter: str | None) -> st.SearchStrategy[str]:
 def route_strategy(route: str) -> st.SearchStrategy[str]:
     parts: list[st.SearchStrategy[str]] = []
     last = 0
-    for match in _CONVERTER.finditer(route):
+    for match in ROUTE_CONVERTER.finditer(route):
         parts.append(st.just(route[last:match.start()]))
         parts.append(_segment(match.group("converter")))
         last = match.end()
@@ -67,13 +38,13 @@ def test_public_routes_are_found(db):
 
 def test_public_get_endpoints_survive_hostile_query_strings(client, seeded):
     for route in public_routes():
-        if _CONVERTER.search(route):
+        if ROUTE_CONVERTER.search(route):
             continue
         fuzz_get(client, "/" + route, max_examples=25)
 
 
 def test_public_get_endpoints_survive_hostile_path_values(client, seeded):
-    routed = [r for r in public_routes() if _CONVERTER.search(r)]
+    routed = [r for r in public_routes() if ROUTE_CONVERTER.search(r)]
 
     @_hyp(max(25, 15 * len(routed)))
     @given(data=st.data())

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -42,15 +43,20 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_deploy_check_passes_without_warnings(tmp_path):
     result = run(["manage.py", "check", "--deploy"], production_env(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "System check identified no issues (0 silenced).\n"
+    # Which checks are silenced (none of Django's security ones) is asserted
+    # in test_production_headers_and_cookies.
+    assert re.fullmatch(r"System check identified no issues \(\d+ silenced\)\.\n", result.stdout), result.stdout
     assert "WARNING" not in result.stderr
 
 
 def test_deploy_check_silences_only_preload_when_the_operator_declines_it(tmp_path):
-    result = run(["manage.py", "check", "--deploy"],
-                 production_env(tmp_path, SECURE_HSTS_PRELOAD="false"))
+    env = production_env(tmp_path, SECURE_HSTS_PRELOAD="false")
+    result = run(["manage.py", "check", "--deploy"], env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "System check identified no issues (1 silenced).\n"
+    silenced = run(["-c", "import django; django.setup(); from django.conf import settings; "
+                          "print(','.join(c for c in settings.SILENCED_SYSTEM_CHECKS if c.startswith('security.')))"],
+                   {**env, "DJANGO_SETTINGS_MODULE": "trustcenter.settings"})
+    assert silenced.stdout.strip() == "security.W021"
 
 
 @pytest.mark.parametrize("key", [None, "short-key", "django-insecure-" + "x" * 60, "a" * 60])
@@ -81,6 +87,7 @@ PROBE = textwrap.dedent(
     out = {"settings": {name: getattr(settings, name) for name in (
         "DEBUG", "ADMIN_MFA_REQUIRED", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
         "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_AGE")}}
+    out["silenced_security_checks"] = [c for c in settings.SILENCED_SYSTEM_CHECKS if c.startswith("security.")]
     # The manifest is written by collectstatic at deploy time; not needed to read headers.
     with override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
             "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}):
@@ -111,6 +118,7 @@ def test_production_headers_and_cookies(tmp_path):
         "CSRF_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True, "SECURE_HSTS_SECONDS": 31536000,
         "SESSION_COOKIE_AGE": 1800,
     }
+    assert out["silenced_security_checks"] == []
     assert out["plain"] == [301, f"https://{HOST}/admin/login/"]
     assert out["health"] == 200  # load balancers probe over plain HTTP
     headers = out["login_headers"]
