@@ -26,8 +26,9 @@ from hypothesis import HealthCheck, given, settings as hsettings
 from hypothesis import strategies as st
 
 # Statuses a form may answer hostile input with. 200 re-shows the form with
-# errors, 302 follows a success, 400/403/413/429 refuse.
-FORM_STATUSES = frozenset({200, 302, 303, 400, 403, 405, 413, 429})
+# errors, 302 follows a success, 400/403/404/413/429 refuse (404: a form
+# behind a private link whose token is wrong).
+FORM_STATUSES = frozenset({200, 302, 303, 400, 403, 404, 405, 413, 429})
 
 NASTY = (
     "", " ", "\t\n\r", "\x00", "a\x00b", "\x1b[31m", "\u202eevil", "\ufeff", "\u200b", "\ud7ff",
