@@ -1,5 +1,6 @@
 """The admin site: Django's, plus a second factor for staff when required."""
 
+from base64 import b32encode
 from typing import Any
 
 from django.contrib import admin, messages
@@ -71,7 +72,7 @@ class TrustAdminSite(admin.AdminSite):
                 code="invalid_token",
             ))
         device = mfa.enrolment_device(user=user)
-        secret = device.config_url.split("secret=", 1)[1].split("&", 1)[0]
+        secret = b32encode(device.bin_key).decode("ascii")
         context = {
             **self.each_context(request),
             "title": "Set up your authenticator app",
