@@ -221,7 +221,8 @@ class OrganizationAdmin(ContentAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # There is only ever one organization: open it rather than a list of one.
         org = Organization.objects.first()
-        if org is not None and request.method == "GET" and not request.GET:
+        if (org is not None and request.method == "GET" and not request.GET
+                and self.has_view_or_change_permission(request, org)):
             return HttpResponseRedirect(reverse("admin:compliance_organization_change", args=[org.pk]))
         return super().changelist_view(request, extra_context)
 
