@@ -1,13 +1,31 @@
+import json
+from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import display_for_field, unquote
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import Subquery
+from django.http import (
+    HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import HistoricalChanges
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from . import services
+from .diff import snapshot_diff
+from .enums import PublicationRequestStatus
+from .forms import PublicationApproveForm, PublicationRejectForm, PublicationRequestForm
 from .models import (
     Certification,
     ContactRoute,
@@ -15,11 +33,16 @@ from .models import (
     DataHandlingRow,
     GdprFact,
     Organization,
+    Publication,
+    PublicationRequest,
     Section,
     Subprocessor,
 )
+from .selectors import draft_comparison, scheduled_publications
 
+REASON_FIELD = "change_reason"
 REASON_HELP = "Why is this changing? Recorded in the history with your name."
+NOTHING_CHANGED = "Nothing has changed, so there is nothing to record."
 
 
 class ReasonForm(forms.ModelForm):
@@ -36,22 +59,77 @@ class ReasonForm(forms.ModelForm):
     def clean_change_reason(self) -> str:
         return self.cleaned_data["change_reason"].strip()
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # A save that changes nothing would add a history row that records nothing.
+        if self.instance.pk is not None and not [f for f in self.changed_data if f != REASON_FIELD]:
+            raise ValidationError(NOTHING_CHANGED, code="nothing_changed")
+        return cleaned
+
+
+# Fields that place an item rather than say something, grouped apart in forms.
+PLACEMENT_FIELDS = ("position", "is_active", "slug")
+# Long enough that a changed sentence is readable in the history list without
+# opening each version.
+HISTORY_DIFF_CHARS = 400
+
+
+class ContentHistoryHelper(HistoricalRecordContextHelper):
+    """Shows changed values as an editor sees them in the form: choice
+    labels rather than stored codes, yes/no rather than True/False."""
+
+    def prepare_delta_change_value(self, change: Any, value: Any) -> Any:
+        field = self.model._meta.get_field(change.field)
+        if field.choices and value is not None:
+            return dict(field.flatchoices).get(value, value)
+        if isinstance(field, models.BooleanField):
+            return "yes" if value else "no"
+        return super().prepare_delta_change_value(change, value)
+
 
 class ContentAdmin(SimpleHistoryAdmin):
     """Admin for page content: saves and deletes go through the content
-    services with the editor as actor and the reason they typed."""
+    services with the editor as actor and the reason they typed.
+
+    History is append-only: the history list shows field-level differences,
+    a past version can be viewed but never restored (changes go forward, each
+    with its own reason).
+    """
 
     form = ReasonForm
     delete_confirmation_template = "admin/compliance/delete_confirmation.html"
-    history_list_display = ["history_change_reason"]
+    history_version_template = "admin/compliance/history_version.html"
+    object_history_list_template = "admin/compliance/object_history_list.html"
+
+    def get_fieldsets(self, request: HttpRequest, obj: models.Model | None = None) -> list[tuple[str | None, dict[str, Any]]]:
+        # What the page says comes first, where it sits on the page next, and
+        # the reason last, once the editor knows what they changed.
+        fieldsets = []
+        placement: list[str] = []
+        for name, options in super().get_fieldsets(request, obj):
+            fields = []
+            for field in options.get("fields", ()):
+                if field in PLACEMENT_FIELDS:
+                    placement.append(field)
+                elif field != REASON_FIELD:
+                    fields.append(field)
+            if fields:
+                fieldsets.append((name, {**options, "fields": fields}))
+        if placement:
+            placement.sort(key=PLACEMENT_FIELDS.index)
+            fieldsets.append(("Place on the page", {"fields": placement}))
+        fieldsets.append(
+            ("Reason for change", {"fields": [REASON_FIELD], "classes": ["reason-for-change"]})
+        )
+        return fieldsets
 
     def save_model(self, request: HttpRequest, obj: models.Model, form: forms.Form, change: bool) -> None:
-        services.content_save(obj=obj, actor=request.user, reason=form.cleaned_data["change_reason"])
+        services.content_save(obj=obj, actor=request.user, reason=form.cleaned_data[REASON_FIELD])
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if request.method == "POST":
             try:
-                request._content_change_reason = services.clean_reason(request.POST.get("change_reason"))  # type: ignore[attr-defined]
+                request._content_change_reason = services.clean_reason(request.POST.get(REASON_FIELD))  # type: ignore[attr-defined]
             except ValidationError as exc:
                 self.message_user(request, exc.messages[0], messages.ERROR)
                 return HttpResponseRedirect(request.get_full_path())
@@ -66,6 +144,69 @@ class ContentAdmin(SimpleHistoryAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def get_historical_record_context_helper(
+        self, request: HttpRequest, historical_record: HistoricalChanges
+    ) -> HistoricalRecordContextHelper:
+        return ContentHistoryHelper(
+            self.model, historical_record, max_displayed_delta_change_chars=HISTORY_DIFF_CHARS
+        )
+
+    def revert_disabled(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return True
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Show one past version, read-only.
+
+        simple-history's own view is a form that saves the old version back
+        when posted, even with reverting switched off; here nothing is ever
+        written, so a POST is refused outright.
+        """
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        opts = self.model._meta
+        record = get_object_or_404(
+            self.model.history.select_related("history_user"),  # type: ignore[attr-defined]
+            **{opts.pk.attname: unquote(object_id), "history_id": unquote(version_id)},
+        )
+        if not self.has_view_history_or_change_history_permission(request, record.instance):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Version of {record.instance}",
+            "opts": opts,
+            "app_label": opts.app_label,
+            "record": record,
+            "object_id": record.instance.pk,
+            "fields": self._version_fields(record),
+            "object_exists": self.model._default_manager.filter(pk=record.instance.pk).exists(),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.history_version_template, context)
+
+    def _version_fields(self, record: HistoricalChanges) -> list[tuple[str, Any]]:
+        rows = []
+        for field in self.model._meta.fields:
+            if field.primary_key or not field.editable:
+                continue
+            if field.is_relation:
+                try:
+                    value: Any = getattr(record, field.name)
+                except ObjectDoesNotExist:
+                    value = f"#{getattr(record, field.attname)} (deleted)"
+                shown = str(value) if value is not None else self.get_empty_value_display()
+            elif isinstance(field, models.BooleanField):
+                shown = "Yes" if getattr(record, field.attname) else "No"
+            else:
+                shown = display_for_field(
+                    getattr(record, field.attname), field, self.get_empty_value_display()
+                )
+            rows.append((capfirst(field.verbose_name), shown))
+        return rows
+
 
 @admin.register(Organization)
 class OrganizationAdmin(ContentAdmin):
@@ -76,6 +217,14 @@ class OrganizationAdmin(ContentAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
         return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # There is only ever one organization: open it rather than a list of one.
+        org = Organization.objects.first()
+        if (org is not None and request.method == "GET" and not request.GET
+                and self.has_view_or_change_permission(request, org)):
+            return HttpResponseRedirect(reverse("admin:compliance_organization_change", args=[org.pk]))
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Section)
@@ -106,6 +255,7 @@ class ControlAdmin(OrderedContentAdmin):
     list_display = ["title", "section", "group", "status", "position", "is_active"]
     list_filter = ["section", "status", "is_active"]
     list_select_related = ["section"]
+    ordering = ["section__position", "position", "id"]
     search_fields = ["title", "body", "group"]
     prepopulated_fields = {"slug": ("title",)}
 
@@ -136,3 +286,180 @@ class ContactRouteAdmin(OrderedContentAdmin):
     list_display = ["label", "email", "topics", "position", "is_active"]
     search_fields = ["label", "email", "topics"]
     prepopulated_fields = {"slug": ("label",)}
+
+
+# --- Publishing ----------------------------------------------------------------
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _changed_after(snapshot: dict[str, Any], moment: datetime) -> bool:
+    updated = snapshot.get("content_updated_at")
+    return bool(updated) and datetime.fromisoformat(updated) > moment
+
+
+@admin.register(Publication)
+class PublicationAdmin(admin.ModelAdmin):
+    """Every version ever approved. Read-only: publications are never changed."""
+
+    list_display = ["version", "summary", "effective_at", "state", "requested_by", "approved_by"]
+    list_select_related = ["requested_by", "approved_by"]
+    list_filter = ["effective_at"]
+    search_fields = ["summary"]
+    fields = ["version", "summary", "effective_at", "snapshot_taken_at", "requested_by", "approved_by",
+              "changes", "snapshot_json"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        live = Publication.objects.live().values("version")[:1]
+        return super().get_queryset(request).annotate(live_version=Subquery(live))
+
+    @admin.display(description="state")
+    def state(self, obj: Publication) -> str:
+        if obj.version == getattr(obj, "live_version", None):
+            return "live"
+        if obj.effective_at > timezone.now():
+            return "scheduled"
+        if (obj.live_version or 0) < obj.version:  # type: ignore[attr-defined]
+            return "superseded before going live"
+        return "earlier version"
+
+    @admin.display(description="changes from the previous version")
+    def changes(self, obj: Publication) -> str:
+        previous = Publication.objects.filter(version__lt=obj.version).order_by("-version").first()
+        if previous is None:
+            return "First publication."
+        lines = [c.text for c in snapshot_diff(previous.snapshot, obj.snapshot)] or ["No visible change."]
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+
+    @admin.display(description="snapshot")
+    def snapshot_json(self, obj: Publication) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.snapshot, indent=2, ensure_ascii=False))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Publication | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Publication | None = None) -> bool:
+        return False
+
+
+@admin.register(PublicationRequest)
+class PublicationRequestAdmin(admin.ModelAdmin):
+    """Editors ask for publication here; approvers publish, schedule or reject.
+
+    Every decision goes through the publishing services, which enforce the
+    permissions and the four-eyes rule; this class only shows and forwards.
+    """
+
+    list_display = ["id", "summary", "status", "requested_by", "requested_at", "decided_by", "publication"]
+    list_filter = ["status"]
+    list_select_related = ["requested_by", "decided_by", "publication"]
+    fields = ["summary", "status", "requested_by", "requested_at", "decided_by", "decided_at",
+              "rejection_reason", "publication"]
+    readonly_fields = fields
+    change_form_template = "admin/compliance/publicationrequest/change_form.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("compliance.request_publication")
+
+    def has_change_permission(self, request: HttpRequest, obj: PublicationRequest | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: PublicationRequest | None = None) -> bool:
+        return False
+
+    def get_urls(self) -> list:
+        return [
+            path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view),
+                 name="compliance_publicationrequest_approve"),
+            path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view),
+                 name="compliance_publicationrequest_reject"),
+        ] + super().get_urls()
+
+    def _detail_url(self, pk: int) -> str:
+        return reverse("admin:compliance_publicationrequest_change", args=[pk])
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PublicationRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                created = services.publication_request(summary=form.cleaned_data["summary"], actor=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.message_user(request, "Publication requested; an approver will review it.", messages.SUCCESS)
+                return HttpResponseRedirect(self._detail_url(created.pk))
+        comparison = draft_comparison()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Ask for publication",
+            "opts": self.model._meta,
+            "form": form,
+            "comparison": comparison,
+            "pending": PublicationRequest.objects.filter(status=PublicationRequestStatus.PENDING).first(),
+        }
+        return TemplateResponse(request, "admin/compliance/publicationrequest/request_form.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra_context = extra_context or {}
+        obj = self.get_object(request, object_id)
+        if obj is not None and obj.status == PublicationRequestStatus.PENDING:
+            comparison = draft_comparison()
+            can_approve = request.user.has_perm("compliance.approve_publication")
+            refusal = None
+            if can_approve:
+                try:
+                    services.four_eyes_check(requested_by_id=obj.requested_by_id, actor=request.user)
+                except ValidationError as exc:
+                    refusal = _error_text(exc)
+            extra_context.update({
+                "comparison": comparison,
+                "changed_since_request": _changed_after(comparison.draft, obj.requested_at),
+                "can_approve": can_approve,
+                "four_eyes_refusal": refusal,
+                "scheduled": scheduled_publications(),
+                "approve_form": PublicationApproveForm(),
+                "reject_form": PublicationRejectForm(),
+            })
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseRedirect(self._detail_url(pk))
+        form = PublicationApproveForm(request.POST)
+        if not form.is_valid():
+            errors = [e for errs in form.errors.values() for e in errs]
+            self.message_user(request, " ".join(errors), messages.ERROR)
+            return HttpResponseRedirect(self._detail_url(pk))
+        try:
+            publication = services.publication_approve(
+                request_id=pk, actor=request.user, effective_at=form.cleaned_data["effective_at"],
+            )
+        except ValidationError as exc:
+            self.message_user(request, _error_text(exc), messages.ERROR)
+            return HttpResponseRedirect(self._detail_url(pk))
+        if publication.effective_at > publication.snapshot_taken_at:
+            when = date_format(timezone.localtime(publication.effective_at), "j F Y, H:i T")
+            self.message_user(request, f"Version {publication.version} is scheduled to go live on {when}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Version {publication.version} is live.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:compliance_publication_changelist"))
+
+    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method == "POST":
+            form = PublicationRejectForm(request.POST)
+            try:
+                if not form.is_valid():
+                    raise ValidationError("Give a reason for the rejection.", code="reason_required")
+                services.publication_reject(request_id=pk, actor=request.user, reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                self.message_user(request, _error_text(exc), messages.ERROR)
+            else:
+                self.message_user(request, "Request rejected.", messages.SUCCESS)
+        return HttpResponseRedirect(self._detail_url(pk))
