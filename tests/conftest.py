@@ -1,57 +1,21 @@
-import importlib
 import os
-from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from pytest_django.fixtures import validate_django_db
-
-import accounts
-from accounts.roles import sync_roles
 
 from compliance.services import seed_load, system_actor
 from tests.factories import SEED_DATA
 
 
-def _db_order(item: pytest.Item) -> tuple[int, int]:
-    """pytest-django's order (database tests, transactional tests, the rest),
-    and among transactional tests those with serialized_rollback first.
-
-    Such a test restores the database as migrated from a snapshot; a
-    transactional test without it leaves an empty database behind whose
-    content types, made again by later code, clash with that snapshot.
-    """
-    marker = item.get_closest_marker("django_db")
-    fixtures = getattr(item, "fixturenames", [])
-    transactional, serialized = False, "django_db_serialized_rollback" in fixtures
-    if marker is not None:
-        transaction, reset_sequences, _dbs, serialized_rollback, _apps = validate_django_db(marker)
-        transactional, serialized = transaction or reset_sequences, serialized or serialized_rollback
-    transactional = transactional or "transactional_db" in fixtures or "live_server" in fixtures
-    if transactional:
-        return (1, 0 if serialized else 1)
-    return (0 if marker is not None or "db" in fixtures else 2, 0)
-
-
 def pytest_collection_modifyitems(config, items):
-    """Serialized-rollback tests first; PostgreSQL-only tests skip on SQLite
-    (scripts/test runs them on PostgreSQL)."""
-    items.sort(key=_db_order)
+    """PostgreSQL-only tests skip on SQLite; scripts/test runs them on PostgreSQL."""
     if os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); CI runs it there")
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_content_type_cache():
-    """A transactional test may start after a flush: cached content type ids are stale."""
-    ContentType.objects.clear_cache()
 
 
 @pytest.fixture(autouse=True)
@@ -72,23 +36,10 @@ def make_staff(db, django_user_model):
             username=username, password="correct-horse-battery", email=f"{username}@example.com",
             is_staff=True, is_superuser=superuser,
         )
-        if groups and Group.objects.filter(name__in=groups).count() < len(set(groups)):
-            _roles_as_migrated()  # a transactional test starts after a flush, without them
         for name in groups:
             user.groups.add(Group.objects.get(name=name))
         return user
     return make
-
-
-def _roles_as_migrated() -> None:
-    """Create the roles as the accounts migrations define them, in their order."""
-    migrations = sorted(
-        path.stem for path in (Path(accounts.__file__).parent / "migrations").glob("[0-9]*.py")
-    )
-    for name in migrations:
-        roles = getattr(importlib.import_module(f"accounts.migrations.{name}"), "ROLES", None)
-        if roles:
-            sync_roles(django_apps, roles)
 
 
 @pytest.fixture

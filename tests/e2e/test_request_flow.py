@@ -12,8 +12,9 @@ from requests_app.enums import TicketStatus
 from requests_app.models import OutboxMail, Ticket
 from requests_app.outbox import outbox_send_one
 
-# A live server needs committed data: transactional.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+# A live server needs committed data: transactional, restoring what migrations
+# made (roles, content types) like every transactional test.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PDF_BYTES = (
     b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
