@@ -8,6 +8,8 @@ A permission is named "app_label.codename".
 from typing import Any
 
 COMPLIANCE_EDITOR = "Compliance editor"
+REQUEST_HANDLER = "Request handler"
+COMPLIANCE_APPROVER = "Compliance approver"
 
 CONTENT_MODELS = (
     "organization", "section", "certification", "control", "subprocessor",

@@ -54,8 +54,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "compliance",
     "accounts",
+    "requests_app",
 ]
 
 MIDDLEWARE = [
@@ -150,3 +153,39 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # The actor recorded for writes made by management commands and jobs.
 SYSTEM_ACTOR_USERNAME = env.str("SYSTEM_ACTOR_USERNAME", default="system")
+
+# Background work (mail sending) runs on the Django Tasks API with the database
+# backend: `manage.py db_worker` executes queued tasks.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+
+# Requests (DPA, BAA, data-subject requests).
+# Where staff are told about new tickets (comma-separated addresses).
+STAFF_NOTIFY_EMAILS = env.list("STAFF_NOTIFY_EMAILS", default=[])
+# Business-day calendar for DPA/BAA deadlines: `holidays` country code (and optional subdivision).
+HOLIDAY_COUNTRY = env.str("HOLIDAY_COUNTRY", default="US")
+HOLIDAY_SUBDIVISION = env.str("HOLIDAY_SUBDIVISION", default="") or None
+DPA_DUE_BUSINESS_DAYS = env.int("DPA_DUE_BUSINESS_DAYS", default=5)
+BAA_DUE_BUSINESS_DAYS = env.int("BAA_DUE_BUSINESS_DAYS", default=10)
+# Data-subject requests: the earlier of this many calendar days and one month (GDPR Art. 12(3)).
+DSR_PROMISED_DAYS = env.int("DSR_PROMISED_DAYS", default=30)
+VERIFICATION_VALID_DAYS = env.int("VERIFICATION_VALID_DAYS", default=7)
+# The admin queue marks tickets due within this many days as "due soon".
+DUE_SOON_DAYS = env.int("DUE_SOON_DAYS", default=3)
+# Largest attachment staff can upload (bytes).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Mail outbox retries: exponential backoff from the base, capped, then marked failed.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=6 * 3600)
+# Requester personal data is purged this many days after a ticket is closed.
+RETENTION_DAYS_AFTER_CLOSE = env.int("RETENTION_DAYS_AFTER_CLOSE", default=730)
+
+# Publishing. Four-eyes: the approver must be neither the requester nor anyone
+# who edited the content since the last publication.
+PUBLISH_FOUR_EYES = env.bool("PUBLISH_FOUR_EYES", default=True)
+# Whether anyone (True) or only signed-in staff (False) may open /as-of/<date>/.
+AS_OF_PUBLIC = env.bool("AS_OF_PUBLIC", default=True)
+# How long browsers and CDNs may reuse the public page before revalidating
+# (ETag / Last-Modified make revalidation cheap). Scheduled publications appear
+# at most this many seconds late behind a cache.
+PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=60)
