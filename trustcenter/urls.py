@@ -18,5 +18,6 @@ admin.site.index_title = "Content, requests and evidence"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),
+    path("requests/", include("requests_app.urls")),
     path("", include("compliance.urls")),
 ]
