@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -57,6 +58,13 @@ REASON_SENT_TO_REQUESTER = frozenset(
     {TicketStatus.AWAITING_REQUESTER, TicketStatus.FULFILLED, TicketStatus.REJECTED,
      TicketStatus.WITHDRAWN, TicketStatus.EXPIRED}
 )
+
+
+# What fulfilling a ticket of a kind does besides the workflow, registered by the
+# app that owns the kind (documents: access requests grant access) from its
+# AppConfig.ready(). Called as hook(ticket=, actor=, now=) in the transaction of
+# the move, so the ticket is never fulfilled without its effect, nor the reverse.
+FULFIL_HOOKS: dict[str, Callable[..., None]] = {}
 
 
 class TicketConflict(ValidationError):
@@ -420,6 +428,8 @@ def ticket_transition(
         now = timezone.now()
         stored = _attachment_add(ticket, attachment, actor=actor, now=now) if attachment is not None else None
         _apply_transition(ticket, to_status, actor=actor, reason=reason, now=now, attachment=stored)
+        if to_status == TicketStatus.FULFILLED and ticket.kind in FULFIL_HOOKS:
+            FULFIL_HOOKS[ticket.kind](ticket=ticket, actor=actor, now=now)
     logger.info("Ticket id=%s moved to %s", ticket.pk, to_status)
     return ticket
 
