@@ -87,10 +87,6 @@ LIST_SPECS: dict[str, _ListSpec] = {
         noun="Contact route", plural="contact routes", name_field="label",
         fields=(("email", "email"), ("topics", "topics")),
     ),
-    "documents": _ListSpec(
-        noun="Document", plural="documents", name_field="title",
-        fields=(("description", "description"), ("visibility", "visibility"), ("sha256", "file")),
-    ),
 }
 
 ORGANIZATION_LABELS: dict[str, str] = {
@@ -107,7 +103,7 @@ ORGANIZATION_LABELS: dict[str, str] = {
 # Order in which areas are reported; keys not named here follow, alphabetically.
 AREA_ORDER = (
     "organization", "sections", "controls", "certifications", "subprocessors",
-    "data_handling", "gdpr", "contact_routes", "documents",
+    "data_handling", "gdpr", "contact_routes",
 )
 
 
