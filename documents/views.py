@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
+from compliance.documents import private_document_storage
 from compliance.enums import DocumentVisibility
 from compliance.models import Organization
 from requests_app.models import Ticket
@@ -23,7 +24,7 @@ from requests_app.ratelimits import client_ip, submission_is_limited
 
 from . import services
 from .forms import AccessRequestForm
-from .selectors import listed_file, live_listing
+from .selectors import listed_file_name, live_listing
 
 SUBMITTED_SESSION_KEY = "requests_app:submitted"  # the requests app's confirmation page
 
@@ -48,11 +49,11 @@ def _not_available(request: HttpRequest) -> HttpResponse:
 
 
 def _file_response(entry: dict[str, Any]) -> FileResponse | None:
-    file = listed_file(entry)
-    if file is None:
+    name = listed_file_name(entry)
+    if name is None:
         return None
     try:
-        handle = file.open("rb")
+        handle = private_document_storage().open(name, "rb")
     except FileNotFoundError:
         return None
     response = FileResponse(handle, as_attachment=True, filename=f"{entry['slug']}.pdf",
