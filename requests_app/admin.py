@@ -24,7 +24,10 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .admin_forms import ExtendForm, FulfilForm, MessageForm, OptionalReasonForm, ReasonForm, WorkflowForm
+from .admin_forms import (
+    ExtendForm, FulfilForm, InternalReasonForm, MessageForm, OptionalReasonForm, ReasonForm, RecordedReasonForm,
+    WorkflowForm,
+)
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketStatus
 from .models import ExtraHoliday, OutboxMail, Ticket, TicketAttachment, TicketEvent, TicketNote
 
@@ -161,11 +164,20 @@ class WorkflowAction:
 
 ACTIONS: dict[str, WorkflowAction] = {
     "assign_me": WorkflowAction("Assign to me", WorkflowForm, frozenset(TicketStatus.values) - {TicketStatus.CLOSED}),
+    "resend_verification": WorkflowAction(
+        "Resend verification link", WorkflowForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
+        help="Sends a new single-use link to the account's address; earlier links stop working.",
+    ),
+    "open": WorkflowAction(
+        "Open without link verification", RecordedReasonForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
+        help="Only when the requester's identity was established another way; say how. "
+        "Erasure, access and portability still cannot be fulfilled until the link is used.",
+    ),
     "acknowledge": WorkflowAction(
         "Acknowledge (start work)", OptionalReasonForm, frozenset({TicketStatus.OPEN}),
         help="Moves the ticket to “In progress” and tells the requester work has started.",
     ),
-    "resume": WorkflowAction("Resume work", OptionalReasonForm, frozenset({TicketStatus.AWAITING_REQUESTER})),
+    "resume": WorkflowAction("Resume work", InternalReasonForm, frozenset({TicketStatus.AWAITING_REQUESTER})),
     "request_info": WorkflowAction(
         "Request information", MessageForm, frozenset({TicketStatus.IN_PROGRESS}),
         help="Moves the ticket to “Awaiting requester” and mails them your message.",
@@ -192,9 +204,15 @@ ACTIONS: dict[str, WorkflowAction] = {
         "Close", WorkflowForm,
         frozenset({TicketStatus.FULFILLED, TicketStatus.REJECTED, TicketStatus.WITHDRAWN, TicketStatus.EXPIRED}),
     ),
+    "hold": WorkflowAction(
+        "Place legal hold", RecordedReasonForm, frozenset(TicketStatus.values),
+        help="Keeps the requester's data past the retention period, e.g. for a legal claim.",
+    ),
+    "release_hold": WorkflowAction("Release legal hold", RecordedReasonForm, frozenset(TicketStatus.values)),
 }
 
 TRANSITION_OF_ACTION = {
+    "open": TicketStatus.OPEN,
     "acknowledge": TicketStatus.IN_PROGRESS,
     "resume": TicketStatus.IN_PROGRESS,
     "fulfil": TicketStatus.FULFILLED,
@@ -207,15 +225,22 @@ TRANSITION_OF_ACTION = {
 def run_action(name: str, ticket: Ticket, data: dict[str, Any], actor: Any) -> None:
     """Call the service behind a workflow button with the form's cleaned data."""
     expected = data["expected_status"]
+    if name not in TRANSITION_OF_ACTION and name != "request_info" and ticket.status != expected:
+        # The transition services check this under the row lock; for the
+        # other actions the page must at least not be stale.
+        raise services.TicketConflict("Someone else changed this ticket. Reload the page.", code="ticket_changed")
     if name == "assign_me":
-        if ticket.status != expected:
-            raise services.TicketConflict("Someone else changed this ticket. Reload the page.", code="ticket_changed")
         services.ticket_assign(ticket_id=ticket.pk, assignee=actor, actor=actor)
+    elif name == "resend_verification":
+        services.ticket_resend_verification(ticket_id=ticket.pk, actor=actor)
     elif name == "request_info":
         services.ticket_request_info(ticket_id=ticket.pk, message=data["message"], actor=actor,
                                      expected_status=expected)
     elif name == "message":
         services.ticket_add_message(ticket_id=ticket.pk, message=data["message"], actor=actor)
+    elif name in {"hold", "release_hold"}:
+        services.ticket_set_legal_hold(ticket_id=ticket.pk, legal_hold=name == "hold", reason=data["reason"],
+                                       actor=actor)
     elif name == "extend":
         services.ticket_extend(ticket_id=ticket.pk, reason=data["reason"], actor=actor,
                                new_due_date=data.get("new_due_date"))
@@ -308,6 +333,8 @@ class TicketAdmin(SimpleHistoryAdmin):
             if ticket.status in action.from_statuses
             and request.user.has_perm("requests_app.change_ticket") and request.user.has_perm(action.permission)
             and not (name == "extend" and ticket.extended_at is not None)
+            and not (name == "hold" and (ticket.legal_hold or ticket.personal_data_purged_at))
+            and not (name == "release_hold" and not ticket.legal_hold)
         ]
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",

@@ -25,6 +25,20 @@ class OptionalReasonForm(WorkflowForm):
     )
 
 
+class InternalReasonForm(WorkflowForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=MESSAGE_MAX_LENGTH, required=False,
+        help_text="Optional; kept in the ticket's history, not sent.",
+    )
+
+
+class RecordedReasonForm(WorkflowForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), max_length=MESSAGE_MAX_LENGTH,
+        help_text="Kept in the ticket's history; not sent to the requester.",
+    )
+
+
 class MessageForm(WorkflowForm):
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}), max_length=MESSAGE_MAX_LENGTH,

@@ -103,6 +103,7 @@ class TicketEventKind(models.TextChoices):
     MESSAGE = "message", "Message to requester"
     REQUESTER_REPLY = "requester_reply", "Reply from requester"
     ATTACHMENT_ADDED = "attachment_added", "Attachment added"
+    LEGAL_HOLD = "legal_hold", "Legal hold changed"
     RETENTION_PURGE = "retention_purge", "Personal data purged"
 
 

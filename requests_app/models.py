@@ -5,12 +5,17 @@ data of requesters lives only in the fields `PERSONAL_FIELDS` names (and in the
 mail rows and files of the ticket) so that the retention purge can find all of it.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
+from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
-from compliance.models import TrackedQuerySet
+from compliance.models import HistoryBypassError, TrackedQuerySet
 
 from .enums import MailStatus, TicketEventKind, TicketKind, TicketStatus
 
@@ -44,6 +49,39 @@ def private_storage() -> PrivateStorage:
 
 def _in_choices(field: str, choices: type[models.TextChoices]) -> models.Q:
     return models.Q(**{f"{field}__in": choices.values})
+
+
+_history_rewrite_allowed: ContextVar[bool] = ContextVar("ticket_history_rewrite_allowed", default=False)
+
+
+@contextmanager
+def ticket_history_rewrite() -> Iterator[None]:
+    """Let the code inside rewrite ticket history rows. Only the retention
+    purge uses it: history is otherwise append-only."""
+    token = _history_rewrite_allowed.set(True)
+    try:
+        yield
+    finally:
+        _history_rewrite_allowed.reset(token)
+
+
+class TicketHistoryQuerySet(HistoricalQuerySet):
+    """`Ticket.history`: refuses to change or delete history rows, except
+    inside `ticket_history_rewrite()` (the retention purge)."""
+
+    def _guard(self, name: str) -> None:
+        if not _history_rewrite_allowed.get():
+            raise HistoryBypassError(
+                f"Ticket.history.{name}() would rewrite the ticket's history; only the retention purge may."
+            )
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        self._guard("update")
+        return super().update(**kwargs)
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        self._guard("delete")
+        return super().delete()
 
 
 class TicketSequence(models.Model):
@@ -121,7 +159,10 @@ class Ticket(models.Model):
     personal_data_purged_at = models.DateTimeField(null=True, blank=True)
 
     objects = TrackedQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["status_link_nonce", "status_token_hash", "submission_token"])
+    history = HistoricalRecords(
+        excluded_fields=["status_link_nonce", "status_token_hash", "submission_token"],
+        historical_queryset=TicketHistoryQuerySet,
+    )
 
     PERSONAL_FIELDS: tuple[str, ...] = (
         "requester_name", "requester_email", "account_email", "legal_entity", "details",
@@ -314,6 +355,7 @@ class OutboxMail(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outboxmail_due_idx"),
             models.Index(fields=["created_at"], name="outboxmail_created_idx"),
+            models.Index(fields=["template", "status"], name="outboxmail_template_idx"),
         ]
 
     def __str__(self) -> str:

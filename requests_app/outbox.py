@@ -11,7 +11,6 @@ Logs name mail ids, templates and ticket ids only, never addresses or names.
 
 import datetime as dt
 import logging
-import smtplib
 from functools import partial
 from typing import Any
 
@@ -118,7 +117,7 @@ def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         mail = (
-            OutboxMail.objects.select_for_update(skip_locked=True)
+            OutboxMail.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("ticket", "verification")
             .filter(pk=mail_id, status=MailStatus.QUEUED)
             .first()
@@ -138,7 +137,9 @@ def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
             if mail.body_html:
                 message.attach_alternative(_fill_links(mail.body_html, mail), "text/html")
             message.send()
-        except (smtplib.SMTPException, OSError, LookupError) as exc:
+        except Exception as exc:  # noqa: BLE001
+            # Whatever went wrong (SMTP, network, a bad header, a rotated key),
+            # this mail is retried later and the other mails still go out.
             mail.last_error = _describe_error(exc)
             if mail.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
                 mail.status = MailStatus.FAILED

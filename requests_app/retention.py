@@ -17,7 +17,7 @@ from django.utils import timezone
 from compliance.services import system_actor
 
 from .enums import MailStatus, TicketEventKind, TicketStatus
-from .models import OutboxMail, Ticket, TicketAttachment, TicketEvent, private_storage
+from .models import OutboxMail, Ticket, TicketAttachment, TicketEvent, private_storage, ticket_history_rewrite
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
             ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
             if ticket.legal_hold or ticket.personal_data_purged_at is not None:
                 continue
-            counts["history_rows"] += Ticket.history.filter(id=ticket.pk).update(**PURGED_VALUES)
+            with ticket_history_rewrite():
+                counts["history_rows"] += Ticket.history.filter(id=ticket.pk).update(**PURGED_VALUES)
             for field, value in PURGED_VALUES.items():
                 setattr(ticket, field, value)
             ticket.personal_data_purged_at = now

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('compliance', '0003_document'),
-        ('requests_app', '0002_subscriptions_documents'),
+        ('requests_app', '0004_subscriptions_documents'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

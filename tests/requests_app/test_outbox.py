@@ -108,12 +108,14 @@ def test_mail_is_handed_to_the_task_worker_on_commit(db, settings, django_captur
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
 
 
-def test_database_task_backend_and_db_worker_send_the_mail(db, settings, django_capture_on_commit_callbacks):
+# The worker closes connections it finds inside a transaction, so these tests
+# commit for real (and restore the migrated roles afterwards).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_database_task_backend_and_db_worker_send_the_mail(settings):
     from django_tasks_db.models import DBTaskResult
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    with django_capture_on_commit_callbacks(execute=True):
-        submit()
+    submit()
     assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == [
         "requests_app.tasks.send_outbox_mail"] * 2
     assert mail.outbox == []
@@ -122,13 +124,13 @@ def test_database_task_backend_and_db_worker_send_the_mail(db, settings, django_
     assert set(OutboxMail.objects.values_list("status", flat=True)) == {MailStatus.SENT}
 
 
-def test_failed_send_task_schedules_its_retry(db, settings, django_capture_on_commit_callbacks):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_failed_send_task_schedules_its_retry(settings):
     from django_tasks_db.models import DBTaskResult
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.EMAIL_BACKEND = DOWN
-    with django_capture_on_commit_callbacks(execute=True):
-        submit()
+    submit()
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     retries = DBTaskResult.objects.filter(status="READY")
     assert retries.count() == 2
@@ -156,3 +158,45 @@ def test_logs_carry_no_personal_data(db, settings, caplog, handler):
     for secret in ("ann@example.org", "ann.account@example.org", "Ann Example", "Example GmbH", "203.0.113.9"):
         assert secret not in text
     assert ticket.reference in text
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
+    from django_tasks_db.models import DBTaskResult
+
+    from requests_app.tasks import requests_housekeeping
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.HOUSEKEEPING_INTERVAL_SECONDS = 0
+    settings.EMAIL_BACKEND = DOWN
+    submit()  # its mails fail now and wait for a retry
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    assert mail.outbox == []
+    call_command("schedule_housekeeping")
+    call_command("schedule_housekeeping")
+    assert capsys.readouterr().out == "Housekeeping queued.\nHousekeeping already queued.\n"
+    settings.EMAIL_BACKEND = LOCMEM
+    OutboxMail.objects.filter(status=MailStatus.QUEUED).update(next_attempt_at=timezone.now())
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--max-tasks", "1", verbosity=0)
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
+    path = requests_housekeeping.module_path
+    assert DBTaskResult.objects.filter(task_path=path, status="SUCCESSFUL").count() == 1
+    assert DBTaskResult.objects.filter(task_path=path, status="READY").count() == 1  # the next run
+
+
+def test_links_survive_a_secret_key_rotation_with_fallbacks(db, settings):
+    _, raw_token = submit()
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert outbox_send_due()["sent"] == 2
+    assert f"/requests/status/{raw_token}/" in mail.outbox[0].body
+
+
+def test_links_that_no_key_rebuilds_are_retried_not_sent_broken(db, settings):
+    submit()
+    settings.SECRET_KEY = "a-new-secret-key-" + "y" * 40
+    settings.SECRET_KEY_FALLBACKS = []
+    counts = outbox_send_due()
+    assert (counts["sent"], counts["retry"]) == (1, 1)  # the staff mail has no private link
+    assert OutboxMail.objects.get(template="ticket_received").last_error == "LookupError"

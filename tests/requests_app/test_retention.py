@@ -116,3 +116,14 @@ def test_command_prints_counts_only(db, handler, capsys, settings):
     assert "@" not in out and "Ann" not in out
     call_command("purge_requester_data")
     assert capsys.readouterr().out == "Purged 0 tickets (0 history rows, 0 mails, 0 attachments, 0 replies).\n"
+
+
+def test_ticket_history_is_append_only_outside_the_purge(db):
+    from compliance.models import HistoryBypassError
+
+    ticket, _ = submit()
+    with pytest.raises(HistoryBypassError):
+        Ticket.history.filter(id=ticket.pk).update(requester_name="changed")
+    with pytest.raises(HistoryBypassError):
+        ticket.history.all().delete()
+    assert ticket.history.get().requester_name == "Ann Example"

@@ -14,7 +14,8 @@ from requests_app.outbox import outbox_send_due
 from requests_app.selectors import ticket_by_status_token, ticket_public_events
 from requests_app.services import (
     STATE_STAMP, TicketConflict, requester_reply, ticket_add_message, ticket_add_note, ticket_assign,
-    ticket_extend, ticket_request_info, ticket_submit, ticket_transition, ticket_verify,
+    ticket_extend, ticket_request_info, ticket_resend_verification, ticket_set_legal_hold, ticket_submit,
+    ticket_transition, ticket_verify,
     tickets_expire_unverified,
 )
 
@@ -392,6 +393,25 @@ def test_assign_to_non_staff_is_refused(db, handler, django_user_model):
     assert exc.value.code == "assignee_not_staff"
 
 
+def test_staff_opening_without_the_link_needs_a_reason(db, handler):
+    ticket, _ = submit(TicketKind.DSR_ACCESS)
+    with pytest.raises(ValidationError) as exc:
+        ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.OPEN, actor=handler)
+    assert exc.value.code == "reason_required"
+
+
+def test_legal_hold_needs_a_reason_and_is_recorded(db, handler):
+    ticket, _ = submit()
+    with pytest.raises(ValidationError) as exc:
+        ticket_set_legal_hold(ticket_id=ticket.pk, legal_hold=True, reason="", actor=handler)
+    assert exc.value.code == "reason_required"
+    ticket = ticket_set_legal_hold(ticket_id=ticket.pk, legal_hold=True, reason="Claim pending.", actor=handler)
+    assert ticket.legal_hold is True
+    history = ticket.history.first()
+    assert (history.history_user, history.history_change_reason, history.legal_hold) == (
+        handler, "legal hold placed: Claim pending.", True)
+
+
 def test_notes_are_internal(db, handler):
     ticket, _ = submit()
     note = ticket_add_note(ticket_id=ticket.pk, body="Legal says fine.", actor=handler)
@@ -467,3 +487,68 @@ def test_ticket_queryset_refuses_bulk_writes_that_skip_history(db):
     submit()
     with pytest.raises(HistoryBypassError):
         Ticket.objects.update(status=TicketStatus.CLOSED)
+
+
+def test_resending_verification_retires_the_earlier_link(db, handler):
+    ticket, _ = submit(TicketKind.DSR_ERASURE)
+    first = sent_link("verify")
+    ticket_resend_verification(ticket_id=ticket.pk, actor=handler)
+    second = sent_link("verify")
+    assert first != second
+    with pytest.raises(ValidationError) as exc:
+        ticket_verify(raw_token=first)
+    assert exc.value.code == "verification_expired"
+    assert ticket_verify(raw_token=second).status == TicketStatus.OPEN
+    with pytest.raises(ValidationError) as exc:
+        ticket_resend_verification(ticket_id=ticket.pk, actor=handler)
+    assert exc.value.code == "verification_not_pending"
+
+
+def test_mail_that_cannot_be_built_is_retried_and_does_not_block_others(db, settings):
+    first, _ = submit()
+    second, _ = submit()
+    broken = OutboxMail.objects.filter(ticket=first).first()
+    broken.subject = "Header\ninjection"
+    broken.save()
+    counts = outbox_send_due()
+    assert (counts["sent"], counts["retry"]) == (3, 1)
+    broken.refresh_from_db()
+    assert (broken.status, broken.attempts, broken.last_error) == ("queued", 1, "BadHeaderError")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("status", "done"), ("kind", "nda"), ("extension_reason", "no date"), ("closed_at", None)],
+)
+def test_database_refuses_inconsistent_tickets(db, handler, field, value):
+    from django.db import IntegrityError, transaction
+
+    ticket = ticket_in(TicketStatus.CLOSED, handler, kind=TicketKind.DSR_RECTIFICATION)
+    setattr(ticket, field, value)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ticket.save()
+
+
+def test_status_page_selectors_show_only_what_the_requester_may_see(db, handler):
+    from requests_app.selectors import ticket_public_attachments
+
+    ticket, raw_token = submit(TicketKind.DPA)
+    other, _ = submit(TicketKind.DPA, requester_email="someone@example.net")
+    ticket_add_note(ticket_id=ticket.pk, body="Internal: customer is a reseller.", actor=handler)
+    ticket_assign(ticket_id=ticket.pk, assignee=handler, actor=handler)
+    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler,
+                      reason="Legal reviews it this week.")
+    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=handler,
+                      reason="Signed copy attached.", attachment=pdf_upload())
+    found = ticket_by_status_token(raw_token)
+    assert found == ticket and found != other
+    assert [(e.kind, e.to_status, e.message) for e in ticket_public_events(found)] == [
+        (TicketEventKind.SUBMITTED, TicketStatus.OPEN, ""),
+        (TicketEventKind.STATUS_CHANGED, TicketStatus.IN_PROGRESS, "Legal reviews it this week."),
+        (TicketEventKind.STATUS_CHANGED, TicketStatus.FULFILLED, "Signed copy attached."),
+    ]
+    assert [a.original_name for a in ticket_public_attachments(found)] == ["Signed DPA.pdf"]
+    outbox_send_due()
+    acknowledgment = next(m for m in mail.outbox if "We are working on your request" in m.subject)
+    assert "Legal reviews it this week." in acknowledgment.body
+    assert not ticket_public_attachments(other).exists()
