@@ -244,14 +244,14 @@ def publication_request(*, summary: str, actor: AbstractBaseUser) -> Publication
 
 def _pending_request_for_update(request_id: int) -> PublicationRequest:
     try:
-        request = PublicationRequest.objects.select_for_update().get(pk=request_id)
+        pub_request = PublicationRequest.objects.select_for_update().get(pk=request_id)
     except PublicationRequest.DoesNotExist as exc:
         raise ValidationError("No such publication request.", code="not_found") from exc
-    if PublicationRequestStatus.APPROVED not in PUBLICATION_REQUEST_TRANSITIONS[request.status]:
+    if PublicationRequestStatus.APPROVED not in PUBLICATION_REQUEST_TRANSITIONS[pub_request.status]:
         raise ValidationError(
-            f"This request is already {request.get_status_display().lower()}.", code="not_pending"
+            f"This request is already {pub_request.get_status_display().lower()}.", code="not_pending"
         )
-    return request
+    return pub_request
 
 
 def publication_approve(
@@ -273,19 +273,19 @@ def publication_approve(
             code="effective_at_past",
         )
     with transaction.atomic():
-        request = _pending_request_for_update(request_id)
-        four_eyes_check(requested_by_id=request.requested_by_id, actor=actor)
+        pub_request = _pending_request_for_update(request_id)
+        four_eyes_check(requested_by_id=pub_request.requested_by_id, actor=actor)
         snapshot = build_snapshot()
         _ensure_something_to_publish(snapshot, now)
         publication = _publication_create(
-            snapshot=snapshot, summary=request.summary, requested_by=request.requested_by,
+            snapshot=snapshot, summary=pub_request.summary, requested_by=pub_request.requested_by,
             approved_by=actor, now=now, effective_at=effective_at or now,
         )
-        request.status = PublicationRequestStatus.APPROVED
-        request.decided_by = actor
-        request.decided_at = now
-        request.publication = publication
-        request.save()
+        pub_request.status = PublicationRequestStatus.APPROVED
+        pub_request.decided_by = actor
+        pub_request.decided_at = now
+        pub_request.publication = publication
+        pub_request.save()
     return publication
 
 
@@ -297,13 +297,13 @@ def publication_reject(*, request_id: int, actor: AbstractBaseUser, reason: str)
     _require_perm(actor, "compliance.approve_publication", "reject publication requests")
     reason = clean_reason(reason)
     with transaction.atomic():
-        request = _pending_request_for_update(request_id)
-        request.status = PublicationRequestStatus.REJECTED
-        request.decided_by = actor
-        request.decided_at = timezone.now()
-        request.rejection_reason = reason
-        request.save()
-    return request
+        pub_request = _pending_request_for_update(request_id)
+        pub_request.status = PublicationRequestStatus.REJECTED
+        pub_request.decided_by = actor
+        pub_request.decided_at = timezone.now()
+        pub_request.rejection_reason = reason
+        pub_request.save()
+    return pub_request
 
 
 def publication_publish_initial(*, actor: AbstractBaseUser) -> Publication | None:

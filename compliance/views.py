@@ -32,6 +32,9 @@ from .models import Publication
 from .selectors import draft_comparison, live_publication, publication_as_of, publication_changelog
 
 PAGE_TEMPLATE = "compliance/page.html"
+# Rendered HTML is keyed by publication, so it never goes stale; the timeout
+# only bounds how long old versions (and as-of pages) occupy the cache.
+HTML_CACHE_SECONDS = 24 * 3600
 DAY_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -64,7 +67,7 @@ def _cached_response(
         request, etag=etag, last_modified=int(last_modified.timestamp()),
     )
     if response is None:
-        response = HttpResponse(html_cache.get_or_set(f"compliance:html:{kind}:{tag}", build, None))
+        response = HttpResponse(html_cache.get_or_set(f"compliance:html:{kind}:{tag}", build, HTML_CACHE_SECONDS))
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(last_modified.timestamp())
     if public:

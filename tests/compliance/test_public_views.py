@@ -72,6 +72,7 @@ def test_page_carries_etag_last_modified_and_cache_control(clock, client, publis
     assert response.headers["ETag"].startswith('"v1-')
     assert response.headers["Last-Modified"] == "Mon, 01 Jun 2026 09:00:00 GMT"
     assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert "Vary" not in response.headers  # no cookie read: a CDN may share it
 
 
 def test_repeat_visit_with_if_none_match_gets_304(client, published):
@@ -286,7 +287,7 @@ def test_changelog_lists_every_version_with_date_summary_and_changes(clock, clie
     assert "<li>Subprocessor added: Fly.io</li>" in v2
     assert '<p class="summary">Initial publication</p>' in v1
     assert "First publication of the page." in v1
-    assert '<a href="/as-of/2026-06-03/">The page on 3 June 2026</a>' in v3
+    assert '<a href="/as-of/2026-06-03/">The page as it stood at the end of 3 June 2026</a>' in v3
 
 
 def test_changelog_leaves_out_versions_not_yet_in_effect(clock, client, published, editor, approver):
@@ -347,3 +348,19 @@ def test_preview_without_changes_says_so(client, published, approver):
     client.force_login(approver)
 
     assert "No changes: the draft is the same as the live page." in client.get("/preview/").content.decode()
+
+
+@pytest.mark.postgres
+def test_the_live_query_can_use_an_index(published):
+    from django.db import connection
+
+    from compliance.models import Publication
+
+    sql, params = Publication.objects.live().values("id")[:1].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index" in plan
+    assert "Seq Scan" not in plan

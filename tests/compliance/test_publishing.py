@@ -430,7 +430,6 @@ def test_second_seed_run_publishes_nothing(db, capsys):
 
 def test_seed_rows_added_later_wait_for_approval(db, editor):
     call_command("load_seed_content", stdout=open("/dev/null", "w"))
-    Control.objects.get(slug="breach-notification")  # seeded
     services.content_delete(obj=Subprocessor.objects.get(slug="netlify"), actor=editor, reason="moved")
 
     call_command("load_seed_content", stdout=open("/dev/null", "w"))  # re-creates netlify as draft
