@@ -45,13 +45,13 @@ DATA_RIGHTS: tuple[DataRight, ...] = (
     DataRight(
         "erasure", "dsr_erasure", "Erase my data (delete my account)", "Art. 17",
         "Ask us to delete your account and the personal data we hold about you.",
-        "Anything we should know", "Optional. For example, whether other accounts are concerned.",
+        "Anything we should know", "For example, whether other accounts are concerned.",
         False,
     ),
     DataRight(
         "access", "dsr_access", "Get a copy of my data", "Art. 15",
         "Ask which personal data we hold about you and receive a copy.",
-        "Anything we should know", "Optional. For example, a period or kind of data you are interested in.",
+        "Anything we should know", "For example, a period or kind of data you are interested in.",
         False,
     ),
     DataRight(
@@ -63,7 +63,7 @@ DATA_RIGHTS: tuple[DataRight, ...] = (
     DataRight(
         "portability", "dsr_portability", "Take my data elsewhere", "Art. 20",
         "Receive the data you gave us in a machine-readable format (JSON and CSV).",
-        "Anything we should know", "Optional.",
+        "Anything we should know", "For example, the service the data should be ready for.",
         False,
     ),
     DataRight(
@@ -190,7 +190,7 @@ class DpaRequestForm(IntakeForm):
     account_email = _email("Account email", help_text="The email address of your account with us.")
     requester_name = _text("Your name", autocomplete="name")
     requester_email = _email("Your email", help_text="We send the countersigned copy here.")
-    notes = _details("Notes", required=False, help_text="Optional.")
+    notes = _details("Notes", required=False, help_text="Anything we should know, e.g. who should receive the copy.")
 
     field_order = ["legal_entity", "account_email", "requester_name", "requester_email", "notes"]
 

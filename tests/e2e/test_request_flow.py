@@ -2,35 +2,24 @@
 confirms the erasure from the mailed link, staff fulfil the DPA in the admin
 with a PDF, and the requester downloads exactly that PDF from the status link."""
 
-import importlib
 import re
 
 import pytest
-from django.apps import apps as django_apps
-from django.contrib.auth.models import Group
 from django.core import mail
 
-from accounts.roles import sync_roles
 from requests_app.enums import TicketStatus
 from requests_app.models import OutboxMail, Ticket
 from requests_app.outbox import outbox_send_one
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+# A live server needs committed data: transactional. serialized_rollback restores
+# what migrations made (roles, content types) for the transactional tests after.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PDF_BYTES = (
     b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
     b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 )
 HANDLER = "Request handler"
-
-
-@pytest.fixture
-def request_handler_role(db):
-    """The role as its migration defines it; a flushed transactional database lacks it."""
-    if not Group.objects.filter(name=HANDLER).exists():
-        migration = importlib.import_module("accounts.migrations.0002_request_handler")
-        sync_roles(django_apps, migration.ROLES)
-    return Group.objects.get(name=HANDLER)
 
 
 def send_outbox() -> None:
@@ -48,7 +37,7 @@ def link_in_mail(to: str, path: str) -> str:
     raise AssertionError(f"no mail to {to} with a {path} link")
 
 
-def test_request_flow(page, live_server, settings, seeded, request_handler_role, make_staff, tmp_path):
+def test_request_flow(page, live_server, settings, seeded, make_staff, tmp_path):
     settings.SITE_URL = live_server.url  # links in mails point at this server
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

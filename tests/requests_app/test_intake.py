@@ -3,10 +3,13 @@
 import re
 
 import pytest
+from django import forms
 from django.conf import settings
 from django.test import Client
 
-from requests_app.forms import DETAILS_MAX, NAME_MAX
+from requests_app.forms import (
+    DATA_RIGHTS, DETAILS_MAX, NAME_MAX, BaaRequestForm, DataSubjectRequestForm, DpaRequestForm,
+)
 from requests_app.models import OutboxMail, Ticket
 from requests_app import selectors, tokens
 from requests_app.outbox import STATUS_URL
@@ -247,3 +250,13 @@ def test_form_page_has_no_inline_script_or_style(client):
         assert "<script" not in html
         assert "style=" not in html
         assert "<style" not in html
+
+
+@pytest.mark.parametrize("form_class", [DpaRequestForm, BaaRequestForm, DataSubjectRequestForm])
+def test_every_text_field_has_a_maximum_length(form_class):
+    kwargs = {"right": DATA_RIGHTS[0]} if form_class is DataSubjectRequestForm else {}
+    form = form_class(**kwargs)
+    for name, field in form.fields.items():
+        if isinstance(field, forms.ChoiceField):
+            continue  # only its listed values pass
+        assert field.max_length is not None and field.max_length <= DETAILS_MAX, name
