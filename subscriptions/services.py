@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import dateformat, timezone
 
 from compliance.diff import snapshot_diff
@@ -319,6 +318,3 @@ def objection_submit(
         )
     return ticket
 
-
-def active_subscriber_count() -> int:
-    return Subscriber.objects.filter(Q(confirmed_at__isnull=False) & Q(unsubscribed_at__isnull=True)).count()

@@ -162,3 +162,17 @@ def test_a_user_without_the_revoke_permission_cannot_revoke(listed, nda, handler
     assert response.status_code == 403
     grant.refresh_from_db()
     assert grant.revoked_at is None
+
+
+def test_a_new_nda_version_added_in_the_admin_replaces_the_active_one(nda, make_staff, client):
+    from documents.models import NdaVersion
+
+    client.force_login(make_staff("root", superuser=True))
+
+    response = client.post("/admin/documents/ndaversion/add/", {"label": "2026-09", "text": "Revised terms."})
+
+    assert response.status_code == 302
+    assert list(NdaVersion.objects.order_by("created_at", "id").values_list("label", "active")) == [
+        ("2026-06", False), ("2026-09", True),
+    ]
+    assert services.active_nda().text == "Revised terms."
