@@ -41,6 +41,9 @@ def test_request_flow(page, live_server, settings, seeded, make_staff, tmp_path)
     settings.SITE_URL = live_server.url  # links in mails point at this server
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    from compliance.services import publication_publish_initial, system_actor
+
+    publication_publish_initial(actor=system_actor())  # the public page shows the live version
 
     # 1. Erasure request, from the GDPR section of the trust page.
     page.goto(f"{live_server.url}/")
