@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .documents import document_fingerprint, private_document_storage, validate_document_file
+from .document_files import document_fingerprint, private_document_storage, validate_document_file
 from .enums import CertificationStatus, ControlStatus, DocumentVisibility, PublicationRequestStatus, SectionKey
 
 

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from compliance.documents import private_document_storage
+from compliance.document_files import private_document_storage
 from compliance.enums import DocumentVisibility
 from compliance.models import Organization
 from requests_app.models import Ticket
