@@ -49,3 +49,18 @@ def browser_context(browser):
 @pytest.fixture
 def page(browser_context):
     return browser_context.new_page()
+
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _serialized_db_contents_on_every_connection(django_db_setup):
+    """After a browser test Django can hand out a new connection object, which
+    lacks the database contents serialized at setup; serialized_rollback tests
+    that follow would then not restore what migrations made (roles). Kept on
+    the connection class, the contents reach every connection object."""
+    from django.db import connections
+
+    for alias in connections:
+        contents = getattr(connections[alias], "_test_serialized_contents", None)
+        if contents is not None:
+            type(connections[alias])._test_serialized_contents = contents
