@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from compliance.models import Document, Publication
 from compliance.snapshot import build_snapshot
 
-from .helpers import add_document, pdf, publish
+from .helpers import add_document, pdf
 
 pytestmark = pytest.mark.django_db
 

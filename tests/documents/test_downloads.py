@@ -2,7 +2,6 @@
 valid, unexpired, unrevoked grant for that document; every gated download logged."""
 
 import secrets
-from datetime import timedelta
 
 import pytest
 
@@ -174,3 +173,11 @@ def test_the_request_form_needs_the_nda_accepted_and_a_work_address(listed, nda,
     from requests_app.models import Ticket
 
     assert Ticket.objects.count() == 0
+
+
+def test_a_public_download_costs_two_queries(listed, client, django_assert_num_queries):
+    # The live publication, and the document row that holds the listed file.
+    with django_assert_num_queries(2):
+        response = client.get("/documents/dpa-template/")
+    assert response.status_code == 200
+    response.close()
