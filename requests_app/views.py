@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from compliance.models import Organization
 
 from . import selectors, services, tokens
-from .enums import DATA_SUBJECT_KINDS, TicketKind, TicketStatus
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
 from .forms import (
     DATA_RIGHTS, DATA_RIGHTS_BY_SLUG, DataRight, IntakeForm, RequesterReplyForm, form_for_kind,
 )
@@ -264,7 +264,7 @@ def _verification_pending(raw_token: str) -> bool:
         token_hash=tokens.token_hash(raw_token),
         used_at__isnull=True,
         expires_at__gt=timezone.now(),
-        ticket__status=TicketStatus.AWAITING_VERIFICATION,
+        ticket__status__in=ACTIVE_STATUSES,  # as services.ticket_verify accepts
     ).exists()
 
 
@@ -299,10 +299,26 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     return _status_page(request, ticket, token, RequesterReplyForm())
 
 
+# Events as the requester reads them (staff see the enum labels in the admin).
+REQUESTER_EVENT_LABELS: dict[str, str] = {
+    TicketEventKind.SUBMITTED: "Request received",
+    TicketEventKind.VERIFICATION_REQUESTED: "Confirmation link sent",
+    TicketEventKind.VERIFIED: "Request confirmed by you",
+    TicketEventKind.STATUS_CHANGED: "Status changed",
+    TicketEventKind.EXTENDED: "Deadline extended",
+    TicketEventKind.MESSAGE: "Message from us",
+    TicketEventKind.REQUESTER_REPLY: "Your reply",
+    TicketEventKind.ATTACHMENT_ADDED: "Document added",
+}
+
+
 def _status_page(
     request: HttpRequest, ticket: Ticket, token: str, reply_form: RequesterReplyForm, *, status: int = 200
 ) -> HttpResponse:
-    events = list(selectors.ticket_public_events(ticket))
+    events = [
+        (event, REQUESTER_EVENT_LABELS.get(event.kind, event.get_kind_display()))
+        for event in selectors.ticket_public_events(ticket)
+    ]
     attachments = list(selectors.ticket_public_attachments(ticket).order_by("created_at", "id"))
     response = _page(request, "requests_app/status.html", {
         "ticket": ticket,

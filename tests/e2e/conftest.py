@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API runs an event loop in this thread; Django would refuse
 # database access from it as "async unsafe" although every call here is sync.
@@ -24,8 +25,11 @@ def _in_ci() -> bool:
     return os.environ.get("CI") == "true"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """One browser per test, not per session: while Playwright's event loop runs,
+    Django hands this thread a separate set of database connections (asgiref's
+    Local follows the loop's context), which later tests must not inherit."""
     if not CHROMIUM.exists():
         if _in_ci():
             pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests.")
@@ -36,6 +40,8 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # Close the connections opened under the loop before it goes away.
+        connections.close_all()
 
 
 @pytest.fixture
@@ -51,16 +57,3 @@ def page(browser_context):
     return browser_context.new_page()
 
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _serialized_db_contents_on_every_connection(django_db_setup):
-    """After a browser test Django can hand out a new connection object, which
-    lacks the database contents serialized at setup; serialized_rollback tests
-    that follow would then not restore what migrations made (roles). Kept on
-    the connection class, the contents reach every connection object."""
-    from django.db import connections
-
-    for alias in connections:
-        contents = getattr(connections[alias], "_test_serialized_contents", None)
-        if contents is not None:
-            type(connections[alias])._test_serialized_contents = contents

@@ -52,11 +52,6 @@ def fresh_rate_limits():
     cache.clear()
 
 
-@pytest.fixture
-def handler(make_staff):
-    return make_staff("hana", "Request handler")
-
-
 def submit(kind: str, **overrides) -> tuple[Ticket, str]:
     """A ticket made exactly as the form makes it; returns (ticket, raw status token)."""
     base = DPA_ANSWERS if kind == "dpa" else BAA_ANSWERS if kind == "baa" else DSR_ANSWERS

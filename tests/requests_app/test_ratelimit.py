@@ -2,8 +2,10 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import uuid
 
 import pytest
 from django.conf import settings
@@ -121,6 +123,29 @@ def test_ratelimit_cache_checks_are_silenced_in_development_only():
     assert _silenced_checks(**production, CACHE_URL="redis://127.0.0.1:6379/1") == ["django_ratelimit.W001"]
 
 
-def test_checks_flag_locmem_for_rate_limits():
+def test_checks_flag_locmem_for_rate_limits(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     ids = {m.id for m in run_checks(tags=["caches"]) if m.id.startswith("django_ratelimit")}
     assert ids == {"django_ratelimit.E003", "django_ratelimit.W001"}
+
+
+def _redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+def test_limits_hold_on_a_shared_redis_cache(client, settings):
+    """Production counts in Redis through Django's own RedisCache backend."""
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/1",
+        "KEY_PREFIX": f"tc-test-{uuid.uuid4().hex}",  # the server may be shared: touch only our keys
+    }}
+    settings.REQUEST_RATE_PER_IP = "2/h"
+    settings.REQUEST_RATE_PER_EMAIL = "100/h"
+    assert [post_form(client, DPA_URL, dpa_from(n)).status_code for n in range(3)] == [302, 302, 429]
+    assert Ticket.objects.count() == 2

@@ -1,5 +1,7 @@
 """The requester's status page and file downloads: only what the link opens."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -7,7 +9,7 @@ from requests_app import services
 from requests_app.models import TicketAttachment
 
 from .helpers import (  # noqa: F401  (fixtures)
-    fresh_rate_limits, handler, pdf_upload, submit, verification_link_token,
+    fresh_rate_limits, pdf_upload, submit, verification_link_token,
 )
 
 pytestmark = pytest.mark.django_db
@@ -41,10 +43,12 @@ def test_status_page_shows_the_requester_view(client, handler):
     assert '<span class="status status-in_progress" data-testid="status">In progress</span>' in html
     assert f'datetime="{ticket.due_at.isoformat()}' in html or ticket.due_at.strftime("%-d %B %Y") in html
     assert "We will send it on Monday." in html
+    heads = re.findall(r'<p class="timeline-head">.*?<strong>(.*?)</strong>(.*?)</p>', html)
+    assert heads == [("Request received", ""), ("Status changed", ": In progress"), ("Message from us", "")]
     # Internal notes and staff-only events never reach the requester.
     assert "INTERNAL: legal wants a second look" not in html
     assert "Assigned" not in html
-    assert "hana" not in html
+    assert handler.username not in html
     timeline = html.split('<ol class="timeline">')[1].split("</ol>")[0]
     assert timeline.count('<li class="timeline-item">') == ticket.events.filter(visible_to_requester=True).count()
     assert ticket.events.filter(visible_to_requester=False).exists()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from requests_app import services
 from requests_app.models import VerificationToken
 
-from .helpers import fresh_rate_limits, handler, submit, verification_link_token  # noqa: F401
+from .helpers import fresh_rate_limits, submit, verification_link_token  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +106,15 @@ def test_verified_erasure_can_be_fulfilled(client, handler):
     services.ticket_transition(ticket_id=ticket.pk, to_status="fulfilled", actor=handler, reason="Account deleted.")
     ticket.refresh_from_db()
     assert ticket.status == "fulfilled"
+
+
+def test_link_of_a_request_that_expired_unconfirmed_is_invalid(client, handler):
+    ticket, _ = submit("dsr_erasure")
+    token = verification_link_token(ticket)
+    services.ticket_transition(ticket_id=ticket.pk, to_status="expired", actor=handler, reason="not confirmed")
+    for method in ("get", "post"):
+        status, html = invalid_page(client, token, method)
+        assert status == 404
+        assert "This confirmation link is not valid." in html
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.verified_at) == ("expired", None)

@@ -1,10 +1,9 @@
 from django.db import migrations
 
-from accounts.roles import COMPLIANCE_EDITOR, CONTENT_MODELS, REQUEST_HANDLER, crud, sync_roles
+from accounts.roles import REQUEST_HANDLER, sync_roles
 
-# The full set of roles at this point (sync_roles makes each group exact).
+# sync_roles makes each named group exact; groups not named are left as they are.
 ROLES = {
-    COMPLIANCE_EDITOR: crud("compliance", CONTENT_MODELS, ("add", "change", "delete", "view")),
     # Works the ticket queue: tickets change only through the workflow buttons
     # (services) and are never deleted.
     REQUEST_HANDLER: [
@@ -25,7 +24,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0001_compliance_editor"),
+        ("accounts", "0002_publishing_roles"),
         ("requests_app", "0001_initial"),
     ]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
