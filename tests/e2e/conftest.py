@@ -25,11 +25,12 @@ def _in_ci() -> bool:
     return os.environ.get("CI") == "true"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
-    """One browser per test, not per session: while Playwright's event loop runs,
-    Django hands this thread a separate set of database connections (asgiref's
-    Local follows the loop's context), which later tests must not inherit."""
+    """One browser per test module, not per session: while Playwright's event
+    loop runs, Django hands this thread a separate set of database connections
+    (asgiref's Local follows the loop's context), which the tests of other
+    modules must not inherit."""
     if not CHROMIUM.exists():
         if _in_ci():
             pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests.")
@@ -55,5 +56,3 @@ def browser_context(browser):
 @pytest.fixture
 def page(browser_context):
     return browser_context.new_page()
-
-
