@@ -179,5 +179,4 @@ def test_a_public_download_costs_two_queries(listed, client, django_assert_num_q
     # The live publication, and the document row that holds the listed file.
     with django_assert_num_queries(2):
         response = client.get("/documents/dpa-template/")
-    assert response.status_code == 200
-    response.close()
+    assert (response.status_code, body(response)) == (200, b"%PDF-1.7\ndpa body\n%%EOF\n")
