@@ -9,26 +9,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import is_ratelimited
 
+# The client address as sign-in throttling sees it (TRUSTED_PROXY_COUNT aware).
+from accounts.auth import client_ip
+
+__all__ = ["client_ip", "reply_is_limited", "submission_is_limited"]
+
 IP_GROUP = "requests_app.intake.ip"
 EMAIL_GROUP = "requests_app.intake.email"
 REPLY_GROUP = "requests_app.reply.ip"
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or the address the last trusted proxy saw.
-
-    With `TRUSTED_PROXY_COUNT` = N > 0 the app sits behind N reverse proxies that
-    each append to X-Forwarded-For; entries left of those are client-supplied
-    and cannot be trusted, so the N-th entry from the right is the client.
-    """
-    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
-    if proxies > 0:
-        forwarded = [
-            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _ip_key(group: str, request: HttpRequest) -> str:

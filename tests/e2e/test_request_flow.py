@@ -7,12 +7,13 @@ import re
 import pytest
 from django.core import mail
 
+from compliance.services import publication_publish_initial, system_actor
 from requests_app.enums import TicketStatus
 from requests_app.models import OutboxMail, Ticket
 from requests_app.outbox import outbox_send_one
 
-# A live server needs committed data: transactional. serialized_rollback restores
-# what migrations made (roles, content types) for the transactional tests after.
+# A live server needs committed data: transactional, restoring what migrations
+# made (roles, content types) like every transactional test.
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PDF_BYTES = (
@@ -41,8 +42,6 @@ def test_request_flow(page, live_server, settings, seeded, make_staff, tmp_path)
     settings.SITE_URL = live_server.url  # links in mails point at this server
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    from compliance.services import publication_publish_initial, system_actor
-
     publication_publish_initial(actor=system_actor())  # the public page shows the live version
 
     # 1. Erasure request, from the GDPR section of the trust page.
