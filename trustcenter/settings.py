@@ -344,8 +344,9 @@ SUBSCRIBE_RATE_PER_IP = env.str("SUBSCRIBE_RATE_PER_IP", default="10/h")
 SUBSCRIBE_RATE_PER_EMAIL = env.str("SUBSCRIBE_RATE_PER_EMAIL", default="3/h")
 
 # Gated documents (SOC 2 report, pen-test summary, ...).
-# Largest document staff can upload (bytes); only PDF files are accepted.
-DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=25 * 1024 * 1024)
+# Largest document staff can upload (bytes); only PDF files are accepted. Keep it
+# below MAX_REQUEST_BODY_BYTES, which bounds the whole upload request.
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 # How long an approved access request lets the requester download the document.
 DOCUMENT_GRANT_DAYS = env.int("DOCUMENT_GRANT_DAYS", default=30)
 # Work-email domains whose access requests are approved at once (comma-separated;
