@@ -37,7 +37,11 @@ def _on_publication_created(sender: type, instance: Publication, created: bool, 
 def _on_publication_live(sender: type, publication: Publication, **kwargs: Any) -> None:
     from .services import publication_notices_send
 
-    publication_notices_send(publication_id=publication.pk)
+    # A safety net must not break the go-live announcement for other receivers.
+    try:
+        publication_notices_send(publication_id=publication.pk)
+    except Exception:
+        logger.exception("Notices of publication id=%s could not be written at go-live", publication.pk)
 
 
 def connect() -> None:
