@@ -87,8 +87,23 @@ def lock(ticket_id: int, *, nowait: bool = True) -> Ticket:
         ) from None
 
 
+def staff_notify_addresses() -> list[str]:
+    """Who hears of new tickets: STAFF_NOTIFY_EMAILS when set, otherwise every
+    active member of the Request handler role who has an address."""
+    if settings.STAFF_NOTIFY_EMAILS:
+        return list(settings.STAFF_NOTIFY_EMAILS)
+    from django.contrib.auth import get_user_model
+
+    from accounts.roles import REQUEST_HANDLER
+
+    return sorted(set(
+        get_user_model().objects.filter(groups__name=REQUEST_HANDLER, is_active=True)
+        .exclude(email="").values_list("email", flat=True)
+    ))
+
+
 def staff_notify(ticket: Ticket, *, template: str, subject: str, context: dict[str, Any] | None = None) -> None:
-    for address in settings.STAFF_NOTIFY_EMAILS:
+    for address in staff_notify_addresses():
         outbox_queue(
             template=template, to=address, subject=mail_subject(ticket, subject), ticket=ticket,
             context={"admin_url": f"{settings.SITE_URL}/admin/requests_app/ticket/{ticket.pk}/change/", **(context or {})},

@@ -54,6 +54,19 @@ def test_submit_dpa_creates_ticket_event_history_and_mails(db):
     assert mails_of(ticket) == [("ticket_received", "ann@example.org"), ("staff_new_ticket", "queue@example.com")]
 
 
+def test_without_a_notify_list_every_request_handler_hears_of_a_new_ticket(db, settings, make_staff):
+    settings.STAFF_NOTIFY_EMAILS = []
+    make_staff("hana", "Request handler")
+    make_staff("hugo", "Request handler").groups.clear()
+    gone = make_staff("gone", "Request handler")
+    gone.is_active = False
+    gone.save()
+
+    ticket, _ = submit(TicketKind.DPA)
+
+    assert mails_of(ticket) == [("ticket_received", "ann@example.org"), ("staff_new_ticket", "hana@example.com")]
+
+
 def test_acknowledgment_mail_carries_the_status_link_only_when_sent(db):
     ticket, raw_token = submit(TicketKind.BAA)
     stored = OutboxMail.objects.get(ticket=ticket, template="ticket_received")
