@@ -128,7 +128,7 @@ def _ticket_create(*, kind: str, cleaned: dict[str, Any], submission_token: str,
         template="ticket_received", to=ticket.requester_email,
         subject=mail_subject(ticket, "We received your request"), ticket=ticket,
     )
-    staff_notify(ticket, template="staff_new_ticket", subject=f"New {ticket.get_kind_display()} request")
+    staff_notify(ticket, template="staff_new_ticket", subject=f"New request: {ticket.get_kind_display()}")
     if is_dsr:
         issue_verification(ticket, now=now)
         event_add(ticket, kind=TicketEventKind.VERIFICATION_REQUESTED, actor=None, now=now, visible=True)

@@ -97,8 +97,13 @@ def test_rejection_denies_access(listed, nda, handler):
 
     assert not DocumentGrant.objects.exists()
     outbox_send_due()
-    assert [m.subject for m in mail.outbox] == [
+    to_requester = [m.subject for m in mail.outbox if m.to == [ticket.requester_email]]
+    assert to_requester == [
         "[DOC-2026-000001] We received your request", "[DOC-2026-000001] Decision on your request",
+    ]
+    # The request handler (no notify list set) heard of the new ticket.
+    assert [m.subject for m in mail.outbox if m.to == [handler.email]] == [
+        "[DOC-2026-000001] New request: Access to a gated document",
     ]
 
 
