@@ -1,0 +1,38 @@
+"""The Auditor role: read-only access to all page content, its history and
+the evidence ledger; no add, change or delete permission anywhere.
+
+Editors may read the audit log too.
+"""
+
+from django.db import migrations
+
+from accounts.roles import COMPLIANCE_EDITOR, CONTENT_MODELS, crud, sync_roles
+
+AUDITOR = "Auditor"
+
+FULL_DICT = {
+    COMPLIANCE_EDITOR: crud("compliance", CONTENT_MODELS, ("add", "change", "delete", "view"))
+    + ["evidence.view_auditlog"],
+    AUDITOR: crud("compliance", CONTENT_MODELS, ("view",))
+    + crud("compliance", tuple(f"historical{m}" for m in CONTENT_MODELS), ("view",))
+    + [
+        "evidence.view_auditlog",
+        "evidence.export_auditlog",
+        "evidence.view_chainlink",
+        "evidence.view_chainhead",
+        "evidence.view_chainschema",
+        "evidence.view_purgerecord",
+    ],
+}
+
+
+def forwards(apps, schema_editor):
+    sync_roles(apps, FULL_DICT)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("accounts", "0001_compliance_editor"),
+        ("evidence", "0001_initial"),
+    ]
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -1,0 +1,27 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from evidence.verify import parse_head, verify_chain
+
+
+class Command(BaseCommand):
+    help = "Verify the evidence hash chain; exit non-zero naming the first broken link."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--expect-head", metavar="SEQ:HASH",
+            help="A chain head seen earlier (page footer, export manifest) that must still be in the chain.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        expect = None
+        if options["expect_head"]:
+            try:
+                expect = parse_head(options["expect_head"])
+            except ValueError as exc:
+                raise CommandError(f"--expect-head: {exc}") from exc
+        result = verify_chain(expect_head=expect)
+        if not result.ok:
+            raise CommandError(f"Chain BROKEN at {result.broken}")
+        self.stdout.write(f"Chain OK: {result.links} links, head {result.head_seq}:{result.head_hash}")
