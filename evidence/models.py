@@ -22,6 +22,7 @@ class ChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=HEAD_ID)
     seq = models.BigIntegerField(default=0, help_text="Sequence number of the newest link.")
     hash = models.CharField(max_length=64, default=GENESIS_HASH, help_text="Hash of the newest link.")
+    recorded_at = models.DateTimeField(null=True, blank=True, help_text="Time of the newest link.")
 
     class Meta:
         verbose_name = "chain head"
@@ -60,7 +61,10 @@ class ChainLink(models.Model):
     model_label = models.CharField(max_length=100, help_text="app_label.model of the chained row.")
     row_pk = models.BigIntegerField()
     schema = models.ForeignKey(ChainSchema, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(help_text="When the link was appended (under the head lock).")
+    recorded_at = models.DateTimeField(
+        help_text="When the link was appended; never earlier than the link before it, so a "
+        "date range maps to one contiguous range of sequence numbers."
+    )
     actor_id = models.BigIntegerField(null=True, blank=True, help_text="User the chained row names.")
     row_hash = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64)

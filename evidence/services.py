@@ -37,12 +37,16 @@ def append_link(
             model_label=label, fields=",".join(attnames)
         )
         row_hash = row_digest({name: fields[name] for name in attnames})
+        # Clocks of several app servers may disagree; times on the chain never go back.
+        recorded_at = timezone.now()
+        if head.recorded_at is not None and head.recorded_at > recorded_at:
+            recorded_at = head.recorded_at
         link = link_model(
             seq=head.seq + 1,
             model_label=label,
             row_pk=row_pk,
             schema=schema,
-            recorded_at=timezone.now(),
+            recorded_at=recorded_at,
             actor_id=fields.get(user_attname) if user_attname else None,
             row_hash=row_hash,
             prev_hash=head.hash,
@@ -52,8 +56,8 @@ def append_link(
             prev_hash=link.prev_hash, recorded_at=link.recorded_at, actor_id=link.actor_id,
         )
         link.save(using=using, force_insert=True)
-        head.seq, head.hash = link.seq, link.link_hash
-        head.save(using=using, update_fields=["seq", "hash"])
+        head.seq, head.hash, head.recorded_at = link.seq, link.link_hash, recorded_at
+        head.save(using=using, update_fields=["seq", "hash", "recorded_at"])
     return link
 
 
