@@ -26,8 +26,7 @@ class Broken:
     problem: str
 
     def __str__(self) -> str:
-        where = f"link {self.seq}" if self.seq is not None else "outside the chain"
-        return f"{where}: {self.problem}"
+        return f"at link {self.seq}: {self.problem}" if self.seq is not None else self.problem
 
 
 @dataclass(frozen=True)

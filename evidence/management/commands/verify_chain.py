@@ -23,5 +23,6 @@ class Command(BaseCommand):
                 raise CommandError(f"--expect-head: {exc}") from exc
         result = verify_chain(expect_head=expect)
         if not result.ok:
-            raise CommandError(f"Chain BROKEN at {result.broken}")
+            separator = " " if result.broken.seq is not None else ": "
+            raise CommandError(f"Chain BROKEN{separator}{result.broken}")
         self.stdout.write(f"Chain OK: {result.links} links, head {result.head_seq}:{result.head_hash}")
