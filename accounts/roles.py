@@ -8,6 +8,7 @@ A permission is named "app_label.codename".
 from typing import Any
 
 COMPLIANCE_EDITOR = "Compliance editor"
+COMPLIANCE_APPROVER = "Compliance approver"
 
 CONTENT_MODELS = (
     "organization", "section", "certification", "control", "subprocessor",

@@ -28,3 +28,19 @@ class SectionKey(models.TextChoices):
     DATA_HANDLING = "data-handling", "Data handling"
     GDPR = "gdpr", "GDPR"
     CONTACT = "contact", "Contact"
+
+
+class PublicationRequestStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+# The moves a publication request may make; anything else is refused.
+PUBLICATION_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
+    PublicationRequestStatus.PENDING: frozenset(
+        {PublicationRequestStatus.APPROVED, PublicationRequestStatus.REJECTED}
+    ),
+    PublicationRequestStatus.APPROVED: frozenset(),
+    PublicationRequestStatus.REJECTED: frozenset(),
+}

@@ -6,10 +6,14 @@ through `compliance.services`. Rows carry a stable `slug` so that snapshots of
 the page can be compared item by item across versions.
 """
 
+from datetime import datetime
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .enums import CertificationStatus, ControlStatus, SectionKey
+from .enums import CertificationStatus, ControlStatus, PublicationRequestStatus, SectionKey
 
 
 class HistoryBypassError(TypeError):
@@ -243,3 +247,145 @@ CONTENT_MODELS: tuple[type[models.Model], ...] = (
     GdprFact,
     ContactRoute,
 )
+
+
+# --- Publication -------------------------------------------------------------
+
+
+class PublicationImmutableError(TypeError):
+    """Raised by any attempt to change or delete a publication once written."""
+
+
+class PublicationQuerySet(models.QuerySet):
+    """Publications are written once and never changed: the page as it stood
+    on any date, and the audit chain over it, depend on that."""
+
+    def in_effect(self, at: datetime | None = None) -> "PublicationQuerySet":
+        return self.filter(effective_at__lte=at if at is not None else timezone.now())
+
+    def live(self, at: datetime | None = None) -> "PublicationQuerySet":
+        """Newest first among those in effect at `at` (default now): `.first()` is
+        what the public sees. "Newest" is the highest version: a version is
+        approved from the whole draft, so it contains everything an earlier,
+        still-scheduled version held and supersedes it."""
+        return self.in_effect(at).order_by("-version")
+
+    def _refuse(self, name: str) -> None:
+        raise PublicationImmutableError(f"Publication.objects.{name}(): publications are never changed.")
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        self._refuse("update")
+
+    def bulk_update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._refuse("bulk_update")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        self._refuse("delete")
+
+
+class Publication(models.Model):
+    """A frozen snapshot of the whole page, as approved, and when it takes effect.
+
+    Rows are only ever inserted (see `PublicationQuerySet`); the public page
+    renders the highest version whose `effective_at` has come.
+    """
+
+    version = models.PositiveIntegerField(unique=True, help_text="1, 2, 3… in order of approval.")
+    snapshot = models.JSONField(help_text="The page as `build_snapshot()` returned it at approval.")
+    summary = models.TextField(help_text="What changed and why, as the requester wrote it.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+    )
+    snapshot_taken_at = models.DateTimeField(
+        default=timezone.now, help_text="When the draft was frozen into this publication (approval)."
+    )
+    effective_at = models.DateTimeField(
+        help_text="From when the public page shows this version (approval time, or a scheduled moment)."
+    )
+
+    objects = PublicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+        get_latest_by = "version"
+        # Written by services only and never changed: no add/change/delete permissions.
+        default_permissions = ("view",)
+        permissions = [("preview_draft", "Can preview the draft page")]
+        indexes = [models.Index(fields=["effective_at", "version"], name="publication_effective_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="publication_version_positive"),
+            models.CheckConstraint(
+                condition=models.Q(effective_at__gte=models.F("snapshot_taken_at")),
+                name="publication_not_backdated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Version {self.version}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # An integrity guard, not workflow: a publication is evidence of what
+        # the public saw, so an existing row is never rewritten.
+        if not self._state.adding:
+            raise PublicationImmutableError("A publication is never changed once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PublicationImmutableError("A publication is never deleted.")
+
+
+class PublicationRequest(models.Model):
+    """An editor's request to publish the current draft, and its decision.
+
+    Approval creates the `Publication`; the request keeps who decided, when and
+    (for a rejection) why.
+    """
+
+    summary = models.TextField(help_text="What changes for readers, in a sentence or two.")
+    status = models.CharField(
+        max_length=20, choices=PublicationRequestStatus.choices,
+        default=PublicationRequestStatus.PENDING, db_index=True,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="publication_requests",
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    publication = models.OneToOneField(
+        Publication, on_delete=models.PROTECT, null=True, blank=True, related_name="request",
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        default_permissions = ("view",)
+        permissions = [
+            ("request_publication", "Can ask for the draft to be published"),
+            ("approve_publication", "Can approve, schedule or reject a publication"),
+        ]
+        constraints = [
+            # One open request at a time: each publishes the whole draft.
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status=PublicationRequestStatus.PENDING),
+                name="one_pending_publication_request",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=PublicationRequestStatus.APPROVED)
+                | models.Q(publication__isnull=False, decided_by__isnull=False),
+                name="approved_request_has_publication",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=PublicationRequestStatus.REJECTED)
+                | (models.Q(decided_by__isnull=False) & ~models.Q(rejection_reason="")),
+                name="rejected_request_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Publication request #{self.pk}: {self.summary[:60]}"

@@ -4,13 +4,23 @@ Each write runs in a transaction and leaves exactly one history row that names
 the acting user and the reason for the change.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from .diff import snapshots_differ
+from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
+from .models import Publication, PublicationRequest
+from .selectors import editor_ids_since, latest_publication, live_publication, scheduled_publications
+from .snapshot import build_snapshot
+from .tasks import publication_go_live
 
 REASON_MAX_LENGTH = 500
 SEED_REASON = "initial content import"
@@ -131,3 +141,184 @@ def seed_load(*, data: dict[str, Any], actor: AbstractBaseUser, reason: str = SE
                 row = dict(row)
                 put(kind, model, {"slug": row.pop("slug")}, row)
     return created
+
+
+# --- Publishing ----------------------------------------------------------------
+
+SUMMARY_MAX_LENGTH = 1000
+INITIAL_PUBLICATION_SUMMARY = "Initial publication"
+
+
+def clean_summary(summary: str | None) -> str:
+    summary = (summary or "").strip()
+    if not summary:
+        raise ValidationError(
+            "Say in a sentence what changes for readers; it is shown in the public changelog.",
+            code="summary_required",
+        )
+    if len(summary) > SUMMARY_MAX_LENGTH:
+        raise ValidationError(
+            f"Keep the summary under {SUMMARY_MAX_LENGTH} characters.", code="summary_too_long"
+        )
+    return summary
+
+
+def _require_perm(actor: AbstractBaseUser, perm: str, action: str) -> None:
+    if not (actor.is_active and actor.has_perm(perm)):
+        raise PermissionDenied(f"You are not allowed to {action}.")
+
+
+def _ensure_something_to_publish(draft: dict[str, Any], now: datetime) -> None:
+    """Refuse a publication that would change nothing. Publishing the live
+    content again is allowed while a version is scheduled: it overtakes (and so
+    cancels) the scheduled one."""
+    live = live_publication(now)
+    if live is not None and not snapshots_differ(live.snapshot, draft) and not scheduled_publications(now):
+        raise ValidationError(
+            "The draft is the same as the live page: there is nothing to publish.",
+            code="nothing_to_publish",
+        )
+
+
+def four_eyes_check(*, requested_by_id: int, actor: AbstractBaseUser) -> None:
+    """Raise a ValidationError saying why `actor` may not approve, if so.
+
+    With four-eyes on (settings.PUBLISH_FOUR_EYES), the approver is neither the
+    requester nor anyone who changed content after the newest publication's
+    snapshot was taken (their change has not been seen by a second person).
+    """
+    if not settings.PUBLISH_FOUR_EYES:
+        return
+    if actor.pk == requested_by_id:
+        raise ValidationError(
+            "You asked for this publication. With four-eyes review on, someone else must approve it.",
+            code="four_eyes_requester",
+        )
+    latest = latest_publication()
+    if actor.pk in editor_ids_since(latest.snapshot_taken_at if latest else None):
+        since = (
+            f"since version {latest.version} was approved on "
+            f"{date_format(timezone.localtime(latest.snapshot_taken_at), 'j F Y, H:i')}"
+            if latest else "and nothing has been published yet"
+        )
+        raise ValidationError(
+            f"You edited the content {since}. With four-eyes review on, "
+            "someone who did not edit it must approve.",
+            code="four_eyes_editor",
+        )
+
+
+def _publication_create(
+    *, snapshot: dict[str, Any], summary: str, requested_by: AbstractBaseUser,
+    approved_by: AbstractBaseUser, now: datetime, effective_at: datetime,
+) -> Publication:
+    latest = Publication.objects.order_by("-version").values_list("version", flat=True).first()
+    publication = Publication.objects.create(
+        version=(latest or 0) + 1, snapshot=snapshot, summary=summary,
+        requested_by=requested_by, approved_by=approved_by,
+        snapshot_taken_at=now, effective_at=effective_at,
+    )
+    # Enqueued in the same transaction: the announcement cannot be lost, nor
+    # sent for a publication that was rolled back.
+    publication_go_live.using(run_after=effective_at).enqueue(publication.pk)
+    return publication
+
+
+def publication_request(*, summary: str, actor: AbstractBaseUser) -> PublicationRequest:
+    """Ask for the current draft to be published.
+
+    Side effects: one pending PublicationRequest (at most one exists at a time).
+    """
+    _require_perm(actor, "compliance.request_publication", "ask for publication")
+    summary = clean_summary(summary)
+    now = timezone.now()
+    with transaction.atomic():
+        if PublicationRequest.objects.filter(status=PublicationRequestStatus.PENDING).exists():
+            raise ValidationError(
+                "A publication request is already awaiting approval; it covers the whole draft.",
+                code="request_pending",
+            )
+        _ensure_something_to_publish(build_snapshot(), now)
+        return PublicationRequest.objects.create(summary=summary, requested_by=actor, requested_at=now)
+
+
+def _pending_request_for_update(request_id: int) -> PublicationRequest:
+    try:
+        pub_request = PublicationRequest.objects.select_for_update().get(pk=request_id)
+    except PublicationRequest.DoesNotExist as exc:
+        raise ValidationError("No such publication request.", code="not_found") from exc
+    if PublicationRequestStatus.APPROVED not in PUBLICATION_REQUEST_TRANSITIONS[pub_request.status]:
+        raise ValidationError(
+            f"This request is already {pub_request.get_status_display().lower()}.", code="not_pending"
+        )
+    return pub_request
+
+
+def publication_approve(
+    *, request_id: int, actor: AbstractBaseUser, effective_at: datetime | None = None,
+) -> Publication:
+    """Approve a pending request: freeze the draft into the next version.
+
+    The snapshot is taken now, at approval, also when `effective_at` lies in
+    the future: what the approver reviewed is what goes live, and later edits
+    wait for the next request. `effective_at=None` publishes at once.
+    Side effects: a Publication row; the request marked approved; a go-live
+    task enqueued for `effective_at` (it sends `publication_live`).
+    """
+    _require_perm(actor, "compliance.approve_publication", "approve publications")
+    now = timezone.now()
+    if effective_at is not None and effective_at <= now:
+        raise ValidationError(
+            "A scheduled publication needs a moment in the future; to publish now, choose “now”.",
+            code="effective_at_past",
+        )
+    with transaction.atomic():
+        pub_request = _pending_request_for_update(request_id)
+        four_eyes_check(requested_by_id=pub_request.requested_by_id, actor=actor)
+        snapshot = build_snapshot()
+        _ensure_something_to_publish(snapshot, now)
+        publication = _publication_create(
+            snapshot=snapshot, summary=pub_request.summary, requested_by=pub_request.requested_by,
+            approved_by=actor, now=now, effective_at=effective_at or now,
+        )
+        pub_request.status = PublicationRequestStatus.APPROVED
+        pub_request.decided_by = actor
+        pub_request.decided_at = now
+        pub_request.publication = publication
+        pub_request.save()
+    return publication
+
+
+def publication_reject(*, request_id: int, actor: AbstractBaseUser, reason: str) -> PublicationRequest:
+    """Turn a pending request down with a reason the requester can read.
+
+    Side effects: the request marked rejected with who, when and why.
+    """
+    _require_perm(actor, "compliance.approve_publication", "reject publication requests")
+    reason = clean_reason(reason)
+    with transaction.atomic():
+        pub_request = _pending_request_for_update(request_id)
+        pub_request.status = PublicationRequestStatus.REJECTED
+        pub_request.decided_by = actor
+        pub_request.decided_at = timezone.now()
+        pub_request.rejection_reason = reason
+        pub_request.save()
+    return pub_request
+
+
+def publication_publish_initial(*, actor: AbstractBaseUser) -> Publication | None:
+    """Publish the content as version 1 when nothing was ever published.
+
+    For the seed loader: the first content of a new installation goes live
+    without review (there is nothing live to protect yet). Returns None, and
+    changes nothing, once any publication exists.
+    Side effects: version 1 and its go-live task.
+    """
+    with transaction.atomic():
+        if Publication.objects.exists():
+            return None
+        now = timezone.now()
+        return _publication_create(
+            snapshot=build_snapshot(), summary=INITIAL_PUBLICATION_SUMMARY,
+            requested_by=actor, approved_by=actor, now=now, effective_at=now,
+        )

@@ -1,9 +1,162 @@
+"""Public views of the trust page, and the staff preview of the draft.
+
+Public pages render a frozen `Publication` snapshot, never the draft rows. Each
+costs one indexed query (the publication in effect); the rendered HTML is
+cached by publication, and ETag / Last-Modified let browsers and CDNs
+revalidate with a 304.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache as html_cache
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
-from .snapshot import build_snapshot
+from .models import Publication
+from .selectors import draft_comparison, live_publication, publication_as_of, publication_changelog
+
+PAGE_TEMPLATE = "compliance/page.html"
+# Rendered HTML is keyed by publication, so it never goes stale; the timeout
+# only bounds how long old versions (and as-of pages) occupy the cache.
+HTML_CACHE_SECONDS = 24 * 3600
+DAY_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+@cache
+def _render_revision() -> str:
+    """A fingerprint of the public templates: a deploy that changes how a
+    version is rendered also changes its ETag, so caches do not keep old HTML."""
+    templates = settings.BASE_DIR / "templates"
+    digest = hashlib.sha256()
+    for path in [templates / "base.html", *sorted((templates / "compliance").rglob("*.html"))]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _fingerprint(publication: Publication, *parts: str) -> str:
+    # The row id and snapshot time make the tag unique even if a database is
+    # recreated and version numbers start again at 1 behind a shared cache.
+    raw = ":".join([str(publication.pk), publication.snapshot_taken_at.isoformat(), _render_revision(), *parts])
+    return f"v{publication.version}-{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
+
+
+def _cached_response(
+    request: HttpRequest, *, publication: Publication, kind: str, build: Callable[[], str],
+    last_modified: datetime, public: bool = True,
+) -> HttpResponse:
+    """Answer 304 when the client holds this version, else the HTML, cached by version."""
+    tag = _fingerprint(publication, kind)
+    etag = f'"{tag}"'
+    response = get_conditional_response(
+        request, etag=etag, last_modified=int(last_modified.timestamp()),
+    )
+    if response is None:
+        response = HttpResponse(html_cache.get_or_set(f"compliance:html:{kind}:{tag}", build, HTML_CACHE_SECONDS))
+    response.headers["ETag"] = etag
+    response.headers["Last-Modified"] = http_date(last_modified.timestamp())
+    if public:
+        patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
+    else:
+        patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def _page_context(publication: Publication, **extra: Any) -> dict[str, Any]:
+    # "Last updated" is when this version took effect: that is when the text
+    # readers see last changed. The snapshot's content_updated_at only says
+    # when a draft row was last edited, which may be days before approval.
+    return {"snapshot": publication.snapshot, "publication": publication,
+            "last_updated": publication.effective_at, **extra}
+
+
+def _not_published(request: HttpRequest) -> HttpResponse:
+    response = render(request, "compliance/not_published.html")
+    patch_cache_control(response, no_cache=True)  # it must disappear as soon as v1 goes live
+    return response
+
+
+@require_safe
 def trust_page(request: HttpRequest) -> HttpResponse:
-    """The public Security & Compliance page."""
-    return render(request, "compliance/page.html", {"snapshot": build_snapshot()})
+    """The public Security & Compliance page: the version in effect now."""
+    publication = live_publication()
+    if publication is None:
+        return _not_published(request)
+    return _cached_response(
+        request, publication=publication, kind="page", last_modified=publication.effective_at,
+        build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication), request),
+    )
+
+
+@require_safe
+def changelog(request: HttpRequest) -> HttpResponse:
+    """Every version the public page has shown, with its date, summary and changes."""
+    publication = live_publication()
+    if publication is None:
+        return _not_published(request)
+    return _cached_response(
+        request, publication=publication, kind="changelog", last_modified=publication.effective_at,
+        build=lambda: render_to_string(
+            "compliance/changelog.html",
+            {"entries": publication_changelog(), "snapshot": publication.snapshot}, request,
+        ),
+    )
+
+
+def _as_of_refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return render(request, "compliance/as_of_error.html", {"message": message}, status=status)
+
+
+@require_safe
+def as_of(request: HttpRequest, day: str) -> HttpResponse:
+    """The public page exactly as it stood at the end of `day` (site time zone)."""
+    # The user (and so the session) is only looked at when the page is staff-only.
+    if not settings.AS_OF_PUBLIC and not (request.user.is_authenticated and request.user.is_staff):
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    try:
+        if not DAY_FORMAT.match(day):
+            raise ValueError(day)
+        wanted = date.fromisoformat(day)
+    except ValueError:
+        return _as_of_refusal(
+            request, f"“{day}” is not a date. Write it as year-month-day, for example 2026-06-01.", 400,
+        )
+    if wanted > timezone.localdate():
+        return _as_of_refusal(request, "That date is in the future: the page of that day is not known yet.", 404)
+    publication = publication_as_of(wanted)
+    if publication is None:
+        return _as_of_refusal(request, f"The page was not yet published on {dateformat.format(wanted, 'j F Y')}.", 404)
+    banner = {"kind": "as_of", "day": wanted}
+    return _cached_response(
+        request, publication=publication, kind=f"as-of:{wanted.isoformat()}",
+        last_modified=publication.effective_at, public=settings.AS_OF_PUBLIC,
+        build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication, banner=banner), request),
+    )
+
+
+@never_cache
+@staff_member_required
+def preview(request: HttpRequest) -> HttpResponse:
+    """The draft, rendered as it would go live, with what would change."""
+    if not request.user.has_perm("compliance.preview_draft"):
+        raise PermissionDenied("You may not preview the draft.")
+    comparison = draft_comparison()
+    banner = {"kind": "draft", "changes": comparison.changes, "live": comparison.live}
+    # Were it approved now, it would take effect now: the footer shows that.
+    context = {"snapshot": comparison.draft, "last_updated": timezone.now(), "banner": banner}
+    return render(request, PAGE_TEMPLATE, context)

@@ -1,6 +1,6 @@
 """Database guards for the history tables (PostgreSQL).
 
-Triggers make the content history tables and the ledger append-only: UPDATE
+Triggers make the content history tables, publications and the ledger append-only: UPDATE
 and DELETE are refused unless the transaction has switched on the purge
 setting, which only `allow_history_purge` does, and which leaves a
 PurgeRecord (itself chained) behind. The head row may only move forward, one
@@ -17,6 +17,8 @@ PURGE_SETTING = "trustcenter.purge"
 TRIGGER_NAME = "evidence_append_only"
 HEAD_TRIGGER_NAME = "evidence_head_forward_only"
 LEDGER_TABLES = ("evidence_chainlink", "evidence_chainschema", "evidence_purgerecord")
+# Insert-only records of other apps that the chain covers.
+RECORD_TABLES = ("compliance_publication",)
 
 APPEND_ONLY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION evidence_refuse_rewrite() RETURNS trigger AS $$
@@ -51,11 +53,11 @@ $$ LANGUAGE plpgsql;
 
 
 def protected_tables(cursor: Any) -> list[str]:
-    """Every content history table (present now) and the ledger tables."""
+    """Every content history table (present now), the publications and the ledger tables."""
     cursor.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
         "AND (tablename LIKE 'compliance\\_historical%%' OR tablename = ANY(%s)) ORDER BY tablename",
-        [list(LEDGER_TABLES)],
+        [list(LEDGER_TABLES + RECORD_TABLES)],
     )
     return [row[0] for row in cursor.fetchall()]
 

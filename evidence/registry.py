@@ -19,7 +19,7 @@ RECORD_MODELS = ("compliance.Publication", "evidence.PurgeRecord")
 PUBLICATION_LABEL = "compliance.publication"
 
 # Where each kind of record keeps its own time and acting user (first that exists).
-_RECORD_TIME_FIELDS = ("created_at", "created", "ran_at", "effective_at")
+_RECORD_TIME_FIELDS = ("snapshot_taken_at", "created_at", "ran_at")
 _RECORD_USER_FIELDS = ("approved_by", "actor", "requested_by")
 
 

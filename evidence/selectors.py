@@ -220,21 +220,32 @@ def _previous_version(row: Any, versions: list[Any]) -> Any:
     return max(earlier, key=lambda v: v.history_id) if earlier else None
 
 
-def _carrying_publications(links: list[ChainLink], registry: dict[str, Chained]) -> list[tuple[int, int]]:
-    """(seq, pk) of the publications on or after the page up to the first one after it."""
+def _carrying_publications(links: list[ChainLink], registry: dict[str, Chained]) -> list[PublicationRef]:
+    """The publications chained on or after the page's first link, up to the
+    first one after its last: whatever carried the page's changes live. One
+    query, with each publication's version and time read alongside."""
     if PUBLICATION_LABEL not in registry or not links:
         return []
+    publication = registry[PUBLICATION_LABEL].model
     low = min(link.seq for link in links)
     high = max(link.seq for link in links)
     first_after = (
         ChainLink.objects.filter(model_label=PUBLICATION_LABEL, seq__gt=high)
         .order_by("seq").values("seq")[:1]
     )
-    return list(
+
+    def column(name: str) -> Subquery:
+        return Subquery(publication._base_manager.filter(pk=OuterRef("row_pk")).values(name)[:1])
+
+    rows = (
         ChainLink.objects.filter(
             model_label=PUBLICATION_LABEL, seq__gte=low, seq__lte=Coalesce(Subquery(first_after), Value(high)),
-        ).order_by("seq").values_list("seq", "row_pk")
+        )
+        .annotate(version=column("version"), effective_at=column("effective_at"))
+        .order_by("seq").values_list("seq", "row_pk", "version", "effective_at")
     )
+    return [PublicationRef(pk=pk, seq=seq, version=version, effective_at=effective_at)
+            for seq, pk, version, effective_at in rows]
 
 
 def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
@@ -243,8 +254,6 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
     wanted: dict[str, set[int]] = defaultdict(set)
     for link in links:
         wanted[link.model_label].add(link.row_pk)
-    for _, pk in carriers:
-        wanted[PUBLICATION_LABEL].add(pk)
 
     rows: dict[str, dict[int, Any]] = {}
     for label, pks in wanted.items():
@@ -267,18 +276,8 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
     user_ids = {link.actor_id for link in links if link.actor_id is not None}
     usernames = dict(get_user_model()._default_manager.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
 
-    publications: list[tuple[int, PublicationRef]] = []
-    for seq, pk in carriers:
-        pub = rows.get(PUBLICATION_LABEL, {}).get(pk)
-        publications.append((seq, PublicationRef(
-            pk=pk, seq=seq, version=getattr(pub, "version", None), effective_at=getattr(pub, "effective_at", None),
-        )))
-
     def carrier(seq: int) -> PublicationRef | None:
-        for pub_seq, ref in publications:
-            if pub_seq >= seq:
-                return ref
-        return None
+        return next((ref for ref in carriers if ref.seq >= seq), None)
 
     entries = []
     for link in links:

@@ -34,3 +34,9 @@ def add_rows_per_section(n: int, actor, prefix: str = "x") -> None:
         save(DataHandlingRow(slug=f"{prefix}-dh-{i}", category=f"Cat {i}", description="d"), actor)
         save(GdprFact(slug=f"{prefix}-gdpr-{i}", label=f"L {i}", body="b"), actor)
         save(ContactRoute(slug=f"{prefix}-route-{i}", label=f"R {i}", email=f"r{i}@example.com", topics="t"), actor)
+
+
+def publish_draft(*, requester, approver, summary: str = "test publication", effective_at=None):
+    """Ask for and approve a publication of the current draft; returns the Publication."""
+    request = services.publication_request(summary=summary, actor=requester)
+    return services.publication_approve(request_id=request.pk, actor=approver, effective_at=effective_at)

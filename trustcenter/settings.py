@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "compliance",
     "evidence",
     "accounts",
@@ -84,7 +86,6 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "evidence.context_processors.chain_head",
             ],
         },
     },
@@ -152,3 +153,16 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # The actor recorded for writes made by management commands and jobs.
 SYSTEM_ACTOR_USERNAME = env.str("SYSTEM_ACTOR_USERNAME", default="system")
+
+# Background work (Django Tasks API, database backend): run `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Publishing. Four-eyes: the approver must be neither the requester nor anyone
+# who edited the content since the last publication.
+PUBLISH_FOUR_EYES = env.bool("PUBLISH_FOUR_EYES", default=True)
+# Whether anyone (True) or only signed-in staff (False) may open /as-of/<date>/.
+AS_OF_PUBLIC = env.bool("AS_OF_PUBLIC", default=True)
+# How long browsers and CDNs may reuse the public page before revalidating
+# (ETag / Last-Modified make revalidation cheap). Scheduled publications appear
+# at most this many seconds late behind a cache.
+PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=60)

@@ -1,21 +1,34 @@
-"""The Auditor role: read-only access to all page content, its history and
-the evidence ledger; no add, change or delete permission anywhere.
-
-Editors may read the audit log too.
+"""The Auditor role: read-only access to all page content, its history, the
+publications and their requests, and the evidence ledger; no add, change or
+delete permission anywhere. Editors and approvers may read the audit log too.
 """
 
 from django.db import migrations
 
-from accounts.roles import COMPLIANCE_EDITOR, CONTENT_MODELS, crud, sync_roles
+from accounts.roles import COMPLIANCE_APPROVER, COMPLIANCE_EDITOR, CONTENT_MODELS, crud, sync_roles
 
 AUDITOR = "Auditor"
 
 FULL_DICT = {
-    COMPLIANCE_EDITOR: crud("compliance", CONTENT_MODELS, ("add", "change", "delete", "view"))
-    + ["evidence.view_auditlog"],
+    COMPLIANCE_EDITOR: crud("compliance", CONTENT_MODELS, ("add", "change", "delete", "view")) + [
+        "compliance.preview_draft",
+        "compliance.request_publication",
+        "compliance.view_publication",
+        "compliance.view_publicationrequest",
+        "evidence.view_auditlog",
+    ],
+    COMPLIANCE_APPROVER: crud("compliance", CONTENT_MODELS, ("view",)) + [
+        "compliance.preview_draft",
+        "compliance.approve_publication",
+        "compliance.view_publication",
+        "compliance.view_publicationrequest",
+        "evidence.view_auditlog",
+    ],
     AUDITOR: crud("compliance", CONTENT_MODELS, ("view",))
     + crud("compliance", tuple(f"historical{m}" for m in CONTENT_MODELS), ("view",))
     + [
+        "compliance.view_publication",
+        "compliance.view_publicationrequest",
         "evidence.view_auditlog",
         "evidence.export_auditlog",
         "evidence.view_chainlink",
@@ -32,7 +45,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0001_compliance_editor"),
+        ("accounts", "0002_publishing_roles"),
         ("evidence", "0001_initial"),
     ]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -1,5 +1,5 @@
-"""Create the chain's genesis head, and chain the content history written
-before the ledger existed, oldest first."""
+"""Create the chain's genesis head, and chain the content history and the
+publications written before the ledger existed, oldest first."""
 
 from django.db import migrations
 
@@ -7,6 +7,9 @@ CONTENT_HISTORY = (
     "historicalorganization", "historicalsection", "historicalcertification", "historicalcontrol",
     "historicalsubprocessor", "historicaldatahandlingrow", "historicalgdprfact", "historicalcontactroute",
 )
+# model name: (time field, user field)
+CHAINED = {name: ("history_date", "history_user_id") for name in CONTENT_HISTORY}
+CHAINED["publication"] = ("snapshot_taken_at", "approved_by_id")
 
 
 def forwards(apps, schema_editor):
@@ -16,22 +19,23 @@ def forwards(apps, schema_editor):
     ChainHead = apps.get_model("evidence", "ChainHead")
     ChainHead.objects.using(alias).get_or_create(pk=1)
     pending = []
-    for name in CONTENT_HISTORY:
+    for name, (time_field, user_field) in CHAINED.items():
         model = apps.get_model("compliance", name)
         attnames = sorted(f.attname for f in model._meta.concrete_fields)
+        pk_name = model._meta.pk.attname
         for row in model._base_manager.using(alias).values(*attnames).iterator():
-            pending.append((row["history_date"], model._meta.label_lower, row["history_id"], row, attnames))
+            pending.append((row[time_field], model._meta.label_lower, row[pk_name], row, attnames, user_field))
     pending.sort(key=lambda item: item[:3])
-    for _, label, pk, row, attnames in pending:
+    for _, label, pk, row, attnames, user_field in pending:
         append_link(
             label=label, row_pk=pk, fields=row, attnames=attnames,
-            user_attname="history_user_id", using=alias, models_from=apps,
+            user_attname=user_field, using=alias, models_from=apps,
         )
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("evidence", "0001_initial"),
-        ("compliance", "0001_initial"),
+        ("compliance", "0002_publication"),
     ]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compliance.models import Certification, Control, GdprFact
-from compliance.services import content_delete, content_save
+from compliance.services import content_delete, content_save, publication_publish_initial, system_actor
 from evidence.models import ChainLink
 from evidence.selectors import AuditFilters, audit_log_page
-from tests.factories import add_rows_per_section
+from tests.factories import add_rows_per_section, publish_draft
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/evidence/auditlog/"
@@ -86,7 +86,26 @@ def count_page_queries(**kwargs) -> int:
     return len(ctx.captured_queries)
 
 
+def test_entries_name_the_publication_that_carried_them_live(seeded, editor, approver):
+    publication_publish_initial(actor=system_actor())
+    change_target(editor, "Q1 2027", "before v2")
+    v2 = publish_draft(requester=editor, approver=approver, summary="Audit timing")
+    change_target(editor, "Q2 2027", "after v2")
+    after, published, before = audit_log_page(filters=AuditFilters(), size=3).entries
+    assert (after.reason, after.publication) == ("after v2", None)
+    assert (published.change_type, published.user, published.reason, published.object_repr) == (
+        "published", "apollo", "Audit timing", "publication v2")
+    assert published.changed_at == v2.snapshot_taken_at
+    assert before.reason == "before v2"
+    assert (before.publication.version, before.publication.effective_at) == (2, v2.effective_at)
+    assert str(before.publication) == "v2"
+    # An entry on an older page still finds its publication in the same fixed queries.
+    older = audit_log_page(filters=AuditFilters(), before=before.seq, size=1).entries[0]
+    assert older.change_type == "published" and older.object_repr == "publication v1"
+
+
 def test_query_count_stays_constant_as_history_grows(seeded, editor, django_assert_num_queries):
+    publication_publish_initial(actor=system_actor())
     def measure() -> tuple[int, int, int]:
         newest = ChainLink.objects.order_by("-seq").first().seq
         return (
@@ -102,9 +121,10 @@ def test_query_count_stays_constant_as_history_grows(seeded, editor, django_asse
         cert.target = "later"
         content_save(obj=cert, actor=editor, reason="bulk retarget")
     add_rows_per_section(3, editor, prefix="c")
-    # links + one per kind on the page (its rows with their previous versions) + users
-    assert measure() == small == (1 + 6 + 1, 1 + 1 + 1, 1 + 6 + 1)
-    with django_assert_num_queries(2 + 1 + 1 + 1):  # date bounds, links, GDPR rows, users
+    # links + publications after them + one per kind on the page (its rows with
+    # their previous versions) + users
+    assert measure() == small == (1 + 1 + 6 + 1, 1 + 1 + 1 + 1, 1 + 1 + 6 + 1)
+    with django_assert_num_queries(2 + 1 + 1 + 1 + 1):  # date bounds, links, publications, GDPR rows, users
         today = timezone.now().date()
         audit_log_page(filters=AuditFilters(date_from=today, date_to=today, model_label="compliance.historicalgdprfact"))
 

@@ -24,14 +24,16 @@ def test_auditor_role_has_exactly_view_permissions():
     assert perms == sorted(
         [f"compliance.view_{m}" for m in content]
         + [f"compliance.view_historical{m}" for m in content]
-        + ["evidence.view_auditlog", "evidence.export_auditlog", "evidence.view_chainlink",
+        + ["compliance.view_publication", "compliance.view_publicationrequest",
+           "evidence.view_auditlog", "evidence.export_auditlog", "evidence.view_chainlink",
            "evidence.view_chainhead", "evidence.view_chainschema", "evidence.view_purgerecord"]
     )
     assert not [p for p in perms if p.split(".")[1].startswith(("add_", "change_", "delete_"))]
 
 
-def test_editor_may_read_the_audit_log():
-    perms = set(Group.objects.get(name="Compliance editor").permissions.values_list("codename", flat=True))
+@pytest.mark.parametrize("role", ["Compliance editor", "Compliance approver"])
+def test_editors_and_approvers_may_read_the_audit_log(role):
+    perms = set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))
     assert "view_auditlog" in perms and "export_auditlog" not in perms
 
 

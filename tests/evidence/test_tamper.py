@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
 from compliance.models import CONTENT_MODELS, Certification, Control
-from compliance.services import content_save
+from compliance.services import content_save, publication_publish_initial, system_actor
 from evidence.canonical import link_digest, row_digest
 from evidence.db import allow_history_purge
 from evidence.models import ChainHead, ChainLink, PurgeRecord
@@ -72,6 +72,16 @@ def test_rehashed_row_breaks_the_next_link(chain):
     broken = verify_chain().broken
     assert (broken.seq, broken.problem) == (
         link.seq + 1, "does not name the previous link's hash (a link before it was changed or replaced)")
+
+
+def test_altered_publication_snapshot_is_named(chain):
+    publication = publication_publish_initial(actor=system_actor())
+    link = ChainLink.objects.get(model_label="compliance.publication", row_pk=publication.pk)
+    assert verify_chain().ok  # the stored JSON hashes the same when read back
+    raw("UPDATE compliance_publication SET snapshot = jsonb_set(snapshot, '{organization,name}', '\"Other\"') "
+        "WHERE id = %s", [publication.pk])
+    assert verify_fails("BROKEN") == (
+        f"Chain BROKEN at link {link.seq}: compliance.publication row {publication.pk} was altered after it was chained")
 
 
 def test_altered_link_field_is_detected(chain):
@@ -176,7 +186,8 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
         cursor.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'compliance\\_historical%%'")
         all_history = sorted(row[0] for row in cursor.fetchall())
     assert all_history == history_tables()
-    assert guarded == sorted(history_tables() + ["evidence_chainlink", "evidence_chainschema", "evidence_purgerecord"])
+    assert guarded == sorted(history_tables() + [
+        "compliance_publication", "evidence_chainlink", "evidence_chainschema", "evidence_purgerecord"])
 
 
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET history_change_reason = 'x'", "DELETE FROM {table}"])
@@ -185,6 +196,16 @@ def test_triggers_refuse_update_and_delete_on_history(chain, statement):
         with pytest.raises(DatabaseError, match="history is append-only"):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(statement.format(table=table))
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE compliance_publication SET summary = 'other'", "DELETE FROM compliance_publication",
+])
+def test_triggers_refuse_rewriting_publications(chain, statement):
+    publication_publish_initial(actor=system_actor())
+    with pytest.raises(DatabaseError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
 
 
 @pytest.mark.parametrize("statement", [

@@ -1,0 +1,104 @@
+"""Reads of publications shared by the public views, the admin and services."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Model
+from django.utils import timezone
+
+from .diff import Change, snapshot_diff
+from .models import CONTENT_MODELS, Publication
+from .snapshot import Snapshot, build_snapshot
+
+
+def live_publication(now: datetime | None = None) -> Publication | None:
+    """The publication the public sees at `now` (default: the present). One query."""
+    return Publication.objects.live(now).first()
+
+
+def latest_publication() -> Publication | None:
+    """The highest version, whether in effect or still scheduled."""
+    return Publication.objects.order_by("-version").first()
+
+
+def scheduled_publications(now: datetime | None = None) -> list[Publication]:
+    """Versions approved for a future moment, soonest first."""
+    now = now if now is not None else timezone.now()
+    return list(Publication.objects.filter(effective_at__gt=now).order_by("effective_at", "version"))
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of `day` in the site's time zone."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) - timedelta(microseconds=1)
+
+
+def publication_as_of(day: date, now: datetime | None = None) -> Publication | None:
+    """The publication in effect at the end of `day`, as the live page showed it
+    then. For today, "the end of the day" is now: a version scheduled for later
+    today is not shown before its moment."""
+    now = now if now is not None else timezone.now()
+    return live_publication(min(end_of_day(day), now))
+
+
+@dataclass(frozen=True)
+class ChangelogEntry:
+    publication: Publication
+    previous: Publication | None
+    changes: list[Change]
+
+
+def publication_changelog(now: datetime | None = None) -> list[ChangelogEntry]:
+    """Every version that the public page showed, newest first, each with its
+    changes against the version it replaced. One query.
+
+    A scheduled version that a higher version overtook before its moment was
+    never shown, so it is left out (its content is part of the higher version).
+    """
+    in_effect = list(Publication.objects.in_effect(now).order_by("version"))
+    shown: list[Publication] = []
+    overtaken_from: datetime | None = None  # earliest moment a higher version took effect
+    for publication in reversed(in_effect):
+        if overtaken_from is None or publication.effective_at < overtaken_from:
+            shown.append(publication)
+            overtaken_from = publication.effective_at
+    shown.reverse()
+    entries = []
+    previous: Publication | None = None
+    for publication in shown:
+        entries.append(ChangelogEntry(
+            publication, previous, snapshot_diff(previous.snapshot if previous else None, publication.snapshot),
+        ))
+        previous = publication
+    entries.reverse()
+    return entries
+
+
+def editor_ids_since(moment: datetime | None) -> set[int]:
+    """Ids of the users who changed any content row at or after `moment` (all
+    time if None). "At" counts: an edit stamped the same instant as a snapshot
+    may not be in it, so it is treated as unreviewed."""
+    ids: set[int] = set()
+    model: type[Model]
+    for model in CONTENT_MODELS:
+        rows = model.history.exclude(history_user__isnull=True)  # type: ignore[attr-defined]
+        if moment is not None:
+            rows = rows.filter(history_date__gte=moment)
+        ids.update(rows.values_list("history_user_id", flat=True).distinct())
+    return ids
+
+
+@dataclass(frozen=True)
+class DraftComparison:
+    live: Publication | None
+    draft: Snapshot
+    changes: list[Change]
+
+
+def draft_comparison(now: datetime | None = None) -> DraftComparison:
+    """The current draft and what would change on the public page if it went live."""
+    live = live_publication(now)
+    draft = build_snapshot()
+    return DraftComparison(live, draft, snapshot_diff(live.snapshot if live else None, draft))

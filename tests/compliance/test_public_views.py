@@ -1,0 +1,367 @@
+"""The public page, changelog and as-of pages render publications; the preview renders the draft."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils.http import http_date
+
+from compliance import services
+from compliance.models import Certification, Control, Subprocessor
+from compliance.services import system_actor
+from tests.factories import add_rows_per_section, publish_draft, save
+
+
+def main_part(html: str) -> str:
+    """The page body from the heading to the end of the sections: banner and footer left out."""
+    return html[html.index('<div class="hero">'):html.index("</main>")]
+
+
+def add_subprocessor(actor, slug: str = "fly", name: str = "Fly.io") -> Subprocessor:
+    return save(Subprocessor(slug=slug, name=name, purpose="Compute"), actor, "new provider")
+
+
+# --- before the first publication ------------------------------------------------------
+
+def test_unpublished_site_says_so(client, seeded):
+    response = client.get("/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Not yet published</h1>" in html
+    assert "Netlify" not in html  # the draft does not leak
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert "ETag" not in response.headers
+
+
+def test_unpublished_changelog_says_so(client, seeded):
+    assert "<h1>Not yet published</h1>" in client.get("/changelog/").content.decode()
+
+
+# --- the live page ---------------------------------------------------------------
+
+def test_live_page_renders_the_publication_not_the_draft(client, published, editor):
+    add_subprocessor(editor)
+    cert = Certification.objects.get(slug="soc2-type-1")
+    cert.name = "SOC 2 Type One"
+    save(cert, editor, "rename")
+
+    html = client.get("/").content.decode()
+
+    assert "Fly.io" not in html
+    assert "SOC 2 Type One" not in html
+    assert '<h3 class="card-title">SOC 2 Type I</h3>' in html
+
+
+def test_footer_last_updated_is_when_the_version_took_effect(clock, client, seeded, editor, approver):
+    services.publication_publish_initial(actor=system_actor())
+    clock.set(datetime(2026, 6, 3, 8, 0, tzinfo=UTC))
+    add_subprocessor(editor)  # draft edited on 3 June ...
+    clock.set(datetime(2026, 6, 5, 16, 30, tzinfo=UTC))
+    publish_draft(requester=editor, approver=approver)  # ... published on 5 June
+
+    html = client.get("/").content.decode()
+
+    assert 'Last updated: <time datetime="2026-06-05T16:30:00+00:00">5 June 2026</time>' in html
+    assert "Version 2 · <a href=\"/changelog/\">What changed</a>" in html
+
+
+def test_page_carries_etag_last_modified_and_cache_control(clock, client, published):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response.headers["ETag"].startswith('"v1-')
+    assert response.headers["Last-Modified"] == "Mon, 01 Jun 2026 09:00:00 GMT"
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_repeat_visit_with_if_none_match_gets_304(client, published):
+    etag = client.get("/").headers["ETag"]
+
+    response = client.get("/", HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response.headers["ETag"] == etag
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_repeat_visit_with_if_modified_since_gets_304(clock, client, published):
+    clock.advance(hours=5)
+
+    assert client.get("/", HTTP_IF_MODIFIED_SINCE=http_date(published.effective_at.timestamp())).status_code == 304
+    earlier = http_date((published.effective_at - timedelta(seconds=1)).timestamp())
+    assert client.get("/", HTTP_IF_MODIFIED_SINCE=earlier).status_code == 200
+
+
+def test_a_new_publication_changes_the_etag(clock, client, published, editor, approver):
+    old_etag = client.get("/").headers["ETag"]
+    clock.advance(hours=1)
+    add_subprocessor(editor)
+    publish_draft(requester=editor, approver=approver)
+
+    response = client.get("/", HTTP_IF_NONE_MATCH=old_etag)
+
+    assert response.status_code == 200
+    assert response.headers["ETag"].startswith('"v2-')
+    assert response.headers["ETag"] != old_etag
+    assert "Fly.io" in response.content.decode()
+    assert client.get("/", HTTP_IF_MODIFIED_SINCE=http_date(published.effective_at.timestamp())).status_code == 200
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_public_page_costs_one_query_whatever_the_rows(client, seeded, editor, django_assert_num_queries, rows):
+    add_rows_per_section(rows, editor)
+    services.publication_publish_initial(actor=system_actor())
+
+    # A cold render also reads the version's audit-chain link for the footer.
+    with django_assert_num_queries(2):
+        cold = client.get("/")
+    with django_assert_num_queries(1):
+        warm = client.get("/")
+
+    assert cold.content == warm.content
+    assert cold.content.decode().count('<li class="control control-') == 27 + 4 * rows
+
+
+@pytest.mark.parametrize("versions", [1, 10])
+def test_public_pages_cost_the_same_whatever_the_versions(
+    clock, client, published, editor, approver, django_assert_num_queries, versions,
+):
+    for i in range(versions - 1):
+        clock.advance(hours=1)
+        add_subprocessor(editor, slug=f"p{i}", name=f"P{i}")
+        publish_draft(requester=editor, approver=approver)
+
+    # Page and as-of page: the publication, and (cold) its audit-chain link for the footer.
+    with django_assert_num_queries(2):
+        assert client.get("/").status_code == 200
+    with django_assert_num_queries(2):
+        assert client.get("/changelog/").status_code == 200
+    with django_assert_num_queries(2):
+        assert client.get("/as-of/2026-06-01/").status_code == 200
+
+
+# --- scheduled publications -------------------------------------------------------
+
+def test_scheduled_publication_shows_on_the_page_at_its_time(clock, client, published, editor, approver):
+    add_subprocessor(editor)
+    publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(hours=2))
+
+    clock.advance(hours=1, minutes=59)
+    before = client.get("/")
+    clock.advance(minutes=1)
+    after = client.get("/", HTTP_IF_NONE_MATCH=before.headers["ETag"])
+
+    assert "Fly.io" not in before.content.decode()
+    assert after.status_code == 200
+    assert "Fly.io" in after.content.decode()
+
+
+# --- as of a date ---------------------------------------------------------------
+
+@pytest.fixture
+def three_versions(clock, published, editor, approver):
+    """v1 on 1 June 09:00, v2 on 3 June 10:00, v3 on 3 June 15:00 (UTC)."""
+    clock.set(datetime(2026, 6, 3, 9, 0, tzinfo=UTC))
+    add_subprocessor(editor, slug="fly", name="Fly.io")
+    clock.set(datetime(2026, 6, 3, 10, 0, tzinfo=UTC))
+    v2 = publish_draft(requester=editor, approver=approver, summary="Add Fly.io")
+    clock.set(datetime(2026, 6, 3, 11, 0, tzinfo=UTC))
+    breach = Control.objects.get(slug="breach-notification")
+    breach.body = breach.body.replace("72 hours", "48 hours")
+    save(breach, editor, "faster notice")
+    clock.set(datetime(2026, 6, 3, 15, 0, tzinfo=UTC))
+    v3 = publish_draft(requester=editor, approver=approver, summary="Notify within 48 hours")
+    return published, v2, v3
+
+
+def test_as_of_equals_the_live_page_of_that_date(clock, client, seeded, editor, approver):
+    live_at = {}
+    services.publication_publish_initial(actor=system_actor())
+    live_at["2026-06-01"] = main_part(client.get("/").content.decode())
+    clock.set(datetime(2026, 6, 3, 9, 0, tzinfo=UTC))
+    add_subprocessor(editor)
+    publish_draft(requester=editor, approver=approver)
+    clock.set(datetime(2026, 6, 3, 23, 59, tzinfo=UTC))
+    live_at["2026-06-03"] = main_part(client.get("/").content.decode())
+    clock.set(datetime(2026, 6, 10, 12, 0, tzinfo=UTC))
+    cert = Certification.objects.get(slug="soc2-type-1")
+    cert.status = "achieved"
+    save(cert, editor, "report")
+    publish_draft(requester=editor, approver=approver)
+    live_at["2026-06-10"] = main_part(client.get("/").content.decode())
+    clock.set(datetime(2026, 7, 1, tzinfo=UTC))
+
+    for day, html in live_at.items():
+        assert main_part(client.get(f"/as-of/{day}/").content.decode()) == html
+    assert main_part(client.get("/as-of/2026-06-02/").content.decode()) == live_at["2026-06-01"]
+    assert len(set(live_at.values())) == 3
+
+
+def test_as_of_shows_the_version_in_effect_at_the_end_of_the_day(client, three_versions):
+    v1, v2, v3 = three_versions
+
+    day1 = client.get("/as-of/2026-06-01/").content.decode()
+    day3 = client.get("/as-of/2026-06-03/").content.decode()
+
+    assert (
+        'This is the page as it stood on <time datetime="2026-06-01">1 June 2026</time>\n'
+        "    (version 1, in effect since 1 June 2026, 09:00 UTC)."
+    ) in day1
+    assert "Fly.io" not in day1
+    assert "(version 3, in effect since 3 June 2026, 15:00 UTC)" in day3
+    assert "within 48 hours" in day3
+
+
+def test_as_of_ends_the_day_in_the_site_time_zone(settings, clock, client, published, editor, approver):
+    settings.TIME_ZONE = "America/New_York"
+    add_subprocessor(editor)
+    clock.set(datetime(2026, 6, 2, 2, 0, tzinfo=UTC))  # 1 June, 22:00 in New York
+    publish_draft(requester=editor, approver=approver)
+    clock.set(datetime(2026, 6, 5, tzinfo=UTC))
+
+    assert "(version 2, in effect since 1 June 2026, 22:00 EDT)" in client.get("/as-of/2026-06-01/").content.decode()
+
+
+def test_as_of_today_does_not_show_a_version_scheduled_later_today(clock, client, published, editor, approver):
+    add_subprocessor(editor)
+    publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(hours=3))
+
+    html = client.get("/as-of/2026-06-01/").content.decode()
+
+    assert "(version 1," in html
+    assert "Fly.io" not in html
+
+
+@pytest.mark.parametrize("day", ["2026-13-01", "2026-02-30", "yesterday", "20260601", "2026-6-1"])
+def test_as_of_a_malformed_date_is_a_clear_400(clock, client, published, day):
+    response = client.get(f"/as-of/{day}/")
+
+    assert response.status_code == 400
+    assert f"“{day}” is not a date. Write it as year-month-day, for example 2026-06-01." in response.content.decode()
+
+
+def test_as_of_a_future_date_or_before_the_first_publication_is_404(clock, client, published):
+    future = client.get("/as-of/2026-06-02/")
+    before = client.get("/as-of/2026-05-31/")
+
+    assert future.status_code == 404
+    assert "That date is in the future" in future.content.decode()
+    assert before.status_code == 404
+    assert "The page was not yet published on 31 May 2026." in before.content.decode()
+
+
+def test_as_of_can_be_staff_only(settings, clock, client, published, editor):
+    settings.AS_OF_PUBLIC = False
+
+    anonymous = client.get("/as-of/2026-06-01/")
+    client.force_login(editor)
+    staff = client.get("/as-of/2026-06-01/")
+
+    assert (anonymous.status_code, anonymous.headers["Location"]) == (
+        302, "/admin/login/?next=/as-of/2026-06-01/",
+    )
+    assert staff.status_code == 200
+    assert "This is the page as it stood on" in staff.content.decode()
+    assert "private" in staff.headers["Cache-Control"]
+
+
+def test_as_of_answers_304_too(clock, client, three_versions):
+    first = client.get("/as-of/2026-06-01/")
+
+    assert client.get("/as-of/2026-06-01/", HTTP_IF_NONE_MATCH=first.headers["ETag"]).status_code == 304
+    assert client.get("/as-of/2026-06-03/", HTTP_IF_NONE_MATCH=first.headers["ETag"]).status_code == 200
+
+
+# --- changelog -------------------------------------------------------------------
+
+def test_changelog_lists_every_version_with_date_summary_and_changes(clock, client, three_versions):
+    html = client.get("/changelog/").content.decode()
+
+    assert html.index('id="v3"') < html.index('id="v2"') < html.index('id="v1"')
+    v3 = html[html.index('id="v3"'):html.index('id="v2"')]
+    v2 = html[html.index('id="v2"'):html.index('id="v1"')]
+    v1 = html[html.index('id="v1"'):]
+    assert '<time datetime="2026-06-03T15:00:00+00:00">3 June 2026, 15:00 UTC</time>' in v3
+    assert '<p class="summary">Notify within 48 hours</p>' in v3
+    assert "<li>Breach notification: …within 72 hours… -&gt; …within 48 hours…</li>" in v3
+    assert "<li>Subprocessor added: Fly.io</li>" in v2
+    assert '<p class="summary">Initial publication</p>' in v1
+    assert "First publication of the page." in v1
+    assert '<a href="/as-of/2026-06-03/">The page as it stood at the end of 3 June 2026</a>' in v3
+
+
+def test_changelog_leaves_out_versions_not_yet_in_effect(clock, client, published, editor, approver):
+    clock.advance(hours=1)
+    add_subprocessor(editor)
+    publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=1))
+
+    html = client.get("/changelog/").content.decode()
+
+    assert 'id="v2"' not in html
+    assert "Fly.io" not in html
+
+
+# --- draft preview -----------------------------------------------------------------
+
+def test_preview_sends_anonymous_visitors_to_the_admin_login(client, published):
+    response = client.get("/preview/")
+
+    assert (response.status_code, response.headers["Location"]) == (302, "/admin/login/?next=/preview/")
+
+
+def test_preview_refuses_staff_without_the_permission(client, published, make_staff):
+    client.force_login(make_staff("handler"))
+
+    assert client.get("/preview/").status_code == 403
+
+
+def test_preview_shows_the_draft_with_its_changes_and_is_not_cached(client, published, editor):
+    add_subprocessor(editor)
+    client.force_login(editor)
+
+    response = client.get("/preview/")
+
+    html = response.content.decode()
+    assert "<strong>Draft preview.</strong>" in html
+    assert "Compared with the live page (version 1):" in html
+    assert '<ul class="changes"><li>Subprocessor added: Fly.io</li></ul>' in html
+    assert "Fly.io" in main_part(html)
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_preview_is_exactly_what_goes_live(clock, client, published, editor, approver):
+    add_subprocessor(editor)
+    breach = Control.objects.get(slug="breach-notification")
+    breach.title = "Breach notice"
+    save(breach, editor, "wording")
+    client.force_login(approver)
+    preview = main_part(client.get("/preview/").content.decode())
+    client.logout()
+    clock.advance(minutes=5)
+
+    publish_draft(requester=editor, approver=approver)
+
+    assert main_part(client.get("/").content.decode()) == preview
+
+
+def test_preview_without_changes_says_so(client, published, approver):
+    client.force_login(approver)
+
+    assert "No changes: the draft is the same as the live page." in client.get("/preview/").content.decode()
+
+
+@pytest.mark.postgres
+def test_the_live_query_can_use_an_index(published):
+    from django.db import connection
+
+    from compliance.models import Publication
+
+    sql, params = Publication.objects.live().values("id")[:1].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index" in plan
+    assert "Seq Scan" not in plan
