@@ -214,7 +214,9 @@ def _history_rows(chained: Chained, pks: list[int]) -> dict[int, Any]:
     prev_ids = model._base_manager.filter(pk__in=pks).annotate(prev=Subquery(previous)).values("prev")
     # A UNION of two index lookups: written as one WHERE with OR, PostgreSQL
     # scans the whole history table.
-    rows = model._base_manager.filter(pk__in=pks).union(model._base_manager.filter(pk__in=prev_ids))
+    rows = model._base_manager.filter(pk__in=pks).order_by().union(
+        model._base_manager.filter(pk__in=prev_ids).order_by()
+    )
     return {row.pk: row for row in rows}
 
 
