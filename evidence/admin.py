@@ -3,7 +3,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
@@ -40,6 +40,8 @@ class AuditLogAdmin(ReadOnlyAdmin):
         ]
 
     def log_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
         if not self.has_view_permission(request):
             raise PermissionDenied
         form = AuditFilterForm(request.GET)
@@ -67,6 +69,8 @@ class AuditLogAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/evidence/audit_log.html", context)
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
         if not request.user.has_perm(EXPORT_PERMISSION):
             raise PermissionDenied
         form = ExportForm(request.GET)

@@ -331,7 +331,7 @@ def _fill_history(entry: AuditEntry, chained: Chained, row: Any, versions: dict[
 def _fill_record(entry: AuditEntry, chained: Chained, row: Any) -> None:
     entry.object_id = row.pk
     version = getattr(row, "version", None)
-    entry.object_repr = f"{chained.model._meta.verbose_name} v{version}" if version is not None else str(row)
+    entry.object_repr = str(row)
     entry.changed_at = getattr(row, chained.time_attname) if chained.time_attname else None
     entry.change_type = RECORD_TYPES.get(chained.label, "recorded")
     entry.reason = str(getattr(row, "summary", "") or getattr(row, "reason", "") or "")

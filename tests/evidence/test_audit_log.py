@@ -94,14 +94,14 @@ def test_entries_name_the_publication_that_carried_them_live(seeded, editor, app
     after, published, before = audit_log_page(filters=AuditFilters(), size=3).entries
     assert (after.reason, after.publication) == ("after v2", None)
     assert (published.change_type, published.user, published.reason, published.object_repr) == (
-        "published", "apollo", "Audit timing", "publication v2")
+        "published", "apollo", "Audit timing", "Version 2")
     assert published.changed_at == v2.snapshot_taken_at
     assert before.reason == "before v2"
     assert (before.publication.version, before.publication.effective_at) == (2, v2.effective_at)
     assert str(before.publication) == "v2"
     # An entry on an older page still finds its publication in the same fixed queries.
     older = audit_log_page(filters=AuditFilters(), before=before.seq, size=1).entries[0]
-    assert older.change_type == "published" and older.object_repr == "publication v1"
+    assert older.change_type == "published" and older.object_repr == "Version 1"
 
 
 def test_query_count_stays_constant_as_history_grows(seeded, editor, django_assert_num_queries):
