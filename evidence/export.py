@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
@@ -75,10 +76,14 @@ class Manifest:
         return json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n"
 
 
-def write_export(out: BinaryIO, *, date_from: date, date_to: date, fmt: str) -> Manifest:
+def write_export(
+    out: BinaryIO, *, date_from: date, date_to: date, fmt: str,
+    progress: Callable[[int], None] | None = None,
+) -> Manifest:
     """Write the entries chained between the two UTC dates (inclusive) to `out`.
 
     Reads in batches, so memory stays flat however long the range.
+    `progress`, if given, is called with the number of rows written every 10,000 rows.
     """
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
@@ -109,6 +114,8 @@ def write_export(out: BinaryIO, *, date_from: date, date_to: date, fmt: str) -> 
         else:
             emit(json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n")
         count += 1
+        if progress is not None and count % 10_000 == 0:
+            progress(count)
         first = entry.seq if first is None else first
         last = entry.seq
     return Manifest(

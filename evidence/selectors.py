@@ -14,7 +14,7 @@ from datetime import timezone as dt_timezone
 from typing import Any, Iterator
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from .canonical import GENESIS_HASH, plain, utc_iso

@@ -9,6 +9,7 @@ asked, that a head seen earlier is still part of the chain.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Model
@@ -49,7 +50,9 @@ def parse_head(text: str) -> tuple[int, str]:
     return int(seq_text), hash_text.lower()
 
 
-def _walk(expect: tuple[int, str] | None) -> tuple[int, str, Broken | None, str | None]:
+def _walk(
+    expect: tuple[int, str] | None, progress: Callable[[int], None] | None,
+) -> tuple[int, str, Broken | None, str | None]:
     """Returns (last seq, last hash, first break, hash at the expected seq)."""
     registry = chained_models()
     schemas = {s.pk: s.attnames for s in ChainSchema.objects.all()}
@@ -100,6 +103,8 @@ def _walk(expect: tuple[int, str] | None) -> tuple[int, str, Broken | None, str 
             prev_hash = link.link_hash
             expected_seq += 1
         after = links[-1].seq
+        if progress is not None:
+            progress(after)
 
 
 def _unchained_row() -> Broken | None:
@@ -112,9 +117,14 @@ def _unchained_row() -> Broken | None:
     return None
 
 
-def verify_chain(*, expect_head: tuple[int, str] | None = None) -> VerifyResult:
-    """Check the whole chain; the result names the first broken link, if any."""
-    last_seq, last_hash, broken, seen_expected = _walk(expect_head)
+def verify_chain(
+    *, expect_head: tuple[int, str] | None = None, progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
+    """Check the whole chain; the result names the first broken link, if any.
+
+    `progress`, if given, is called with the last sequence number checked after each batch.
+    """
+    last_seq, last_hash, broken, seen_expected = _walk(expect_head, progress)
     head = ChainHead.objects.filter(pk=HEAD_ID).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
 

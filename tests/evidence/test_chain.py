@@ -75,3 +75,19 @@ def test_verify_passes_on_untouched_data(seeded, editor, capsys):
     call_command("verify_chain")
     head = ChainHead.objects.get()
     assert capsys.readouterr().out == f"Chain OK: {head.seq} links, head {head.seq}:{head.hash}\n"
+
+
+def test_publications_are_chained_with_their_approver(seeded, editor, approver):
+    from compliance.services import publication_publish_initial, system_actor
+    from tests.factories import publish_draft
+
+    publication_publish_initial(actor=system_actor())
+    cert = Certification.objects.get(slug="iso-27001")
+    cert.target = "2028"
+    content_save(obj=cert, actor=editor, reason="Later")
+    publication = publish_draft(requester=editor, approver=approver, summary="ISO later")
+    link = ChainLink.objects.order_by("-seq").first()
+    assert (link.model_label, link.row_pk, link.actor_id) == ("compliance.publication", publication.pk, approver.pk)
+    assert link.seq == ChainHead.objects.get().seq
+    # The snapshot JSON read back from the database hashes as it did when chained.
+    assert verify_chain().ok

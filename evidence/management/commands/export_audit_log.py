@@ -31,7 +31,10 @@ class Command(BaseCommand):
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / export_filename(date_from, date_to, options["fmt"])
         with path.open("wb") as out:
-            manifest = write_export(out, date_from=date_from, date_to=date_to, fmt=options["fmt"])
+            manifest = write_export(
+                out, date_from=date_from, date_to=date_to, fmt=options["fmt"],
+                progress=lambda n: self.stderr.write(f"{n} entries …") if options["verbosity"] >= 1 else None,
+            )
         manifest_path = path.with_name(path.name + ".manifest.json")
         manifest_path.write_text(manifest.to_json(), encoding="utf-8")
         span = f"seq {manifest.first_seq}..{manifest.last_seq}" if manifest.row_count else "no entries"

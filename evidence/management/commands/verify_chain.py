@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evidence.verify import parse_head, verify_chain
 
+PROGRESS_EVERY = 100_000
+
 
 class Command(BaseCommand):
     help = "Verify the evidence hash chain; exit non-zero naming the first broken link."
@@ -21,7 +23,14 @@ class Command(BaseCommand):
                 expect = parse_head(options["expect_head"])
             except ValueError as exc:
                 raise CommandError(f"--expect-head: {exc}") from exc
-        result = verify_chain(expect_head=expect)
+        reported = [0]
+
+        def progress(seq: int) -> None:
+            if options["verbosity"] >= 1 and seq - reported[0] >= PROGRESS_EVERY:
+                reported[0] = seq
+                self.stderr.write(f"checked {seq} links …")
+
+        result = verify_chain(expect_head=expect, progress=progress)
         if not result.ok:
             separator = " " if result.broken.seq is not None else ": "
             raise CommandError(f"Chain BROKEN{separator}{result.broken}")
