@@ -72,6 +72,7 @@ def test_page_carries_etag_last_modified_and_cache_control(clock, client, publis
     assert response.headers["ETag"].startswith('"v1-')
     assert response.headers["Last-Modified"] == "Mon, 01 Jun 2026 09:00:00 GMT"
     assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert "Vary" not in response.headers  # no cookie read: a CDN may share it
 
 
 def test_repeat_visit_with_if_none_match_gets_304(client, published):
