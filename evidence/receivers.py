@@ -10,7 +10,7 @@ next service; a missed call would leave a row the verifier reports.
 from typing import Any
 
 from django.db import models
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete, pre_save
 from simple_history.signals import post_create_historical_record
 
 from .registry import chained_models
@@ -33,8 +33,22 @@ def on_record_saved(sender: type[models.Model], instance: models.Model, created:
         chain_append(instance=instance, using=using or "default")
 
 
+def before_chained_write(sender: type[models.Model], using: str | None = None, raw: bool = False, **kwargs: Any) -> None:
+    # Lock the head before the write locks its own row (see chain_lock).
+    if not raw:
+        from .services import chain_lock
+
+        chain_lock(using=using or "default")
+
+
 def connect() -> None:
     post_create_historical_record.connect(on_history_row, dispatch_uid=DISPATCH_UID)
     for chained in chained_models().values():
-        if not chained.is_history:
-            post_save.connect(on_record_saved, sender=chained.model, dispatch_uid=f"{DISPATCH_UID}.{chained.label}")
+        uid = f"{DISPATCH_UID}.{chained.label}"
+        if chained.is_history:
+            # Saving or deleting a content row writes a history row.
+            pre_save.connect(before_chained_write, sender=chained.content_model, dispatch_uid=f"{uid}.lock")
+            pre_delete.connect(before_chained_write, sender=chained.content_model, dispatch_uid=f"{uid}.lock-delete")
+        else:
+            pre_save.connect(before_chained_write, sender=chained.model, dispatch_uid=f"{uid}.lock")
+            post_save.connect(on_record_saved, sender=chained.model, dispatch_uid=uid)

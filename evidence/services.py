@@ -21,6 +21,17 @@ def _locked_head(head_model: Any, using: str) -> Any:
     return head
 
 
+def chain_lock(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Take the head lock now, before a chained write locks rows of its own.
+
+    Every writer then takes the head first and content rows after, in one
+    order, so two transactions that write several rows cannot deadlock on
+    the head. Outside a transaction there is nothing to hold it for.
+    """
+    if transaction.get_connection(using).in_atomic_block:
+        _locked_head(ChainHead, using)
+
+
 def append_link(
     *, label: str, row_pk: int, fields: dict[str, Any], attnames: list[str],
     user_attname: str | None, using: str, models_from: Any = None,

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,44 @@ def test_purge_permission_ends_with_its_transaction():
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("UPDATE compliance_historicalcontrol SET body = 'again' WHERE history_id = %s", [history_id])
     assert Control.history.get(history_id=history_id).body == "purged"
+
+
+def test_writers_of_several_rows_in_opposite_order_do_not_deadlock():
+    """Each writer takes the head lock before its first row, so rows are
+    never held while waiting for the head."""
+    seed_load(data=SEED_DATA, actor=system_actor())
+    first, second = Certification.objects.order_by("pk")[:2]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(order: list[Certification], pause: float) -> None:
+        try:
+            actor = system_actor()
+            with transaction.atomic():
+                row = Certification.objects.get(pk=order[0].pk)
+                row.target = f"first {order[0].pk}"
+                if pause:
+                    content_save(obj=row, actor=actor, reason="first row")
+                    barrier.wait()
+                    time.sleep(pause)  # let the other writer reach its first row
+                else:
+                    barrier.wait()
+                    content_save(obj=row, actor=actor, reason="first row")
+                row = Certification.objects.get(pk=order[1].pk)
+                row.target = f"second {order[1].pk}"
+                content_save(obj=row, actor=actor, reason="second row")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=work, args=([first, second], 0.3)),
+        threading.Thread(target=work, args=([second, first], 0)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert verify_chain().ok
