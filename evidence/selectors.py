@@ -335,6 +335,7 @@ def _fill_record(entry: AuditEntry, chained: Chained, row: Any) -> None:
     entry.changed_at = getattr(row, chained.time_attname) if chained.time_attname else None
     entry.change_type = RECORD_TYPES.get(chained.label, "recorded")
     entry.reason = str(getattr(row, "summary", "") or getattr(row, "reason", "") or "")
+    entry.user = entry.user or getattr(row, "actor_username", "")
     if chained.label == PUBLICATION_LABEL:
         entry.publication = PublicationRef(
             pk=row.pk, seq=entry.seq, version=version, effective_at=getattr(row, "effective_at", None)

@@ -1,5 +1,6 @@
 """Writes to the evidence ledger."""
 
+from datetime import datetime
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, models, transaction
@@ -34,11 +35,12 @@ def chain_lock(*, using: str = DEFAULT_DB_ALIAS) -> None:
 
 def append_link(
     *, label: str, row_pk: int, fields: dict[str, Any], attnames: list[str],
-    user_attname: str | None, using: str, models_from: Any = None,
+    user_attname: str | None, using: str, models_from: Any = None, at: datetime | None = None,
 ) -> Any:
     """Append one link for a stored row whose fields are given. The building
     block of `chain_append`, also used by the migration that chains rows
-    written before the ledger existed (with its historical models)."""
+    written before the ledger existed (with its historical models, and `at`
+    the row's own time, so that date filters find old changes on their day)."""
     head_model = models_from.get_model("evidence", "ChainHead") if models_from else ChainHead
     schema_model = models_from.get_model("evidence", "ChainSchema") if models_from else ChainSchema
     link_model = models_from.get_model("evidence", "ChainLink") if models_from else ChainLink
@@ -49,7 +51,7 @@ def append_link(
         )
         row_hash = row_digest({name: fields[name] for name in attnames})
         # Clocks of several app servers may disagree; times on the chain never go back.
-        recorded_at = timezone.now()
+        recorded_at = at or timezone.now()
         if head.recorded_at is not None and head.recorded_at > recorded_at:
             recorded_at = head.recorded_at
         link = link_model(

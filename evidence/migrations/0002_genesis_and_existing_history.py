@@ -26,10 +26,10 @@ def forwards(apps, schema_editor):
         for row in model._base_manager.using(alias).values(*attnames).iterator():
             pending.append((row[time_field], model._meta.label_lower, row[pk_name], row, attnames, user_field))
     pending.sort(key=lambda item: item[:3])
-    for _, label, pk, row, attnames, user_field in pending:
+    for at, label, pk, row, attnames, user_field in pending:
         append_link(
             label=label, row_pk=pk, fields=row, attnames=attnames,
-            user_attname=user_field, using=alias, models_from=apps,
+            user_attname=user_field, using=alias, models_from=apps, at=at,
         )
 
 

@@ -171,3 +171,15 @@ def test_admin_page_sends_anonymous_to_login(client):
 def test_auditor_sees_export_form(seeded, auditor_client):
     body = auditor_client.get(URL).content.decode()
     assert 'action="/admin/evidence/auditlog/export/"' in body
+
+
+def test_purge_runs_appear_in_the_log(seeded):
+    from django.db import transaction
+
+    from evidence.db import allow_history_purge
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        record = allow_history_purge(cursor, reason="retention: 7 years", actor_username="system")
+    entry = audit_log_page(filters=AuditFilters(), size=1).entries[0]
+    assert (entry.model_label, entry.change_type, entry.reason, entry.user, entry.changed_at) == (
+        "evidence.purgerecord", "purged history", "retention: 7 years", "system", record.ran_at)
