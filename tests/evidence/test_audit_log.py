@@ -183,3 +183,21 @@ def test_purge_runs_appear_in_the_log(seeded):
     entry = audit_log_page(filters=AuditFilters(), size=1).entries[0]
     assert (entry.model_label, entry.change_type, entry.reason, entry.user, entry.changed_at) == (
         "evidence.purgerecord", "purged history", "retention: 7 years", "system", record.ran_at)
+
+
+def test_approvers_and_auditors_read_the_log(seeded, client, approver, auditor, editor):
+    change_target(editor, "Q1 2027", "Auditor engaged later")
+    for user in (approver, auditor):
+        client.force_login(user)
+        response = client.get(URL, {"user": "edna"})
+        assert [e.reason for e in response.context["page"].entries] == ["Auditor engaged later"]
+
+
+def test_unknown_username_matches_nothing(seeded, auditor_client):
+    response = auditor_client.get(URL, {"user": "nobody-by-that-name"})
+    assert response.context["page"].entries == []
+    assert "No entries match." in response.content.decode()
+
+
+def test_log_answers_get_only(seeded, auditor_client):
+    assert auditor_client.post(URL).status_code == 405
