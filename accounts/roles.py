@@ -1,7 +1,8 @@
 """Staff roles, as groups with exactly the permissions their work needs.
 
 Groups are created and kept exact by migrations: each migration that changes a
-role passes the full definition of the roles at that point to `sync_roles`.
+role passes the full definition of that role at that point to `sync_roles`;
+roles it does not name are left as they are.
 A permission is named "app_label.codename".
 """
 
@@ -9,6 +10,7 @@ from typing import Any
 
 COMPLIANCE_EDITOR = "Compliance editor"
 COMPLIANCE_APPROVER = "Compliance approver"
+REQUEST_HANDLER = "Request handler"
 
 CONTENT_MODELS = (
     "organization", "section", "certification", "control", "subprocessor",

@@ -4,16 +4,23 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.admin.utils import display_for_field, unquote
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import HistoricalChanges
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from . import services
 from .diff import snapshot_diff
@@ -33,7 +40,9 @@ from .models import (
 )
 from .selectors import draft_comparison, scheduled_publications
 
+REASON_FIELD = "change_reason"
 REASON_HELP = "Why is this changing? Recorded in the history with your name."
+NOTHING_CHANGED = "Nothing has changed, so there is nothing to record."
 
 
 class ReasonForm(forms.ModelForm):
@@ -50,22 +59,77 @@ class ReasonForm(forms.ModelForm):
     def clean_change_reason(self) -> str:
         return self.cleaned_data["change_reason"].strip()
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # A save that changes nothing would add a history row that records nothing.
+        if self.instance.pk is not None and not [f for f in self.changed_data if f != REASON_FIELD]:
+            raise ValidationError(NOTHING_CHANGED, code="nothing_changed")
+        return cleaned
+
+
+# Fields that place an item rather than say something, grouped apart in forms.
+PLACEMENT_FIELDS = ("position", "is_active", "slug")
+# Long enough that a changed sentence is readable in the history list without
+# opening each version.
+HISTORY_DIFF_CHARS = 400
+
+
+class ContentHistoryHelper(HistoricalRecordContextHelper):
+    """Shows changed values as an editor sees them in the form: choice
+    labels rather than stored codes, yes/no rather than True/False."""
+
+    def prepare_delta_change_value(self, change: Any, value: Any) -> Any:
+        field = self.model._meta.get_field(change.field)
+        if field.choices and value is not None:
+            return dict(field.flatchoices).get(value, value)
+        if isinstance(field, models.BooleanField):
+            return "yes" if value else "no"
+        return super().prepare_delta_change_value(change, value)
+
 
 class ContentAdmin(SimpleHistoryAdmin):
     """Admin for page content: saves and deletes go through the content
-    services with the editor as actor and the reason they typed."""
+    services with the editor as actor and the reason they typed.
+
+    History is append-only: the history list shows field-level differences,
+    a past version can be viewed but never restored (changes go forward, each
+    with its own reason).
+    """
 
     form = ReasonForm
     delete_confirmation_template = "admin/compliance/delete_confirmation.html"
-    history_list_display = ["history_change_reason"]
+    history_version_template = "admin/compliance/history_version.html"
+    object_history_list_template = "admin/compliance/object_history_list.html"
+
+    def get_fieldsets(self, request: HttpRequest, obj: models.Model | None = None) -> list[tuple[str | None, dict[str, Any]]]:
+        # What the page says comes first, where it sits on the page next, and
+        # the reason last, once the editor knows what they changed.
+        fieldsets = []
+        placement: list[str] = []
+        for name, options in super().get_fieldsets(request, obj):
+            fields = []
+            for field in options.get("fields", ()):
+                if field in PLACEMENT_FIELDS:
+                    placement.append(field)
+                elif field != REASON_FIELD:
+                    fields.append(field)
+            if fields:
+                fieldsets.append((name, {**options, "fields": fields}))
+        if placement:
+            placement.sort(key=PLACEMENT_FIELDS.index)
+            fieldsets.append(("Place on the page", {"fields": placement}))
+        fieldsets.append(
+            ("Reason for change", {"fields": [REASON_FIELD], "classes": ["reason-for-change"]})
+        )
+        return fieldsets
 
     def save_model(self, request: HttpRequest, obj: models.Model, form: forms.Form, change: bool) -> None:
-        services.content_save(obj=obj, actor=request.user, reason=form.cleaned_data["change_reason"])
+        services.content_save(obj=obj, actor=request.user, reason=form.cleaned_data[REASON_FIELD])
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if request.method == "POST":
             try:
-                request._content_change_reason = services.clean_reason(request.POST.get("change_reason"))  # type: ignore[attr-defined]
+                request._content_change_reason = services.clean_reason(request.POST.get(REASON_FIELD))  # type: ignore[attr-defined]
             except ValidationError as exc:
                 self.message_user(request, exc.messages[0], messages.ERROR)
                 return HttpResponseRedirect(request.get_full_path())
@@ -88,6 +152,69 @@ class ContentAdmin(SimpleHistoryAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def get_historical_record_context_helper(
+        self, request: HttpRequest, historical_record: HistoricalChanges
+    ) -> HistoricalRecordContextHelper:
+        return ContentHistoryHelper(
+            self.model, historical_record, max_displayed_delta_change_chars=HISTORY_DIFF_CHARS
+        )
+
+    def revert_disabled(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return True
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Show one past version, read-only.
+
+        simple-history's own view is a form that saves the old version back
+        when posted, even with reverting switched off; here nothing is ever
+        written, so a POST is refused outright.
+        """
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        opts = self.model._meta
+        record = get_object_or_404(
+            self.model.history.select_related("history_user"),  # type: ignore[attr-defined]
+            **{opts.pk.attname: unquote(object_id), "history_id": unquote(version_id)},
+        )
+        if not self.has_view_history_or_change_history_permission(request, record.instance):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Version of {record.instance}",
+            "opts": opts,
+            "app_label": opts.app_label,
+            "record": record,
+            "object_id": record.instance.pk,
+            "fields": self._version_fields(record),
+            "object_exists": self.model._default_manager.filter(pk=record.instance.pk).exists(),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.history_version_template, context)
+
+    def _version_fields(self, record: HistoricalChanges) -> list[tuple[str, Any]]:
+        rows = []
+        for field in self.model._meta.fields:
+            if field.primary_key or not field.editable:
+                continue
+            if field.is_relation:
+                try:
+                    value: Any = getattr(record, field.name)
+                except ObjectDoesNotExist:
+                    value = f"#{getattr(record, field.attname)} (deleted)"
+                shown = str(value) if value is not None else self.get_empty_value_display()
+            elif isinstance(field, models.BooleanField):
+                shown = "Yes" if getattr(record, field.attname) else "No"
+            else:
+                shown = display_for_field(
+                    getattr(record, field.attname), field, self.get_empty_value_display()
+                )
+            rows.append((capfirst(field.verbose_name), shown))
+        return rows
+
 
 @admin.register(Organization)
 class OrganizationAdmin(ContentAdmin):
@@ -98,6 +225,14 @@ class OrganizationAdmin(ContentAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
         return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # There is only ever one organization: open it rather than a list of one.
+        org = Organization.objects.first()
+        if (org is not None and request.method == "GET" and not request.GET
+                and self.has_view_or_change_permission(request, org)):
+            return HttpResponseRedirect(reverse("admin:compliance_organization_change", args=[org.pk]))
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Section)
@@ -128,6 +263,7 @@ class ControlAdmin(OrderedContentAdmin):
     list_display = ["title", "section", "group", "status", "position", "is_active"]
     list_filter = ["section", "status", "is_active"]
     list_select_related = ["section"]
+    ordering = ["section__position", "position", "id"]
     search_fields = ["title", "body", "group"]
     prepopulated_fields = {"slug": ("title",)}
 

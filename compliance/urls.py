@@ -9,4 +9,11 @@ urlpatterns = [
     path("changelog/", views.changelog, name="changelog"),
     path("as-of/<str:day>/", views.as_of, name="as_of"),
     path("preview/", views.preview, name="preview"),
+    # Machine-readable formats of the live publication.
+    path(".well-known/security.txt", views.security_txt, name="security-txt"),
+    path("security.txt", views.security_txt_redirect, name="security-txt-redirect"),
+    path("trust.json", views.trust_json, name="trust-json"),
+    path(".well-known/trust.json", views.trust_json, name="trust-json-well-known"),
+    path("trust.schema.json", views.trust_schema, name="trust-schema"),
+    path("feed.atom", views.publication_feed, name="feed"),
 ]

@@ -34,10 +34,13 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
+        changelist = "%s_%s_changelist" % info
+        # The log replaces the changelist; the standard object pages stay
+        # (read-only: every add, change and delete is refused above).
         return [
-            path("", self.admin_site.admin_view(self.log_view), name="%s_%s_changelist" % info),
+            path("", self.admin_site.admin_view(self.log_view), name=changelist),
             path("export/", self.admin_site.admin_view(self.export_view), name="%s_%s_export" % info),
-        ]
+        ] + [url for url in super().get_urls() if getattr(url, "name", None) != changelist]
 
     def log_view(self, request: HttpRequest) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):

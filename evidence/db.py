@@ -23,6 +23,8 @@ RECORD_TABLES = ("compliance_publication",)
 APPEND_ONLY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION evidence_refuse_rewrite() RETURNS trigger AS $$
 BEGIN
+  -- Writing a row back unchanged (as restoring a serialized copy does) rewrites nothing.
+  IF TG_OP = 'UPDATE' AND NEW IS NOT DISTINCT FROM OLD THEN RETURN NEW; END IF;
   IF coalesce(current_setting('{PURGE_SETTING}', true), '') = 'on' THEN
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
     RETURN NEW;
@@ -37,6 +39,7 @@ $$ LANGUAGE plpgsql;
 HEAD_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION evidence_head_forward_only() RETURNS trigger AS $$
 BEGIN
+  IF TG_OP = 'UPDATE' AND NEW IS NOT DISTINCT FROM OLD THEN RETURN NEW; END IF;
   IF coalesce(current_setting('{PURGE_SETTING}', true), '') = 'on' THEN
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
     RETURN NEW;

@@ -4,6 +4,7 @@ Every variable read here is documented in `.env.example`. With nothing set the
 project runs in development mode on an embedded SQLite file under `var/`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,7 +47,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_apps.TrustAdminConfig",  # django.contrib.admin with the MFA-aware admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -56,21 +57,32 @@ INSTALLED_APPS = [
     "simple_history",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "compliance",
     "evidence",
     "accounts",
+    "requests_app",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Early, so that responses of the middleware below carry it too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "trustcenter.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: turns a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "trustcenter.urls"
@@ -109,6 +121,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Argon2 hashes new passwords; the others only verify (and upgrade) older hashes.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -136,6 +155,8 @@ PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "priva
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="trust@localhost")
+# Seconds before an SMTP connection attempt gives up, so a hung server cannot stall the mail worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LOGGING = {
@@ -155,7 +176,7 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SYSTEM_ACTOR_USERNAME = env.str("SYSTEM_ACTOR_USERNAME", default="system")
 
 # Background work (Django Tasks API, database backend): run `manage.py db_worker`.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 
 # Publishing. Four-eyes: the approver must be neither the requester nor anyone
 # who edited the content since the last publication.
@@ -166,3 +187,125 @@ AS_OF_PUBLIC = env.bool("AS_OF_PUBLIC", default=True)
 # (ETag / Last-Modified make revalidation cheap). Scheduled publications appear
 # at most this many seconds late behind a cache.
 PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=60)
+
+# security.txt (RFC 9116), generated from the live publication. Its `Expires`
+# is the publication's effective time plus this many days (under a year, as the
+# RFC recommends), so each publication renews it.
+SECURITY_TXT_EXPIRES_DAYS = env.int("SECURITY_TXT_EXPIRES_DAYS", default=180)
+if not 1 <= SECURITY_TXT_EXPIRES_DAYS < 365:
+    raise ImproperlyConfigured("SECURITY_TXT_EXPIRES_DAYS must be between 1 and 364.")
+# Staff are warned (system check compliance.W001, admin index) this many days before it lapses.
+SECURITY_TXT_WARN_DAYS = env.int("SECURITY_TXT_WARN_DAYS", default=30)
+# Optional https URL of the key researchers should encrypt reports with (never the key itself).
+SECURITY_TXT_ENCRYPTION_URL = env.str("SECURITY_TXT_ENCRYPTION_URL", default="")
+# Dotted path of a function returning the evidence chain head (sequence and hash)
+# that trust.json carries; empty: trust.json says null. A path, not an import,
+# because compliance never imports the apps built on it.
+TRUST_JSON_CHAIN_HEAD = "evidence.selectors.chain_head" if "evidence" in INSTALLED_APPS else ""
+
+# Requests (DPA, BAA, data-subject requests).
+# Where staff are told about new tickets (comma-separated addresses).
+STAFF_NOTIFY_EMAILS = env.list("STAFF_NOTIFY_EMAILS", default=[])
+# Business-day calendar for DPA/BAA deadlines: `holidays` country code (and optional subdivision).
+HOLIDAY_COUNTRY = env.str("HOLIDAY_COUNTRY", default="US")
+HOLIDAY_SUBDIVISION = env.str("HOLIDAY_SUBDIVISION", default="") or None
+DPA_DUE_BUSINESS_DAYS = env.int("DPA_DUE_BUSINESS_DAYS", default=5)
+BAA_DUE_BUSINESS_DAYS = env.int("BAA_DUE_BUSINESS_DAYS", default=10)
+# Data-subject requests: the earlier of this many calendar days and one month (GDPR Art. 12(3)).
+DSR_PROMISED_DAYS = env.int("DSR_PROMISED_DAYS", default=30)
+VERIFICATION_VALID_DAYS = env.int("VERIFICATION_VALID_DAYS", default=7)
+# The admin queue marks tickets due within this many days as "due soon".
+DUE_SOON_DAYS = env.int("DUE_SOON_DAYS", default=3)
+# Largest attachment staff can upload (bytes).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Mail outbox retries: exponential backoff from the base, capped, then marked failed.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=6 * 3600)
+# Requester personal data is purged this many days after a ticket is closed.
+RETENTION_DAYS_AFTER_CLOSE = env.int("RETENTION_DAYS_AFTER_CLOSE", default=730)
+# How often `db_worker` runs the requests housekeeping (mail retries, expiry, retention).
+HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default=300)
+# ---------------------------------------------------------------------------
+# Security hardening. See docs/roles.md for staff roles.
+
+# Staff sign-in: django-axes throttles failed logins per username and client
+# address together, so an attacker cannot lock out a user from everywhere, and
+# the lockout ends by itself after the cool-off.
+AUTHENTICATION_BACKENDS = [
+    "accounts.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "429.html"
+# Masked in axes logs and stored form data; the password always is.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
+AXES_CLIENT_IP_CALLABLE = "accounts.auth.client_ip"
+AXES_VERBOSE = False  # accounts.auth logs sign-in events in one format instead
+# Number of reverse proxies in front of the app that append to X-Forwarded-For;
+# 0 means the peer address is the client.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Second factor for the admin: a TOTP code from an enrolled authenticator.
+# Off by default in development so the demo accounts can sign in directly.
+ADMIN_MFA_REQUIRED = env.bool("ADMIN_MFA_REQUIRED", default=PRODUCTION)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Trust center")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # admins never see another user's TOTP secret
+
+# Staff sessions end after this many minutes without a request.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+# The admin reads the CSRF token from its forms, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = PRODUCTION
+
+# Transport and browser protections.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    # Only behind a proxy that always sets (and never forwards) X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = list(vars().get("SILENCED_SYSTEM_CHECKS", []))  # keep any silenced above
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")  # the operator chose not to preload
+
+# Content-Security-Policy (django-csp 4): only this site's own scripts, styles
+# and images; no inline script, no framing, no plugins.
+_CSP_SELF = "'self'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_CSP_SELF],
+        "script-src": [_CSP_SELF],
+        "style-src": [_CSP_SELF],
+        # simple-history's history list carries one fixed inline style attribute.
+        "style-src-attr": ["'unsafe-hashes'", "'sha256-XMXSevYjgSjXgRafBFDvtjwX+yyWLrxfso9DcNZ9UXM='"],
+        "img-src": [_CSP_SELF, "data:"],
+        "font-src": [_CSP_SELF],
+        "connect-src": [_CSP_SELF],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": [_CSP_SELF],
+        "upgrade-insecure-requests": PRODUCTION,
+    },
+}
+
+# Request size: bodies above MAX_REQUEST_BODY_BYTES are refused with 413
+# before they are read; form fields and in-memory uploads have their own caps.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=25 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)

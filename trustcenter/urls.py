@@ -15,6 +15,9 @@ admin.site.site_header = "Trust center administration"
 admin.site.site_title = "Trust center"
 admin.site.index_title = "Content, requests and evidence"
 
+# Error pages come from templates/<code>.html; 403 also answers rate limits with 429.
+handler403 = "trustcenter.views.permission_denied"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),

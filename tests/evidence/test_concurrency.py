@@ -17,7 +17,8 @@ from evidence.models import ChainHead, ChainLink
 from evidence.verify import verify_chain
 from tests.factories import SEED_DATA
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: restore what migrations created (roles, the chain head), for the tests that follow.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -1,6 +1,7 @@
 """The Auditor role: read-only access to all page content, its history, the
-publications and their requests, and the evidence ledger; no add, change or
-delete permission anywhere. Editors and approvers may read the audit log too.
+publications and their requests, ticket events, and the evidence ledger; no
+add, change or delete permission anywhere. Editors and approvers may read the
+audit log too.
 """
 
 from django.db import migrations
@@ -29,6 +30,7 @@ FULL_DICT = {
     + [
         "compliance.view_publication",
         "compliance.view_publicationrequest",
+        "requests_app.view_ticketevent",
         "evidence.view_auditlog",
         "evidence.export_auditlog",
         "evidence.view_chainlink",
@@ -45,7 +47,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_publishing_roles"),
+        ("accounts", "0003_request_handler"),
         ("evidence", "0001_initial"),
     ]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

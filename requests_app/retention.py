@@ -1,0 +1,90 @@
+"""Retention: requester personal data is purged from closed tickets.
+
+This is the only code allowed to rewrite a ticket's history rows: the purge
+must reach every copy of the data, and a history row is a copy. What stays is
+the evidence: the ticket row with its reference, kind, dates and status, the
+events (with requester-written text blanked), the mails' subjects and dates,
+and the attachments' hashes.
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from compliance.services import system_actor
+
+from .enums import MailStatus, TicketEventKind, TicketStatus
+from .models import OutboxMail, Ticket, TicketAttachment, TicketEvent, private_storage, ticket_history_rewrite
+
+logger = logging.getLogger(__name__)
+
+RETENTION_REASON = "retention purge"
+PURGED_VALUES = {
+    "requester_name": "", "requester_email": "", "account_email": "", "legal_entity": "",
+    "details": "", "form_data": {}, "submitted_ip": None,
+}
+
+
+def tickets_due_for_purge(now: dt.datetime) -> "list[int]":
+    cutoff = now - dt.timedelta(days=settings.RETENTION_DAYS_AFTER_CLOSE)
+    return list(
+        Ticket.objects.filter(
+            status=TicketStatus.CLOSED, closed_at__lte=cutoff, legal_hold=False,
+            personal_data_purged_at__isnull=True,
+        ).order_by("closed_at", "id").values_list("pk", flat=True)
+    )
+
+
+def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Purge requester personal data from tickets closed longer than
+    RETENTION_DAYS_AFTER_CLOSE, except those on legal hold.
+
+    Per ticket, in one transaction: the personal fields of the ticket and of
+    all its history rows; recipients and bodies of its mails; its attachment
+    files (deleted after commit); requester-written event text; then a history
+    row and a "retention purge" event by the system actor. Returns counts only.
+    """
+    now = now or timezone.now()
+    actor = system_actor()
+    counts = {"tickets": 0, "history_rows": 0, "mails": 0, "attachments": 0, "replies": 0}
+    for ticket_id in tickets_due_for_purge(now):
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+            if ticket.legal_hold or ticket.personal_data_purged_at is not None:
+                continue
+            with ticket_history_rewrite():
+                counts["history_rows"] += Ticket.history.filter(id=ticket.pk).update(**PURGED_VALUES)
+            for field, value in PURGED_VALUES.items():
+                setattr(ticket, field, value)
+            ticket.personal_data_purged_at = now
+            ticket._history_user = actor  # type: ignore[attr-defined]
+            ticket._change_reason = RETENTION_REASON  # type: ignore[attr-defined]
+            ticket.save()
+            # A mail still queued after so long will never go out; it has no recipient now.
+            OutboxMail.objects.filter(ticket=ticket, status=MailStatus.QUEUED).update(
+                status=MailStatus.FAILED, last_error=RETENTION_REASON
+            )
+            counts["mails"] += OutboxMail.objects.filter(ticket=ticket, purged_at__isnull=True).update(
+                to="", body_text="", body_html="", purged_at=now
+            )
+            for attachment in TicketAttachment.objects.filter(ticket=ticket, purged_at__isnull=True):
+                name = attachment.file.name
+                attachment.file = ""
+                attachment.original_name = ""
+                attachment.purged_at = now
+                attachment.save(update_fields=["file", "original_name", "purged_at"])
+                transaction.on_commit(lambda name=name: private_storage().delete(name))
+                counts["attachments"] += 1
+            counts["replies"] += TicketEvent.objects.filter(
+                ticket=ticket, kind=TicketEventKind.REQUESTER_REPLY
+            ).exclude(message="").update(message="")
+            TicketEvent.objects.create(
+                ticket=ticket, actor=actor, kind=TicketEventKind.RETENTION_PURGE, message=RETENTION_REASON,
+                created_at=now,
+            )
+            counts["tickets"] += 1
+        logger.info("Ticket id=%s %s: requester data purged", ticket.pk, ticket.reference)
+    return counts

@@ -1,0 +1,109 @@
+"""Helpers shared by the ticket services: input cleaning, the row lock, the
+audit event, the history stamp and staff notification."""
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import DatabaseError, transaction
+
+from .. import tokens
+from ..models import Ticket, TicketEvent, VerificationToken
+from ..outbox import outbox_queue
+
+MESSAGE_MAX_LENGTH = 5000
+
+
+class TicketConflict(ValidationError):
+    """Another change to the same ticket is under way or has just happened."""
+
+
+def clean_text(value: Any, *, field: str, required: bool, max_length: int) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise ValidationError(f"{field} is required.", code=f"{field.lower().replace(' ', '_')}_required")
+    if len(text) > max_length:
+        raise ValidationError(f"{field} is too long (at most {max_length} characters).", code="too_long")
+    return text
+
+
+def clean_message(message: str, *, code: str = "message_required", what: str = "a message") -> str:
+    text = (message or "").strip()
+    if not text:
+        raise ValidationError(f"Write {what}.", code=code)
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise ValidationError(f"Keep it under {MESSAGE_MAX_LENGTH} characters.", code="too_long")
+    return text
+
+
+def clean_email(value: Any, *, field: str, required: bool) -> str:
+    text = str(value or "").strip()
+    if not text:
+        if required:
+            raise ValidationError(f"{field} is required.", code=f"{field.lower().replace(' ', '_')}_required")
+        return ""
+    try:
+        validate_email(text)
+    except ValidationError:
+        raise ValidationError(f"{field} is not a valid address.", code="email_invalid") from None
+    return text
+
+
+def stamp_history(ticket: Ticket, *, actor: AbstractBaseUser | None, reason: str) -> None:
+    ticket._history_user = actor  # type: ignore[attr-defined]
+    ticket._change_reason = reason[:1000]  # type: ignore[attr-defined]
+
+
+def event_add(
+    ticket: Ticket, *, kind: str, actor: AbstractBaseUser | None, now: dt.datetime,
+    from_status: str = "", to_status: str = "", message: str = "", visible: bool = False,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket, actor=actor, kind=kind, from_status=from_status, to_status=to_status,
+        message=message, visible_to_requester=visible, created_at=now,
+    )
+
+
+def mail_subject(ticket: Ticket, text: str) -> str:
+    # Subjects name the reference only: they show up in logs and mail previews.
+    return f"[{ticket.reference}] {text}"
+
+
+def lock(ticket_id: int, *, nowait: bool = True) -> Ticket:
+    """Lock the ticket row for this transaction. With `nowait`, a row that
+    another transaction holds is a conflict at once rather than a wait."""
+    try:
+        with transaction.atomic():
+            return Ticket.objects.select_for_update(nowait=nowait).get(pk=ticket_id)
+    except Ticket.DoesNotExist:
+        raise ValidationError("No such ticket.", code="ticket_not_found") from None
+    except DatabaseError:
+        raise TicketConflict(
+            "Someone else is changing this ticket right now. Reload the page and try again.",
+            code="ticket_locked",
+        ) from None
+
+
+def staff_notify(ticket: Ticket, *, template: str, subject: str, context: dict[str, Any] | None = None) -> None:
+    for address in settings.STAFF_NOTIFY_EMAILS:
+        outbox_queue(
+            template=template, to=address, subject=mail_subject(ticket, subject), ticket=ticket,
+            context={"admin_url": f"{settings.SITE_URL}/admin/requests_app/ticket/{ticket.pk}/change/", **(context or {})},
+        )
+
+
+def issue_verification(ticket: Ticket, *, now: dt.datetime) -> VerificationToken:
+    nonce = tokens.new_nonce()
+    vt = VerificationToken.objects.create(
+        ticket=ticket, nonce=nonce, token_hash=tokens.token_hash(tokens.make_token(tokens.VERIFY, nonce)),
+        created_at=now, expires_at=now + dt.timedelta(days=settings.VERIFICATION_VALID_DAYS),
+    )
+    outbox_queue(
+        template="verify_identity", to=ticket.verification_address,
+        subject=mail_subject(ticket, "Please confirm your request"), ticket=ticket, verification=vt,
+        context={"expires_at": vt.expires_at},
+    )
+    return vt

@@ -1,0 +1,169 @@
+"""Admin sign-in with a second factor (TOTP), and enrolment of an authenticator."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.security.conftest import PASSWORD, code_for
+
+LOGIN = "/admin/login/?next=/admin/"
+
+
+def sign_in(client, username: str, password: str = PASSWORD, code: str = ""):
+    return client.post(LOGIN, {"username": username, "password": password, "otp_token": code})
+
+
+def test_development_signs_in_with_password_alone(client, make_staff, seeded, settings):
+    assert settings.ADMIN_MFA_REQUIRED is False
+    make_staff("dev", "Compliance editor")
+    response = sign_in(client, "dev")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    assert b"Site administration" in page.content or b"Content, requests and evidence" in page.content
+
+
+def test_login_page_asks_for_the_code_only_when_required(client, db, mfa_on):
+    assert b'name="otp_token"' in client.get("/admin/login/").content
+    mfa_on.ADMIN_MFA_REQUIRED = False
+    assert b'name="otp_token"' not in client.get("/admin/login/").content
+
+
+def test_required_mode_refuses_password_without_code(client, mfa_on, staff_with_device):
+    response = sign_in(client, "mira")
+    assert response.status_code == 200
+    assert "Enter the code from your authenticator app." in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_valid_code_signs_in_verified(client, mfa_on, staff_with_device):
+    user, device = staff_with_device
+    response = sign_in(client, "mira", code=code_for(device))
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert client.session["otp_device_id"] == device.persistent_id
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    assert b"Certifications" in index.content
+
+
+def test_replayed_code_is_refused(client, mfa_on, staff_with_device):
+    # Without django-otp's growing delay after a failure, so that the last
+    # step below shows the refusal was about the code, not the timing.
+    mfa_on.OTP_TOTP_THROTTLE_FACTOR = 0
+    _, device = staff_with_device
+    code = code_for(device)
+    assert sign_in(client, "mira", code=code).status_code == 302
+    client.post("/admin/logout/")
+
+    replay = sign_in(client, "mira", code=code)
+    assert replay.status_code == 200
+    assert "has already been used" in replay.content.decode()
+    assert "_auth_user_id" not in client.session
+
+    # The next code of the authenticator still works.
+    assert sign_in(client, "mira", code=code_for(device, steps_ahead=1)).status_code == 302
+
+
+@pytest.mark.parametrize("bad", ["000000", "12345", "abcdef", "１２３４５６", " ", "9" * 16])
+def test_wrong_or_malformed_codes_are_refused(client, mfa_on, staff_with_device, bad):
+    _, device = staff_with_device
+    if bad == code_for(device):
+        bad = "111111" if bad != "111111" else "222222"
+    response = sign_in(client, "mira", code=bad)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_code_of_another_users_device_is_refused(client, mfa_on, staff_with_device, make_staff):
+    _, device = staff_with_device
+    other = make_staff("otto", "Compliance editor")
+    TOTPDevice.objects.create(user=other, name="Authenticator app", confirmed=True)
+    response = sign_in(client, "otto", code=code_for(device))
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_unverified_session_is_refused_everywhere_in_admin(client, mfa_on, staff_with_device):
+    user, _ = staff_with_device
+    client.force_login(user)  # password only: no device in the session
+    for url in ("/admin/", "/admin/compliance/certification/", "/admin/auth/user/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/admin/login/?next="), url
+
+
+def test_staff_without_device_is_sent_to_enrolment(client, mfa_on, make_staff, seeded):
+    make_staff("neo", "Compliance editor")
+    response = sign_in(client, "neo")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:mfa_enrol")
+    # Until enrolled, the admin itself stays closed and leads back to enrolment.
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")
+    assert client.get("/admin/login/")["Location"] == reverse("admin:mfa_enrol")
+
+
+def test_enrolment_shows_secret_as_text_and_confirms_with_a_code(client, mfa_on, make_staff, seeded):
+    user = make_staff("neo", "Compliance editor")
+    sign_in(client, "neo")
+    page = client.get(reverse("admin:mfa_enrol"))
+    body = page.content.decode()
+    assert page.status_code == 200
+    device = TOTPDevice.objects.get(user=user)
+    assert device.confirmed is False
+    uri = re.search(r'<code class="mfa-uri">([^<]+)</code>', body).group(1).replace("&amp;", "&")
+    assert uri == device.config_url
+    assert uri.startswith("otpauth://totp/Trust%20center%3Aneo?secret=")
+    secret = uri.split("secret=")[1].split("&")[0]
+    shown = re.search(r'<code class="mfa-secret">([^<]+)</code>', body).group(1)
+    assert shown.replace(" ", "") == secret
+    # No image service or other site is asked to draw a QR code of the secret.
+    assert re.findall(r'(?:src|href|action)="(?:https?:)?//', body) == []
+    assert "<img" not in body
+
+    mfa_on.OTP_TOTP_THROTTLE_FACTOR = 0
+    wrong = client.post(reverse("admin:mfa_enrol"), {"otp_token": "000000" if code_for(device) != "000000" else "111111"})
+    assert wrong.status_code == 200
+    assert "That code is not valid or has already been used." in wrong.content.decode()
+    device.refresh_from_db()
+    assert device.confirmed is False
+
+    done = client.post(reverse("admin:mfa_enrol"), {"otp_token": code_for(device)})
+    assert done.status_code == 302
+    assert done["Location"] == "/admin/"
+    device.refresh_from_db()
+    assert device.confirmed is True
+    assert client.get("/admin/").status_code == 200
+    assert list(TOTPDevice.objects.filter(user=user).values_list("confirmed", flat=True)) == [True]
+
+
+def test_enrolled_user_cannot_add_a_second_device_with_password_alone(client, mfa_on, staff_with_device):
+    user, device = staff_with_device
+    client.force_login(user)
+    response = client.get(reverse("admin:mfa_enrol"))
+    assert response.status_code == 302
+    response = client.post(reverse("admin:mfa_enrol"), {"otp_token": code_for(device)})
+    assert response.status_code == 302
+    assert TOTPDevice.objects.filter(user=user).count() == 1
+    assert client.get("/admin/").status_code == 302  # still not verified
+
+
+def test_enrolment_refuses_anonymous_and_non_staff(client, db, mfa_on, django_user_model):
+    response = client.get(reverse("admin:mfa_enrol"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    member = django_user_model.objects.create_user("plain", password=PASSWORD)
+    client.force_login(member)
+    assert client.get(reverse("admin:mfa_enrol")).status_code == 302
+    assert TOTPDevice.objects.count() == 0
+
+
+def test_totp_secrets_are_hidden_in_the_device_admin(admin_client, staff_with_device, settings):
+    _, device = staff_with_device
+    page = admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    assert page.status_code == 200
+    assert device.key not in page.content.decode()

@@ -1,0 +1,34 @@
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse a request whose declared body is larger than MAX_REQUEST_BODY_BYTES.
+
+    Runs before anything reads the body, so an oversized upload costs one
+    header check rather than a read into memory or a temporary file. Bodies
+    sent without a Content-Length (chunked) are capped later by Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE and the upload handlers.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = -1
+            if length < 0:
+                return HttpResponse(render_to_string("400.html"), status=400)
+            if length > settings.MAX_REQUEST_BODY_BYTES:
+                response = HttpResponse(render_to_string("413.html"), status=413)
+                # The unread body makes the connection unusable for another request.
+                response["Connection"] = "close"
+                return response
+        return self.get_response(request)
