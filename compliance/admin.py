@@ -138,14 +138,6 @@ class ContentAdmin(SimpleHistoryAdmin):
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
         services.content_delete(obj=obj, actor=request.user, reason=request._content_change_reason)  # type: ignore[attr-defined]
 
-    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        # A past version is for reading. simple-history saves a POST to this
-        # view as a revert, even for a user who may only view; changes go
-        # forward through the change form with a reason instead.
-        if request.method == "POST":
-            raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Bulk delete would skip the reason; items are deleted one at a time.
         actions = super().get_actions(request)
