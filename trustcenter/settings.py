@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "simple_history",
+    "django_ratelimit",
     "django_tasks",
     "django_tasks_db",
     "django_otp",
@@ -309,3 +310,22 @@ CONTENT_SECURITY_POLICY = {
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=25 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+
+# Public request forms (requests_app): abuse limits. Rates are "count/period"
+# (s, m, h, d), counted in the shared cache; each accepted submission counts once
+# against the client's address and once against each email address it names.
+REQUEST_RATE_PER_IP = env.str("REQUEST_RATE_PER_IP", default="5/h")
+REQUEST_RATE_PER_EMAIL = env.str("REQUEST_RATE_PER_EMAIL", default="3/h")
+# A request form is a few kilobytes; larger bodies are refused with 413, nothing
+# created (TRUSTED_PROXY_COUNT, above, tells the rate limits the client address).
+REQUEST_FORM_MAX_BODY = env.int("REQUEST_FORM_MAX_BODY", default=64 * 1024)
+# django-ratelimit refuses caches that are not shared between processes (locmem).
+# Development and tests run one process on locmem, so the check is silenced
+# there only; production must point CACHE_URL at Redis or memcached.
+# Django's own RedisCache increments atomically but is not on django-ratelimit's
+# list of tested backends, hence its warning W001 is silenced for that backend.
+SILENCED_SYSTEM_CHECKS = list(vars().get("SILENCED_SYSTEM_CHECKS", []))  # keep any silenced above
+if not PRODUCTION:
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")

@@ -21,5 +21,6 @@ handler403 = "trustcenter.views.permission_denied"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),
+    path("requests/", include("requests_app.urls")),
     path("", include("compliance.urls")),
 ]

@@ -1,0 +1,268 @@
+"""Public intake forms: one per kind of request, each asking only what that kind needs.
+
+Forms validate input only; `views.py` hands `cleaned_data` to `ticket_submit()`.
+Every field has a maximum length so that no single submission can store more
+than a few kilobytes (see also `REQUEST_FORM_MAX_BODY`).
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+# Upper bounds shared by the forms and their tests.
+NAME_MAX = 200
+EMAIL_MAX = 254  # RFC 5321 path limit
+DETAILS_MAX = 5000
+SUBMISSION_TOKEN_BYTES = 32
+
+# The honeypot: a field people never see (hidden by CSS, skipped by keyboard and
+# screen readers) and naive bots fill. Its name looks like a field bots like.
+HONEYPOT_FIELD = "website"
+
+
+def new_submission_token() -> str:
+    """A fresh random token for one render of a form (see `ticket_submit`)."""
+    return secrets.token_urlsafe(SUBMISSION_TOKEN_BYTES)
+
+
+@dataclass(frozen=True)
+class DataRight:
+    """A GDPR data-subject right as offered on the public form."""
+
+    slug: str  # URL segment, /requests/new/data-subject/<slug>/
+    kind: str  # TicketKind value
+    title: str
+    article: str
+    summary: str
+    details_label: str
+    details_help: str
+    details_required: bool
+
+
+DATA_RIGHTS: tuple[DataRight, ...] = (
+    DataRight(
+        "erasure", "dsr_erasure", "Erase my data (delete my account)", "Art. 17",
+        "Ask us to delete your account and the personal data we hold about you.",
+        "Anything we should know", "For example, whether other accounts are concerned.",
+        False,
+    ),
+    DataRight(
+        "access", "dsr_access", "Get a copy of my data", "Art. 15",
+        "Ask which personal data we hold about you and receive a copy.",
+        "Anything we should know", "For example, a period or kind of data you are interested in.",
+        False,
+    ),
+    DataRight(
+        "rectification", "dsr_rectification", "Correct my data", "Art. 16",
+        "Ask us to correct personal data about you that is wrong or incomplete.",
+        "What is wrong, and what should it say", "Tell us which data is wrong and the correct value.",
+        True,
+    ),
+    DataRight(
+        "portability", "dsr_portability", "Take my data elsewhere", "Art. 20",
+        "Receive the data you gave us in a machine-readable format (JSON and CSV).",
+        "Anything we should know", "For example, the service the data should be ready for.",
+        False,
+    ),
+    DataRight(
+        "restriction", "dsr_restriction", "Restrict how my data is used", "Art. 18",
+        "Ask us to keep your data but stop using it while a question about it is settled.",
+        "Why processing should be restricted",
+        "For example: you contest the accuracy of the data, or you have objected and await our answer.",
+        True,
+    ),
+    DataRight(
+        "objection", "dsr_objection", "Object to how my data is used", "Art. 21",
+        "Object to processing based on our legitimate interest or to direct marketing.",
+        "Which processing you object to, and why",
+        "Tell us which use of your data you object to and the grounds relating to your situation.",
+        True,
+    ),
+)
+DATA_RIGHTS_BY_SLUG = {right.slug: right for right in DATA_RIGHTS}
+
+
+class TokenForm(forms.Form):
+    """A form carrying a random token per render, so a retried POST is recognised."""
+
+    submission_token = forms.CharField(
+        widget=forms.HiddenInput, min_length=20, max_length=64,
+        error_messages={
+            "required": "This form has expired. Please submit it again.",
+            "min_length": "This form has expired. Please submit it again.",
+            "max_length": "This form has expired. Please submit it again.",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission_token"] = new_submission_token()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and "submission_token" in self._errors:
+            # Re-rendered with a fresh token, so that sending it again can work.
+            data = self.data.copy()
+            data["submission_token"] = new_submission_token()
+            self.data = data
+
+    def visible_fields_in_order(self):
+        return [f for f in self if not f.is_hidden and f.name != HONEYPOT_FIELD]
+
+
+class IntakeForm(TokenForm):
+    """Shared by every intake form: the submission token and the honeypot."""
+
+    website = forms.CharField(
+        required=False, max_length=200, label="Leave this field empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    #: Field names that `ticket_submit` never sees.
+    control_fields = ("submission_token", HONEYPOT_FIELD)
+
+    @property
+    def honeypot_filled(self) -> bool:
+        return bool(self.is_bound and self.data.get(HONEYPOT_FIELD, "").strip())
+
+    def clean_website(self) -> str:
+        # Refuse openly rather than pretend success: a person whose browser
+        # filled the field by mistake must not believe a legal request was filed.
+        if self.cleaned_data.get(HONEYPOT_FIELD, "").strip():
+            raise ValidationError(
+                "Please leave this field empty; it helps us tell people from automated spam.",
+                code="honeypot",
+            )
+        return ""
+
+    def ticket_data(self) -> dict[str, str]:
+        """What the ticket stores: the visible fields, emails lower-cased."""
+        data = {}
+        for name, value in self.cleaned_data.items():
+            if name in self.control_fields:
+                continue
+            data[name] = value.strip().lower() if name.endswith("email") else value.strip()
+        return data
+
+    def emails(self) -> list[str]:
+        """Distinct addresses this submission would send mail to (rate-limit keys)."""
+        found = []
+        for name, value in self.ticket_data().items():
+            if name.endswith("email") and value and value not in found:
+                found.append(value)
+        return found
+
+
+
+def _email(label: str, *, required: bool = True, help_text: str = "") -> forms.EmailField:
+    return forms.EmailField(
+        label=label, required=required, max_length=EMAIL_MAX, help_text=help_text,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+def _text(label: str, *, autocomplete: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label, max_length=NAME_MAX, help_text=help_text,
+        widget=forms.TextInput(attrs={"autocomplete": autocomplete}),
+    )
+
+
+def _details(label: str, *, required: bool, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=required, max_length=DETAILS_MAX,
+        help_text=f"{help_text} At most {DETAILS_MAX} characters.".strip(),
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+
+class DpaRequestForm(IntakeForm):
+    """Countersignature of the Data Processing Agreement."""
+
+    legal_entity = _text(
+        "Legal entity name", autocomplete="organization",
+        help_text="The company that signs the DPA, as registered, e.g. “Example GmbH”.",
+    )
+    account_email = _email("Account email", help_text="The email address of your account with us.")
+    requester_name = _text("Your name", autocomplete="name")
+    requester_email = _email("Your email", help_text="We send the countersigned copy here.")
+    notes = _details("Notes", required=False, help_text="Anything we should know, e.g. who should receive the copy.")
+
+    field_order = ["legal_entity", "account_email", "requester_name", "requester_email", "notes"]
+
+    def ticket_data(self) -> dict[str, str]:
+        data = super().ticket_data()
+        data["details"] = data.pop("notes")  # the ticket's free-text field
+        return data
+
+
+class BaaRequestForm(IntakeForm):
+    """A HIPAA Business Associate Agreement."""
+
+    ENTITY_STATUS_CHOICES = [
+        ("covered_entity", "Covered entity (for example a health plan or provider)"),
+        ("business_associate", "Business associate of a covered entity"),
+    ]
+
+    legal_entity = _text("Legal entity name", autocomplete="organization")
+    account_email = _email("Account email", help_text="The email address of your account with us.")
+    requester_name = _text("Contact name", autocomplete="name")
+    requester_email = _email("Contact email", help_text="We send the signed BAA here.")
+    entity_status = forms.ChoiceField(
+        label="Your organisation is a", choices=ENTITY_STATUS_CHOICES, widget=forms.RadioSelect,
+        error_messages={"required": "Please choose whether you are a covered entity or a business associate."},
+    )
+
+    field_order = ["legal_entity", "account_email", "requester_name", "requester_email", "entity_status"]
+
+
+class DataSubjectRequestForm(IntakeForm):
+    """A request under the GDPR; the right comes from the URL, not from the form."""
+
+    requester_email = _email("Your email", help_text="We write to you at this address.")
+    account_email = _email(
+        "Account email, if different", required=False,
+        help_text="If your account uses another address, enter it: we confirm the request there.",
+    )
+    details = forms.CharField(required=False)  # replaced per right in __init__
+
+    field_order = ["requester_email", "account_email", "details"]
+
+    def __init__(self, *args, right: DataRight, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.right = right
+        self.fields["details"] = _details(
+            right.details_label, required=right.details_required, help_text=right.details_help
+        )
+
+    def ticket_data(self) -> dict[str, str]:
+        data = super().ticket_data()
+        if data.get("account_email") == data["requester_email"]:
+            data["account_email"] = ""
+        # The form does not ask for a name (the request needs none), but the
+        # ticket requires one to address mail: use the address the requester
+        # gave, which adds no personal data the ticket does not hold already.
+        data["requester_name"] = data["requester_email"]
+        return data
+
+
+def form_for_kind(kind: str) -> type[IntakeForm]:
+    if kind == "dpa":
+        return DpaRequestForm
+    if kind == "baa":
+        return BaaRequestForm
+    return DataSubjectRequestForm
+
+
+class RequesterReplyForm(TokenForm):
+    """The requester answers staff from the status page."""
+
+    message = forms.CharField(
+        label="Your reply", max_length=DETAILS_MAX,
+        help_text=f"We read it with your request and answer by email. At most {DETAILS_MAX} characters.",
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
