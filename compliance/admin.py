@@ -31,6 +31,7 @@ from .models import (
     ContactRoute,
     Control,
     DataHandlingRow,
+    Document,
     GdprFact,
     Organization,
     Publication,
@@ -286,6 +287,31 @@ class ContactRouteAdmin(OrderedContentAdmin):
     list_display = ["label", "email", "topics", "position", "is_active"]
     search_fields = ["label", "email", "topics"]
     prepopulated_fields = {"slug": ("label",)}
+
+
+class DocumentForm(ReasonForm):
+    class Meta:
+        model = Document
+        fields = "__all__"
+        # A plain file input: the stored file has no URL to link to (private storage).
+        widgets = {"file": forms.FileInput(attrs={"accept": "application/pdf"})}
+
+
+@admin.register(Document)
+class DocumentAdmin(OrderedContentAdmin):
+    """Reports and agreements: public or gated. Uploading a new file keeps the
+    old one on disk, so a publication still serves the file it listed."""
+
+    form = DocumentForm
+    list_display = ["title", "visibility", "size_label", "position", "is_active"]
+    list_filter = ["visibility", "is_active"]
+    search_fields = ["title", "description"]
+    prepopulated_fields = {"slug": ("title",)}
+    readonly_fields = ["sha256", "size_label"]
+
+    @admin.display(description="size")
+    def size_label(self, obj: Document) -> str:
+        return f"{obj.size / 1024:.0f} KB" if obj.size else "–"
 
 
 # --- Publishing ----------------------------------------------------------------

@@ -28,6 +28,12 @@ class SectionKey(models.TextChoices):
     DATA_HANDLING = "data-handling", "Data handling"
     GDPR = "gdpr", "GDPR"
     CONTACT = "contact", "Contact"
+    DOCUMENTS = "documents", "Documents"
+
+
+class DocumentVisibility(models.TextChoices):
+    PUBLIC = "public", "Public: anyone can download it"
+    GATED = "gated", "Gated: shared on request, after the NDA"
 
 
 class PublicationRequestStatus(models.TextChoices):

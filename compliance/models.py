@@ -13,7 +13,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .enums import CertificationStatus, ControlStatus, PublicationRequestStatus, SectionKey
+from .document_files import document_fingerprint, private_document_storage, validate_document_file
+from .enums import CertificationStatus, ControlStatus, DocumentVisibility, PublicationRequestStatus, SectionKey
 
 
 class HistoryBypassError(TypeError):
@@ -236,6 +237,51 @@ class ContactRoute(OrderedContent):
         return self.label
 
 
+def document_upload_path(instance: "Document", filename: str) -> str:
+    # A new random name for every upload: earlier files stay on disk, so the
+    # file a publication listed can still be served after a replacement.
+    import uuid
+
+    return f"documents/{uuid.uuid4().hex}.pdf"
+
+
+class Document(OrderedContent):
+    """A report or agreement offered on the page (SOC 2 report, pen-test summary,
+    DPA template): public ones are downloaded by anyone, gated ones after an
+    access request. The file lives under PRIVATE_MEDIA_ROOT and has no URL;
+    views serve it only for the version listed by the live publication."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    visibility = models.CharField(
+        max_length=10, choices=DocumentVisibility.choices, default=DocumentVisibility.GATED,
+    )
+    file = models.FileField(
+        storage=private_document_storage, upload_to=document_upload_path, max_length=200,
+        validators=[validate_document_file],
+        help_text="PDF only. Stored privately; downloads go through the page's links.",
+    )
+    sha256 = models.CharField(max_length=64, editable=False, blank=True)
+    size = models.PositiveBigIntegerField(editable=False, default=0)
+    history = HistoricalRecords()
+
+    class Meta(OrderedContent.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(visibility__in=DocumentVisibility.values), name="document_visibility_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        # Fingerprint a newly uploaded file: snapshots name the file by hash, so
+        # a download serves exactly the version a publication listed.
+        if self.file and not getattr(self.file, "_committed", True):
+            self.sha256, self.size = document_fingerprint(self.file)
+
+
 # Models whose rows make up the page, in the order the admin lists them.
 CONTENT_MODELS: tuple[type[models.Model], ...] = (
     Organization,
@@ -246,6 +292,7 @@ CONTENT_MODELS: tuple[type[models.Model], ...] = (
     DataHandlingRow,
     GdprFact,
     ContactRoute,
+    Document,
 )
 
 
@@ -389,3 +436,4 @@ class PublicationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Publication request #{self.pk}: {self.summary[:60]}"
+

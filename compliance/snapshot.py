@@ -20,6 +20,7 @@ from .models import (
     ContactRoute,
     Control,
     DataHandlingRow,
+    Document,
     GdprFact,
     Organization,
     Section,
@@ -153,5 +154,16 @@ def build_snapshot() -> Snapshot:
         "contact_routes": [
             {"slug": r.slug, "label": r.label, "email": r.email, "topics": r.topics}
             for r in ContactRoute.objects.filter(is_active=True)
+        ],
+        # No file bytes or paths: the hash names the exact file the download serves.
+        "documents": [
+            {
+                "slug": d.slug,
+                "title": d.title,
+                "description": d.description,
+                "visibility": d.visibility,
+                "sha256": d.sha256,
+            }
+            for d in Document.objects.filter(is_active=True)
         ],
     }

@@ -6,6 +6,8 @@ the last instant of the due day (stored as UTC by the ORM).
 - DPA and BAA: business days after the day of receipt, skipping weekends, the
   public holidays of settings.HOLIDAY_COUNTRY (`holidays` package) and the
   staff-maintained `ExtraHoliday` dates.
+- Subprocessor objections and document access requests: business days too
+  (SUBPROCESSOR_OBJECTION_DUE_BUSINESS_DAYS, DOCUMENT_ACCESS_DUE_BUSINESS_DAYS).
 - Data-subject requests: the earlier of settings.DSR_PROMISED_DAYS calendar
   days and one month (GDPR Art. 12(3)), counted per Regulation 1182/71 Art. 3:
   the day of receipt is not counted; a period in months ends at the end of the
@@ -90,6 +92,10 @@ def business_days_for(kind: str) -> int:
         return settings.DPA_DUE_BUSINESS_DAYS
     if kind == TicketKind.BAA:
         return settings.BAA_DUE_BUSINESS_DAYS
+    if kind == TicketKind.SUBPROCESSOR_OBJECTION:
+        return settings.SUBPROCESSOR_OBJECTION_DUE_BUSINESS_DAYS
+    if kind == TicketKind.DOCUMENT_ACCESS:
+        return settings.DOCUMENT_ACCESS_DUE_BUSINESS_DAYS
     raise ValueError(f"{kind!r} is not counted in business days")
 
 

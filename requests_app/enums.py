@@ -15,6 +15,8 @@ class TicketKind(models.TextChoices):
     DSR_PORTABILITY = "dsr_portability", "Portability (GDPR Art. 20)"
     DSR_RESTRICTION = "dsr_restriction", "Restriction (GDPR Art. 18)"
     DSR_OBJECTION = "dsr_objection", "Objection (GDPR Art. 21)"
+    SUBPROCESSOR_OBJECTION = "subprocessor_objection", "Objection to a subprocessor change"
+    DOCUMENT_ACCESS = "document_access", "Access to a gated document"
 
 
 class TicketStatus(models.TextChoices):
@@ -64,6 +66,8 @@ KIND_PREFIX: dict[str, str] = {
     TicketKind.DSR_PORTABILITY: "DSR",
     TicketKind.DSR_RESTRICTION: "DSR",
     TicketKind.DSR_OBJECTION: "DSR",
+    TicketKind.SUBPROCESSOR_OBJECTION: "OBJ",
+    TicketKind.DOCUMENT_ACCESS: "DOC",
 }
 
 # Data-subject requests: identity is verified first (GDPR Art. 12(6)) and the

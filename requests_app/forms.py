@@ -243,10 +243,6 @@ class DataSubjectRequestForm(IntakeForm):
         data = super().ticket_data()
         if data.get("account_email") == data["requester_email"]:
             data["account_email"] = ""
-        # The form does not ask for a name (the request needs none), but the
-        # ticket requires one to address mail: use the address the requester
-        # gave, which adds no personal data the ticket does not hold already.
-        data["requester_name"] = data["requester_email"]
         return data
 
 

@@ -329,6 +329,11 @@ class OutboxMail(models.Model):
     subject = models.CharField(max_length=250)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    # Extra mail headers (e.g. List-Unsubscribe); values may hold link placeholders.
+    headers = models.JSONField(default=dict, blank=True)
+    # Private links of other apps, as placeholders filled in at send time:
+    # {"[[name]]": {"purpose", "nonce", "hash", "url" (with "{token}")}}; see outbox._fill_links.
+    links = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=MailStatus.choices, default=MailStatus.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()

@@ -34,9 +34,14 @@ VERIFY_URL = "[[verify_url]]"
 def outbox_queue(
     *, template: str, to: str, subject: str, context: dict[str, Any] | None = None,
     ticket: Ticket | None = None, verification: VerificationToken | None = None,
+    headers: dict[str, str] | None = None, links: dict[str, dict[str, str]] | None = None,
 ) -> OutboxMail:
     """Write one mail to the outbox. Side effects: an OutboxMail row; after
-    commit, a `send_outbox_mail` task is enqueued for it."""
+    commit, a `send_outbox_mail` task is enqueued for it.
+
+    `headers` are sent with the mail. `links` name private links of other apps
+    by placeholder (see `link_placeholder`); the placeholders in the body and
+    headers are replaced by working links only when the mail is sent."""
     now = timezone.now()
     ctx = {
         "ticket": ticket, "site_url": settings.SITE_URL, "status_url": STATUS_URL,
@@ -47,6 +52,7 @@ def outbox_queue(
         subject=" ".join(subject.split())[:250],
         body_text=render_to_string(f"emails/{template}.txt", ctx),
         body_html=render_to_string(f"emails/{template}.html", ctx),
+        headers=headers or {}, links=links or {},
         next_attempt_at=now, created_at=now,
     )
     transaction.on_commit(partial(enqueue_send, mail.pk))
@@ -71,7 +77,18 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_SECONDS))
 
 
+def link_placeholder(*, name: str, purpose: str, nonce: str, token_hash: str, url: str) -> dict[str, dict[str, str]]:
+    """A `links` entry for `outbox_queue`: "[[name]]" becomes `url` with "{token}"
+    replaced by the token that `tokens.make_token(purpose, nonce)` made, which
+    must hash to `token_hash`. The raw token is never stored in the outbox."""
+    return {f"[[{name}]]": {"purpose": purpose, "nonce": nonce, "hash": token_hash, "url": url}}
+
+
 def _fill_links(text: str, mail: OutboxMail) -> str:
+    for placeholder, link in (mail.links or {}).items():
+        if placeholder in text:
+            raw = tokens.recover_token(link["purpose"], link["nonce"], link["hash"])
+            text = text.replace(placeholder, link["url"].replace("{token}", raw))
     if STATUS_URL in text and mail.ticket_id:
         ticket = mail.ticket
         raw = tokens.recover_token(tokens.STATUS, ticket.status_link_nonce, ticket.status_token_hash)
@@ -114,6 +131,7 @@ def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
             message = EmailMultiAlternatives(
                 subject=mail.subject, body=_fill_links(mail.body_text, mail),
                 from_email=settings.DEFAULT_FROM_EMAIL, to=[mail.to],
+                headers={name: _fill_links(value, mail) for name, value in (mail.headers or {}).items()},
                 connection=get_connection(),
             )
             if mail.body_html:

@@ -7,7 +7,7 @@ from typing import Any
 from compliance import services
 from compliance.enums import SectionKey
 from compliance.models import (
-    Certification, ContactRoute, Control, DataHandlingRow, GdprFact, Organization, Section,
+    Certification, ContactRoute, Control, DataHandlingRow, Document, GdprFact, Organization, Section,
     Subprocessor,
 )
 
@@ -71,6 +71,11 @@ def new_row(model, actor):
     if model is ContactRoute:
         return ContactRoute(slug="privacy", label="Privacy & legal", email="privacy@acme.test",
                             topics="DPA requests")
+    if model is Document:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        return Document(slug="soc2-report", title="SOC 2 report", visibility="gated",
+                        file=SimpleUploadedFile("soc2.pdf", b"%PDF-1.7\n% report\n%%EOF\n"))
     raise LookupError(f"No builder for {model.__name__}")
 
 

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "evidence",
     "accounts",
     "requests_app",
+    "subscriptions",
+    "documents",
 ]
 
 MIDDLEWARE = [
@@ -329,3 +331,27 @@ if not PRODUCTION:
     SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
+
+# Subscriptions: update notices by mail (double opt-in, one-click unsubscribe).
+# Days a customer has, from the approval of a subprocessor change, to object.
+SUBPROCESSOR_OBJECTION_DAYS = env.int("SUBPROCESSOR_OBJECTION_DAYS", default=30)
+# Business days staff have to answer an objection or a document access request.
+SUBPROCESSOR_OBJECTION_DUE_BUSINESS_DAYS = env.int("SUBPROCESSOR_OBJECTION_DUE_BUSINESS_DAYS", default=10)
+DOCUMENT_ACCESS_DUE_BUSINESS_DAYS = env.int("DOCUMENT_ACCESS_DUE_BUSINESS_DAYS", default=2)
+# The mailto: half of List-Unsubscribe (RFC 2369); empty means DEFAULT_FROM_EMAIL.
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
+# Subscribe form abuse limits ("count/period"), per client address and per email address.
+SUBSCRIBE_RATE_PER_IP = env.str("SUBSCRIBE_RATE_PER_IP", default="10/h")
+SUBSCRIBE_RATE_PER_EMAIL = env.str("SUBSCRIBE_RATE_PER_EMAIL", default="3/h")
+
+# Gated documents (SOC 2 report, pen-test summary, ...).
+# Largest document staff can upload (bytes); only PDF files are accepted. Keep it
+# below MAX_REQUEST_BODY_BYTES, which bounds the whole upload request.
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# How long an approved access request lets the requester download the document.
+DOCUMENT_GRANT_DAYS = env.int("DOCUMENT_GRANT_DAYS", default=30)
+# Work-email domains whose access requests are approved at once (comma-separated;
+# subdomains included). Empty: staff decide every request.
+DOCUMENT_AUTO_APPROVE_DOMAINS = env.list("DOCUMENT_AUTO_APPROVE_DOMAINS", default=[])
+# Refuse access requests from free-mail addresses (gmail.com, outlook.com, ...).
+DOCUMENT_BLOCK_FREEMAIL = env.bool("DOCUMENT_BLOCK_FREEMAIL", default=True)

@@ -22,5 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),
     path("requests/", include("requests_app.urls")),
+    path("subscribe/", include("subscriptions.urls")),
+    path("documents/", include("documents.urls")),
     path("", include("compliance.urls")),
 ]

@@ -49,7 +49,10 @@ def _clean_submission(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     if kind not in TicketKind.values:
         raise ValidationError("Unknown kind of request.", code="kind_unknown")
     cleaned = {
-        "requester_name": clean_text(data.get("requester_name"), field="Name", required=True, max_length=200),
+        # Data-subject requests need no name: the email address identifies the requester.
+        "requester_name": clean_text(
+            data.get("requester_name"), field="Name", required=kind in DOCUMENT_KINDS, max_length=200
+        ),
         "requester_email": clean_email(data.get("requester_email"), field="Email", required=True),
         "account_email": clean_email(data.get("account_email"), field="Account email", required=False),
         "legal_entity": clean_text(

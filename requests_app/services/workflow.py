@@ -3,6 +3,7 @@ changes staff make to a ticket (assignment, extension, notes, messages, hold).""
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -23,6 +24,12 @@ from .common import (
 )
 
 logger = logging.getLogger(__name__)
+
+# What fulfilling a ticket of a kind does besides the workflow, registered by the
+# app that owns the kind (documents: access requests grant access) from its
+# AppConfig.ready(). Called as hook(ticket=, actor=, now=) in the transaction of
+# the move, so the ticket is never fulfilled without its effect, nor the reverse.
+FULFIL_HOOKS: dict[str, Callable[..., None]] = {}
 
 # Column stamped when a ticket enters a state.
 STATE_STAMP: dict[str, str] = {
@@ -171,6 +178,8 @@ def ticket_transition(
         now = timezone.now()
         stored = _attachment_add(ticket, attachment, actor=actor, now=now) if attachment is not None else None
         _apply_transition(ticket, to_status, actor=actor, reason=reason, now=now, attachment=stored)
+        if to_status == TicketStatus.FULFILLED and ticket.kind in FULFIL_HOOKS:
+            FULFIL_HOOKS[ticket.kind](ticket=ticket, actor=actor, now=now)
     logger.info("Ticket id=%s moved to %s", ticket.pk, to_status)
     return ticket
 

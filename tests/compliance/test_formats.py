@@ -15,7 +15,7 @@ from django.utils.http import http_date
 from jsonschema import Draft202012Validator, FormatChecker
 
 from compliance import formats
-from compliance.enums import CertificationStatus, ControlStatus, SectionKey
+from compliance.enums import CertificationStatus, ControlStatus, DocumentVisibility, SectionKey
 from compliance.models import ContactRoute, Organization, Publication
 from compliance.services import system_actor
 from compliance.snapshot import build_snapshot
@@ -177,6 +177,7 @@ def test_schema_enums_follow_the_code():
     assert snapshot["certifications"]["items"]["properties"]["status"]["enum"] == CertificationStatus.values
     control = snapshot["sections"]["items"]["properties"]["groups"]["items"]["properties"]["items"]["items"]
     assert control["properties"]["status"]["enum"] == ControlStatus.values
+    assert snapshot["documents"]["items"]["properties"]["visibility"]["enum"] == DocumentVisibility.values
 
 
 def _undescribed(node: object, path: str = "") -> list[str]:

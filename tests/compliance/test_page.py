@@ -5,10 +5,11 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from compliance.enums import SectionKey
 from compliance.models import (
-    Certification, ContactRoute, Control, DataHandlingRow, GdprFact, Organization, Section,
+    Certification, ContactRoute, Control, DataHandlingRow, Document, GdprFact, Organization, Section,
     Subprocessor,
 )
 from compliance.services import system_actor
@@ -18,7 +19,7 @@ from django.template.loader import render_to_string
 from compliance.snapshot import build_snapshot
 from tests.factories import add_rows_per_section, published_page, save
 
-PAGE_QUERIES = 9 + 1  # the snapshot's queries, and the footer's audit-chain position
+PAGE_QUERIES = 10 + 1  # the snapshot's queries, and the footer's audit-chain position
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror="y()">'
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=&quot;y()&quot;&gt;"
@@ -79,6 +80,8 @@ def test_markup_in_any_content_field_is_shown_as_text(db, client):
     save(DataHandlingRow(slug="d", category=HOSTILE, description=HOSTILE), actor)
     save(GdprFact(slug="g", label=HOSTILE, body=HOSTILE), actor)
     save(ContactRoute(slug="r", label=HOSTILE, email="r@acme.test", topics=HOSTILE), actor)
+    save(Document(slug="doc", title=HOSTILE, description=HOSTILE, visibility="public",
+                  file=SimpleUploadedFile("d.pdf", b"%PDF-1.7\n")), actor)
 
     html = published_page(client)
 
@@ -86,8 +89,8 @@ def test_markup_in_any_content_field_is_shown_as_text(db, client):
     assert "<img" not in html
     assert "onerror=\"" not in html
     # organization: <title> twice, meta description, brand, h1, lede, footer (7);
-    # sections: nav link, heading, intro (3 x 9); list fields (16)
-    assert html.count(ESCAPED) == 7 + 3 * len(SectionKey.values) + 16
+    # sections: nav link, heading, intro (3 x 10); list fields (16), document title and description (2)
+    assert html.count(ESCAPED) == 7 + 3 * len(SectionKey.values) + 16 + 2
     assert f"<h3 class=\"group-title\">{ESCAPED}</h3>" in html
     assert f"<strong>{ESCAPED}</strong> — {ESCAPED}" in html
     assert f"<dt>{ESCAPED}</dt><dd>{ESCAPED}</dd>" in html

@@ -98,7 +98,7 @@ def test_seed_writes_history_as_the_system_actor_with_the_import_reason(db):
     call_command("load_seed_content", stdout=open("/dev/null", "w"))
 
     rows = [row for model in CONTENT_MODELS for row in model.history.all()]
-    assert len(rows) == 64
+    assert len(rows) == 65
     assert {row.history_type for row in rows} == {"+"}
     assert {row.history_change_reason for row in rows} == {"initial content import"}
     assert {row.history_user.username for row in rows} == {"system"}
@@ -120,7 +120,7 @@ def test_second_seed_run_changes_nothing(db, capsys):
     }
     assert after == before
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("Seed content: 64 rows created (organization 1, sections 9, controls 27")
+    assert out[0].startswith("Seed content: 65 rows created (organization 1, sections 10, controls 27")
     assert out[1] == "Seed content: 0 rows created, nothing to do"
 
 

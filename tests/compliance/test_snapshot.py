@@ -13,7 +13,7 @@ from compliance.services import content_delete, system_actor
 from compliance.snapshot import build_snapshot, content_last_changed_at
 from tests.factories import add_rows_per_section, save
 
-SNAPSHOT_QUERIES = 9  # sections, controls, organization, five lists, newest history date
+SNAPSHOT_QUERIES = 10  # sections, controls, organization, six lists, newest history date
 
 
 def _latest_history_date():
@@ -77,6 +77,7 @@ def test_snapshot_holds_shown_rows_in_order_keyed_by_slug(db):
         "data_handling": [{"slug": "acct", "category": "Account", "description": "Email"}],
         "gdpr": [{"slug": "basis", "label": "Legal basis", "body": "Contract"}],
         "contact_routes": [{"slug": "privacy", "label": "Privacy", "email": "privacy@acme.test", "topics": "DPA"}],
+        "documents": [],
     }
     assert json.loads(json.dumps(snapshot)) == snapshot
 
@@ -90,7 +91,7 @@ def test_snapshot_of_empty_content(db):
         },
         "content_updated_at": None,
         "sections": [], "certifications": [], "subprocessors": [], "data_handling": [], "gdpr": [],
-        "contact_routes": [],
+        "contact_routes": [], "documents": [],
     }
 
 

@@ -135,6 +135,15 @@ def test_erasure_takes_its_kind_from_the_url_and_awaits_verification(client):
     assert OutboxMail.objects.filter(ticket=ticket, to="login@example.org", template__contains="verif").count() == 1
 
 
+def test_data_subject_request_asks_no_name_and_mail_greets_without_one(client):
+    post_form(client, ERASURE_URL, DSR_ANSWERS)
+
+    ticket = Ticket.objects.get()
+    assert ticket.requester_name == ""
+    ack = OutboxMail.objects.get(ticket=ticket, to="sam@example.org", template="ticket_received")
+    assert ack.body_text.startswith("Hello,\n")
+
+
 def test_same_account_address_is_not_stored_twice(client):
     post_form(client, ERASURE_URL, {**DSR_ANSWERS, "account_email": "SAM@example.org"})
     assert Ticket.objects.get().account_email == ""

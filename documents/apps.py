@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class DocumentsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "documents"
+    verbose_name = "Document access"
+
+    def ready(self) -> None:
+        from requests_app.enums import TicketKind
+        from requests_app.services import FULFIL_HOOKS
+
+        from .services import grant_on_fulfil
+
+        # Fulfilling an access request in the ticket workflow is what grants access.
+        FULFIL_HOOKS[TicketKind.DOCUMENT_ACCESS] = grant_on_fulfil

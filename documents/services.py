@@ -1,0 +1,211 @@
+"""Every write about access to gated documents.
+
+Asking for access submits a ticket (kind `document_access`) and records the
+NDA acceptance in the same transaction. Staff decide in the ticket workflow:
+fulfilling grants access (`grant_on_fulfil`, called by `ticket_transition` in
+its transaction), rejecting denies it. Addresses on DOCUMENT_AUTO_APPROVE_DOMAINS
+are granted at once; free-mail addresses are refused when DOCUMENT_BLOCK_FREEMAIL.
+Personal data is never logged.
+"""
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from compliance.enums import DocumentVisibility
+from compliance.models import Document
+from compliance.services import clean_reason, system_actor
+from requests_app import tokens
+from requests_app.enums import TicketKind, TicketStatus
+from requests_app.models import Ticket
+from requests_app.outbox import link_placeholder, outbox_queue
+from requests_app.services import ticket_submit, ticket_transition
+
+from .models import DocumentDownload, DocumentGrant, NdaAcceptance, NdaVersion
+from .selectors import live_listing
+
+logger = logging.getLogger(__name__)
+
+GRANT = "document-grant"
+USER_AGENT_MAX = 300
+AUTO_APPROVE_REASON = "Approved automatically: the work email is on an approved domain."
+
+# Common free-mail domains; DOCUMENT_BLOCK_FREEMAIL refuses requests from them.
+FREEMAIL_DOMAINS = frozenset({
+    "gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com",
+    "proton.me", "protonmail.com", "gmx.com", "aol.com", "mail.com",
+})
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].strip().lower()
+
+
+def _domain_matches(domain: str, listed: str) -> bool:
+    listed = listed.strip().lower().lstrip("@")
+    return bool(listed) and (domain == listed or domain.endswith("." + listed))
+
+
+def is_freemail(email: str) -> bool:
+    domain = email_domain(email)
+    return any(_domain_matches(domain, free) for free in FREEMAIL_DOMAINS)
+
+
+def is_auto_approved(email: str) -> bool:
+    domain = email_domain(email)
+    return any(_domain_matches(domain, allowed) for allowed in settings.DOCUMENT_AUTO_APPROVE_DOMAINS)
+
+
+def active_nda() -> NdaVersion | None:
+    return NdaVersion.objects.filter(active=True).first()
+
+
+def gated_document(slug: str) -> Document | None:
+    """The document if the live page lists it as gated."""
+    entry = live_listing(slug)
+    if entry is None or entry.get("visibility") != DocumentVisibility.GATED:
+        return None
+    return Document.objects.filter(slug=slug).first()
+
+
+def access_request_submit(
+    *, document_slug: str, data: dict[str, Any], nda_version_id: int, submission_token: str,
+    ip: str | None = None, user_agent: str = "",
+) -> Ticket:
+    """Ask for access to a gated document, accepting the NDA shown.
+
+    `data` holds requester_name, requester_email (work email), legal_entity.
+    Refusals: "document_not_gated" (not listed as gated on the live page),
+    "freemail_blocked", "nda_changed" (the NDA shown is no longer the active one).
+    A retried submission (same token) returns the ticket it made.
+    Side effects, in one transaction: the ticket and its mails (`ticket_submit`);
+    an NdaAcceptance (version, time, IP, user agent); on an approved domain the
+    ticket is fulfilled at once by the system actor, which grants access.
+    """
+    document = gated_document(document_slug)
+    if document is None:
+        raise ValidationError("This document is not offered on request.", code="document_not_gated")
+    email = str(data.get("requester_email") or "").strip().lower()
+    if settings.DOCUMENT_BLOCK_FREEMAIL and is_freemail(email):
+        raise ValidationError(
+            "Please use your work email address; we do not share documents with free-mail addresses.",
+            code="freemail_blocked",
+        )
+    nda = active_nda()
+    if nda is None or nda.pk != nda_version_id:
+        raise ValidationError(
+            "The non-disclosure agreement has changed since the form was shown. Please read and accept it again.",
+            code="nda_changed",
+        )
+    with transaction.atomic():
+        ticket, _ = ticket_submit(
+            kind=TicketKind.DOCUMENT_ACCESS,
+            data={**data, "requester_email": email, "document": document.slug, "document_title": document.title,
+                  "nda_version": nda.label},
+            submission_token=submission_token, ip=ip,
+        )
+        _, created = NdaAcceptance.objects.get_or_create(
+            ticket=ticket,
+            defaults={"document": document, "nda_version": nda, "accepted_at": ticket.received_at,
+                      "ip": ip or None, "user_agent": (user_agent or "")[:USER_AGENT_MAX]},
+        )
+        if created and ticket.status == TicketStatus.OPEN and is_auto_approved(email):
+            actor = system_actor()
+            ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=actor,
+                              reason=AUTO_APPROVE_REASON)
+            ticket = ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=actor,
+                                       reason=AUTO_APPROVE_REASON)
+            DocumentGrant.objects.filter(ticket=ticket).update(auto_approved=True)
+    logger.info("Document access ticket id=%s submitted", ticket.pk)
+    return ticket
+
+
+def grant_url_template(document_slug: str) -> str:
+    return f"{settings.SITE_URL}/documents/{document_slug}/download/{{token}}/"
+
+
+def grant_on_fulfil(*, ticket: Ticket, actor: AbstractBaseUser | None, now: dt.datetime) -> DocumentGrant:
+    """Fulfilling a document access ticket: grant access for DOCUMENT_GRANT_DAYS.
+
+    Runs inside `ticket_transition`'s transaction. Side effects: a DocumentGrant;
+    a mail to the requester with the private download link (filled in at send
+    time; the raw token is stored nowhere).
+    """
+    try:
+        acceptance = NdaAcceptance.objects.select_related("document").get(ticket=ticket)
+    except NdaAcceptance.DoesNotExist:
+        raise ValidationError("This request has no NDA acceptance; access cannot be granted.",
+                              code="nda_missing") from None
+    nonce = tokens.new_nonce()
+    grant = DocumentGrant.objects.create(
+        ticket=ticket, document=acceptance.document, token_nonce=nonce,
+        token_hash=tokens.token_hash(tokens.make_token(GRANT, nonce)),
+        granted_at=now, granted_by=actor,
+        expires_at=now + dt.timedelta(days=settings.DOCUMENT_GRANT_DAYS),
+    )
+    outbox_queue(
+        template="document_access_granted", to=ticket.requester_email,
+        subject=f"[{ticket.reference}] Your access to {acceptance.document.title}", ticket=ticket,
+        context={"grant": grant, "document": acceptance.document, "download_url": "[[download_url]]"},
+        links=link_placeholder(name="download_url", purpose=GRANT, nonce=nonce, token_hash=grant.token_hash,
+                               url=grant_url_template(acceptance.document.slug)),
+    )
+    return grant
+
+
+def grant_for_link(*, document_slug: str, raw_token: str, now: dt.datetime | None = None) -> DocumentGrant | None:
+    """The grant a download link stands for, if it opens this document now:
+    the token matches, the grant is for this document, not expired, not revoked."""
+    if not raw_token or len(raw_token) > 128:
+        return None
+    now = now or timezone.now()
+    grant = DocumentGrant.objects.select_related("document").filter(token_hash=tokens.token_hash(raw_token)).first()
+    if grant is None or grant.document.slug != document_slug:
+        return None
+    if grant.revoked_at is not None or grant.expires_at <= now:
+        return None
+    return grant
+
+
+def download_record(*, grant: DocumentGrant, sha256: str, ip: str | None, user_agent: str) -> DocumentDownload:
+    """Log one download through a grant."""
+    return DocumentDownload.objects.create(
+        grant=grant, downloaded_at=timezone.now(), sha256=sha256, ip=ip or None,
+        user_agent=(user_agent or "")[:USER_AGENT_MAX],
+    )
+
+
+def grant_revoke(*, grant_id: int, actor: AbstractBaseUser, reason: str) -> DocumentGrant:
+    """Withdraw access before it expires. Repeating it changes nothing.
+
+    Side effects: revoked_at, revoked_by and the reason on the grant."""
+    reason = clean_reason(reason)
+    with transaction.atomic():
+        grant = DocumentGrant.objects.select_for_update().get(pk=grant_id)
+        if grant.revoked_at is None:
+            grant.revoked_at = timezone.now()
+            grant.revoked_by = actor
+            grant.revoke_reason = reason
+            grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    logger.info("Document grant id=%s revoked", grant.pk)
+    return grant
+
+
+def nda_version_create(*, label: str, text: str, actor: AbstractBaseUser) -> NdaVersion:
+    """Add an NDA version and make it the active one (the previous one stays on record)."""
+    label, text = (label or "").strip(), (text or "").strip()
+    if not label or not text:
+        raise ValidationError("An NDA version needs a label and its text.", code="nda_incomplete")
+    with transaction.atomic():
+        for previous in NdaVersion.objects.select_for_update().filter(active=True):
+            previous.active = False
+            previous.save(update_fields=["active"])
+        return NdaVersion.objects.create(
+            label=label, text=text, active=True, created_at=timezone.now(), created_by=actor,
+        )

@@ -1,0 +1,151 @@
+"""Public side of documents: downloads and access requests.
+
+Files are served only for what the live publication lists, always as an
+attachment with a fixed content type, `nosniff` and a sandboxing CSP, so a
+file can never run as a page of this site. Gated downloads need a valid,
+unexpired, unrevoked grant for that very document; each is logged, and
+never cached. One answer for every refused link, naming nothing.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.views.decorators.http import require_GET, require_http_methods
+
+from compliance.document_files import private_document_storage
+from compliance.enums import DocumentVisibility
+from compliance.models import Organization
+from requests_app.models import Ticket
+from requests_app.ratelimits import client_ip, submission_is_limited
+
+from . import services
+from .forms import AccessRequestForm
+from .selectors import listed_file_name, live_listing
+
+SUBMITTED_SESSION_KEY = "requests_app:submitted"  # the requests app's confirmation page
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HttpResponse:
+    org = Organization.objects.only("name").first()
+    return render(request, template, {"org_name": org.name if org else "", **(context or {})}, status=status)
+
+
+def _not_available(request: HttpRequest) -> HttpResponse:
+    response = _page(request, "subscriptions/message.html", {
+        "heading": "This document is not available",
+        "paragraphs": [
+            "The link is not valid, has expired or was withdrawn, or the document is no longer offered.",
+            "You can ask for access again from the Documents section of the trust center.",
+        ],
+    }, status=404)
+    add_never_cache_headers(response)
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _file_response(entry: dict[str, Any]) -> FileResponse | None:
+    name = listed_file_name(entry)
+    if name is None:
+        return None
+    try:
+        handle = private_document_storage().open(name, "rb")
+    except FileNotFoundError:
+        return None
+    response = FileResponse(handle, as_attachment=True, filename=f"{entry['slug']}.pdf",
+                            content_type="application/pdf")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_GET
+def public_download(request: HttpRequest, slug: str) -> HttpResponse:
+    """A public document, as the live page lists it."""
+    entry = live_listing(slug)
+    if entry is None or entry.get("visibility") != DocumentVisibility.PUBLIC:
+        return _not_available(request)
+    response = _file_response(entry)
+    if response is None:
+        return _not_available(request)
+    patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
+    return response
+
+
+@require_GET
+def gated_download(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """A gated document through the private link of a grant; logged."""
+    grant = services.grant_for_link(document_slug=slug, raw_token=token)
+    entry = live_listing(slug) if grant is not None else None
+    if entry is None or entry.get("visibility") != DocumentVisibility.GATED:
+        return _not_available(request)
+    response = _file_response(entry)
+    if response is None:
+        return _not_available(request)
+    services.download_record(grant=grant, sha256=entry["sha256"], ip=client_ip(request) or None,
+                             user_agent=request.META.get("HTTP_USER_AGENT", ""))
+    add_never_cache_headers(response)  # includes no-store
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+FIELD_OF_ERROR = {"freemail_blocked": "requester_email"}
+
+
+@require_http_methods(["GET", "POST"])
+def request_access(request: HttpRequest, slug: str) -> HttpResponse:
+    """Ask for a gated document: name, work email, company, and the NDA."""
+    document = services.gated_document(slug)
+    if document is None:
+        return _not_available(request)
+    nda = services.active_nda()
+    if nda is None:
+        return _page(request, "subscriptions/message.html", {
+            "heading": "Requests are closed for now",
+            "paragraphs": ["We cannot take access requests at the moment. Please write to us through the "
+                           "contact routes on the trust center."],
+        }, status=503)
+    status = 200
+    if request.method == "POST":
+        form = AccessRequestForm(request.POST)
+        status = 400
+        if form.is_valid():
+            outcome = _submit(request, document.slug, form)
+            if isinstance(outcome, HttpResponse):
+                return outcome
+            status = outcome
+    else:
+        form = AccessRequestForm(initial={"nda_version": nda.pk})
+    return _page(request, "documents/request_access.html",
+                 {"document": document, "nda": nda, "form": form, "grant_days": settings.DOCUMENT_GRANT_DAYS},
+                 status=status)
+
+
+def _submit(request: HttpRequest, slug: str, form: AccessRequestForm) -> HttpResponse | int:
+    token = form.cleaned_data["submission_token"]
+    ticket = Ticket.objects.filter(submission_token=token).first()
+    if ticket is None:
+        if submission_is_limited(request, emails=form.emails()):
+            form.add_error(None, ValidationError(
+                "Too many requests from your network or for this address. Nothing was sent; "
+                "please try again in an hour.", code="rate_limited",
+            ))
+            return 429
+        try:
+            ticket = services.access_request_submit(
+                document_slug=slug, data=form.ticket_data(), nda_version_id=form.cleaned_data["nda_version"],
+                submission_token=token, ip=client_ip(request) or None,
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except ValidationError as exc:
+            form.add_error(FIELD_OF_ERROR.get(exc.code or ""), exc)
+            return 400
+    request.session[SUBMITTED_SESSION_KEY] = {
+        "reference": ticket.reference, "kind": ticket.kind, "needs_verification": False,
+    }
+    return redirect("requests_app:submitted")

@@ -1,0 +1,138 @@
+"""Staff views of subscribers, notices and objections; all read-only here.
+
+Subscribers change only through their own links (confirm, unsubscribe);
+notices are written by the notice service; objections are answered on their
+ticket in the request queue.
+"""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import PublicationNotices, SubprocessorNotice, SubprocessorObjection, Subscriber
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(ReadOnlyAdmin):
+    list_display = ("email", "scope", "state", "confirmed_at", "unsubscribed_at", "created_at")
+    list_filter = ("scope", ("confirmed_at", admin.EmptyFieldListFilter), ("unsubscribed_at", admin.EmptyFieldListFilter))
+    search_fields = ("email",)
+    fields = ("email", "scope", "requested_scope", "created_at", "confirmed_at", "unsubscribed_at", "confirm_sent_at")
+    readonly_fields = fields
+
+    @admin.display(description="state")
+    def state(self, obj: Subscriber) -> str:
+        if obj.unsubscribed_at:
+            return "unsubscribed"
+        return "subscribed" if obj.confirmed_at else "awaiting confirmation"
+
+
+@admin.register(SubprocessorNotice)
+class SubprocessorNoticeAdmin(ReadOnlyAdmin):
+    list_display = ("publication", "subscriber", "subprocessor_change", "mail_status", "created_at")
+    list_filter = ("publication", "subprocessor_change")
+    list_select_related = ("publication", "subscriber", "mail")
+    fields = ("publication", "subscriber", "subprocessor_change", "mail", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="mail")
+    def mail_status(self, obj: SubprocessorNotice) -> str:
+        return obj.mail.get_status_display()
+
+
+def _ticket_link(ticket_id: int, reference: str) -> str:
+    return format_html('<a href="{}">{}</a>', reverse("admin:requests_app_ticket_change", args=[ticket_id]), reference)
+
+
+@admin.register(SubprocessorObjection)
+class SubprocessorObjectionAdmin(ReadOnlyAdmin):
+    list_display = ("ticket_link", "publication", "subprocessor_name", "ticket_status", "created_at")
+    list_filter = ("publication",)
+    list_select_related = ("publication", "ticket")
+    fields = ("ticket_link", "publication", "subprocessor_name", "subprocessor_slug", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="ticket")
+    def ticket_link(self, obj: SubprocessorObjection) -> str:
+        return _ticket_link(obj.ticket_id, obj.ticket.reference)
+
+    @admin.display(description="status")
+    def ticket_status(self, obj: SubprocessorObjection) -> str:
+        return obj.ticket.get_status_display()
+
+
+class ObjectionInline(ReadOnlyInline):
+    model = SubprocessorObjection
+    fields = ("ticket_link", "subprocessor_name", "ticket_status", "created_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SubprocessorObjection]:
+        return super().get_queryset(request).select_related("ticket")
+
+    @admin.display(description="ticket")
+    def ticket_link(self, obj: SubprocessorObjection) -> str:
+        return _ticket_link(obj.ticket_id, obj.ticket.reference)
+
+    @admin.display(description="status")
+    def ticket_status(self, obj: SubprocessorObjection) -> str:
+        return obj.ticket.get_status_display()
+
+
+@admin.register(PublicationNotices)
+class PublicationNoticesAdmin(ReadOnlyAdmin):
+    """Per version: how many notices went out and which objections came in."""
+
+    list_display = ("version", "summary", "effective_at", "notices_sent", "subprocessor_notices", "objection_count")
+    fields = ("version", "summary", "effective_at", "notices_sent", "subprocessor_notices", "objection_count")
+    readonly_fields = fields
+    inlines = (ObjectionInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PublicationNotices]:
+        return super().get_queryset(request).annotate(
+            notice_total=Count("notices", distinct=True),
+            notice_subprocessor=Count("notices", filter=Q(notices__subprocessor_change=True), distinct=True),
+            objection_total=Count("objections", distinct=True),
+        )
+
+    @admin.display(description="notices", ordering="notice_total")
+    def notices_sent(self, obj: PublicationNotices) -> str:
+        url = reverse("admin:subscriptions_subprocessornotice_changelist") + f"?publication__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, obj.notice_total)  # type: ignore[attr-defined]
+
+    @admin.display(description="of which subprocessor changes")
+    def subprocessor_notices(self, obj: PublicationNotices) -> int:
+        return obj.notice_subprocessor  # type: ignore[attr-defined]
+
+    @admin.display(description="objections", ordering="objection_total")
+    def objection_count(self, obj: PublicationNotices) -> str:
+        url = reverse("admin:subscriptions_subprocessorobjection_changelist") + f"?publication__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, obj.objection_total)  # type: ignore[attr-defined]

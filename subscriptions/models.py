@@ -1,0 +1,107 @@
+"""Subscribers to update notices, the notices sent and the objections received.
+
+Writes go through `subscriptions.services`. Link tokens are never stored: a
+subscriber row keeps a nonce and the SHA-256 of the token made from it with
+SECRET_KEY (see requests_app.tokens), so the database alone opens nothing.
+"""
+
+from django.db import models
+
+from compliance.models import Publication
+from requests_app.models import OutboxMail, Ticket
+
+from .enums import SubscriptionScope
+
+
+class Subscriber(models.Model):
+    """An address that asked for notices. It receives them only once it has
+    confirmed (double opt-in) and until it unsubscribes."""
+
+    email = models.EmailField(unique=True, help_text="Stored lower-cased.")
+    scope = models.CharField(max_length=20, choices=SubscriptionScope.choices, default=SubscriptionScope.ALL)
+    requested_scope = models.CharField(
+        max_length=20, choices=SubscriptionScope.choices, default=SubscriptionScope.ALL,
+        help_text="The scope asked for in the latest request; it applies once confirmed.",
+    )
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    # Pending confirmation link (single use): cleared once used.
+    confirm_nonce = models.CharField(max_length=64, blank=True)
+    confirm_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    confirm_sent_at = models.DateTimeField(null=True, blank=True)
+    # The unsubscribe link carried by every mail; it keeps working.
+    unsubscribe_nonce = models.CharField(max_length=64)
+    unsubscribe_token_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(scope__in=SubscriptionScope.values), name="subscriber_scope_valid"),
+            models.CheckConstraint(
+                condition=models.Q(requested_scope__in=SubscriptionScope.values),
+                name="subscriber_requested_scope_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["confirmed_at", "unsubscribed_at"], name="subscriber_active_idx")]
+
+    def __str__(self) -> str:
+        return f"Subscriber {self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
+class SubprocessorNotice(models.Model):
+    """One publication announced to one subscriber: at most one per pair.
+
+    Subprocessor-only subscribers get one when the publication adds, removes
+    or changes a subprocessor; all-updates subscribers for every publication."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.PROTECT, related_name="notices")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="notices")
+    mail = models.OneToOneField(OutboxMail, on_delete=models.PROTECT, related_name="+")
+    subprocessor_change = models.BooleanField(help_text="Whether the notice announced subprocessor changes.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "notice"
+        constraints = [
+            models.UniqueConstraint(fields=["publication", "subscriber"], name="notice_once_per_subscriber"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice of version {self.publication_id} to subscriber {self.subscriber_id}"
+
+
+class SubprocessorObjection(models.Model):
+    """Links an objection ticket to the publication and subprocessor it is about;
+    the ticket itself carries the requester's details and the workflow."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.PROTECT, related_name="objections")
+    ticket = models.OneToOneField(Ticket, on_delete=models.PROTECT, related_name="subprocessor_objection")
+    subprocessor_slug = models.SlugField(max_length=80)
+    subprocessor_name = models.CharField(max_length=120)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "objection"
+        indexes = [models.Index(fields=["publication", "subprocessor_slug"], name="objection_pub_sub_idx")]
+
+    def __str__(self) -> str:
+        return f"Objection {self.ticket_id} to {self.subprocessor_name}"
+
+
+class PublicationNotices(Publication):
+    """Publications seen from the notices side (admin: notices sent and
+    objections received per version). A proxy: no table of its own."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view",)
+        verbose_name = "notices and objections by version"
+        verbose_name_plural = "notices and objections by version"

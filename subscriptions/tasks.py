@@ -1,0 +1,11 @@
+"""Background work of subscriptions (Django Tasks API; `manage.py db_worker` runs it)."""
+
+from django_tasks import task
+
+
+@task()
+def send_publication_notices(*, publication_id: int) -> int:
+    """Write the notices of one publication (idempotent); returns how many were new."""
+    from .services import publication_notices_send
+
+    return publication_notices_send(publication_id=publication_id)

@@ -1,0 +1,73 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from compliance.services import publication_publish_initial, system_actor
+from documents import services
+
+from .helpers import add_document, publish
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def _document_settings(settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.SITE_URL = "https://trust.example.com"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STAFF_NOTIFY_EMAILS = []
+    settings.TIME_ZONE = "UTC"
+    settings.HOLIDAY_COUNTRY = "US"
+    settings.DOCUMENT_GRANT_DAYS = 30
+    settings.DOCUMENT_AUTO_APPROVE_DOMAINS = []
+    settings.DOCUMENT_BLOCK_FREEMAIL = True
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    monkeypatch.setattr(timezone, "now", clock)
+    return clock
+
+
+@pytest.fixture
+def approver(make_staff):
+    return make_staff("apollo", "Compliance approver")
+
+
+@pytest.fixture
+def published(seeded):
+    return publication_publish_initial(actor=system_actor())
+
+
+@pytest.fixture
+def nda(db, editor):
+    return services.nda_version_create(label="2026-06", text="You keep our reports confidential.", actor=editor)
+
+
+@pytest.fixture
+def listed(clock, published, editor, approver, nda):
+    """A gated SOC 2 report and a public DPA template, on the live page."""
+    soc2 = add_document(editor, slug="soc2-report", title="SOC 2 Type I report", visibility="gated",
+                        content=b"%PDF-1.7\nsoc2 body\n%%EOF\n")
+    pentest = add_document(editor, slug="pentest-summary", title="Pen-test summary", visibility="gated",
+                           content=b"%PDF-1.7\npentest body\n%%EOF\n")
+    dpa = add_document(editor, slug="dpa-template", title="DPA template", visibility="public",
+                       content=b"%PDF-1.7\ndpa body\n%%EOF\n")
+    publish(editor, approver)
+    return {"soc2": soc2, "pentest": pentest, "dpa": dpa}

@@ -1,0 +1,40 @@
+"""Shared builders for the subscriptions tests."""
+
+import re
+
+from django.core import mail
+
+from compliance.models import Subprocessor
+from requests_app.outbox import outbox_send_due
+from subscriptions import services
+from subscriptions.models import Subscriber
+from tests.factories import publish_draft, save
+
+
+def subscribe(email: str, scope: str = "all", *, confirm: bool = True) -> Subscriber:
+    """A subscriber made through the services, confirmed with the link actually mailed."""
+    subscriber = services.subscriber_request(email=email, scope=scope)
+    if confirm:
+        services.subscriber_confirm(raw_token=mailed_token("confirm", to=email))
+    subscriber.refresh_from_db()
+    return subscriber
+
+
+def mailed_token(kind: str, *, to: str) -> str:
+    """The raw token of the last /subscribe/<kind>/ link mailed to `to`."""
+    outbox_send_due()
+    for message in reversed(mail.outbox):
+        if message.to == [to]:
+            found = re.search(rf"/subscribe/{kind}/([A-Za-z0-9_-]+)/", message.body)
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no {kind} link was mailed to {to}")
+
+
+def add_subprocessor(editor, slug: str = "fly-io", name: str = "Fly.io") -> Subprocessor:
+    return save(Subprocessor(slug=slug, name=name, purpose="Application hosting", location="EU"), editor,
+                "new hosting provider")
+
+
+def publish(editor, approver, **kwargs):
+    return publish_draft(requester=editor, approver=approver, **kwargs)
