@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
 
 from .canonical import GENESIS_HASH, plain, utc_iso
@@ -322,10 +323,15 @@ def _fill_history(entry: AuditEntry, chained: Chained, row: Any, versions: dict[
     for f in content_meta.concrete_fields:
         if f.attname == object_pk:
             continue
-        after = getattr(row, f.attname)
-        before = getattr(previous, f.attname) if previous is not None else None
+        after = _stored(getattr(row, f.attname))
+        before = _stored(getattr(previous, f.attname)) if previous is not None else None
         if previous is None or before != after:
             entry.changes.append(FieldChange(f.attname, str(f.verbose_name), before, after))
+
+
+def _stored(value: Any) -> Any:
+    """A field's value as stored: a file is its name."""
+    return value.name if isinstance(value, FieldFile) else value
 
 
 def _fill_record(entry: AuditEntry, chained: Chained, row: Any) -> None:

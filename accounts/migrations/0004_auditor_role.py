@@ -9,6 +9,8 @@ from django.db import migrations
 from accounts.roles import COMPLIANCE_APPROVER, COMPLIANCE_EDITOR, CONTENT_MODELS, crud, sync_roles
 
 AUDITOR = "Auditor"
+# Everything on the page, documents included.
+AUDITED_CONTENT = CONTENT_MODELS + ("document",)
 
 FULL_DICT = {
     COMPLIANCE_EDITOR: crud("compliance", CONTENT_MODELS, ("add", "change", "delete", "view")) + [
@@ -25,8 +27,8 @@ FULL_DICT = {
         "compliance.view_publicationrequest",
         "evidence.view_auditlog",
     ],
-    AUDITOR: crud("compliance", CONTENT_MODELS, ("view",))
-    + crud("compliance", tuple(f"historical{m}" for m in CONTENT_MODELS), ("view",))
+    AUDITOR: crud("compliance", AUDITED_CONTENT, ("view",))
+    + crud("compliance", tuple(f"historical{m}" for m in AUDITED_CONTENT), ("view",))
     + [
         "compliance.view_publication",
         "compliance.view_publicationrequest",
@@ -48,6 +50,7 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_request_handler"),
+        ("compliance", "0003_document"),
         ("evidence", "0001_initial"),
     ]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -6,6 +6,7 @@ from django.db import migrations
 CONTENT_HISTORY = (
     "historicalorganization", "historicalsection", "historicalcertification", "historicalcontrol",
     "historicalsubprocessor", "historicaldatahandlingrow", "historicalgdprfact", "historicalcontactroute",
+    "historicaldocument",
 )
 # model name: (time field, user field)
 CHAINED = {name: ("history_date", "history_user_id") for name in CONTENT_HISTORY}
@@ -36,6 +37,6 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("evidence", "0001_initial"),
-        ("compliance", "0002_publication"),
+        ("compliance", "0003_document"),
     ]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

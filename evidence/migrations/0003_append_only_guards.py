@@ -19,6 +19,6 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("evidence", "0002_genesis_and_existing_history"),
-        ("compliance", "0002_publication"),
+        ("compliance", "0003_document"),
     ]
     operations = [migrations.RunPython(forwards, backwards)]

@@ -135,3 +135,19 @@ def test_admin_export_form_errors(auditor_client):
     response = auditor_client.get(EXPORT_URL, {"date_from": "2026-02-01", "date_to": "2026-01-01", "format": "csv"})
     assert response.status_code == 400
     assert "The start date is after the end date." in response.content.decode()
+
+
+def test_documents_are_chained_and_exported_by_file_name(seeded, editor, tmp_path, today, settings):
+    from compliance.models import Document
+    from evidence.verify import verify_chain
+    from tests.factories import new_row
+
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    document = content_save(obj=new_row(Document, editor), actor=editor, reason="SOC 2 report added")
+    link = ChainLink.objects.order_by("-seq").first()
+    assert (link.model_label, link.actor_id) == ("compliance.historicaldocument", editor.pk)
+    data, _ = export(tmp_path, today, "jsonl")
+    last = json.loads(data.decode().splitlines()[-1])
+    assert (last["object"], last["change"], last["reason"]) == ("SOC 2 report", "created", "SOC 2 report added")
+    assert last["changes"]["file"] == {"before": None, "after": document.file.name}
+    assert verify_chain().ok

@@ -192,7 +192,14 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
 
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET history_change_reason = 'x'", "DELETE FROM {table}"])
 def test_triggers_refuse_update_and_delete_on_history(chain, statement):
-    for table in history_tables():
+    with connection.cursor() as cursor:
+        tables = []
+        for table in history_tables():
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+            if cursor.fetchone()[0]:  # a row trigger needs a row to act on
+                tables.append(table)
+    assert len(tables) >= 8
+    for table in tables:
         with pytest.raises(DatabaseError, match="history is append-only"):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(statement.format(table=table))

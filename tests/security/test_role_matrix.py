@@ -71,6 +71,8 @@ ROLE_TABLE: dict[str, dict[str, object]] = {
         "models": {
             **{f"compliance.{m}": "view" for m in CONTENT},
             **{f"compliance.historical{m}": "view" for m in CONTENT},
+            "compliance.document": "view",
+            "compliance.historicaldocument": "view",
             "compliance.publication": "view",
             "compliance.publicationrequest": "view",
             "requests_app.ticketevent": "view",
