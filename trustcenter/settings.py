@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "compliance",
+    "evidence",
     "accounts",
     "requests_app",
     "subscriptions",

@@ -454,6 +454,7 @@ def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
     assert perms("Compliance approver") == {f"compliance.view_{m}" for m in CONTENT} | {
         "compliance.preview_draft", "compliance.approve_publication",
         "compliance.view_publication", "compliance.view_publicationrequest",
+        "evidence.view_auditlog",
     }
 
 
@@ -463,6 +464,7 @@ def test_editor_role_edits_previews_and_asks(db):
     } | {
         "compliance.preview_draft", "compliance.request_publication",
         "compliance.view_publication", "compliance.view_publicationrequest",
+        "evidence.view_auditlog",
     }
 
 

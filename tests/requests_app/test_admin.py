@@ -42,7 +42,7 @@ def test_request_handler_role_has_exactly_its_permissions(db):
         "requests_app.view_extraholiday", "requests_app.add_extraholiday", "requests_app.change_extraholiday",
     ])
     editor = Group.objects.get(name="Compliance editor").permissions.values_list("content_type__app_label", flat=True)
-    assert set(editor) == {"compliance"}
+    assert set(editor) == {"compliance", "evidence"}  # evidence: reading the audit log
 
 
 def test_queue_lists_tickets_with_due_indicators(handler_client):

@@ -1,0 +1,112 @@
+import tempfile
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+
+from .export import export_filename, write_export
+from .forms import AuditFilterForm, ExportForm
+from .models import AuditLog, PurgeRecord
+from .selectors import audit_log_page, chain_head
+
+EXPORT_PERMISSION = "evidence.export_auditlog"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Evidence is written by the system only; nobody adds, changes or deletes it here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    """Every change to page content and every publication, newest first."""
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        changelist = "%s_%s_changelist" % info
+        # The log replaces the changelist; the standard object pages stay
+        # (read-only: every add, change and delete is refused above).
+        return [
+            path("", self.admin_site.admin_view(self.log_view), name=changelist),
+            path("export/", self.admin_site.admin_view(self.export_view), name="%s_%s_export" % info),
+        ] + [url for url in super().get_urls() if getattr(url, "name", None) != changelist]
+
+    def log_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = AuditFilterForm(request.GET)
+        page = None
+        if form.is_valid():
+            page = audit_log_page(
+                filters=form.filters(),
+                before=_cursor(request.GET.get("before")),
+                after=_cursor(request.GET.get("after")),
+            )
+        query = request.GET.copy()
+        query.pop("before", None)
+        query.pop("after", None)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Audit log",
+            "form": form,
+            "page": page,
+            "filter_query": query.urlencode(),
+            "head": chain_head(),
+            "can_export": request.user.has_perm(EXPORT_PERMISSION),
+            "export_form": ExportForm(initial={"format": "csv"}),
+        }
+        return TemplateResponse(request, "admin/evidence/audit_log.html", context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        if not request.user.has_perm(EXPORT_PERMISSION):
+            raise PermissionDenied
+        form = ExportForm(request.GET)
+        if not form.is_valid():
+            return TemplateResponse(request, "admin/evidence/audit_log_export.html", {
+                **self.admin_site.each_context(request), "opts": self.opts, "title": "Export the audit log",
+                "export_form": form,
+            }, status=400 if request.GET else 200)
+        data = form.cleaned_data
+        # The file goes to an anonymous temporary file first: the manifest needs
+        # its hash, and a long range should not be held in memory.
+        out = tempfile.TemporaryFile()
+        manifest = write_export(out, date_from=data["date_from"], date_to=data["date_to"], fmt=data["format"])
+        filename = export_filename(data["date_from"], data["date_to"], data["format"])
+        if data["manifest"]:
+            out.close()
+            response: HttpResponse = HttpResponse(manifest.to_json(), content_type="application/json")
+            response["Content-Disposition"] = f'attachment; filename="{filename}.manifest.json"'
+        else:
+            out.seek(0)
+            content_type = "text/csv; charset=utf-8" if data["format"] == "csv" else "application/jsonl; charset=utf-8"
+            response = FileResponse(out, as_attachment=True, filename=filename, content_type=content_type)
+            response["X-Export-SHA256"] = manifest.sha256
+            response["X-Export-Rows"] = str(manifest.row_count)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _cursor(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@admin.register(PurgeRecord)
+class PurgeRecordAdmin(ReadOnlyAdmin):
+    list_display = ["ran_at", "reason", "actor_username", "database_transaction"]
+    date_hierarchy = "ran_at"

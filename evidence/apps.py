@@ -1,0 +1,30 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+GUARDS_MIGRATION = ("evidence", "0003_append_only_guards")
+
+
+def refresh_guards(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """Guard history tables that later migrations add, once the guards are in place."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from .db import install_guards
+
+    connection = connections[using]
+    if connection.vendor == "postgresql" and GUARDS_MIGRATION in MigrationRecorder(connection).applied_migrations():
+        install_guards(connection)
+
+
+class EvidenceConfig(AppConfig):
+    name = "evidence"
+    verbose_name = "Evidence"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()
+        post_migrate.connect(refresh_guards, sender=self, dispatch_uid="evidence.refresh_guards")

@@ -1,0 +1,78 @@
+"""Canonical bytes and hashes of chained rows and links.
+
+A row's canonical form is the JSON object of all its concrete fields (by
+attribute name, so foreign keys appear as ids), with sorted keys, no
+whitespace, UTF-8, and times as UTC ISO 8601 with microseconds. The same
+function runs when a row is chained and when it is verified, on values read
+back from the database, so the hash is of what is stored.
+"""
+
+import hashlib
+import json
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+GENESIS_HASH = "0" * 64
+
+
+def utc_iso(value: datetime) -> str:
+    if value.tzinfo is None:  # stored naive only with USE_TZ off; such times are UTC here
+        value = value.replace(tzinfo=dt_timezone.utc)
+    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def plain(value: Any) -> Any:
+    """A JSON-native rendering of a field value that does not depend on the database."""
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value // timedelta(microseconds=1)
+    if isinstance(value, (Decimal, UUID)):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def canonical_json(data: dict[str, Any]) -> bytes:
+    return json.dumps(
+        plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def row_digest(fields: dict[str, Any]) -> str:
+    return sha256_hex(canonical_json(fields))
+
+
+def link_digest(
+    *, seq: int, model_label: str, row_pk: int, row_hash: str, prev_hash: str,
+    recorded_at: datetime, actor_id: int | None,
+) -> str:
+    """The hash of a link covers the previous link's hash, so changing any
+    earlier link or row changes every hash after it."""
+    return sha256_hex(
+        canonical_json(
+            {
+                "seq": seq,
+                "model": model_label,
+                "row_pk": row_pk,
+                "row_hash": row_hash,
+                "prev_hash": prev_hash,
+                "recorded_at": recorded_at,
+                "actor_id": actor_id,
+            }
+        )
+    )

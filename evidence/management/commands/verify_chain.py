@@ -1,0 +1,37 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from evidence.verify import parse_head, verify_chain
+
+PROGRESS_EVERY = 100_000
+
+
+class Command(BaseCommand):
+    help = "Verify the evidence hash chain; exit non-zero naming the first broken link."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--expect-head", metavar="SEQ:HASH",
+            help="A chain head seen earlier (page footer, export manifest) that must still be in the chain.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        expect = None
+        if options["expect_head"]:
+            try:
+                expect = parse_head(options["expect_head"])
+            except ValueError as exc:
+                raise CommandError(f"--expect-head: {exc}") from exc
+        reported = [0]
+
+        def progress(seq: int) -> None:
+            if options["verbosity"] >= 1 and seq - reported[0] >= PROGRESS_EVERY:
+                reported[0] = seq
+                self.stderr.write(f"checked {seq} links …")
+
+        result = verify_chain(expect_head=expect, progress=progress)
+        if not result.ok:
+            separator = " " if result.broken.seq is not None else ": "
+            raise CommandError(f"Chain BROKEN{separator}{result.broken}")
+        self.stdout.write(f"Chain OK: {result.links} links, head {result.head_seq}:{result.head_hash}")

@@ -1,0 +1,117 @@
+"""The evidence ledger: a hash chain over the change history of page content
+and over publications.
+
+The chain lives in its own append-only table (`ChainLink`) rather than in
+fields on the chained rows: history rows of several models and publications
+share one gapless sequence, which no single table can hold; the chained tables
+stay exactly as simple-history and the publishing code define them; and the
+ledger can be indexed for the audit log (model, actor, time) without touching
+them. `ChainHead` is the single row every writer locks to take the next
+sequence number, and it records the newest sequence and hash so that a cut
+tail shows.
+"""
+
+from django.db import models
+
+from .canonical import GENESIS_HASH
+
+HEAD_ID = 1
+
+
+class ChainHead(models.Model):
+    id = models.PositiveSmallIntegerField(primary_key=True, default=HEAD_ID)
+    seq = models.BigIntegerField(default=0, help_text="Sequence number of the newest link.")
+    hash = models.CharField(max_length=64, default=GENESIS_HASH, help_text="Hash of the newest link.")
+    recorded_at = models.DateTimeField(null=True, blank=True, help_text="Time of the newest link.")
+
+    class Meta:
+        verbose_name = "chain head"
+        default_permissions = ("view",)
+        constraints = [models.CheckConstraint(condition=models.Q(id=HEAD_ID), name="chainhead_single_row")]
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+class ChainSchema(models.Model):
+    """The field names a row's hash covers, per model and shape of its table.
+
+    A link names the schema its row was hashed with, so adding a column to a
+    history table later does not change the hash of rows chained before.
+    """
+
+    model_label = models.CharField(max_length=100)
+    fields = models.TextField(help_text="Comma-separated attribute names, sorted.")
+
+    class Meta:
+        verbose_name = "chain schema"
+        default_permissions = ("view",)
+        constraints = [models.UniqueConstraint(fields=["model_label", "fields"], name="chainschema_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.model_label}({self.fields})"
+
+    @property
+    def attnames(self) -> list[str]:
+        return self.fields.split(",")
+
+
+class ChainLink(models.Model):
+    seq = models.BigIntegerField(primary_key=True, help_text="Gapless, starting at 1.")
+    model_label = models.CharField(max_length=100, help_text="app_label.model of the chained row.")
+    row_pk = models.BigIntegerField()
+    schema = models.ForeignKey(ChainSchema, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(
+        help_text="When the link was appended; never earlier than the link before it, so a "
+        "date range maps to one contiguous range of sequence numbers."
+    )
+    actor_id = models.BigIntegerField(null=True, blank=True, help_text="User the chained row names.")
+    row_hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    link_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "chain link"
+        ordering = ["seq"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["model_label", "row_pk"], name="chainlink_row_once"),
+        ]
+        indexes = [
+            models.Index(fields=["model_label", "seq"], name="chainlink_model_seq"),
+            models.Index(fields=["actor_id", "seq"], name="chainlink_actor_seq"),
+            models.Index(fields=["recorded_at", "seq"], name="chainlink_time_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.model_label}:{self.row_pk}"
+
+
+class AuditLog(ChainLink):
+    """The audit log as the admin and the permissions see it."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "audit log"
+        verbose_name_plural = "audit log"
+        default_permissions = ("view",)
+        permissions = [("export_auditlog", "Can export the audit log")]
+
+
+class PurgeRecord(models.Model):
+    """A run of the retention purge, the one path allowed to rewrite history tables."""
+
+    ran_at = models.DateTimeField()
+    reason = models.CharField(max_length=300)
+    actor_username = models.CharField(max_length=150, blank=True)
+    database_transaction = models.CharField(
+        max_length=40, blank=True, help_text="PostgreSQL transaction id of the purge."
+    )
+
+    class Meta:
+        verbose_name = "history purge record"
+        ordering = ["-ran_at", "-id"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"Purge at {self.ran_at:%Y-%m-%d %H:%M} ({self.reason})"

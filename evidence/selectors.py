@@ -1,0 +1,348 @@
+"""Reads of the evidence ledger shared by the admin, the exports and templates.
+
+The audit log reads the ledger, newest first, a page at a time by keyset on
+the sequence number (never OFFSET, never a COUNT of the table), then fetches
+what the page needs in a fixed number of queries: one per chained model on
+the page (its rows together with each row's previous version), one for the
+publications, one for the users. The count does not grow with the data.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any, Iterator
+
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.fields.files import FieldFile
+from django.db.models.functions import Coalesce
+
+from .canonical import GENESIS_HASH, plain, utc_iso
+from .models import HEAD_ID, ChainHead, ChainLink
+from .registry import PUBLICATION_LABEL, Chained, chained_models
+
+PAGE_SIZE = 50
+HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+RECORD_TYPES = {PUBLICATION_LABEL: "published", "evidence.purgerecord": "purged history"}
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    hash: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"seq": self.seq, "hash": self.hash}
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+def chain_head() -> Head:
+    """The newest link's sequence number and hash (what the page footer shows)."""
+    row = ChainHead.objects.filter(pk=HEAD_ID).values_list("seq", "hash").first()
+    return Head(*row) if row else Head(0, GENESIS_HASH)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    user_id: int | None = None
+    model_label: str | None = None
+    # A filter naming a user that does not exist matches nothing.
+    match_nothing: bool = False
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    label: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class PublicationRef:
+    pk: int
+    seq: int
+    version: int | None
+    effective_at: datetime | None
+
+    def __str__(self) -> str:
+        return f"v{self.version}" if self.version is not None else f"#{self.pk}"
+
+
+@dataclass
+class AuditEntry:
+    seq: int
+    recorded_at: datetime
+    model_label: str
+    model_name: str
+    change_type: str
+    object_id: Any = None
+    object_repr: str = ""
+    changed_at: datetime | None = None
+    user: str = ""
+    reason: str = ""
+    changes: list[FieldChange] = field(default_factory=list)
+    publication: PublicationRef | None = None
+    row_hash: str = ""
+    prev_hash: str = ""
+    link_hash: str = ""
+
+    def as_export_row(self) -> dict[str, Any]:
+        """The entry as exported: plain values, UTC times, stable keys."""
+        pub = self.publication
+        return {
+            "seq": self.seq,
+            "time": utc_iso(self.changed_at) if self.changed_at else None,
+            "chained_at": utc_iso(self.recorded_at),
+            "model": self.model_label,
+            "object_id": plain(self.object_id),
+            "object": self.object_repr,
+            "change": self.change_type,
+            "user": self.user,
+            "reason": self.reason,
+            "changes": {c.field: {"before": plain(c.before), "after": plain(c.after)} for c in self.changes},
+            "publication_version": pub.version if pub else None,
+            "publication_effective_at": utc_iso(pub.effective_at) if pub and pub.effective_at else None,
+            "row_hash": self.row_hash,
+            "prev_hash": self.prev_hash,
+            "link_hash": self.link_hash,
+        }
+
+
+EXPORT_COLUMNS = list(AuditEntry(0, datetime.now(dt_timezone.utc), "", "", "").as_export_row())
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    newer: int | None  # pass as ?after= to see newer entries
+    older: int | None  # pass as ?before= to see older entries
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+
+
+def seq_range(date_from: date | None, date_to: date | None) -> tuple[int, int] | None:
+    """The contiguous sequence numbers chained between two UTC dates (inclusive).
+
+    Link times never go back, so the first link at or after the start and the
+    last before the end bound the range: two index lookups. None when empty.
+    """
+    lo, hi = 1, None
+    if date_from is not None:
+        lo = (
+            ChainLink.objects.filter(recorded_at__gte=day_start(date_from))
+            .order_by("recorded_at", "seq").values_list("seq", flat=True).first()
+        )
+        if lo is None:
+            return None
+    if date_to is not None:
+        hi = (
+            ChainLink.objects.filter(recorded_at__lt=day_start(date_to + timedelta(days=1)))
+            .order_by("-recorded_at", "-seq").values_list("seq", flat=True).first()
+        )
+        if hi is None:
+            return None
+    if hi is None:
+        hi = 2**62
+    return (lo, hi) if lo <= hi else None
+
+
+def filtered_links(filters: AuditFilters) -> QuerySet[ChainLink]:
+    qs = ChainLink.objects.all()
+    if filters.match_nothing:
+        return qs.none()
+    if filters.date_from or filters.date_to:
+        bounds = seq_range(filters.date_from, filters.date_to)
+        if bounds is None:
+            return qs.none()
+        qs = qs.filter(seq__gte=bounds[0], seq__lte=bounds[1])
+    if filters.user_id is not None:
+        qs = qs.filter(actor_id=filters.user_id)
+    if filters.model_label:
+        qs = qs.filter(model_label=filters.model_label)
+    return qs
+
+
+def audit_log_page(
+    *, filters: AuditFilters, before: int | None = None, after: int | None = None, size: int = PAGE_SIZE,
+) -> AuditPage:
+    """One page of the audit log, newest first."""
+    qs = filtered_links(filters)
+    if after is not None:
+        links = list(qs.filter(seq__gt=after).order_by("seq")[: size + 1])
+        more_newer = len(links) > size
+        links = links[:size][::-1]
+        newer = links[0].seq if links and more_newer else None
+        older = links[-1].seq if links else None
+    else:
+        if before is not None:
+            qs = qs.filter(seq__lt=before)
+        links = list(qs.order_by("-seq")[: size + 1])
+        more_older = len(links) > size
+        links = links[:size]
+        newer = links[0].seq if links and before is not None else None
+        older = links[-1].seq if links and more_older else None
+    return AuditPage(entries=build_entries(links), newer=newer, older=older)
+
+
+def iter_entries(filters: AuditFilters, batch: int = 1000) -> Iterator[AuditEntry]:
+    """Every matching entry in ascending sequence order, in batches (for exports)."""
+    qs = filtered_links(filters)
+    last = 0
+    while True:
+        links = list(qs.filter(seq__gt=last).order_by("seq")[:batch])
+        if not links:
+            return
+        yield from build_entries(links)
+        last = links[-1].seq
+
+
+def _history_rows(chained: Chained, pks: list[int]) -> dict[int, Any]:
+    """The page's history rows and, in the same query, each one's previous version."""
+    model = chained.model
+    object_pk = chained.content_model._meta.pk.attname  # type: ignore[union-attr]
+    previous = (
+        model._base_manager.filter(**{object_pk: OuterRef(object_pk)}, history_id__lt=OuterRef("history_id"))
+        .order_by("-history_id").values("history_id")[:1]
+    )
+    prev_ids = model._base_manager.filter(pk__in=pks).annotate(prev=Subquery(previous)).values("prev")
+    # A UNION of two index lookups: written as one WHERE with OR, PostgreSQL
+    # scans the whole history table.
+    rows = model._base_manager.filter(pk__in=pks).order_by().union(
+        model._base_manager.filter(pk__in=prev_ids).order_by()
+    )
+    return {row.pk: row for row in rows}
+
+
+def _previous_version(row: Any, versions: list[Any]) -> Any:
+    earlier = [v for v in versions if v.history_id < row.history_id]
+    return max(earlier, key=lambda v: v.history_id) if earlier else None
+
+
+def _carrying_publications(links: list[ChainLink], registry: dict[str, Chained]) -> list[PublicationRef]:
+    """The publications chained on or after the page's first link, up to the
+    first one after its last: whatever carried the page's changes live. One
+    query, with each publication's version and time read alongside."""
+    if PUBLICATION_LABEL not in registry or not links:
+        return []
+    publication = registry[PUBLICATION_LABEL].model
+    low = min(link.seq for link in links)
+    high = max(link.seq for link in links)
+    first_after = (
+        ChainLink.objects.filter(model_label=PUBLICATION_LABEL, seq__gt=high)
+        .order_by("seq").values("seq")[:1]
+    )
+
+    def column(name: str) -> Subquery:
+        return Subquery(publication._base_manager.filter(pk=OuterRef("row_pk")).values(name)[:1])
+
+    rows = (
+        ChainLink.objects.filter(
+            model_label=PUBLICATION_LABEL, seq__gte=low, seq__lte=Coalesce(Subquery(first_after), Value(high)),
+        )
+        .annotate(version=column("version"), effective_at=column("effective_at"))
+        .order_by("seq").values_list("seq", "row_pk", "version", "effective_at")
+    )
+    return [PublicationRef(pk=pk, seq=seq, version=version, effective_at=effective_at)
+            for seq, pk, version, effective_at in rows]
+
+
+def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
+    registry = chained_models()
+    carriers = _carrying_publications(links, registry)
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for link in links:
+        wanted[link.model_label].add(link.row_pk)
+
+    rows: dict[str, dict[int, Any]] = {}
+    for label, pks in wanted.items():
+        chained = registry.get(label)
+        if chained is None:
+            continue
+        if chained.is_history:
+            rows[label] = _history_rows(chained, sorted(pks))
+        else:
+            rows[label] = {r.pk: r for r in chained.model._base_manager.filter(pk__in=sorted(pks))}
+
+    versions_by_object: dict[tuple[str, Any], list[Any]] = defaultdict(list)
+    for label, by_pk in rows.items():
+        chained = registry[label]
+        if chained.is_history:
+            object_pk = chained.content_model._meta.pk.attname  # type: ignore[union-attr]
+            for row in by_pk.values():
+                versions_by_object[(label, getattr(row, object_pk))].append(row)
+
+    user_ids = {link.actor_id for link in links if link.actor_id is not None}
+    usernames = dict(get_user_model()._default_manager.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
+
+    def carrier(seq: int) -> PublicationRef | None:
+        return next((ref for ref in carriers if ref.seq >= seq), None)
+
+    entries = []
+    for link in links:
+        chained = registry.get(link.model_label)
+        row = rows.get(link.model_label, {}).get(link.row_pk)
+        entry = AuditEntry(
+            seq=link.seq, recorded_at=link.recorded_at, model_label=link.model_label,
+            model_name=str(chained.content_model._meta.verbose_name if chained and chained.content_model
+                           else chained.model._meta.verbose_name if chained else link.model_label),
+            change_type="recorded", user=usernames.get(link.actor_id, "") if link.actor_id else "",
+            publication=carrier(link.seq), row_hash=link.row_hash, prev_hash=link.prev_hash,
+            link_hash=link.link_hash,
+        )
+        if chained is None or row is None:
+            entry.change_type = "missing"
+            entry.object_id = link.row_pk
+            entry.object_repr = "(row no longer exists)"
+        elif chained.is_history:
+            _fill_history(entry, chained, row, versions_by_object)
+        else:
+            _fill_record(entry, chained, row)
+        entries.append(entry)
+    return entries
+
+
+def _fill_history(entry: AuditEntry, chained: Chained, row: Any, versions: dict[tuple[str, Any], list[Any]]) -> None:
+    content_meta = chained.content_model._meta  # type: ignore[union-attr]
+    object_pk = content_meta.pk.attname
+    entry.object_id = getattr(row, object_pk)
+    entry.object_repr = str(row.instance)
+    entry.changed_at = row.history_date
+    entry.change_type = HISTORY_TYPES.get(row.history_type, row.history_type)
+    entry.reason = row.history_change_reason or ""
+    if row.history_type == "-":
+        return
+    previous = _previous_version(row, versions[(chained.label, entry.object_id)])
+    for f in content_meta.concrete_fields:
+        if f.attname == object_pk:
+            continue
+        after = _stored(getattr(row, f.attname))
+        before = _stored(getattr(previous, f.attname)) if previous is not None else None
+        if previous is None or before != after:
+            entry.changes.append(FieldChange(f.attname, str(f.verbose_name), before, after))
+
+
+def _stored(value: Any) -> Any:
+    """A field's value as stored: a file is its name."""
+    return value.name if isinstance(value, FieldFile) else value
+
+
+def _fill_record(entry: AuditEntry, chained: Chained, row: Any) -> None:
+    entry.object_id = row.pk
+    version = getattr(row, "version", None)
+    entry.object_repr = str(row)
+    entry.changed_at = getattr(row, chained.time_attname) if chained.time_attname else None
+    entry.change_type = RECORD_TYPES.get(chained.label, "recorded")
+    entry.reason = str(getattr(row, "summary", "") or getattr(row, "reason", "") or "")
+    entry.user = entry.user or getattr(row, "actor_username", "")
+    if chained.label == PUBLICATION_LABEL:
+        entry.publication = PublicationRef(
+            pk=row.pk, seq=entry.seq, version=version, effective_at=getattr(row, "effective_at", None)
+        )

@@ -1,0 +1,90 @@
+"""Writes to the evidence ledger."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.utils import timezone
+
+from .canonical import link_digest, row_digest
+from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema
+from .registry import chained_models, read_rows
+
+
+def _locked_head(head_model: Any, using: str) -> Any:
+    """The head row, locked until the transaction ends: writers queue here, so
+    each takes the next sequence number and the previous hash in turn."""
+    head = head_model.objects.using(using).select_for_update().filter(pk=HEAD_ID).first()
+    if head is None:
+        # Only a flushed test database or a hand-made one lacks the genesis row.
+        head_model.objects.using(using).get_or_create(pk=HEAD_ID)
+        head = head_model.objects.using(using).select_for_update().get(pk=HEAD_ID)
+    return head
+
+
+def chain_lock(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Take the head lock now, before a chained write locks rows of its own.
+
+    Every writer then takes the head first and content rows after, in one
+    order, so two transactions that write several rows cannot deadlock on
+    the head. Outside a transaction there is nothing to hold it for.
+    """
+    if transaction.get_connection(using).in_atomic_block:
+        _locked_head(ChainHead, using)
+
+
+def append_link(
+    *, label: str, row_pk: int, fields: dict[str, Any], attnames: list[str],
+    user_attname: str | None, using: str, models_from: Any = None, at: datetime | None = None,
+) -> Any:
+    """Append one link for a stored row whose fields are given. The building
+    block of `chain_append`, also used by the migration that chains rows
+    written before the ledger existed (with its historical models, and `at`
+    the row's own time, so that date filters find old changes on their day)."""
+    head_model = models_from.get_model("evidence", "ChainHead") if models_from else ChainHead
+    schema_model = models_from.get_model("evidence", "ChainSchema") if models_from else ChainSchema
+    link_model = models_from.get_model("evidence", "ChainLink") if models_from else ChainLink
+    with transaction.atomic(using=using):
+        head = _locked_head(head_model, using)
+        schema, _ = schema_model.objects.using(using).get_or_create(
+            model_label=label, fields=",".join(attnames)
+        )
+        row_hash = row_digest({name: fields[name] for name in attnames})
+        # Clocks of several app servers may disagree; times on the chain never go back.
+        recorded_at = at or timezone.now()
+        if head.recorded_at is not None and head.recorded_at > recorded_at:
+            recorded_at = head.recorded_at
+        link = link_model(
+            seq=head.seq + 1,
+            model_label=label,
+            row_pk=row_pk,
+            schema=schema,
+            recorded_at=recorded_at,
+            actor_id=fields.get(user_attname) if user_attname else None,
+            row_hash=row_hash,
+            prev_hash=head.hash,
+        )
+        link.link_hash = link_digest(
+            seq=link.seq, model_label=label, row_pk=row_pk, row_hash=row_hash,
+            prev_hash=link.prev_hash, recorded_at=link.recorded_at, actor_id=link.actor_id,
+        )
+        link.save(using=using, force_insert=True)
+        head.seq, head.hash, head.recorded_at = link.seq, link.link_hash, recorded_at
+        head.save(using=using, update_fields=["seq", "hash", "recorded_at"])
+    return link
+
+
+def chain_append(*, instance: models.Model, using: str = DEFAULT_DB_ALIAS) -> ChainLink:
+    """Append the just-inserted `instance` (a row of a chained model) to the chain.
+
+    Runs inside the caller's transaction, so the row and its link commit or
+    roll back together. Side effects: one ChainLink (and a ChainSchema the
+    first time a table shape is seen); the head moves to the new link.
+    """
+    chained = chained_models()[type(instance)._meta.label_lower]
+    # Hash what the database stored, not the Python object: the verifier reads it back.
+    fields = read_rows(chained.model, [instance.pk], using)[instance.pk]
+    return append_link(
+        label=chained.label, row_pk=instance.pk, fields=fields, attnames=chained.attnames,
+        user_attname=chained.user_attname, using=using,
+    )

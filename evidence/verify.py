@@ -1,0 +1,152 @@
+"""Checking the chain end to end.
+
+Walks every link in sequence order, in batches, and checks that sequence
+numbers have no gap, each link names the previous link's hash, each link's
+own hash is right, the chained row still exists and hashes to what was
+recorded, and the head row records the last link. Then looks for rows in the
+chained tables that no link covers (written around the chain), and, when
+asked, that a head seen earlier is still part of the chain.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Model
+
+from .canonical import GENESIS_HASH, link_digest, row_digest
+from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema
+from .registry import chained_models, read_rows
+
+BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Broken:
+    seq: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        return f"at link {self.seq}: {self.problem}" if self.seq is not None else self.problem
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    links: int
+    head_seq: int
+    head_hash: str
+    broken: Broken | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def parse_head(text: str) -> tuple[int, str]:
+    """'SEQ:HASH' as shown in the page footer and the export manifest."""
+    seq_text, sep, hash_text = text.strip().partition(":")
+    if not sep or not seq_text.isdigit() or len(hash_text) != 64:
+        raise ValueError("expected SEQ:HASH, e.g. 42:3fa9… (64 hex digits)")
+    return int(seq_text), hash_text.lower()
+
+
+def _walk(
+    expect: tuple[int, str] | None, progress: Callable[[int], None] | None,
+) -> tuple[int, str, Broken | None, str | None]:
+    """Returns (last seq, last hash, first break, hash at the expected seq)."""
+    registry = chained_models()
+    schemas = {s.pk: s.attnames for s in ChainSchema.objects.all()}
+    expected_seq, prev_hash = 1, GENESIS_HASH
+    seen_expected: str | None = None
+    after = 0
+    while True:
+        links = list(ChainLink.objects.filter(seq__gt=after).order_by("seq")[:BATCH_SIZE])
+        if not links:
+            return expected_seq - 1, prev_hash, None, seen_expected
+        by_label: dict[str, list[int]] = defaultdict(list)
+        for link in links:
+            by_label[link.model_label].append(link.row_pk)
+        rows: dict[str, dict[int, dict]] = {}
+        for label, pks in by_label.items():
+            if label in registry:
+                rows[label] = read_rows(registry[label].model, pks)
+        for link in links:
+            if link.seq != expected_seq:
+                if link.seq > expected_seq:
+                    problem = f"links {expected_seq}..{link.seq - 1} are missing (deleted or never written)"
+                else:
+                    problem = f"sequence goes back from {expected_seq - 1} to {link.seq}"
+                return expected_seq - 1, prev_hash, Broken(expected_seq, problem), seen_expected
+            if link.prev_hash != prev_hash:
+                return expected_seq - 1, prev_hash, Broken(
+                    link.seq, "does not name the previous link's hash (a link before it was changed or replaced)"
+                ), seen_expected
+            recomputed = link_digest(
+                seq=link.seq, model_label=link.model_label, row_pk=link.row_pk, row_hash=link.row_hash,
+                prev_hash=link.prev_hash, recorded_at=link.recorded_at, actor_id=link.actor_id,
+            )
+            if recomputed != link.link_hash:
+                return expected_seq - 1, prev_hash, Broken(link.seq, "the link's own fields were altered"), seen_expected
+            where = f"{link.model_label} row {link.row_pk}"
+            if link.model_label not in rows:
+                return expected_seq - 1, prev_hash, Broken(link.seq, f"{where}: model is not chained here"), seen_expected
+            row = rows[link.model_label].get(link.row_pk)
+            if row is None:
+                return expected_seq - 1, prev_hash, Broken(link.seq, f"{where} was deleted"), seen_expected
+            attnames = schemas.get(link.schema_id)
+            if attnames is None or any(name not in row for name in attnames):
+                return expected_seq - 1, prev_hash, Broken(link.seq, f"{where}: hashed fields no longer exist"), seen_expected
+            if row_digest({name: row[name] for name in attnames}) != link.row_hash:
+                return expected_seq - 1, prev_hash, Broken(link.seq, f"{where} was altered after it was chained"), seen_expected
+            if expect is not None and link.seq == expect[0]:
+                seen_expected = link.link_hash
+            prev_hash = link.link_hash
+            expected_seq += 1
+        after = links[-1].seq
+        if progress is not None:
+            progress(after)
+
+
+def _unchained_row() -> Broken | None:
+    for label, chained in chained_models().items():
+        model: type[Model] = chained.model
+        linked = ChainLink.objects.filter(model_label=label).values("row_pk")
+        pk = model._base_manager.exclude(pk__in=linked).order_by("pk").values_list("pk", flat=True).first()
+        if pk is not None:
+            return Broken(None, f"{label} row {pk} is not in the chain (inserted around it, out of sequence)")
+    return None
+
+
+def verify_chain(
+    *, expect_head: tuple[int, str] | None = None, progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
+    """Check the whole chain; the result names the first broken link, if any.
+
+    `progress`, if given, is called with the last sequence number checked after each batch.
+    """
+    last_seq, last_hash, broken, seen_expected = _walk(expect_head, progress)
+    head = ChainHead.objects.filter(pk=HEAD_ID).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+
+    def result(problem: Broken | None) -> VerifyResult:
+        return VerifyResult(links=last_seq, head_seq=head_seq, head_hash=head_hash, broken=problem)
+
+    if broken is not None:
+        return result(broken)
+    if head is None and last_seq:
+        return result(Broken(last_seq, "the head row is missing"))
+    if head_seq > last_seq:
+        return result(Broken(last_seq + 1, f"the chain ends at {last_seq} but the head records {head_seq}: tail cut"))
+    if head_seq < last_seq:
+        return result(Broken(head_seq + 1, f"links after the head ({head_seq}) were appended around it"))
+    if head_hash != last_hash:
+        return result(Broken(last_seq, "the head's hash differs from the last link's hash"))
+    if expect_head is not None:
+        seq, expected_hash = expect_head
+        if seq > last_seq:
+            return result(Broken(last_seq + 1, f"the chain ends at {last_seq}, before the expected head {seq}: tail cut"))
+        if seq > 0 and seen_expected != expected_hash:
+            return result(Broken(seq, "its hash differs from the expected head's hash"))
+        if seq == 0 and expected_hash != GENESIS_HASH:
+            return result(Broken(0, "the expected head is not the genesis hash"))
+    return result(_unchained_row())
