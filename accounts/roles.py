@@ -11,6 +11,7 @@ from typing import Any
 COMPLIANCE_EDITOR = "Compliance editor"
 COMPLIANCE_APPROVER = "Compliance approver"
 REQUEST_HANDLER = "Request handler"
+AUDITOR = "Auditor"
 
 CONTENT_MODELS = (
     "organization", "section", "certification", "control", "subprocessor",

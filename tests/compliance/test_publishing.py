@@ -451,20 +451,21 @@ CONTENT = ["organization", "section", "certification", "control", "subprocessor"
 
 
 def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
-    assert perms("Compliance approver") == {f"compliance.view_{m}" for m in CONTENT} | {
+    assert perms("Compliance approver") == {f"compliance.view_{m}" for m in CONTENT + ["document"]} | {
         "compliance.preview_draft", "compliance.approve_publication",
         "compliance.view_publication", "compliance.view_publicationrequest",
-        "evidence.view_auditlog",
+        "evidence.view_auditlog", "documents.view_ndaversion", "subscriptions.view_publicationnotices",
     }
 
 
 def test_editor_role_edits_previews_and_asks(db):
     assert perms("Compliance editor") == {
-        f"compliance.{verb}_{m}" for m in CONTENT for verb in ("add", "change", "delete", "view")
+        f"compliance.{verb}_{m}" for m in CONTENT + ["document"] for verb in ("add", "change", "delete", "view")
     } | {
         "compliance.preview_draft", "compliance.request_publication",
         "compliance.view_publication", "compliance.view_publicationrequest",
-        "evidence.view_auditlog",
+        "evidence.view_auditlog", "documents.add_ndaversion", "documents.view_ndaversion",
+        "subscriptions.view_publicationnotices",
     }
 
 

@@ -99,5 +99,7 @@ def test_the_admin_refuses_a_disguised_file(client, make_staff):
     assert Document.objects.count() == 0
 
 
-def test_an_editor_without_document_permissions_cannot_open_the_document_admin(editor_client):
-    assert editor_client.get("/admin/compliance/document/add/").status_code == 403
+def test_only_roles_with_document_permissions_open_the_document_admin(editor_client, make_staff, client):
+    assert editor_client.get("/admin/compliance/document/add/").status_code == 200
+    client.force_login(make_staff("hal", "Request handler"))
+    assert client.get("/admin/compliance/document/add/").status_code == 403

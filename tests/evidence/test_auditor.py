@@ -28,7 +28,10 @@ def test_auditor_role_has_exactly_view_permissions():
         + [f"compliance.view_historical{m}" for m in content]
         + ["compliance.view_publication", "compliance.view_publicationrequest", "requests_app.view_ticketevent",
            "evidence.view_auditlog", "evidence.export_auditlog", "evidence.view_chainlink",
-           "evidence.view_chainhead", "evidence.view_chainschema", "evidence.view_purgerecord"]
+           "evidence.view_chainhead", "evidence.view_chainschema", "evidence.view_purgerecord",
+           "documents.view_ndaversion", "documents.view_ndaacceptance", "documents.view_documentgrant",
+           "documents.view_documentdownload", "subscriptions.view_subprocessornotice",
+           "subscriptions.view_subprocessorobjection", "subscriptions.view_publicationnotices"]
     )
     assert not [p for p in perms if p.split(".")[1].startswith(("add_", "change_", "delete_"))]
 

@@ -40,9 +40,14 @@ def test_request_handler_role_has_exactly_its_permissions(db):
         "requests_app.add_ticketattachment", "requests_app.view_ticketattachment",
         "requests_app.view_outboxmail",
         "requests_app.view_extraholiday", "requests_app.add_extraholiday", "requests_app.change_extraholiday",
+        "subscriptions.view_subscriber", "subscriptions.view_subprocessornotice",
+        "subscriptions.view_subprocessorobjection", "subscriptions.view_publicationnotices",
+        "documents.view_ndaversion", "documents.view_ndaacceptance", "documents.view_documentgrant",
+        "documents.revoke_documentgrant", "documents.view_documentdownload",
     ])
     editor = Group.objects.get(name="Compliance editor").permissions.values_list("content_type__app_label", flat=True)
-    assert set(editor) == {"compliance", "evidence"}  # evidence: reading the audit log
+    # evidence: reading the audit log; documents: the NDA text; subscriptions: notice counts
+    assert set(editor) == {"compliance", "evidence", "documents", "subscriptions"}
 
 
 def test_queue_lists_tickets_with_due_indicators(handler_client):
