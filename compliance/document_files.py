@@ -11,8 +11,8 @@ import os
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage
-from django.utils.deconstruct import deconstructible
+
+from trustcenter.storage import PrivateStorage
 
 PDF_MAGIC = b"%PDF-"
 # The PDF header may follow a little junk; readers look within the first 1024 bytes.
@@ -20,28 +20,8 @@ PDF_HEADER_WINDOW = 1024
 CHUNK = 1024 * 1024
 
 
-@deconstructible
-class PrivateDocumentStorage(FileSystemStorage):
-    """Files under PRIVATE_MEDIA_ROOT, read from settings at each use (so tests
-    and deployments can move it) and never given a URL."""
-
-    def __init__(self) -> None:
-        super().__init__(base_url=None)
-
-    @property
-    def base_location(self) -> str:  # type: ignore[override]
-        return str(settings.PRIVATE_MEDIA_ROOT)
-
-    @property
-    def location(self) -> str:  # type: ignore[override]
-        return os.path.abspath(self.base_location)
-
-    def url(self, name: str | None) -> str:
-        raise ValueError("Private documents have no public URL.")
-
-
-def private_document_storage() -> PrivateDocumentStorage:
-    return PrivateDocumentStorage()
+def private_document_storage() -> PrivateStorage:
+    return PrivateStorage()
 
 
 def _size(file: File) -> int:

@@ -20,6 +20,7 @@ from compliance.services import REASON_MAX_LENGTH
 
 from . import services
 from .models import DocumentDownload, DocumentGrant, NdaAcceptance, NdaVersion
+from trustcenter.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
 
 class NdaVersionForm(forms.ModelForm):
@@ -49,19 +50,10 @@ class NdaVersionAdmin(admin.ModelAdmin):
         obj.pk, obj.active, obj.created_at = saved.pk, saved.active, saved.created_at
 
 
-class ReadOnly:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(NdaAcceptance)
-class NdaAcceptanceAdmin(ReadOnly, admin.ModelAdmin):
+class NdaAcceptanceAdmin(ReadOnlyAdmin):
     list_display = ("ticket", "document", "nda_version", "accepted_at")
     list_filter = ("nda_version", "document")
     list_select_related = ("ticket", "document", "nda_version")
@@ -70,7 +62,7 @@ class NdaAcceptanceAdmin(ReadOnly, admin.ModelAdmin):
     readonly_fields = fields
 
 
-class DownloadInline(ReadOnly, admin.TabularInline):
+class DownloadInline(ReadOnlyInline):
     model = DocumentDownload
     extra = 0
     can_delete = False
@@ -104,7 +96,7 @@ class GrantStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(DocumentGrant)
-class DocumentGrantAdmin(ReadOnly, admin.ModelAdmin):
+class DocumentGrantAdmin(ReadOnlyAdmin):
     list_display = ("ticket_link", "document", "state", "granted_at", "expires_at", "auto_approved", "granted_by")
     list_filter = (GrantStateFilter, "document", "auto_approved")
     list_select_related = ("ticket", "document", "granted_by")
@@ -153,7 +145,7 @@ class DocumentGrantAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(DocumentDownload)
-class DocumentDownloadAdmin(ReadOnly, admin.ModelAdmin):
+class DocumentDownloadAdmin(ReadOnlyAdmin):
     list_display = ("grant", "downloaded_at", "ip")
     list_filter = ("grant__document",)
     list_select_related = ("grant",)

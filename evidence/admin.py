@@ -11,21 +11,11 @@ from .export import export_filename, write_export
 from .forms import AuditFilterForm, ExportForm
 from .models import AuditLog, PurgeRecord
 from .selectors import audit_log_page, chain_head
+from trustcenter.admin_readonly import ReadOnlyAdmin
 
 EXPORT_PERMISSION = "evidence.export_auditlog"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Evidence is written by the system only; nobody adds, changes or deletes it here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(AuditLog)

@@ -30,6 +30,7 @@ from .admin_forms import (
 )
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketStatus
 from .models import ExtraHoliday, OutboxMail, Ticket, TicketAttachment, TicketEvent, TicketNote
+from trustcenter.admin_readonly import ReadOnlyInline
 
 
 def due_state(ticket: Ticket, now: dt.datetime) -> str:
@@ -84,19 +85,6 @@ class VerificationFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class TicketEventInline(ReadOnlyInline):

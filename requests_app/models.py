@@ -10,37 +10,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 from compliance.models import HistoryBypassError, TrackedQuerySet
+from trustcenter.storage import PrivateStorage
 
 from .enums import MailStatus, TicketEventKind, TicketKind, TicketStatus
-
-
-class PrivateStorage(FileSystemStorage):
-    """Storage for files requesters receive: under PRIVATE_MEDIA_ROOT, which no
-    URL serves; downloads go through views that check the ticket's secret link
-    or staff permissions. The root is read from settings at each use, so it is
-    not frozen into migrations or module state."""
-
-    def __init__(self) -> None:
-        super().__init__(base_url=None)
-
-    @property
-    def base_location(self) -> str:  # type: ignore[override]
-        return str(settings.PRIVATE_MEDIA_ROOT)
-
-    @property
-    def location(self) -> str:  # type: ignore[override]
-        import os
-
-        return os.path.abspath(self.base_location)
-
-    def url(self, name: str | None) -> str:
-        raise ValueError("Private files have no public URL.")
 
 
 def private_storage() -> PrivateStorage:
