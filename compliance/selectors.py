@@ -1,4 +1,5 @@
-"""Reads of publications shared by the public views, the admin and services."""
+"""Reads of publications shared by the public views, the admin and services,
+and the audit chain head the public page and trust.json show."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
