@@ -1,9 +1,12 @@
 """Public views of the trust page, and the staff preview of the draft.
 
 Public pages render a frozen `Publication` snapshot, never the draft rows. Each
-costs one indexed query (the publication in effect); the rendered HTML is
-cached by publication, and ETag / Last-Modified let browsers and CDNs
-revalidate with a 304.
+costs one indexed query for the publication in effect, and the page and as-of
+page one more for the audit chain head their footer shows. The rendered HTML
+is cached by publication with a placeholder where the head goes, filled in on
+each request: the head moves with every content edit, the version does not.
+ETag and Last-Modified cover both, so browsers and CDNs revalidate with a 304
+until either changes.
 """
 
 import hashlib
@@ -28,17 +31,22 @@ from django.utils import dateformat, timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date, quote_etag
-from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import formats
 from .models import Publication
 from .selectors import (
-    ChangelogEntry, draft_comparison, live_publication, publication_as_of, publication_changelog,
+    AuditChainHead, ChangelogEntry, audit_chain_head, draft_comparison, live_publication, publication_as_of,
+    publication_changelog,
 )
 
 PAGE_TEMPLATE = "compliance/page.html"
+CHAIN_HEAD_TEMPLATE = "compliance/_chain_head.html"
+# Stands in the cached HTML where the footer's chain head goes. Content is
+# always escaped, so no text from the page can produce this comment.
+CHAIN_HEAD_SLOT = mark_safe("<!--audit-chain-head-->")
 # Rendered HTML is keyed by publication, so it never goes stale; the timeout
 # only bounds how long old versions (and as-of pages) occupy the cache.
 HTML_CACHE_SECONDS = 24 * 3600
@@ -65,16 +73,27 @@ def _fingerprint(publication: Publication, *parts: str) -> str:
 
 def _cached_response(
     request: HttpRequest, *, publication: Publication, kind: str, build: Callable[[], str],
-    last_modified: datetime, public: bool = True,
+    last_modified: datetime, public: bool = True, head: AuditChainHead | None = None,
+    fill: Callable[[str], str] | None = None,
 ) -> HttpResponse:
-    """Answer 304 when the client holds this version, else the HTML, cached by version."""
-    tag = _fingerprint(publication, kind)
+    """Answer 304 when the client holds this version (and head), else the HTML.
+
+    The HTML from `build` is cached by version; `fill`, when given, puts what
+    changes between versions (the chain head) into it on each request. The
+    head is part of the ETag and moves Last-Modified, so a reader holding the
+    page with an older head gets the new one.
+    """
+    body_tag = _fingerprint(publication, kind)
+    tag = _fingerprint(publication, kind, str(head)) if head is not None else body_tag
+    if head is not None and head.recorded_at is not None:
+        last_modified = max(last_modified, head.recorded_at)
     etag = f'"{tag}"'
     response = get_conditional_response(
         request, etag=etag, last_modified=int(last_modified.timestamp()),
     )
     if response is None:
-        response = HttpResponse(html_cache.get_or_set(f"compliance:html:{kind}:{tag}", build, HTML_CACHE_SECONDS))
+        html = html_cache.get_or_set(f"compliance:html:{kind}:{body_tag}", build, HTML_CACHE_SECONDS)
+        response = HttpResponse(fill(html) if fill is not None else html)
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(last_modified.timestamp())
     if public:
@@ -84,12 +103,20 @@ def _cached_response(
     return response
 
 
+def _chain_head_filler(request: HttpRequest, head: AuditChainHead | None, **context: Any) -> Callable[[str], str]:
+    """Puts the footer's chain head into the cached HTML."""
+    def fill(html: str) -> str:
+        footer = render_to_string(CHAIN_HEAD_TEMPLATE, {"audit_head": head, **context}, request)
+        return html.replace(CHAIN_HEAD_SLOT, footer, 1)
+    return fill
+
+
 def _page_context(publication: Publication, **extra: Any) -> dict[str, Any]:
     # "Last updated" is when this version took effect: that is when the text
     # readers see last changed. The snapshot's content_updated_at only says
     # when a draft row was last edited, which may be days before approval.
     return {"snapshot": publication.snapshot, "publication": publication,
-            "last_updated": publication.effective_at, **extra}
+            "last_updated": publication.effective_at, "audit_head_slot": CHAIN_HEAD_SLOT, **extra}
 
 
 def _not_published(request: HttpRequest) -> HttpResponse:
@@ -104,9 +131,11 @@ def trust_page(request: HttpRequest) -> HttpResponse:
     publication = live_publication()
     if publication is None:
         return _not_published(request)
+    head = audit_chain_head()
     return _cached_response(
         request, publication=publication, kind="page", last_modified=publication.effective_at,
         build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication), request),
+        head=head, fill=_chain_head_filler(request, head),
     )
 
 
@@ -149,10 +178,15 @@ def as_of(request: HttpRequest, day: str) -> HttpResponse:
     if publication is None:
         return _as_of_refusal(request, f"The page was not yet published on {dateformat.format(wanted, 'j F Y')}.", 404)
     banner = {"kind": "as_of", "day": wanted}
+    # The footer shows the head as it is now, labelled so: it is what a reader
+    # of this page can check later, and it covers the version shown (chained
+    # before it). The version's own link is in the audit log.
+    head = audit_chain_head()
     return _cached_response(
         request, publication=publication, kind=f"as-of:{wanted.isoformat()}",
         last_modified=publication.effective_at, public=settings.AS_OF_PUBLIC,
         build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication, banner=banner), request),
+        head=head, fill=_chain_head_filler(request, head, as_of_day=wanted),
     )
 
 
@@ -165,7 +199,8 @@ def preview(request: HttpRequest) -> HttpResponse:
     comparison = draft_comparison()
     banner = {"kind": "draft", "changes": comparison.changes, "live": comparison.live}
     # Were it approved now, it would take effect now: the footer shows that.
-    context = {"snapshot": comparison.draft, "last_updated": timezone.now(), "banner": banner}
+    context = {"snapshot": comparison.draft, "last_updated": timezone.now(), "banner": banner,
+               "audit_head": audit_chain_head()}
     return render(request, PAGE_TEMPLATE, context)
 
 
@@ -265,33 +300,6 @@ def security_txt_redirect(request: HttpRequest) -> HttpResponse:
     return HttpResponsePermanentRedirect(reverse("compliance:security-txt"))
 
 
-def _chain_head() -> dict[str, Any] | None:
-    """The evidence chain head, through the function TRUST_JSON_CHAIN_HEAD names.
-
-    A dotted path rather than an import or a signal: compliance never imports
-    the apps built on it, a site without the evidence app leaves it empty, and
-    unlike a signal receiver a missing or broken provider is reported at start
-    (system check compliance.E003) instead of silently giving null.
-    The provider returns None, a mapping or an object with `seq` (or
-    `sequence`) and `hash`.
-    """
-    if not settings.TRUST_JSON_CHAIN_HEAD:
-        return None
-    head = import_string(settings.TRUST_JSON_CHAIN_HEAD)()
-    if head is None:
-        return None
-
-    def part(*names: str) -> Any:
-        for name in names:
-            if isinstance(head, dict) and name in head:
-                return head[name]
-            if not isinstance(head, dict) and hasattr(head, name):
-                return getattr(head, name)
-        raise TypeError(f"{settings.TRUST_JSON_CHAIN_HEAD} returned no {names[0]!r}.")
-
-    return {"sequence": int(part("sequence", "seq")), "hash": str(part("hash"))}
-
-
 @require_http_methods(["GET", "HEAD", "OPTIONS"])
 def trust_json(request: HttpRequest) -> HttpResponse:
     """`/trust.json`: the live publication's snapshot, readable from any origin."""
@@ -301,12 +309,13 @@ def trust_json(request: HttpRequest) -> HttpResponse:
     if publication is None:
         return _format_not_published(JSON, CORS_HEADERS)
     schema_url = _site(reverse("compliance:trust-schema"))
+    head = audit_chain_head()
     document = formats.trust_document(
         publication.snapshot,
         version=publication.version,
         effective_at=publication.effective_at,
         summary=publication.summary,
-        chain_head=_chain_head(),
+        chain_head=head.as_json() if head is not None else None,
         schema_url=schema_url,
     )
     # No Last-Modified: the chain head can move between publications, and a

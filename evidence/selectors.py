@@ -31,6 +31,8 @@ RECORD_TYPES = {PUBLICATION_LABEL: "published", "evidence.purgerecord": "purged 
 class Head:
     seq: int
     hash: str
+    # When the newest link was written: the public page's Last-Modified moves with it.
+    recorded_at: datetime | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, object]:
         return {"seq": self.seq, "hash": self.hash}
@@ -40,8 +42,9 @@ class Head:
 
 
 def chain_head() -> Head:
-    """The newest link's sequence number and hash (what the page footer shows)."""
-    row = ChainHead.objects.filter(pk=HEAD_ID).values_list("seq", "hash").first()
+    """The newest link's sequence number and hash (what the page footer and
+    trust.json show, through TRUST_JSON_CHAIN_HEAD). One query."""
+    row = ChainHead.objects.filter(pk=HEAD_ID).values_list("seq", "hash", "recorded_at").first()
     return Head(*row) if row else Head(0, GENESIS_HASH)
 
 

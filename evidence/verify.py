@@ -8,6 +8,7 @@ chained tables that no link covers (written around the chain), and, when
 asked, that a head seen earlier is still part of the chain.
 """
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,12 +43,17 @@ class VerifyResult:
         return self.broken is None
 
 
+# "SEQ:HASH" as the export manifest and `verify_chain` print it, or "#SEQ HASH"
+# as the public page's footer shows it (copied with or without the "#").
+HEAD_TEXT = re.compile(r"#?\s*(\d+)\s*(?::\s*|\s+)([0-9a-fA-F]{64})")
+
+
 def parse_head(text: str) -> tuple[int, str]:
-    """'SEQ:HASH' as shown in the page footer and the export manifest."""
-    seq_text, sep, hash_text = text.strip().partition(":")
-    if not sep or not seq_text.isdigit() or len(hash_text) != 64:
-        raise ValueError("expected SEQ:HASH, e.g. 42:3fa9… (64 hex digits)")
-    return int(seq_text), hash_text.lower()
+    """A chain head as the page footer, the export manifest or this command show it."""
+    match = HEAD_TEXT.fullmatch(text.strip())
+    if match is None:
+        raise ValueError("expected SEQ:HASH or #SEQ HASH, e.g. 42:3fa9… (64 hex digits)")
+    return int(match[1]), match[2].lower()
 
 
 def _walk(

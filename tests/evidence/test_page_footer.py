@@ -1,44 +1,156 @@
+"""The public page's footer shows the current audit chain head, and the
+verifier takes it as shown; also the backfill of history older than the ledger."""
+
 import importlib
+import re
+from datetime import UTC, datetime
+from io import StringIO
 
 import pytest
 from django.apps import apps
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
 
 from compliance.models import Certification
 from compliance.services import content_save, publication_publish_initial, system_actor
-from django.core.cache import cache
-from django.template import Context, Template
-from tests.factories import publish_draft
 from evidence.db import allow_history_purge
 from evidence.models import ChainHead, ChainLink, ChainSchema, PurgeRecord
-from evidence.verify import verify_chain
+from evidence.selectors import chain_head
+from evidence.verify import parse_head, verify_chain
 
 pytestmark = pytest.mark.django_db
 
 
-def test_public_page_footer_shows_the_chain_position_of_the_live_version(seeded, client, editor, approver):
-    first = publication_publish_initial(actor=system_actor())
-    first_link = ChainLink.objects.get(model_label="compliance.publication", row_pk=first.pk)
-    assert first_link.seq == ChainHead.objects.get().seq  # chained as it was written
-    footer = (f'<p class="chain-head">Audit chain: <span class="chain-seq">#{first_link.seq}</span> '
-              f"<code>{first_link.link_hash}</code></p>")
-    assert footer in client.get("/").content.decode()
+FOOTER = re.compile(r'<p class="chain-head">(Audit chain head[^:]*): (.*?)</p>', re.S)
+
+
+def footer(html: str) -> tuple[str, str]:
+    """(label, the head as a reader sees it) from the page's footer, tags removed."""
+    found = FOOTER.findall(html)
+    assert len(found) == 1, found
+    label, shown = found[0]
+    return label, re.sub(r"<[^>]+>", "", shown)
+
+
+def footer_html(head) -> str:
+    return (f'<span class="chain-seq">#{head.seq}</span> <code class="chain-hash">{head.hash}</code></p>')
+
+
+@pytest.fixture
+def live(seeded):
+    return publication_publish_initial(actor=system_actor())
+
+
+@pytest.fixture
+def at(monkeypatch):
+    """Sets the clock: Last-Modified has whole seconds, so the tests move time on."""
+    def set_clock(moment: datetime) -> None:
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+    set_clock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    return set_clock
+
+
+def test_footer_shows_the_current_head_after_an_edit_without_publication(at, live, client, editor):
+    first = client.get("/")
+    head = chain_head()
+    assert ChainLink.objects.get(model_label="compliance.publication", row_pk=live.pk).seq == head.seq
+    assert footer(first.content.decode()) == ("Audit chain head", f"#{head.seq} {head.hash}")
+
+    at(datetime(2026, 6, 1, 10, 0, tzinfo=UTC))
     cert = Certification.objects.get(slug="iso-27001")
     cert.target = "2028"
     content_save(obj=cert, actor=editor, reason="Later")
-    cache.clear()
-    # Draft edits do not change what the page (a frozen version) shows.
-    assert footer in client.get("/").content.decode()
-    second = publish_draft(requester=editor, approver=approver)
-    second_link = ChainLink.objects.get(model_label="compliance.publication", row_pk=second.pk)
-    assert (second_link.seq, second_link.link_hash) == (ChainHead.objects.get().seq, ChainHead.objects.get().hash)
-    assert f"<code>{second_link.link_hash}</code>" in client.get("/").content.decode()
+    moved = chain_head()
+    assert moved.seq == head.seq + 1
+
+    response = client.get("/", HTTP_IF_NONE_MATCH=first.headers["ETag"])
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert footer(html) == ("Audit chain head", f"#{moved.seq} {moved.hash}")
+    assert footer_html(moved) in html
+    assert "<!--audit-chain-head-->" not in html
+    # The page still shows the published version: the draft edit is not on it.
+    assert "2028" not in html
+    assert "Version 1 · " in html
+    # ETag and Last-Modified moved with the head, the version did not.
+    assert response.headers["ETag"].startswith('"v1-')
+    assert response.headers["ETag"] != first.headers["ETag"]
+    assert first.headers["Last-Modified"] == "Mon, 01 Jun 2026 09:00:00 GMT"
+    assert response.headers["Last-Modified"] == "Mon, 01 Jun 2026 10:00:00 GMT"
+    assert client.get("/", HTTP_IF_NONE_MATCH=response.headers["ETag"]).status_code == 304
+    assert client.get("/", HTTP_IF_MODIFIED_SINCE=first.headers["Last-Modified"]).status_code == 200
+    assert client.get("/", HTTP_IF_MODIFIED_SINCE=response.headers["Last-Modified"]).status_code == 304
 
 
-def test_chain_position_without_a_publication_is_the_current_head(seeded):
-    head = ChainHead.objects.get()
-    rendered = Template("{% load evidence_chain %}{% chain_position None as c %}{{ c.seq }}:{{ c.hash }}").render(Context())
-    assert rendered == f"{head.seq}:{head.hash}"
+def test_footer_and_trust_json_show_the_same_head(live, client, editor):
+    cert = Certification.objects.get(slug="iso-27001")
+    cert.target = "2029"
+    content_save(obj=cert, actor=editor, reason="Later")
+    head = chain_head()
+    assert client.get("/trust.json").json()["chain_head"] == {"sequence": head.seq, "hash": head.hash}
+    assert footer(client.get("/").content.decode())[1] == f"#{head.seq} {head.hash}"
+
+
+def test_verify_chain_takes_the_head_exactly_as_the_footer_shows_it(live, client, editor):
+    cert = Certification.objects.get(slug="iso-27001")
+    cert.target = "2030"
+    content_save(obj=cert, actor=editor, reason="Later")
+    shown = footer(client.get("/").content.decode())[1]
+    head = chain_head()
+    out = StringIO()
+    call_command("verify_chain", "--expect-head", shown, stdout=out)
+    assert out.getvalue() == f"Chain OK: {head.seq} links, head {head.seq}:{head.hash}\n"
+    # A head from a footer seen earlier is still accepted once the chain moved on.
+    content_save(obj=cert, actor=editor, reason="Later still")
+    call_command("verify_chain", "--expect-head", shown, stdout=StringIO())
+    with pytest.raises(CommandError, match="its hash differs from the expected head's hash"):
+        call_command("verify_chain", "--expect-head", f"#{head.seq} {'a' * 64}", stdout=StringIO())
+
+
+@pytest.mark.parametrize("text", ["#42 {h}", "42:{h}", "#42:{h}", "  #42  {H}\n", "42 {h}"])
+def test_parse_head_reads_the_footer_and_the_manifest_forms(text):
+    digest = "3fa9" * 16
+    assert parse_head(text.format(h=digest, H=digest.upper())) == (42, digest)
+
+
+@pytest.mark.parametrize("text", ["42", "#42", "#42 3fa9", "42:" + "g" * 64, "x42:" + "a" * 64, "42:" + "a" * 65])
+def test_parse_head_refuses_anything_else(text):
+    with pytest.raises(ValueError, match="expected SEQ:HASH or #SEQ HASH"):
+        parse_head(text)
+
+
+def test_as_of_footer_shows_the_head_now_and_says_so(at, live, client, editor):
+    at(datetime(2026, 6, 2, 12, 0, tzinfo=UTC))
+    cert = Certification.objects.get(slug="iso-27001")
+    cert.target = "2031"
+    content_save(obj=cert, actor=editor, reason="Later")
+    head = chain_head()
+    response = client.get("/as-of/2026-06-01/")
+    assert footer(response.content.decode()) == (
+        "Audit chain head now, not as of 1 June 2026", f"#{head.seq} {head.hash}",
+    )
+    assert response.headers["Last-Modified"] == "Tue, 02 Jun 2026 12:00:00 GMT"
+    assert client.get("/as-of/2026-06-01/", HTTP_IF_NONE_MATCH=response.headers["ETag"]).status_code == 304
+
+
+def test_preview_footer_shows_the_current_head(live, client, editor):
+    cert = Certification.objects.get(slug="iso-27001")
+    cert.target = "2032"
+    content_save(obj=cert, actor=editor, reason="Later")
+    head = chain_head()
+    client.force_login(editor)
+    html = client.get(reverse("compliance:preview")).content.decode()
+    assert footer(html) == ("Audit chain head", f"#{head.seq} {head.hash}")
+
+
+def test_without_a_head_provider_the_footer_leaves_the_head_out(live, client, settings):
+    settings.TRUST_JSON_CHAIN_HEAD = ""
+    html = client.get("/").content.decode()
+    assert FOOTER.findall(html) == []
+    assert "<!--audit-chain-head-->" not in html
+    assert "Version 1 · " in html
 
 
 def test_backfill_migration_chains_history_written_before_the_ledger(seeded):
