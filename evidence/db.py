@@ -87,6 +87,31 @@ def install_guards(connection: Any) -> list[str]:
     return tables
 
 
+def guard_table(connection: Any, table: str) -> bool:
+    """Make one more history table append-only (for apps whose history the
+    chain does not cover, e.g. ticket history). Idempotent; needs the trigger
+    function of `install_guards` (created here too, unchanged). Returns
+    whether a trigger was installed (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return False
+    quoted = connection.ops.quote_name(table)
+    with connection.cursor() as cursor:
+        cursor.execute(APPEND_ONLY_FUNCTION)
+        cursor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER_NAME} ON {quoted}")
+        cursor.execute(
+            f"CREATE TRIGGER {TRIGGER_NAME} BEFORE UPDATE OR DELETE ON {quoted} "
+            "FOR EACH ROW EXECUTE FUNCTION evidence_refuse_rewrite()"
+        )
+    return True
+
+
+def unguard_table(connection: Any, table: str) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER_NAME} ON {connection.ops.quote_name(table)}")
+
+
 def remove_guards(connection: Any) -> None:
     if connection.vendor != "postgresql":
         return

@@ -1,7 +1,11 @@
 """Retention: requester personal data is purged from closed tickets.
 
 This is the only code allowed to rewrite a ticket's history rows: the purge
-must reach every copy of the data, and a history row is a copy. What stays is
+must reach every copy of the data, and a history row is a copy. On
+PostgreSQL a trigger refuses any other UPDATE or DELETE of those rows; the
+purge switches it off for its own transaction through
+`evidence.db.allow_history_purge`, which leaves a chained PurgeRecord saying
+what ran, when and how many rows (counts only: no ticket, no requester). What stays is
 the evidence: the ticket row with its reference, kind, dates and status, the
 events (with requester-written text blanked), the mails' subjects and dates,
 and the attachments' hashes.
@@ -9,12 +13,14 @@ and the attachments' hashes.
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from compliance.services import system_actor
+from evidence.db import allow_history_purge
 
 from .enums import MailStatus, TicketEventKind, TicketStatus
 from .models import OutboxMail, Ticket, TicketAttachment, TicketEvent, private_storage, ticket_history_rewrite
@@ -22,6 +28,13 @@ from .models import OutboxMail, Ticket, TicketAttachment, TicketEvent, private_s
 logger = logging.getLogger(__name__)
 
 RETENTION_REASON = "retention purge"
+# What a PurgeRecord of this purge says; it is chained, so it names counts only.
+PURGE_RECORD_REASON = "retention purge of ticket history: {rows} rows of 1 closed ticket"
+
+# Retention purges of other apps, run with the ticket purge by housekeeping and
+# `purge_requester_data`: name -> callable(now=...) returning counts only.
+# Apps register theirs in AppConfig.ready (requests_app imports none of them).
+PURGE_HOOKS: dict[str, Callable[..., dict[str, int]]] = {}
 PURGED_VALUES = {
     "requester_name": "", "requester_email": "", "account_email": "", "legal_entity": "",
     "details": "", "form_data": {}, "submitted_ip": None,
@@ -55,8 +68,14 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
             ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
             if ticket.legal_hold or ticket.personal_data_purged_at is not None:
                 continue
+            history = Ticket.history.filter(id=ticket.pk)
+            # The ticket is locked, so no history row of it appears before the update.
+            with connection.cursor() as cursor:
+                allow_history_purge(
+                    cursor, reason=PURGE_RECORD_REASON.format(rows=history.count()), actor_username=actor.username,
+                )
             with ticket_history_rewrite():
-                counts["history_rows"] += Ticket.history.filter(id=ticket.pk).update(**PURGED_VALUES)
+                counts["history_rows"] += history.update(**PURGED_VALUES)
             for field, value in PURGED_VALUES.items():
                 setattr(ticket, field, value)
             ticket.personal_data_purged_at = now
@@ -88,3 +107,12 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
             counts["tickets"] += 1
         logger.info("Ticket id=%s %s: requester data purged", ticket.pk, ticket.reference)
     return counts
+
+
+def retention_purge_all(*, now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+    """Every retention purge: tickets, then each registered hook. Counts only."""
+    now = now or timezone.now()
+    results = {"tickets": tickets_purge_personal_data(now=now)}
+    for name, purge in sorted(PURGE_HOOKS.items()):
+        results[name] = purge(now=now)
+    return results

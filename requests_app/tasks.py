@@ -2,9 +2,10 @@
 
 Besides sending each mail right after its transaction commits, the worker runs
 a housekeeping task every HOUSEKEEPING_INTERVAL_SECONDS: it drains due mail
-(retries), expires unconfirmed data-subject requests and purges requester data
-past retention. The task schedules its own next run; `schedule_housekeeping`
-(run after each deploy) makes sure one run is queued.
+(retries), expires unconfirmed data-subject requests and runs every retention
+purge (tickets, and those other apps register in `retention.PURGE_HOOKS`).
+The task schedules its own next run; `schedule_housekeeping` (run after each
+deploy) makes sure one run is queued.
 """
 
 import datetime as dt
@@ -38,14 +39,14 @@ def requests_housekeeping() -> dict[str, Any]:
     from compliance.services import system_actor
 
     from .outbox import outbox_send_due
-    from .retention import tickets_purge_personal_data
+    from .retention import retention_purge_all
     from .services import tickets_expire_unverified
 
     try:
         return {
             "mail": outbox_send_due(),
             "expired": tickets_expire_unverified(actor=system_actor()),
-            "purged": tickets_purge_personal_data(),
+            "purged": retention_purge_all(),
         }
     finally:
         housekeeping_schedule(force=True)

@@ -228,6 +228,13 @@ OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
 OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=6 * 3600)
 # Requester personal data is purged this many days after a ticket is closed.
 RETENTION_DAYS_AFTER_CLOSE = env.int("RETENTION_DAYS_AFTER_CLOSE", default=730)
+# Client addresses and user agents of NDA acceptances and document downloads are
+# blanked this many days after the grant expired or was revoked (or, without a
+# grant, after the request was closed); the rows and their times stay.
+DOCUMENT_LOG_RETENTION_DAYS = env.int("DOCUMENT_LOG_RETENTION_DAYS", default=730)
+# Unsubscribed addresses, and sign-ups never confirmed, are removed this many days
+# after the unsubscribe or after the confirmation link expired.
+SUBSCRIBER_RETENTION_DAYS = env.int("SUBSCRIBER_RETENTION_DAYS", default=30)
 # How often `db_worker` runs the requests housekeeping (mail retries, expiry, retention).
 HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default=300)
 # ---------------------------------------------------------------------------

@@ -115,7 +115,11 @@ def test_command_prints_counts_only(db, handler, capsys, settings):
     assert out.startswith("Purged 1 tickets (")
     assert "@" not in out and "Ann" not in out
     call_command("purge_requester_data")
-    assert capsys.readouterr().out == "Purged 0 tickets (0 history rows, 0 mails, 0 attachments, 0 replies).\n"
+    assert capsys.readouterr().out == (
+        "Purged 0 tickets (0 history rows, 0 mails, 0 attachments, 0 replies).\n"
+        "Document access log: 0 acceptances, 0 downloads.\n"
+        "Subscribers: 0 deleted, 0 anonymised, 0 mails.\n"
+    )
 
 
 def test_ticket_history_is_append_only_outside_the_purge(db):
