@@ -12,6 +12,7 @@ a GET of the site. For every answer:
 - a success adds exactly the rows that submission makes, holding what was sent.
 """
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -476,3 +477,71 @@ def test_confirm_and_unsubscribe_posts_survive_hostile_input(action):
 
     run()
     assert outcomes
+
+
+# --- headers the submissions record: the client address and the user agent ------------------
+
+def forwarded_for() -> st.SearchStrategy[str]:
+    return st.one_of(
+        hostile_text(60), st.ip_addresses().map(str),
+        st.sampled_from(["not-an-ip", "1.2.3.4, evil", "300.1.1.1", "fe80::1%eth0", "::ffff:1.2.3.4",
+                         "0000:0000:0000:0000:0000:ffff:255.255.255.255", " , , ", "1.2.3.4\x00", "[::1]:80"]),
+    )
+
+
+def test_forged_forwarded_for_and_user_agent_never_break_a_submission(settings, gated_document):
+    """Behind a proxy the client address comes from X-Forwarded-For; whatever a
+    client or a misconfigured proxy puts there, a submission is stored or refused, never a 500."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    document, nda_id = gated_document
+    forms = {
+        "/requests/new/dpa/": ("dpa", {"legal_entity": "Example GmbH", "account_email": "a@example.com",
+                                        "requester_name": "Dana", "requester_email": "dana@example.com",
+                                        "notes": "", "website": ""}),
+        f"/documents/{document.slug}/request/": ("document_access", {
+            "requester_name": "Wendy", "requester_email": "wendy@acme.example", "legal_entity": "Acme Inc.",
+            "accept_nda": "on", "nda_version": str(nda_id), "website": ""}),
+    }
+    client, csrf = csrf_client()
+    client.get("/requests/new/dpa/")  # the session cookie exists before counting
+
+    @_hyp()
+    @given(url=st.sampled_from(sorted(forms)), forwarded=forwarded_for(),
+           agent=st.one_of(hostile_text(500), st.just("Mozilla/5.0 \x00 evil")))
+    def run(url: str, forwarded: str, agent: str) -> None:
+        cache.clear()
+        kind, answers = forms[url]
+        token = new_submission_token()
+        first_of_kind = not Ticket.objects.filter(kind=kind).exists()
+        before = counts()
+        response = client.post(url, {**answers, "submission_token": token, "csrfmiddlewaretoken": csrf},
+                               HTTP_X_FORWARDED_FOR=forwarded, HTTP_USER_AGENT=agent)
+        after = counts()
+        assert response.status_code == 302, (response.status_code, forwarded, agent)
+        extra = {"requests_app.TicketSequence": 1} if first_of_kind else {}
+        if before["sessions.Session"] == 0:
+            extra["sessions.Session"] = 1
+        assert delta(before, after) == {**ticket_rows(kind), **extra}
+        ticket = Ticket.objects.get(submission_token=token)
+        assert ticket.submitted_ip is not None
+        ipaddress.ip_address(ticket.submitted_ip)  # an address, whatever the header said
+
+    run()
+
+
+def test_forged_forwarded_for_and_user_agent_never_break_the_admin_sign_in(settings, make_staff):
+    settings.TRUSTED_PROXY_COUNT = 1
+    make_staff("fuzzed", "Compliance editor")
+    client = Client()
+
+    @_hyp()
+    @given(forwarded=forwarded_for(), agent=st.one_of(hostile_text(500), st.just("Mozilla/5.0 \x00 evil")),
+           password=st.sampled_from(["wrong-password", "correct-horse-battery"]))
+    def run(forwarded: str, agent: str, password: str) -> None:
+        cache.clear()
+        response = client.post("/admin/login/", {"username": "fuzzed", "password": password},
+                               HTTP_X_FORWARDED_FOR=forwarded, HTTP_USER_AGENT=agent)
+        assert response.status_code in {200, 302, 429}, (response.status_code, forwarded, agent)
+        client.logout()
+
+    run()
