@@ -545,3 +545,14 @@ def test_forged_forwarded_for_and_user_agent_never_break_the_admin_sign_in(setti
         client.logout()
 
     run()
+
+
+def test_a_forwarded_entry_that_is_no_address_falls_back_to_the_peer(rf, settings):
+    from accounts.auth import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    for forwarded, expected in [("not-an-ip", "10.0.0.2"), ("6.6.6.6, 300.1.1.1", "10.0.0.2"),
+                                ("fe80::1%eth0", "10.0.0.2"), (" 198.51.100.9 ", "198.51.100.9"),
+                                ("2001:DB8:0:0::1", "2001:db8::1")]:
+        assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)) == expected, forwarded
+    assert client_ip(rf.get("/", REMOTE_ADDR="unix:/run/app.sock")) == ""
