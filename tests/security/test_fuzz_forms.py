@@ -25,7 +25,7 @@ from django.apps import apps
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, example, given, settings as hsettings
 from hypothesis import strategies as st
 
 from compliance.models import Document, Subprocessor
@@ -48,6 +48,8 @@ RIGHTS = ("erasure", "access", "rectification", "portability", "restriction", "o
 # Intake forms: 200 (shown), 302 (submitted), 400 (errors), 413 (body too large), 429 (rate limit).
 INTAKE_STATUSES = frozenset({200, 302, 400, 413, 429})
 STAFF_QUEUE = "queue@example.com"
+ODD_TEXT = "  Zoë \u202eevil\u202c \u200f\u05e9\u05dc\u05d5\u05dd 🙂 <b>&amp;</b> 'x' \"y\"  "
+ODD_EMAIL = " O'Brien+Tag@Exämple.COM "
 
 
 def _hyp() -> Callable:
@@ -182,6 +184,7 @@ class TicketForm:
     fields: dict[str, st.SearchStrategy]
     stored_as: dict[str, str] = field(default_factory=dict)  # form field -> Ticket field
     allowed: frozenset[int] = INTAKE_STATUSES
+    refusals: list = field(default_factory=list)
 
     def fuzz(self) -> int:
         """Post a valid submission, then the fuzzed ones; returns how many succeeded."""
@@ -192,14 +195,22 @@ class TicketForm:
         outcomes: list[bool] = []
         fields = {**self.fields, "submission_token": hostile_text(80)}
 
-        @_hyp()
-        @given(post=posts(self.base, fields), token=st.builds(new_submission_token))
-        def run(post: Post, token: str) -> None:
+        def body(post: Post, token: str) -> None:
             cache.clear()  # rate limits would otherwise refuse after a few successes
             post.payload.setdefault("submission_token", token)
             outcomes.append(self.check(client, csrf, post))
 
-        run()
+        run = given(post=posts(self.base, fields), token=st.builds(new_submission_token))(body)
+        # Odd but valid answers, one field at a time, always run: successes beside the refusals.
+        checked = ["requester_email", *self.stored_as]
+        variants = [
+            Post({**self.base, name: ODD_EMAIL if name.endswith("email") else ODD_TEXT}, encoding)
+            for name, encoding in zip(checked, ["urlencoded", "multipart"] * len(checked))
+        ]
+        for variant in variants:
+            run = example(post=variant, token=new_submission_token())(run)
+        _hyp()(run)()
+        assert sum(outcomes) >= len(variants), self.refusals
         return sum(outcomes)
 
     def check(self, client: Client, csrf: str, post: Post, also: Mapping[str, int] = {}) -> bool:
@@ -211,6 +222,8 @@ class TicketForm:
         assert response.status_code in self.allowed, (response.status_code, post)
         if response.status_code != 302:
             assert delta(before, after) == {}, (response.status_code, post)
+            self.refusals.append((response.status_code, str(getattr(response, "context", None) and
+                                  response.context.get("form") and response.context["form"].errors)[:300]))
             return False
         assert response["Location"] == "/requests/submitted/"
         if known:  # a retried submission: the ticket it made, nothing new
@@ -343,6 +356,7 @@ def test_requester_reply_survives_hostile_input():
     @_hyp()
     @given(post=posts({"message": "Any news?"}, {"message": text(), "submission_token": hostile_text(80)}),
            token=st.builds(new_submission_token))
+    @example(post=Post({"message": ODD_TEXT}, "urlencoded"), token=new_submission_token())
     def run(post: Post, token: str) -> None:
         cache.clear()
         post.payload.setdefault("submission_token", token)
@@ -370,6 +384,7 @@ def test_verification_confirm_post_survives_hostile_input():
 
     @_hyp()
     @given(post=body_only(), link=st.one_of(st.just("fresh"), st.just("used"), hostile_link_token()))
+    @example(post=Post({}, "urlencoded"), link="fresh")
     def run(post: Post, link: str) -> None:
         ticket, _ = request_services.ticket_submit(
             kind="dsr_erasure", data={"requester_email": "sam@example.org"}, submission_token=new_submission_token(),
@@ -408,6 +423,7 @@ def test_subscribe_form_survives_hostile_input():
 
     @_hyp()
     @given(post=posts({"email": "ann@example.org", "scope": "all"}, {"email": emails(), "scope": scopes}))
+    @example(post=Post({"email": ODD_EMAIL, "scope": "subprocessors"}, "urlencoded"))
     def run(post: Post) -> None:
         cache.clear()
         email = post.payload.get("email")
@@ -450,6 +466,7 @@ def test_confirm_and_unsubscribe_posts_survive_hostile_input(action):
     @_hyp()
     @given(post=body_only(), link=st.one_of(st.just("fresh"), hostile_link_token()),
            with_csrf=st.booleans())
+    @example(post=Post({}, "multipart"), link="fresh", with_csrf=False)
     def run(post: Post, link: str, with_csrf: bool) -> None:
         subscriber, confirm, unsubscribe = _pending_subscriber(next(made))
         token = (confirm if action == "confirm" else unsubscribe) if link == "fresh" else link
