@@ -43,6 +43,11 @@ FREEMAIL_DOMAINS = frozenset({
 })
 
 
+def _user_agent(value: str | None) -> str:
+    # Headers may carry NUL bytes, which PostgreSQL text columns refuse.
+    return (value or "").replace("\x00", "")[:USER_AGENT_MAX]
+
+
 def email_domain(email: str) -> str:
     return email.rsplit("@", 1)[-1].strip().lower()
 
@@ -113,7 +118,7 @@ def access_request_submit(
         _, created = NdaAcceptance.objects.get_or_create(
             ticket=ticket,
             defaults={"document": document, "nda_version": nda, "accepted_at": ticket.received_at,
-                      "ip": ip or None, "user_agent": (user_agent or "")[:USER_AGENT_MAX]},
+                      "ip": ip or None, "user_agent": _user_agent(user_agent)},
         )
         if created and ticket.status == TicketStatus.OPEN and is_auto_approved(email):
             actor = system_actor()
@@ -177,7 +182,7 @@ def download_record(*, grant: DocumentGrant, sha256: str, ip: str | None, user_a
     """Log one download through a grant."""
     return DocumentDownload.objects.create(
         grant=grant, downloaded_at=timezone.now(), sha256=sha256, ip=ip or None,
-        user_agent=(user_agent or "")[:USER_AGENT_MAX],
+        user_agent=_user_agent(user_agent),
     )
 
 

@@ -32,3 +32,21 @@ class RequestBodyLimitMiddleware:
                 response["Connection"] = "close"
                 return response
         return self.get_response(request)
+
+
+class StripNulHeadersMiddleware:
+    """Drop NUL characters from request headers before anything stores them.
+
+    User agents and Accept headers end up in text columns (sign-in attempts,
+    NDA acceptances, download logs); PostgreSQL refuses NUL in text, which
+    would turn a garbled header into a server error.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for key, value in request.META.items():
+            if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+                request.META[key] = value.replace("\x00", "")
+        return self.get_response(request)

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     # Early, so that responses of the middleware below carry it too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "trustcenter.middleware.RequestBodyLimitMiddleware",
+    "trustcenter.middleware.StripNulHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
