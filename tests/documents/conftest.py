@@ -1,25 +1,10 @@
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 
-from compliance.services import publication_publish_initial, system_actor
 from documents import services
 
 from .helpers import add_document, publish
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @pytest.fixture(autouse=True)
@@ -36,23 +21,6 @@ def _document_settings(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
-    monkeypatch.setattr(timezone, "now", clock)
-    return clock
-
-
-@pytest.fixture
-def approver(make_staff):
-    return make_staff("apollo", "Compliance approver")
-
-
-@pytest.fixture
-def published(seeded):
-    return publication_publish_initial(actor=system_actor())
 
 
 @pytest.fixture

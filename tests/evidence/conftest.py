@@ -12,11 +12,6 @@ def auditor_client(client, auditor):
     return client
 
 
-@pytest.fixture
-def approver(make_staff):
-    return make_staff("apollo", "Compliance approver")
-
-
 @pytest.fixture(autouse=True)
 def _empty_cache():
     # The public page caches its HTML per version; tests start without it.
