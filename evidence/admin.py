@@ -1,5 +1,4 @@
 import tempfile
-from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied

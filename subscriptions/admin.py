@@ -5,7 +5,6 @@ notices are written by the notice service; objections are answered on their
 ticket in the request queue.
 """
 
-from typing import Any
 
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet

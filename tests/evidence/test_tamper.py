@@ -140,7 +140,7 @@ def test_cut_tail_is_found_by_the_head(chain):
 
 
 def test_cut_tail_with_rewound_head_leaves_rows_outside_the_chain(chain):
-    last, kept = chain[-1], chain[-3]
+    kept = chain[-3]
     raw("DELETE FROM evidence_chainlink WHERE seq > %s", [kept.seq])
     raw("UPDATE evidence_chainhead SET seq = %s, hash = %s", [kept.seq, kept.link_hash])
     assert verify_fails("BROKEN") == (

@@ -1,6 +1,5 @@
 """Hostile input at every public GET endpoint and at the admin sign-in: never a 500."""
 
-import re
 from urllib.parse import quote
 
 from hypothesis import given

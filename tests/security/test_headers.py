@@ -4,7 +4,6 @@ import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
-import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
