@@ -96,30 +96,29 @@ def _attachment_add(
     return attachment
 
 
+# The mail a requester gets when their ticket enters a state (from open, for in_progress).
+REQUESTER_MAIL_ON_ENTRY: dict[str, tuple[str, str]] = {
+    TicketStatus.IN_PROGRESS: ("ticket_in_progress", "We are working on your request"),
+    TicketStatus.AWAITING_REQUESTER: ("info_requested", "We need more information"),
+    TicketStatus.FULFILLED: ("ticket_fulfilled", "Your request is complete"),
+    TicketStatus.REJECTED: ("ticket_rejected", "Decision on your request"),
+    TicketStatus.WITHDRAWN: ("ticket_withdrawn", "Your request was withdrawn"),
+    TicketStatus.EXPIRED: ("ticket_expired", "Your request was not confirmed"),
+}
+
+
 def _transition_mail(ticket: Ticket, *, from_status: str, to_status: str, reason: str,
                      attachment: TicketAttachment | None) -> None:
     context = {"reason": reason, "attachment": attachment, "is_dsr": ticket.is_data_subject_request}
     to = ticket.requester_email
     if not to:
         return  # purged tickets mail no one
-    if to_status == TicketStatus.IN_PROGRESS and from_status == TicketStatus.OPEN:
-        outbox_queue(template="ticket_in_progress", to=to, subject=mail_subject(ticket, "We are working on your request"),
-                     ticket=ticket, context=context)
-    elif to_status == TicketStatus.AWAITING_REQUESTER:
-        outbox_queue(template="info_requested", to=to, subject=mail_subject(ticket, "We need more information"),
-                     ticket=ticket, context=context)
-    elif to_status == TicketStatus.FULFILLED:
-        outbox_queue(template="ticket_fulfilled", to=to, subject=mail_subject(ticket, "Your request is complete"),
-                     ticket=ticket, context=context)
-    elif to_status == TicketStatus.REJECTED:
-        outbox_queue(template="ticket_rejected", to=to, subject=mail_subject(ticket, "Decision on your request"),
-                     ticket=ticket, context=context)
-    elif to_status == TicketStatus.WITHDRAWN:
-        outbox_queue(template="ticket_withdrawn", to=to, subject=mail_subject(ticket, "Your request was withdrawn"),
-                     ticket=ticket, context=context)
-    elif to_status == TicketStatus.EXPIRED:
-        outbox_queue(template="ticket_expired", to=to, subject=mail_subject(ticket, "Your request was not confirmed"),
-                     ticket=ticket, context=context)
+    if to_status == TicketStatus.IN_PROGRESS and from_status != TicketStatus.OPEN:
+        return  # resuming after the requester answered: they already know
+    mail = REQUESTER_MAIL_ON_ENTRY.get(to_status)
+    if mail is not None:
+        template, subject = mail
+        outbox_queue(template=template, to=to, subject=mail_subject(ticket, subject), ticket=ticket, context=context)
 
 
 def _apply_transition(
