@@ -54,8 +54,7 @@ class TrustAdminSite(admin.AdminSite):
         """Set up an authenticator app: shows the secret as text, confirms with a code."""
         user = request.user
         if not (user.is_authenticated and user.is_active and user.is_staff):
-            return redirect_to_login(request.get_full_path(), reverse(f"{self.name}:login"),
-                                     REDIRECT_FIELD_NAME)
+            return redirect_to_login(request.get_full_path(), reverse(f"{self.name}:login"), REDIRECT_FIELD_NAME)
         if mfa.confirmed_device(user) is not None:
             # Already enrolled: sign in with that authenticator (a lost one is
             # removed by an administrator, then enrolled again).
@@ -67,17 +66,20 @@ class TrustAdminSite(admin.AdminSite):
                 otp_login(request, device)
                 messages.success(request, "Your authenticator app is set up. Use it every time you sign in.")
                 return HttpResponseRedirect(reverse(f"{self.name}:index"))
-            form.add_error("otp_token", ValidationError(
-                "That code is not valid or has already been used. Wait for the next code.",
-                code="invalid_token",
-            ))
+            form.add_error(
+                "otp_token",
+                ValidationError(
+                    "That code is not valid or has already been used. Wait for the next code.",
+                    code="invalid_token",
+                ),
+            )
         device = mfa.enrolment_device(user=user)
         secret = b32encode(device.bin_key).decode("ascii")
         context = {
             **self.each_context(request),
             "title": "Set up your authenticator app",
             "form": form,
-            "secret_groups": [secret[i:i + 4] for i in range(0, len(secret), 4)],
+            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
             "otpauth_uri": device.config_url,
             "mfa_required": mfa.mfa_required(),
         }

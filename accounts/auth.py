@@ -28,8 +28,9 @@ class LoginThrottleBackend(AxesStandaloneBackend):
     shell) has no client to throttle, so it is not refused for lack of one.
     """
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None,
-                     password: str | None = None, **kwargs: Any) -> None:
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> None:
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
@@ -84,8 +85,12 @@ def _ip(request: HttpRequest | None) -> str:
 @receiver(user_logged_in, dispatch_uid="accounts.auth.logged_in")
 def _log_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     verified = bool(getattr(user, "otp_device", None))
-    log.info("sign-in succeeded user=%s ip=%s second_factor=%s",
-             user.get_username(), _ip(request), "yes" if verified else "no")
+    log.info(
+        "sign-in succeeded user=%s ip=%s second_factor=%s",
+        user.get_username(),
+        _ip(request),
+        "yes" if verified else "no",
+    )
 
 
 @receiver(user_logged_out, dispatch_uid="accounts.auth.logged_out")
@@ -95,15 +100,21 @@ def _log_logged_out(sender: Any, request: HttpRequest | None, user: Any, **kwarg
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.auth.login_failed")
-def _log_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None,
-                      **kwargs: Any) -> None:
+def _log_login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     username = credentials.get(get_user_model().USERNAME_FIELD)
     log.warning("sign-in failed user=%s ip=%s", loggable_username(username), _ip(request))
 
 
 @receiver(user_locked_out, dispatch_uid="accounts.auth.locked_out")
-def _log_locked_out(sender: Any, request: HttpRequest | None, username: str | None = None,
-                    ip_address: str | None = None, **kwargs: Any) -> None:
+def _log_locked_out(
+    sender: Any, request: HttpRequest | None, username: str | None = None, ip_address: str | None = None, **kwargs: Any
+) -> None:
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    log.warning("sign-in locked out user=%s ip=%s cool_off_minutes=%d",
-                loggable_username(username), ip_address or _ip(request), minutes)
+    log.warning(
+        "sign-in locked out user=%s ip=%s cool_off_minutes=%d",
+        loggable_username(username),
+        ip_address or _ip(request),
+        minutes,
+    )

@@ -14,8 +14,14 @@ REQUEST_HANDLER = "Request handler"
 AUDITOR = "Auditor"
 
 CONTENT_MODELS = (
-    "organization", "section", "certification", "control", "subprocessor",
-    "datahandlingrow", "gdprfact", "contactroute",
+    "organization",
+    "section",
+    "certification",
+    "control",
+    "subprocessor",
+    "datahandlingrow",
+    "gdprfact",
+    "contactroute",
 )
 
 
@@ -43,9 +49,7 @@ def sync_roles(apps: Any, roles: dict[str, list[str]]) -> None:
         for perm in perms:
             app_label, codename = perm.split(".", 1)
             try:
-                wanted.append(
-                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
-                )
+                wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
             except Permission.DoesNotExist as exc:
                 raise LookupError(f"Role {name!r} names unknown permission {perm!r}") from exc
         group, _ = Group.objects.get_or_create(name=name)

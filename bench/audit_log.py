@@ -95,8 +95,8 @@ def main() -> None:
     test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         call_command("load_seed_content", verbosity=0, stdout=io.StringIO())
-        from compliance.services import content_save, system_actor
         from compliance.models import Certification
+        from compliance.services import content_save, system_actor
         from evidence.export import write_export
         from evidence.selectors import AuditFilters, audit_log_page
         from evidence.verify import verify_chain
@@ -110,7 +110,9 @@ def main() -> None:
         start = time.perf_counter()
         result = verify_chain()
         took = time.perf_counter() - start
-        print(f"verify_chain on {result.links} real links: {took:.2f} s ({result.links / took:,.0f} links/s), ok={result.ok}")
+        print(
+            f"verify_chain on {result.links} real links: {took:.2f} s ({result.links / took:,.0f} links/s), ok={result.ok}"
+        )
 
         t = time.perf_counter()
         fill(rows)
@@ -120,21 +122,29 @@ def main() -> None:
         timed("audit log, page in the middle", lambda: audit_log_page(filters=AuditFilters(), before=newest // 2))
         timed("audit log, oldest pages", lambda: audit_log_page(filters=AuditFilters(), before=100))
         timed("audit log, by user", lambda: audit_log_page(filters=AuditFilters(user_id=actor.pk)))
-        timed("audit log, rare kind (certifications)",
-              lambda: audit_log_page(filters=AuditFilters(model_label="compliance.historicalcertification")))
+        timed(
+            "audit log, rare kind (certifications)",
+            lambda: audit_log_page(filters=AuditFilters(model_label="compliance.historicalcertification")),
+        )
         mid = (timezone.now() - timedelta(days=365)).date()
         timed("audit log, one day a year ago", lambda: audit_log_page(filters=AuditFilters(date_from=mid, date_to=mid)))
-        timed("audit log, one day a year ago, 3rd page",
-              lambda: audit_log_page(filters=AuditFilters(date_from=mid, date_to=mid), before=audit_log_page(
-                  filters=AuditFilters(date_from=mid, date_to=mid)).older))
+        timed(
+            "audit log, one day a year ago, 3rd page",
+            lambda: audit_log_page(
+                filters=AuditFilters(date_from=mid, date_to=mid),
+                before=audit_log_page(filters=AuditFilters(date_from=mid, date_to=mid)).older,
+            ),
+        )
         month_end = mid + timedelta(days=30)
         for fmt in ("csv", "jsonl"):
             out = io.BytesIO()
             t = time.perf_counter()
             manifest = write_export(out, date_from=mid, date_to=month_end, fmt=fmt)
             took = time.perf_counter() - t
-            print(f"export {fmt}, 31 days: {manifest.row_count} rows, {len(out.getvalue()) / 1e6:.1f} MB, "
-                  f"{took:.1f} s ({manifest.row_count / took:,.0f} rows/s)")
+            print(
+                f"export {fmt}, 31 days: {manifest.row_count} rows, {len(out.getvalue()) / 1e6:.1f} MB, "
+                f"{took:.1f} s ({manifest.row_count / took:,.0f} rows/s)"
+            )
     finally:
         connection.creation.destroy_test_db(test_db, verbosity=0)
 

@@ -39,7 +39,9 @@ def measure_page(client: Client, label: str, runs: int = 50) -> float:
         response = client.get("/")
         assert response.status_code == 200
     per = (time.perf_counter() - start) / runs * 1000
-    print(f"page {label:<28} {per:8.2f} ms/request  {len(ctx.captured_queries):3d} queries  {len(response.content):7d} bytes")
+    print(
+        f"page {label:<28} {per:8.2f} ms/request  {len(ctx.captured_queries):3d} queries  {len(response.content):7d} bytes"
+    )
     return per
 
 

@@ -9,7 +9,10 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.db import models
 from django.db.models import Subquery
 from django.http import (
-    HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -102,7 +105,9 @@ class ContentAdmin(SimpleHistoryAdmin):
     history_version_template = "admin/compliance/history_version.html"
     object_history_list_template = "admin/compliance/object_history_list.html"
 
-    def get_fieldsets(self, request: HttpRequest, obj: models.Model | None = None) -> list[tuple[str | None, dict[str, Any]]]:
+    def get_fieldsets(
+        self, request: HttpRequest, obj: models.Model | None = None
+    ) -> list[tuple[str | None, dict[str, Any]]]:
         # What the page says comes first, where it sits on the page next, and
         # the reason last, once the editor knows what they changed.
         fieldsets = []
@@ -119,15 +124,15 @@ class ContentAdmin(SimpleHistoryAdmin):
         if placement:
             placement.sort(key=PLACEMENT_FIELDS.index)
             fieldsets.append(("Place on the page", {"fields": placement}))
-        fieldsets.append(
-            ("Reason for change", {"fields": [REASON_FIELD], "classes": ["reason-for-change"]})
-        )
+        fieldsets.append(("Reason for change", {"fields": [REASON_FIELD], "classes": ["reason-for-change"]}))
         return fieldsets
 
     def save_model(self, request: HttpRequest, obj: models.Model, form: forms.Form, change: bool) -> None:
         services.content_save(obj=obj, actor=request.user, reason=form.cleaned_data[REASON_FIELD])
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if request.method == "POST":
             try:
                 request._content_change_reason = services.clean_reason(request.POST.get(REASON_FIELD))  # type: ignore[attr-defined]
@@ -148,15 +153,16 @@ class ContentAdmin(SimpleHistoryAdmin):
     def get_historical_record_context_helper(
         self, request: HttpRequest, historical_record: HistoricalChanges
     ) -> HistoricalRecordContextHelper:
-        return ContentHistoryHelper(
-            self.model, historical_record, max_displayed_delta_change_chars=HISTORY_DIFF_CHARS
-        )
+        return ContentHistoryHelper(self.model, historical_record, max_displayed_delta_change_chars=HISTORY_DIFF_CHARS)
 
     def revert_disabled(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return True
 
     def history_form_view(
-        self, request: HttpRequest, object_id: str, version_id: str,
+        self,
+        request: HttpRequest,
+        object_id: str,
+        version_id: str,
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         """Show one past version, read-only.
@@ -202,9 +208,7 @@ class ContentAdmin(SimpleHistoryAdmin):
             elif isinstance(field, models.BooleanField):
                 shown = "Yes" if getattr(record, field.attname) else "No"
             else:
-                shown = display_for_field(
-                    getattr(record, field.attname), field, self.get_empty_value_display()
-                )
+                shown = display_for_field(getattr(record, field.attname), field, self.get_empty_value_display())
             rows.append((capfirst(field.verbose_name), shown))
         return rows
 
@@ -222,8 +226,12 @@ class OrganizationAdmin(ContentAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # There is only ever one organization: open it rather than a list of one.
         org = Organization.objects.first()
-        if (org is not None and request.method == "GET" and not request.GET
-                and self.has_view_or_change_permission(request, org)):
+        if (
+            org is not None
+            and request.method == "GET"
+            and not request.GET
+            and self.has_view_or_change_permission(request, org)
+        ):
             return HttpResponseRedirect(reverse("admin:compliance_organization_change", args=[org.pk]))
         return super().changelist_view(request, extra_context)
 
@@ -316,6 +324,7 @@ class DocumentAdmin(OrderedContentAdmin):
 
 # --- Publishing ----------------------------------------------------------------
 
+
 def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
@@ -333,8 +342,16 @@ class PublicationAdmin(admin.ModelAdmin):
     list_select_related = ["requested_by", "approved_by"]
     list_filter = ["effective_at"]
     search_fields = ["summary"]
-    fields = ["version", "summary", "effective_at", "snapshot_taken_at", "requested_by", "approved_by",
-              "changes", "snapshot_json"]
+    fields = [
+        "version",
+        "summary",
+        "effective_at",
+        "snapshot_taken_at",
+        "requested_by",
+        "approved_by",
+        "changes",
+        "snapshot_json",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
@@ -384,8 +401,16 @@ class PublicationRequestAdmin(admin.ModelAdmin):
     list_display = ["id", "summary", "status", "requested_by", "requested_at", "decided_by", "publication"]
     list_filter = ["status"]
     list_select_related = ["requested_by", "decided_by", "publication"]
-    fields = ["summary", "status", "requested_by", "requested_at", "decided_by", "decided_at",
-              "rejection_reason", "publication"]
+    fields = [
+        "summary",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "rejection_reason",
+        "publication",
+    ]
     readonly_fields = fields
     change_form_template = "admin/compliance/publicationrequest/change_form.html"
 
@@ -400,16 +425,24 @@ class PublicationRequestAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list:
         return [
-            path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view),
-                 name="compliance_publicationrequest_approve"),
-            path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view),
-                 name="compliance_publicationrequest_reject"),
+            path(
+                "<int:pk>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="compliance_publicationrequest_approve",
+            ),
+            path(
+                "<int:pk>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="compliance_publicationrequest_reject",
+            ),
         ] + super().get_urls()
 
     def _detail_url(self, pk: int) -> str:
         return reverse("admin:compliance_publicationrequest_change", args=[pk])
 
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = PublicationRequestForm(request.POST or None)
@@ -432,7 +465,9 @@ class PublicationRequestAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/compliance/publicationrequest/request_form.html", context)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra_context = extra_context or {}
         obj = self.get_object(request, object_id)
         if obj is not None and obj.status == PublicationRequestStatus.PENDING:
@@ -444,15 +479,17 @@ class PublicationRequestAdmin(admin.ModelAdmin):
                     services.four_eyes_check(requested_by_id=obj.requested_by_id, actor=request.user)
                 except ValidationError as exc:
                     refusal = _error_text(exc)
-            extra_context.update({
-                "comparison": comparison,
-                "changed_since_request": _changed_after(comparison.draft, obj.requested_at),
-                "can_approve": can_approve,
-                "four_eyes_refusal": refusal,
-                "scheduled": scheduled_publications(),
-                "approve_form": PublicationApproveForm(),
-                "reject_form": PublicationRejectForm(),
-            })
+            extra_context.update(
+                {
+                    "comparison": comparison,
+                    "changed_since_request": _changed_after(comparison.draft, obj.requested_at),
+                    "can_approve": can_approve,
+                    "four_eyes_refusal": refusal,
+                    "scheduled": scheduled_publications(),
+                    "approve_form": PublicationApproveForm(),
+                    "reject_form": PublicationRejectForm(),
+                }
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -465,14 +502,18 @@ class PublicationRequestAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(self._detail_url(pk))
         try:
             publication = services.publication_approve(
-                request_id=pk, actor=request.user, effective_at=form.cleaned_data["effective_at"],
+                request_id=pk,
+                actor=request.user,
+                effective_at=form.cleaned_data["effective_at"],
             )
         except ValidationError as exc:
             self.message_user(request, _error_text(exc), messages.ERROR)
             return HttpResponseRedirect(self._detail_url(pk))
         if publication.effective_at > publication.snapshot_taken_at:
             when = date_format(timezone.localtime(publication.effective_at), "j F Y, H:i T")
-            self.message_user(request, f"Version {publication.version} is scheduled to go live on {when}.", messages.SUCCESS)
+            self.message_user(
+                request, f"Version {publication.version} is scheduled to go live on {when}.", messages.SUCCESS
+            )
         else:
             self.message_user(request, f"Version {publication.version} is live.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:compliance_publication_changelist"))

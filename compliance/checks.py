@@ -74,18 +74,22 @@ def check_formats_settings(app_configs: list[AppConfig] | None = None, **kwargs:
     messages: list[CheckMessage] = []
     days = settings.SECURITY_TXT_EXPIRES_DAYS
     if not isinstance(days, int) or not 1 <= days <= MAX_EXPIRES_DAYS:
-        messages.append(Error(
-            f"SECURITY_TXT_EXPIRES_DAYS is {days!r}; it must be a whole number from 1 to {MAX_EXPIRES_DAYS}.",
-            hint="RFC 9116 recommends that security.txt expire less than a year ahead.",
-            id="compliance.E001",
-        ))
+        messages.append(
+            Error(
+                f"SECURITY_TXT_EXPIRES_DAYS is {days!r}; it must be a whole number from 1 to {MAX_EXPIRES_DAYS}.",
+                hint="RFC 9116 recommends that security.txt expire less than a year ahead.",
+                id="compliance.E001",
+            )
+        )
     url = settings.SECURITY_TXT_ENCRYPTION_URL
     if url and (urlsplit(url).scheme != "https" or not urlsplit(url).netloc):
-        messages.append(Error(
-            f"SECURITY_TXT_ENCRYPTION_URL must be an https URL of the key, not {url!r}.",
-            hint="security.txt links to the key; the key itself is never put in the file.",
-            id="compliance.E002",
-        ))
+        messages.append(
+            Error(
+                f"SECURITY_TXT_ENCRYPTION_URL must be an https URL of the key, not {url!r}.",
+                hint="security.txt links to the key; the key itself is never put in the file.",
+                id="compliance.E002",
+            )
+        )
     path = settings.TRUST_JSON_CHAIN_HEAD
     if path:
         try:
@@ -95,11 +99,13 @@ def check_formats_settings(app_configs: list[AppConfig] | None = None, **kwargs:
         else:
             problem = "" if callable(provider) else "it is not callable"
         if problem:
-            messages.append(Error(
-                f"TRUST_JSON_CHAIN_HEAD {path!r} cannot be used: {problem}.",
-                hint="Name a function returning {'sequence': int, 'hash': str} or None, or leave it empty.",
-                id="compliance.E003",
-            ))
+            messages.append(
+                Error(
+                    f"TRUST_JSON_CHAIN_HEAD {path!r} cannot be used: {problem}.",
+                    hint="Name a function returning {'sequence': int, 'hash': str} or None, or leave it empty.",
+                    id="compliance.E003",
+                )
+            )
     return messages
 
 
@@ -107,11 +113,13 @@ def check_formats_settings(app_configs: list[AppConfig] | None = None, **kwargs:
 def check_site_url_https(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     if not _applies(app_configs) or urlsplit(settings.SITE_URL).scheme == "https":
         return []
-    return [Warning(
-        f"SITE_URL is {settings.SITE_URL!r}; security.txt links built from it are not https.",
-        hint="Set SITE_URL to the public https address of the site.",
-        id="compliance.W002",
-    )]
+    return [
+        Warning(
+            f"SITE_URL is {settings.SITE_URL!r}; security.txt links built from it are not https.",
+            hint="Set SITE_URL to the public https address of the site.",
+            id="compliance.W002",
+        )
+    ]
 
 
 @register("compliance")
@@ -126,12 +134,17 @@ def check_security_txt_expiry(app_configs: list[AppConfig] | None = None, **kwar
         return []
     when = expiry.expires_at.isoformat()
     text = (
-        f"security.txt expired on {when}." if expiry.expired
+        f"security.txt expired on {when}."
+        if expiry.expired
         else f"security.txt expires on {when}, in {expiry.days_left} days."
     )
-    return [Warning(
-        text,
-        hint=(f"Its Expires is renewed by each publication (live: version {expiry.version}). "
-              "Publish a new version to renew it."),
-        id="compliance.W001",
-    )]
+    return [
+        Warning(
+            text,
+            hint=(
+                f"Its Expires is renewed by each publication (live: version {expiry.version}). "
+                "Publish a new version to renew it."
+            ),
+            id="compliance.W001",
+        )
+    ]

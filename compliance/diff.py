@@ -67,24 +67,34 @@ class _ListSpec:
 
 LIST_SPECS: dict[str, _ListSpec] = {
     "certifications": _ListSpec(
-        noun="Certification", plural="certifications", name_field="name",
+        noun="Certification",
+        plural="certifications",
+        name_field="name",
         fields=(("status", None), ("target", "target"), ("description", "description")),
     ),
     "subprocessors": _ListSpec(
-        noun="Subprocessor", plural="subprocessors", name_field="name",
+        noun="Subprocessor",
+        plural="subprocessors",
+        name_field="name",
         fields=(("purpose", "purpose"), ("location", "location")),
         list_fields=(("certifications", "certification"),),
     ),
     "data_handling": _ListSpec(
-        noun="Data handling entry", plural="data handling entries", name_field="category",
+        noun="Data handling entry",
+        plural="data handling entries",
+        name_field="category",
         fields=(("description", None),),
     ),
     "gdpr": _ListSpec(
-        noun="GDPR statement", plural="GDPR statements", name_field="label",
+        noun="GDPR statement",
+        plural="GDPR statements",
+        name_field="label",
         fields=(("body", None),),
     ),
     "contact_routes": _ListSpec(
-        noun="Contact route", plural="contact routes", name_field="label",
+        noun="Contact route",
+        plural="contact routes",
+        name_field="label",
         fields=(("email", "email"), ("topics", "topics")),
     ),
 }
@@ -102,12 +112,19 @@ ORGANIZATION_LABELS: dict[str, str] = {
 
 # Order in which areas are reported; keys not named here follow, alphabetically.
 AREA_ORDER = (
-    "organization", "sections", "controls", "certifications", "subprocessors",
-    "data_handling", "gdpr", "contact_routes",
+    "organization",
+    "sections",
+    "controls",
+    "certifications",
+    "subprocessors",
+    "data_handling",
+    "gdpr",
+    "contact_routes",
 )
 
 
 # --- formatting -------------------------------------------------------------
+
 
 def _show(value: Any) -> str:
     if value is None or value == "" or value == []:
@@ -133,10 +150,7 @@ def _excerpts(old: str, new: str) -> tuple[str, str]:
     while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
         prefix += 1
     suffix = 0
-    while (
-        suffix < min(len(a), len(b)) - prefix
-        and a[len(a) - 1 - suffix] == b[len(b) - 1 - suffix]
-    ):
+    while suffix < min(len(a), len(b)) - prefix and a[len(a) - 1 - suffix] == b[len(b) - 1 - suffix]:
         suffix += 1
     start = max(prefix - 1, 0)
 
@@ -166,6 +180,7 @@ def _subject(subject: str, label: str | None) -> str:
 
 # --- areas ------------------------------------------------------------------
 
+
 def _by_slug(items: Any, key: str = "slug") -> dict[str, dict[str, Any]]:
     if not isinstance(items, list):
         return {}
@@ -192,37 +207,68 @@ def _diff_list(area: str, spec: _ListSpec, old_items: Any, new_items: Any) -> li
         before = old[slug]
         old_name = _name(before, spec.name_field, slug)
         if old_name != name:
-            changes.append(Change(
-                area, CHANGED, slug, spec.name_field, old_name, name,
-                f"{spec.noun} renamed: {old_name}{ARROW}{name}",
-            ))
+            changes.append(
+                Change(
+                    area,
+                    CHANGED,
+                    slug,
+                    spec.name_field,
+                    old_name,
+                    name,
+                    f"{spec.noun} renamed: {old_name}{ARROW}{name}",
+                )
+            )
         for field, label in spec.fields:
             if field == "status":
                 # The shown label is the visible value; the code behind it follows it.
                 if (before.get("status"), before.get("status_label")) != (item.get("status"), item.get("status_label")):
                     old_label, new_label = _label_text(before), _label_text(item)
-                    changes.append(Change(
-                        area, CHANGED, slug, "status", before.get("status"), item.get("status"),
-                        f"{_subject(name, label)}: {old_label}{ARROW}{new_label}",
-                    ))
+                    changes.append(
+                        Change(
+                            area,
+                            CHANGED,
+                            slug,
+                            "status",
+                            before.get("status"),
+                            item.get("status"),
+                            f"{_subject(name, label)}: {old_label}{ARROW}{new_label}",
+                        )
+                    )
                 continue
             if before.get(field) != item.get(field):
-                changes.append(Change(
-                    area, CHANGED, slug, field, before.get(field), item.get(field),
-                    f"{_subject(name, label)}: {_from_to(before.get(field), item.get(field))}",
-                ))
+                changes.append(
+                    Change(
+                        area,
+                        CHANGED,
+                        slug,
+                        field,
+                        before.get(field),
+                        item.get(field),
+                        f"{_subject(name, label)}: {_from_to(before.get(field), item.get(field))}",
+                    )
+                )
         for field, singular in spec.list_fields:
             changes.extend(_diff_values(area, slug, field, f"{name} {singular}", before.get(field), item.get(field)))
-        known = {"slug", spec.name_field, "status_label"} | {f for f, _ in spec.fields} | {f for f, _ in spec.list_fields}
+        known = (
+            {"slug", spec.name_field, "status_label"} | {f for f, _ in spec.fields} | {f for f, _ in spec.list_fields}
+        )
         changes.extend(_diff_extra_fields(area, slug, name, before, item, known))
     for slug, item in old.items():
         if slug not in new:
             name = _name(item, spec.name_field, slug)
             changes.append(Change(area, REMOVED, slug, "", name, None, f"{spec.noun} removed: {name}"))
     if _order_changed(list(old), list(new)):
-        changes.append(Change(
-            area, REORDERED, "", "", list(old), list(new), f"Order of {spec.plural} changed",
-        ))
+        changes.append(
+            Change(
+                area,
+                REORDERED,
+                "",
+                "",
+                list(old),
+                list(new),
+                f"Order of {spec.plural} changed",
+            )
+        )
     return changes
 
 
@@ -234,30 +280,48 @@ def _diff_values(area: str, slug: str, field: str, subject: str, old: Any, new: 
         return []
     added = [v for v in new_list if v not in old_list]
     removed = [v for v in old_list if v not in new_list]
-    changes = [
-        Change(area, CHANGED, slug, field, None, v, f"{subject} added: {_show(v)}") for v in added
-    ] + [
+    changes = [Change(area, CHANGED, slug, field, None, v, f"{subject} added: {_show(v)}") for v in added] + [
         Change(area, CHANGED, slug, field, v, None, f"{subject} removed: {_show(v)}") for v in removed
     ]
     if not changes:  # same values, new order (or repeats)
-        changes.append(Change(
-            area, CHANGED, slug, field, old_list, new_list, f"{subject}s: {_from_to(old_list, new_list)}",
-        ))
+        changes.append(
+            Change(
+                area,
+                CHANGED,
+                slug,
+                field,
+                old_list,
+                new_list,
+                f"{subject}s: {_from_to(old_list, new_list)}",
+            )
+        )
     return changes
 
 
 def _diff_extra_fields(
-    area: str, key: str, name: str, before: dict[str, Any], after: dict[str, Any], known: set[str],
+    area: str,
+    key: str,
+    name: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    known: set[str],
 ) -> list[Change]:
     """Fields a later schema adds that no sentence was written for: still reported."""
     changes = []
     for field in sorted((set(before) | set(after)) - known):
         if before.get(field) != after.get(field):
             label = field.replace("_", " ")
-            changes.append(Change(
-                area, CHANGED, key, field, before.get(field), after.get(field),
-                f"{name} {label}: {_from_to(before.get(field), after.get(field))}",
-            ))
+            changes.append(
+                Change(
+                    area,
+                    CHANGED,
+                    key,
+                    field,
+                    before.get(field),
+                    after.get(field),
+                    f"{name} {label}: {_from_to(before.get(field), after.get(field))}",
+                )
+            )
     return changes
 
 
@@ -269,10 +333,17 @@ def _diff_organization(old: Any, new: Any) -> list[Change]:
     for field in fields:
         if old.get(field) != new.get(field):
             label = ORGANIZATION_LABELS.get(field, field.replace("_", " ").capitalize())
-            changes.append(Change(
-                "organization", CHANGED, field, field, old.get(field), new.get(field),
-                f"{label}: {_from_to(old.get(field), new.get(field))}",
-            ))
+            changes.append(
+                Change(
+                    "organization",
+                    CHANGED,
+                    field,
+                    field,
+                    old.get(field),
+                    new.get(field),
+                    f"{label}: {_from_to(old.get(field), new.get(field))}",
+                )
+            )
     return changes
 
 
@@ -287,15 +358,29 @@ def _diff_sections(old_sections: Any, new_sections: Any) -> list[Change]:
         before = old[key]
         old_title = _name(before, "title", key)
         if old_title != title:
-            changes.append(Change(
-                "sections", CHANGED, key, "title", old_title, title,
-                f"Section renamed: {old_title}{ARROW}{title}",
-            ))
+            changes.append(
+                Change(
+                    "sections",
+                    CHANGED,
+                    key,
+                    "title",
+                    old_title,
+                    title,
+                    f"Section renamed: {old_title}{ARROW}{title}",
+                )
+            )
         if before.get("intro") != section.get("intro"):
-            changes.append(Change(
-                "sections", CHANGED, key, "intro", before.get("intro"), section.get("intro"),
-                f"{title} introduction: {_from_to(before.get('intro'), section.get('intro'))}",
-            ))
+            changes.append(
+                Change(
+                    "sections",
+                    CHANGED,
+                    key,
+                    "intro",
+                    before.get("intro"),
+                    section.get("intro"),
+                    f"{title} introduction: {_from_to(before.get('intro'), section.get('intro'))}",
+                )
+            )
         changes.extend(_diff_extra_fields("sections", key, title, before, section, {"key", "title", "intro", "groups"}))
     for key, section in old.items():
         if key not in new:
@@ -330,58 +415,122 @@ def _diff_controls(old_sections: Any, new_sections: Any) -> list[Change]:
         item = where["item"]
         title = _name(item, "title", slug)
         if slug not in old:
-            changes.append(Change(
-                "controls", ADDED, slug, "", None, title,
-                f"Control added to {where['section_title']}: {title}",
-            ))
+            changes.append(
+                Change(
+                    "controls",
+                    ADDED,
+                    slug,
+                    "",
+                    None,
+                    title,
+                    f"Control added to {where['section_title']}: {title}",
+                )
+            )
             continue
         was = old[slug]
         before = was["item"]
         old_title = _name(before, "title", slug)
         if old_title != title:
-            changes.append(Change(
-                "controls", CHANGED, slug, "title", old_title, title,
-                f"Control renamed: {old_title}{ARROW}{title}",
-            ))
+            changes.append(
+                Change(
+                    "controls",
+                    CHANGED,
+                    slug,
+                    "title",
+                    old_title,
+                    title,
+                    f"Control renamed: {old_title}{ARROW}{title}",
+                )
+            )
         if was["section"] != where["section"]:
-            changes.append(Change(
-                "controls", MOVED, slug, "section", was["section"], where["section"],
-                f"{title} moved from {was['section_title']} to {where['section_title']}",
-            ))
+            changes.append(
+                Change(
+                    "controls",
+                    MOVED,
+                    slug,
+                    "section",
+                    was["section"],
+                    where["section"],
+                    f"{title} moved from {was['section_title']} to {where['section_title']}",
+                )
+            )
         if was["group"] != where["group"]:
-            changes.append(Change(
-                "controls", CHANGED, slug, "group", was["group"], where["group"],
-                f"{title} sub-heading: {_show(was['group'])}{ARROW}{_show(where['group'])}",
-            ))
+            changes.append(
+                Change(
+                    "controls",
+                    CHANGED,
+                    slug,
+                    "group",
+                    was["group"],
+                    where["group"],
+                    f"{title} sub-heading: {_show(was['group'])}{ARROW}{_show(where['group'])}",
+                )
+            )
         if before.get("body") != item.get("body"):
-            changes.append(Change(
-                "controls", CHANGED, slug, "body", before.get("body"), item.get("body"),
-                f"{title}: {_from_to(before.get('body'), item.get('body'))}",
-            ))
+            changes.append(
+                Change(
+                    "controls",
+                    CHANGED,
+                    slug,
+                    "body",
+                    before.get("body"),
+                    item.get("body"),
+                    f"{title}: {_from_to(before.get('body'), item.get('body'))}",
+                )
+            )
         if (before.get("status"), before.get("status_label")) != (item.get("status"), item.get("status_label")):
-            changes.append(Change(
-                "controls", CHANGED, slug, "status", before.get("status"), item.get("status"),
-                f"{title} status: {_label_text(before)}{ARROW}{_label_text(item)}",
-            ))
-        changes.extend(_diff_extra_fields(
-            "controls", slug, title, before, item, {"slug", "title", "body", "status", "status_label"},
-        ))
+            changes.append(
+                Change(
+                    "controls",
+                    CHANGED,
+                    slug,
+                    "status",
+                    before.get("status"),
+                    item.get("status"),
+                    f"{title} status: {_label_text(before)}{ARROW}{_label_text(item)}",
+                )
+            )
+        changes.extend(
+            _diff_extra_fields(
+                "controls",
+                slug,
+                title,
+                before,
+                item,
+                {"slug", "title", "body", "status", "status_label"},
+            )
+        )
     for slug, was in old.items():
         if slug not in new:
             title = _name(was["item"], "title", slug)
-            changes.append(Change(
-                "controls", REMOVED, slug, "", title, None,
-                f"Control removed from {was['section_title']}: {title}",
-            ))
+            changes.append(
+                Change(
+                    "controls",
+                    REMOVED,
+                    slug,
+                    "",
+                    title,
+                    None,
+                    f"Control removed from {was['section_title']}: {title}",
+                )
+            )
     # Order within each section, among the controls that stayed in it.
     new_titles = {s.get("key"): _name(s, "title", str(s.get("key"))) for s in new_sections or [] if isinstance(s, dict)}
     for key, title in new_titles.items():
         old_order = [s for s, w in old.items() if w["section"] == key and s in new and new[s]["section"] == key]
         new_order = [s for s, w in new.items() if w["section"] == key and s in old and old[s]["section"] == key]
         if old_order != new_order:
-            changes.append(Change(
-                "controls", REORDERED, key, "", old_order, new_order, f"Order of controls in {title} changed",
-            ))
+            changes.append(
+                Change(
+                    "controls",
+                    REORDERED,
+                    key,
+                    "",
+                    old_order,
+                    new_order,
+                    f"Order of controls in {title} changed",
+                )
+            )
     return changes
 
 

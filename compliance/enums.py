@@ -44,9 +44,7 @@ class PublicationRequestStatus(models.TextChoices):
 
 # The moves a publication request may make; anything else is refused.
 PUBLICATION_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
-    PublicationRequestStatus.PENDING: frozenset(
-        {PublicationRequestStatus.APPROVED, PublicationRequestStatus.REJECTED}
-    ),
+    PublicationRequestStatus.PENDING: frozenset({PublicationRequestStatus.APPROVED, PublicationRequestStatus.REJECTED}),
     PublicationRequestStatus.APPROVED: frozenset(),
     PublicationRequestStatus.REJECTED: frozenset(),
 }

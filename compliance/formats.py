@@ -13,7 +13,7 @@ and the tests all compute exactly the same thing from the same inputs.
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ MAX_EXPIRES_DAYS = 364
 
 def rfc3339(moment: datetime) -> str:
     """`2026-11-29T08:00:00Z`: UTC, whole seconds, the form RFC 3339 readers accept most widely."""
-    return moment.astimezone(dt_timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def security_txt_expires(effective_at: datetime, days: int) -> datetime:

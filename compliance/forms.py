@@ -16,10 +16,12 @@ class PublicationApproveForm(forms.Form):
     SCHEDULE = "schedule"
     when = forms.ChoiceField(
         choices=[(NOW, "Publish now"), (SCHEDULE, "Schedule for a later moment")],
-        initial=NOW, widget=forms.RadioSelect,
+        initial=NOW,
+        widget=forms.RadioSelect,
     )
     effective_at = forms.DateTimeField(
-        label="Goes live at", required=False,
+        label="Goes live at",
+        required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="In the site's time zone. The draft is frozen now, at approval; it becomes visible then.",
@@ -28,8 +30,9 @@ class PublicationApproveForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         if data.get("when") == self.SCHEDULE and not data.get("effective_at"):
-            self.add_error("effective_at", forms.ValidationError(
-                "Give the moment it goes live.", code="effective_at_required"))
+            self.add_error(
+                "effective_at", forms.ValidationError("Give the moment it goes live.", code="effective_at_required")
+            )
         if data.get("when") == self.NOW:
             data["effective_at"] = None
         return data
@@ -37,6 +40,7 @@ class PublicationApproveForm(forms.Form):
 
 class PublicationRejectForm(forms.Form):
     reason = forms.CharField(
-        max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2, "cols": 70}),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 70}),
         help_text="Why it is not published; the requester reads it.",
     )

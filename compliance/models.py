@@ -57,9 +57,7 @@ class OrderedContent(TrackedModel):
         unique=True,
         help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
     )
-    position = models.PositiveIntegerField(
-        default=100, help_text="Items are shown in ascending order."
-    )
+    position = models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")
     is_active = models.BooleanField(
         "shown on the page",
         default=True,
@@ -81,9 +79,7 @@ class Organization(TrackedModel):
     intro = models.TextField(help_text="Opening paragraph of the page.")
     website = models.CharField(max_length=200, blank=True, help_text="Shown as text, e.g. “coaxiom.io”.")
     contact_email = models.EmailField(help_text="General security and compliance contact.")
-    security_email = models.EmailField(
-        help_text="Where vulnerability reports go (security.txt Contact)."
-    )
+    security_email = models.EmailField(help_text="Where vulnerability reports go (security.txt Contact).")
     preferred_languages = models.CharField(
         max_length=60, default="en", help_text="Comma-separated language tags, e.g. “en, de”."
     )
@@ -120,12 +116,8 @@ class Certification(OrderedContent):
     """A certification, attestation or agreement, with its real-world status."""
 
     name = models.CharField(max_length=120, help_text="e.g. “SOC 2 Type I”.")
-    status = models.CharField(
-        max_length=30, choices=CertificationStatus.choices, default=CertificationStatus.PLANNED
-    )
-    target = models.CharField(
-        max_length=120, blank=True, help_text="Target or timing as text, e.g. “Q4 2026”."
-    )
+    status = models.CharField(max_length=30, choices=CertificationStatus.choices, default=CertificationStatus.PLANNED)
+    target = models.CharField(max_length=120, blank=True, help_text="Target or timing as text, e.g. “Q4 2026”.")
     description = models.TextField(blank=True)
     history = HistoricalRecords()
 
@@ -153,14 +145,10 @@ class Control(OrderedContent):
             ]
         },
     )
-    group = models.CharField(
-        max_length=120, blank=True, help_text="Optional sub-heading, e.g. “Data in Transit”."
-    )
+    group = models.CharField(max_length=120, blank=True, help_text="Optional sub-heading, e.g. “Data in Transit”.")
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True, help_text="Shown after the title, separated by a dash.")
-    status = models.CharField(
-        max_length=20, choices=ControlStatus.choices, default=ControlStatus.IN_PLACE
-    )
+    status = models.CharField(max_length=20, choices=ControlStatus.choices, default=ControlStatus.IN_PLACE)
     history = HistoricalRecords()
 
     class Meta(OrderedContent.Meta):
@@ -225,9 +213,7 @@ class ContactRoute(OrderedContent):
 
     label = models.CharField(max_length=120, help_text="e.g. “Privacy & legal”.")
     email = models.EmailField()
-    topics = models.CharField(
-        max_length=300, help_text="What to send there, e.g. “DPA requests, GDPR inquiries”."
-    )
+    topics = models.CharField(max_length=300, help_text="What to send there, e.g. “DPA requests, GDPR inquiries”.")
     history = HistoricalRecords()
 
     class Meta(OrderedContent.Meta):
@@ -254,10 +240,14 @@ class Document(OrderedContent):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     visibility = models.CharField(
-        max_length=10, choices=DocumentVisibility.choices, default=DocumentVisibility.GATED,
+        max_length=10,
+        choices=DocumentVisibility.choices,
+        default=DocumentVisibility.GATED,
     )
     file = models.FileField(
-        storage=private_document_storage, upload_to=document_upload_path, max_length=200,
+        storage=private_document_storage,
+        upload_to=document_upload_path,
+        max_length=200,
         validators=[validate_document_file],
         help_text="PDF only. Stored privately; downloads go through the page's links.",
     )
@@ -268,7 +258,8 @@ class Document(OrderedContent):
     class Meta(OrderedContent.Meta):
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(visibility__in=DocumentVisibility.values), name="document_visibility_valid",
+                condition=models.Q(visibility__in=DocumentVisibility.values),
+                name="document_visibility_valid",
             ),
         ]
 
@@ -341,10 +332,14 @@ class Publication(models.Model):
     snapshot = models.JSONField(help_text="The page as `build_snapshot()` returned it at approval.")
     summary = models.TextField(help_text="What changed and why, as the requester wrote it.")
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     snapshot_taken_at = models.DateTimeField(
         default=timezone.now, help_text="When the draft was frozen into this publication (approval)."
@@ -393,20 +388,32 @@ class PublicationRequest(models.Model):
 
     summary = models.TextField(help_text="What changes for readers, in a sentence or two.")
     status = models.CharField(
-        max_length=20, choices=PublicationRequestStatus.choices,
-        default=PublicationRequestStatus.PENDING, db_index=True,
+        max_length=20,
+        choices=PublicationRequestStatus.choices,
+        default=PublicationRequestStatus.PENDING,
+        db_index=True,
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="publication_requests",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="publication_requests",
     )
     requested_at = models.DateTimeField(default=timezone.now)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
     publication = models.OneToOneField(
-        Publication, on_delete=models.PROTECT, null=True, blank=True, related_name="request",
+        Publication,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="request",
     )
 
     class Meta:
@@ -419,7 +426,8 @@ class PublicationRequest(models.Model):
         constraints = [
             # One open request at a time: each publishes the whole draft.
             models.UniqueConstraint(
-                fields=["status"], condition=models.Q(status=PublicationRequestStatus.PENDING),
+                fields=["status"],
+                condition=models.Q(status=PublicationRequestStatus.PENDING),
                 name="one_pending_publication_request",
             ),
             models.CheckConstraint(
@@ -436,4 +444,3 @@ class PublicationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Publication request #{self.pk}: {self.summary[:60]}"
-

@@ -69,7 +69,8 @@ def audit_chain_head() -> AuditChainHead | None:
         return None
 
     return AuditChainHead(
-        sequence=int(part("sequence", "seq")), hash=str(part("hash")),
+        sequence=int(part("sequence", "seq")),
+        hash=str(part("hash")),
         recorded_at=part("recorded_at", required=False),
     )
 
@@ -124,9 +125,13 @@ def publication_changelog(now: datetime | None = None) -> list[ChangelogEntry]:
     entries = []
     previous: Publication | None = None
     for publication in shown:
-        entries.append(ChangelogEntry(
-            publication, previous, snapshot_diff(previous.snapshot if previous else None, publication.snapshot),
-        ))
+        entries.append(
+            ChangelogEntry(
+                publication,
+                previous,
+                snapshot_diff(previous.snapshot if previous else None, publication.snapshot),
+            )
+        )
         previous = publication
     entries.reverse()
     return entries

@@ -34,9 +34,7 @@ def clean_reason(reason: str | None) -> str:
             code="reason_required",
         )
     if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError(
-            f"Keep the reason under {REASON_MAX_LENGTH} characters.", code="reason_too_long"
-        )
+        raise ValidationError(f"Keep the reason under {REASON_MAX_LENGTH} characters.", code="reason_too_long")
     return reason
 
 
@@ -86,8 +84,12 @@ def system_actor() -> AbstractBaseUser:
 
 
 def content_get_or_create(
-    *, model: type[models.Model], lookup: dict[str, Any], values: dict[str, Any],
-    actor: AbstractBaseUser, reason: str,
+    *,
+    model: type[models.Model],
+    lookup: dict[str, Any],
+    values: dict[str, Any],
+    actor: AbstractBaseUser,
+    reason: str,
 ) -> tuple[models.Model, bool]:
     """Create the row matching `lookup` with `values` unless it exists.
 
@@ -108,16 +110,20 @@ def seed_load(*, data: dict[str, Any], actor: AbstractBaseUser, reason: str = SE
     nothing the second time. Side effects: one history row per created row.
     """
     from .models import (
-        Certification, ContactRoute, Control, DataHandlingRow, GdprFact, Organization,
-        Section, Subprocessor,
+        Certification,
+        ContactRoute,
+        Control,
+        DataHandlingRow,
+        GdprFact,
+        Organization,
+        Section,
+        Subprocessor,
     )
 
     created: dict[str, int] = {}
 
     def put(kind: str, model: type[models.Model], lookup: dict[str, Any], values: dict[str, Any]) -> None:
-        _, was_created = content_get_or_create(
-            model=model, lookup=lookup, values=values, actor=actor, reason=reason
-        )
+        _, was_created = content_get_or_create(model=model, lookup=lookup, values=values, actor=actor, reason=reason)
         created[kind] = created.get(kind, 0) + int(was_created)
 
     with transaction.atomic():
@@ -157,9 +163,7 @@ def clean_summary(summary: str | None) -> str:
             code="summary_required",
         )
     if len(summary) > SUMMARY_MAX_LENGTH:
-        raise ValidationError(
-            f"Keep the summary under {SUMMARY_MAX_LENGTH} characters.", code="summary_too_long"
-        )
+        raise ValidationError(f"Keep the summary under {SUMMARY_MAX_LENGTH} characters.", code="summary_too_long")
     return summary
 
 
@@ -199,24 +203,33 @@ def four_eyes_check(*, requested_by_id: int, actor: AbstractBaseUser) -> None:
         since = (
             f"since version {latest.version} was approved on "
             f"{date_format(timezone.localtime(latest.snapshot_taken_at), 'j F Y, H:i')}"
-            if latest else "and nothing has been published yet"
+            if latest
+            else "and nothing has been published yet"
         )
         raise ValidationError(
-            f"You edited the content {since}. With four-eyes review on, "
-            "someone who did not edit it must approve.",
+            f"You edited the content {since}. With four-eyes review on, someone who did not edit it must approve.",
             code="four_eyes_editor",
         )
 
 
 def _publication_create(
-    *, snapshot: dict[str, Any], summary: str, requested_by: AbstractBaseUser,
-    approved_by: AbstractBaseUser, now: datetime, effective_at: datetime,
+    *,
+    snapshot: dict[str, Any],
+    summary: str,
+    requested_by: AbstractBaseUser,
+    approved_by: AbstractBaseUser,
+    now: datetime,
+    effective_at: datetime,
 ) -> Publication:
     latest = Publication.objects.order_by("-version").values_list("version", flat=True).first()
     publication = Publication.objects.create(
-        version=(latest or 0) + 1, snapshot=snapshot, summary=summary,
-        requested_by=requested_by, approved_by=approved_by,
-        snapshot_taken_at=now, effective_at=effective_at,
+        version=(latest or 0) + 1,
+        snapshot=snapshot,
+        summary=summary,
+        requested_by=requested_by,
+        approved_by=approved_by,
+        snapshot_taken_at=now,
+        effective_at=effective_at,
     )
     # Enqueued in the same transaction: the announcement cannot be lost, nor
     # sent for a publication that was rolled back.
@@ -255,7 +268,10 @@ def _pending_request_for_update(request_id: int) -> PublicationRequest:
 
 
 def publication_approve(
-    *, request_id: int, actor: AbstractBaseUser, effective_at: datetime | None = None,
+    *,
+    request_id: int,
+    actor: AbstractBaseUser,
+    effective_at: datetime | None = None,
 ) -> Publication:
     """Approve a pending request: freeze the draft into the next version.
 
@@ -278,8 +294,12 @@ def publication_approve(
         snapshot = build_snapshot()
         _ensure_something_to_publish(snapshot, now)
         publication = _publication_create(
-            snapshot=snapshot, summary=pub_request.summary, requested_by=pub_request.requested_by,
-            approved_by=actor, now=now, effective_at=effective_at or now,
+            snapshot=snapshot,
+            summary=pub_request.summary,
+            requested_by=pub_request.requested_by,
+            approved_by=actor,
+            now=now,
+            effective_at=effective_at or now,
         )
         pub_request.status = PublicationRequestStatus.APPROVED
         pub_request.decided_by = actor
@@ -319,6 +339,10 @@ def publication_publish_initial(*, actor: AbstractBaseUser) -> Publication | Non
             return None
         now = timezone.now()
         return _publication_create(
-            snapshot=build_snapshot(), summary=INITIAL_PUBLICATION_SUMMARY,
-            requested_by=actor, approved_by=actor, now=now, effective_at=now,
+            snapshot=build_snapshot(),
+            summary=INITIAL_PUBLICATION_SUMMARY,
+            requested_by=actor,
+            approved_by=actor,
+            now=now,
+            effective_at=now,
         )

@@ -63,8 +63,14 @@ def _organization() -> dict[str, Any]:
     org = Organization.objects.first()
     if org is None:
         return {
-            "name": "", "legal_name": "", "page_title": "Security & Compliance", "intro": "",
-            "website": "", "contact_email": "", "security_email": "", "preferred_languages": [],
+            "name": "",
+            "legal_name": "",
+            "page_title": "Security & Compliance",
+            "intro": "",
+            "website": "",
+            "contact_email": "",
+            "security_email": "",
+            "preferred_languages": [],
         }
     return {
         "name": org.name,
@@ -74,9 +80,7 @@ def _organization() -> dict[str, Any]:
         "website": org.website,
         "contact_email": org.contact_email,
         "security_email": org.security_email,
-        "preferred_languages": [
-            tag.strip() for tag in org.preferred_languages.split(",") if tag.strip()
-        ],
+        "preferred_languages": [tag.strip() for tag in org.preferred_languages.split(",") if tag.strip()],
     }
 
 
@@ -116,9 +120,7 @@ def build_snapshot() -> Snapshot:
                 "key": s.key,
                 "title": s.title,
                 "intro": s.intro,
-                "groups": _control_groups(controls_by_key.get(s.key, []))
-                if s.key in CONTROL_SECTIONS
-                else [],
+                "groups": _control_groups(controls_by_key.get(s.key, [])) if s.key in CONTROL_SECTIONS else [],
             }
             for s in sections
         ],
@@ -147,10 +149,7 @@ def build_snapshot() -> Snapshot:
             {"slug": r.slug, "category": r.category, "description": r.description}
             for r in DataHandlingRow.objects.filter(is_active=True)
         ],
-        "gdpr": [
-            {"slug": f.slug, "label": f.label, "body": f.body}
-            for f in GdprFact.objects.filter(is_active=True)
-        ],
+        "gdpr": [{"slug": f.slug, "label": f.label, "body": f.body} for f in GdprFact.objects.filter(is_active=True)],
         "contact_routes": [
             {"slug": r.slug, "label": r.label, "email": r.email, "topics": r.topics}
             for r in ContactRoute.objects.filter(is_active=True)

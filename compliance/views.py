@@ -38,7 +38,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 from . import formats
 from .models import Publication
 from .selectors import (
-    AuditChainHead, ChangelogEntry, audit_chain_head, draft_comparison, live_publication, publication_as_of,
+    AuditChainHead,
+    ChangelogEntry,
+    audit_chain_head,
+    draft_comparison,
+    live_publication,
+    publication_as_of,
     publication_changelog,
 )
 
@@ -72,8 +77,14 @@ def _fingerprint(publication: Publication, *parts: str) -> str:
 
 
 def _cached_response(
-    request: HttpRequest, *, publication: Publication, kind: str, build: Callable[[], str],
-    last_modified: datetime, public: bool = True, head: AuditChainHead | None = None,
+    request: HttpRequest,
+    *,
+    publication: Publication,
+    kind: str,
+    build: Callable[[], str],
+    last_modified: datetime,
+    public: bool = True,
+    head: AuditChainHead | None = None,
     fill: Callable[[str], str] | None = None,
 ) -> HttpResponse:
     """Answer 304 when the client holds this version (and head), else the HTML.
@@ -89,7 +100,9 @@ def _cached_response(
         last_modified = max(last_modified, head.recorded_at)
     etag = f'"{tag}"'
     response = get_conditional_response(
-        request, etag=etag, last_modified=int(last_modified.timestamp()),
+        request,
+        etag=etag,
+        last_modified=int(last_modified.timestamp()),
     )
     if response is None:
         html = html_cache.get_or_set(f"compliance:html:{kind}:{body_tag}", build, HTML_CACHE_SECONDS)
@@ -105,9 +118,11 @@ def _cached_response(
 
 def _chain_head_filler(request: HttpRequest, head: AuditChainHead | None, **context: Any) -> Callable[[str], str]:
     """Puts the footer's chain head into the cached HTML."""
+
     def fill(html: str) -> str:
         footer = render_to_string(CHAIN_HEAD_TEMPLATE, {"audit_head": head, **context}, request)
         return html.replace(CHAIN_HEAD_SLOT, footer, 1)
+
     return fill
 
 
@@ -115,8 +130,13 @@ def _page_context(publication: Publication, **extra: Any) -> dict[str, Any]:
     # "Last updated" is when this version took effect: that is when the text
     # readers see last changed. The snapshot's content_updated_at only says
     # when a draft row was last edited, which may be days before approval.
-    return {"snapshot": publication.snapshot, "publication": publication,
-            "last_updated": publication.effective_at, "audit_head_slot": CHAIN_HEAD_SLOT, **extra}
+    return {
+        "snapshot": publication.snapshot,
+        "publication": publication,
+        "last_updated": publication.effective_at,
+        "audit_head_slot": CHAIN_HEAD_SLOT,
+        **extra,
+    }
 
 
 def _not_published(request: HttpRequest) -> HttpResponse:
@@ -133,9 +153,13 @@ def trust_page(request: HttpRequest) -> HttpResponse:
         return _not_published(request)
     head = audit_chain_head()
     return _cached_response(
-        request, publication=publication, kind="page", last_modified=publication.effective_at,
+        request,
+        publication=publication,
+        kind="page",
+        last_modified=publication.effective_at,
         build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication), request),
-        head=head, fill=_chain_head_filler(request, head),
+        head=head,
+        fill=_chain_head_filler(request, head),
     )
 
 
@@ -146,10 +170,14 @@ def changelog(request: HttpRequest) -> HttpResponse:
     if publication is None:
         return _not_published(request)
     return _cached_response(
-        request, publication=publication, kind="changelog", last_modified=publication.effective_at,
+        request,
+        publication=publication,
+        kind="changelog",
+        last_modified=publication.effective_at,
         build=lambda: render_to_string(
             "compliance/changelog.html",
-            {"entries": publication_changelog(), "snapshot": publication.snapshot}, request,
+            {"entries": publication_changelog(), "snapshot": publication.snapshot},
+            request,
         ),
     )
 
@@ -170,7 +198,9 @@ def as_of(request: HttpRequest, day: str) -> HttpResponse:
         wanted = date.fromisoformat(day)
     except ValueError:
         return _as_of_refusal(
-            request, f"“{day}” is not a date. Write it as year-month-day, for example 2026-06-01.", 400,
+            request,
+            f"“{day}” is not a date. Write it as year-month-day, for example 2026-06-01.",
+            400,
         )
     if wanted > timezone.localdate():
         return _as_of_refusal(request, "That date is in the future: the page of that day is not known yet.", 404)
@@ -183,10 +213,14 @@ def as_of(request: HttpRequest, day: str) -> HttpResponse:
     # before it). The version's own link is in the audit log.
     head = audit_chain_head()
     return _cached_response(
-        request, publication=publication, kind=f"as-of:{wanted.isoformat()}",
-        last_modified=publication.effective_at, public=settings.AS_OF_PUBLIC,
+        request,
+        publication=publication,
+        kind=f"as-of:{wanted.isoformat()}",
+        last_modified=publication.effective_at,
+        public=settings.AS_OF_PUBLIC,
         build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication, banner=banner), request),
-        head=head, fill=_chain_head_filler(request, head, as_of_day=wanted),
+        head=head,
+        fill=_chain_head_filler(request, head, as_of_day=wanted),
     )
 
 
@@ -199,8 +233,12 @@ def preview(request: HttpRequest) -> HttpResponse:
     comparison = draft_comparison()
     banner = {"kind": "draft", "changes": comparison.changes, "live": comparison.live}
     # Were it approved now, it would take effect now: the footer shows that.
-    context = {"snapshot": comparison.draft, "last_updated": timezone.now(), "banner": banner,
-               "audit_head": audit_chain_head()}
+    context = {
+        "snapshot": comparison.draft,
+        "last_updated": timezone.now(),
+        "banner": banner,
+        "audit_head": audit_chain_head(),
+    }
     return render(request, PAGE_TEMPLATE, context)
 
 
@@ -290,8 +328,11 @@ def security_txt(request: HttpRequest) -> HttpResponse:
         patch_cache_control(response, no_cache=True)
         return response
     return _respond(
-        request, body, content_type=TEXT,
-        etag_prefix=f"security-v{publication.version}", last_modified=publication.effective_at,
+        request,
+        body,
+        content_type=TEXT,
+        etag_prefix=f"security-v{publication.version}",
+        last_modified=publication.effective_at,
     )
 
 
@@ -321,7 +362,9 @@ def trust_json(request: HttpRequest) -> HttpResponse:
     # No Last-Modified: the chain head can move between publications, and a
     # reader revalidating by date alone would keep a stale head.
     return _respond(
-        request, formats.dump_json(document), content_type=JSON,
+        request,
+        formats.dump_json(document),
+        content_type=JSON,
         etag_prefix=f"trust-v{publication.version}",
         extra_headers={**CORS_HEADERS, "Link": f'<{schema_url}>; rel="describedby"'},
     )
@@ -334,8 +377,11 @@ def trust_schema(request: HttpRequest) -> HttpResponse:
         return _preflight()
     schema = {"$id": _site(request.path), **formats.trust_schema()}
     return _respond(
-        request, formats.dump_json(schema), content_type="application/schema+json",
-        etag_prefix="trust-schema", extra_headers=CORS_HEADERS,
+        request,
+        formats.dump_json(schema),
+        content_type="application/schema+json",
+        etag_prefix="trust-schema",
+        extra_headers=CORS_HEADERS,
     )
 
 
@@ -381,9 +427,7 @@ class PublicationFeed(Feed):
 
     def item_description(self, entry: ChangelogEntry) -> str:
         # Like the changelog: the first version is not listed as additions of every line.
-        lines = [str(change) for change in entry.changes] if entry.previous else [
-            "First publication of the page."
-        ]
+        lines = [str(change) for change in entry.changes] if entry.previous else ["First publication of the page."]
         return formats.feed_entry_html(entry.publication.summary, lines)
 
     def item_link(self, entry: ChangelogEntry) -> str:
@@ -408,6 +452,9 @@ def publication_feed(request: HttpRequest) -> HttpResponse:
     body = feed.writeString("utf-8")
     last = entries[0].publication.effective_at if entries else None
     return _respond(
-        request, body, content_type=feed.content_type,
-        etag_prefix=f"feed-v{entries[0].publication.version if entries else 0}", last_modified=last,
+        request,
+        body,
+        content_type=feed.content_type,
+        etag_prefix=f"feed-v{entries[0].publication.version if entries else 0}",
+        last_modified=last,
     )

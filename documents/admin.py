@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from compliance.services import REASON_MAX_LENGTH
+from trustcenter.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
 from . import services
 from .models import DocumentDownload, DocumentGrant, NdaAcceptance, NdaVersion
-from trustcenter.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
 
 class NdaVersionForm(forms.ModelForm):
@@ -50,8 +50,6 @@ class NdaVersionAdmin(admin.ModelAdmin):
         obj.pk, obj.active, obj.created_at = saved.pk, saved.active, saved.created_at
 
 
-
-
 @admin.register(NdaAcceptance)
 class NdaAcceptanceAdmin(ReadOnlyAdmin):
     list_display = ("ticket", "document", "nda_version", "accepted_at")
@@ -72,7 +70,9 @@ class DownloadInline(ReadOnlyInline):
 
 class RevokeForm(forms.Form):
     reason = forms.CharField(
-        label="Reason for revoking", max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Reason for revoking",
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Recorded on each grant with your name.",
     )
 
@@ -101,8 +101,18 @@ class DocumentGrantAdmin(ReadOnlyAdmin):
     list_filter = (GrantStateFilter, "document", "auto_approved")
     list_select_related = ("ticket", "document", "granted_by")
     search_fields = ("ticket__reference",)
-    fields = ("ticket_link", "document", "state", "granted_at", "granted_by", "auto_approved", "expires_at",
-              "revoked_at", "revoked_by", "revoke_reason")
+    fields = (
+        "ticket_link",
+        "document",
+        "state",
+        "granted_at",
+        "granted_by",
+        "auto_approved",
+        "expires_at",
+        "revoked_at",
+        "revoked_by",
+        "revoke_reason",
+    )
     readonly_fields = fields
     inlines = (DownloadInline,)
     actions = ("revoke",)
@@ -137,11 +147,18 @@ class DocumentGrantAdmin(ReadOnlyAdmin):
                 count += 1
             self.message_user(request, f"Revoked {count} grant(s).", messages.SUCCESS)
             return None
-        return TemplateResponse(request, "admin/documents/documentgrant/revoke.html", {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "grants": queryset,
-            "form": form, "title": "Revoke document access",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        })
+        return TemplateResponse(
+            request,
+            "admin/documents/documentgrant/revoke.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "grants": queryset,
+                "form": form,
+                "title": "Revoke document access",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 @admin.register(DocumentDownload)

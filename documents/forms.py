@@ -7,14 +7,20 @@ from requests_app.forms import EMAIL_MAX, NAME_MAX, IntakeForm
 
 class AccessRequestForm(IntakeForm):
     requester_name = forms.CharField(
-        label="Your name", max_length=NAME_MAX, widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        label="Your name",
+        max_length=NAME_MAX,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     requester_email = forms.EmailField(
-        label="Work email", max_length=EMAIL_MAX, widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        label="Work email",
+        max_length=EMAIL_MAX,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         help_text="We send the private download link here. Use your company address.",
     )
     legal_entity = forms.CharField(
-        label="Company", max_length=NAME_MAX, widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+        label="Company",
+        max_length=NAME_MAX,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
     accept_nda = forms.BooleanField(
         label="I accept the non-disclosure agreement above on behalf of my company",

@@ -22,7 +22,11 @@ class NdaVersion(models.Model):
     active = models.BooleanField(default=False, help_text="The version new requests accept; one at a time.")
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:
@@ -63,13 +67,21 @@ class DocumentGrant(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     granted_at = models.DateTimeField()
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     auto_approved = models.BooleanField(default=False, help_text="Approved by the allowed-domain rule.")
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     revoke_reason = models.TextField(blank=True)
 
@@ -78,7 +90,9 @@ class DocumentGrant(models.Model):
         verbose_name = "document access grant"
         permissions = [("revoke_documentgrant", "Can revoke document access")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("granted_at")), name="grant_expires_after_grant"),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("granted_at")), name="grant_expires_after_grant"
+            ),
             models.CheckConstraint(
                 condition=models.Q(revoked_at__isnull=True, revoke_reason="")
                 | (models.Q(revoked_at__isnull=False) & ~models.Q(revoke_reason="")),

@@ -41,4 +41,3 @@ def document_logs_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
             ticket__legal_hold=False,
         ).update(ip=None, user_agent="")
     return {"acceptances": acceptances, "downloads": downloads}
-

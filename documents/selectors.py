@@ -28,7 +28,10 @@ def listed_file_name(entry: dict[str, Any]) -> str | None:
     if document is not None and document.sha256 == sha256 and document.file:
         return document.file.name
     earlier = (
-        Document.history.filter(slug=slug, sha256=sha256).exclude(file="")
-        .order_by("-history_date").values_list("file", flat=True).first()
+        Document.history.filter(slug=slug, sha256=sha256)
+        .exclude(file="")
+        .order_by("-history_date")
+        .values_list("file", flat=True)
+        .first()
     )
     return str(earlier) if earlier else None

@@ -37,10 +37,20 @@ USER_AGENT_MAX = 300
 AUTO_APPROVE_REASON = "Approved automatically: the work email is on an approved domain."
 
 # Common free-mail domains; DOCUMENT_BLOCK_FREEMAIL refuses requests from them.
-FREEMAIL_DOMAINS = frozenset({
-    "gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com",
-    "proton.me", "protonmail.com", "gmx.com", "aol.com", "mail.com",
-})
+FREEMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "yahoo.com",
+        "outlook.com",
+        "hotmail.com",
+        "icloud.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "aol.com",
+        "mail.com",
+    }
+)
 
 
 def _user_agent(value: str | None) -> str:
@@ -80,8 +90,13 @@ def gated_document(slug: str) -> Document | None:
 
 
 def access_request_submit(
-    *, document_slug: str, data: dict[str, Any], nda_version_id: int, submission_token: str,
-    ip: str | None = None, user_agent: str = "",
+    *,
+    document_slug: str,
+    data: dict[str, Any],
+    nda_version_id: int,
+    submission_token: str,
+    ip: str | None = None,
+    user_agent: str = "",
 ) -> Ticket:
     """Ask for access to a gated document, accepting the NDA shown.
 
@@ -111,21 +126,34 @@ def access_request_submit(
     with transaction.atomic():
         ticket, _ = ticket_submit(
             kind=TicketKind.DOCUMENT_ACCESS,
-            data={**data, "requester_email": email, "document": document.slug, "document_title": document.title,
-                  "nda_version": nda.label},
-            submission_token=submission_token, ip=ip,
+            data={
+                **data,
+                "requester_email": email,
+                "document": document.slug,
+                "document_title": document.title,
+                "nda_version": nda.label,
+            },
+            submission_token=submission_token,
+            ip=ip,
         )
         _, created = NdaAcceptance.objects.get_or_create(
             ticket=ticket,
-            defaults={"document": document, "nda_version": nda, "accepted_at": ticket.received_at,
-                      "ip": ip or None, "user_agent": _user_agent(user_agent)},
+            defaults={
+                "document": document,
+                "nda_version": nda,
+                "accepted_at": ticket.received_at,
+                "ip": ip or None,
+                "user_agent": _user_agent(user_agent),
+            },
         )
         if created and ticket.status == TicketStatus.OPEN and is_auto_approved(email):
             actor = system_actor()
-            ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=actor,
-                              reason=AUTO_APPROVE_REASON)
-            ticket = ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=actor,
-                                       reason=AUTO_APPROVE_REASON)
+            ticket_transition(
+                ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=actor, reason=AUTO_APPROVE_REASON
+            )
+            ticket = ticket_transition(
+                ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=actor, reason=AUTO_APPROVE_REASON
+            )
             DocumentGrant.objects.filter(ticket=ticket).update(auto_approved=True)
     logger.info("Document access ticket id=%s submitted", ticket.pk)
     return ticket
@@ -145,21 +173,32 @@ def grant_on_fulfil(*, ticket: Ticket, actor: AbstractBaseUser | None, now: dt.d
     try:
         acceptance = NdaAcceptance.objects.select_related("document").get(ticket=ticket)
     except NdaAcceptance.DoesNotExist:
-        raise ValidationError("This request has no NDA acceptance; access cannot be granted.",
-                              code="nda_missing") from None
+        raise ValidationError(
+            "This request has no NDA acceptance; access cannot be granted.", code="nda_missing"
+        ) from None
     nonce = tokens.new_nonce()
     grant = DocumentGrant.objects.create(
-        ticket=ticket, document=acceptance.document, token_nonce=nonce,
+        ticket=ticket,
+        document=acceptance.document,
+        token_nonce=nonce,
         token_hash=tokens.token_hash(tokens.make_token(GRANT, nonce)),
-        granted_at=now, granted_by=actor,
+        granted_at=now,
+        granted_by=actor,
         expires_at=now + dt.timedelta(days=settings.DOCUMENT_GRANT_DAYS),
     )
     outbox_queue(
-        template="document_access_granted", to=ticket.requester_email,
-        subject=f"[{ticket.reference}] Your access to {acceptance.document.title}", ticket=ticket,
+        template="document_access_granted",
+        to=ticket.requester_email,
+        subject=f"[{ticket.reference}] Your access to {acceptance.document.title}",
+        ticket=ticket,
         context={"grant": grant, "document": acceptance.document, "download_url": "[[download_url]]"},
-        links=link_placeholder(name="download_url", purpose=GRANT, nonce=nonce, token_hash=grant.token_hash,
-                               url=grant_url_template(acceptance.document.slug)),
+        links=link_placeholder(
+            name="download_url",
+            purpose=GRANT,
+            nonce=nonce,
+            token_hash=grant.token_hash,
+            url=grant_url_template(acceptance.document.slug),
+        ),
     )
     return grant
 
@@ -181,7 +220,10 @@ def grant_for_link(*, document_slug: str, raw_token: str, now: dt.datetime | Non
 def download_record(*, grant: DocumentGrant, sha256: str, ip: str | None, user_agent: str) -> DocumentDownload:
     """Log one download through a grant."""
     return DocumentDownload.objects.create(
-        grant=grant, downloaded_at=timezone.now(), sha256=sha256, ip=ip or None,
+        grant=grant,
+        downloaded_at=timezone.now(),
+        sha256=sha256,
+        ip=ip or None,
         user_agent=_user_agent(user_agent),
     )
 
@@ -212,5 +254,9 @@ def nda_version_create(*, label: str, text: str, actor: AbstractBaseUser) -> Nda
             previous.active = False
             previous.save(update_fields=["active"])
         return NdaVersion.objects.create(
-            label=label, text=text, active=True, created_at=timezone.now(), created_by=actor,
+            label=label,
+            text=text,
+            active=True,
+            created_at=timezone.now(),
+            created_by=actor,
         )

@@ -29,19 +29,26 @@ from .selectors import listed_file_name, live_listing
 SUBMITTED_SESSION_KEY = "requests_app:submitted"  # the requests app's confirmation page
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HttpResponse:
     org = Organization.objects.only("name").first()
     return render(request, template, {"org_name": org.name if org else "", **(context or {})}, status=status)
 
 
 def _not_available(request: HttpRequest) -> HttpResponse:
-    response = _page(request, "subscriptions/message.html", {
-        "heading": "This document is not available",
-        "paragraphs": [
-            "The link is not valid, has expired or was withdrawn, or the document is no longer offered.",
-            "You can ask for access again from the Documents section of the trust center.",
-        ],
-    }, status=404)
+    response = _page(
+        request,
+        "subscriptions/message.html",
+        {
+            "heading": "This document is not available",
+            "paragraphs": [
+                "The link is not valid, has expired or was withdrawn, or the document is no longer offered.",
+                "You can ask for access again from the Documents section of the trust center.",
+            ],
+        },
+        status=404,
+    )
     add_never_cache_headers(response)
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
@@ -56,8 +63,7 @@ def _file_response(entry: dict[str, Any]) -> FileResponse | None:
         handle = private_document_storage().open(name, "rb")
     except FileNotFoundError:
         return None
-    response = FileResponse(handle, as_attachment=True, filename=f"{entry['slug']}.pdf",
-                            content_type="application/pdf")
+    response = FileResponse(handle, as_attachment=True, filename=f"{entry['slug']}.pdf", content_type="application/pdf")
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
@@ -86,8 +92,12 @@ def gated_download(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     response = _file_response(entry)
     if response is None:
         return _not_available(request)
-    services.download_record(grant=grant, sha256=entry["sha256"], ip=client_ip(request) or None,
-                             user_agent=request.META.get("HTTP_USER_AGENT", ""))
+    services.download_record(
+        grant=grant,
+        sha256=entry["sha256"],
+        ip=client_ip(request) or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
     add_never_cache_headers(response)  # includes no-store
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
@@ -105,11 +115,18 @@ def request_access(request: HttpRequest, slug: str) -> HttpResponse:
         return _not_available(request)
     nda = services.active_nda()
     if nda is None:
-        return _page(request, "subscriptions/message.html", {
-            "heading": "Requests are closed for now",
-            "paragraphs": ["We cannot take access requests at the moment. Please write to us through the "
-                           "contact routes on the trust center."],
-        }, status=503)
+        return _page(
+            request,
+            "subscriptions/message.html",
+            {
+                "heading": "Requests are closed for now",
+                "paragraphs": [
+                    "We cannot take access requests at the moment. Please write to us through the "
+                    "contact routes on the trust center."
+                ],
+            },
+            status=503,
+        )
     status = 200
     if request.method == "POST":
         form = AccessRequestForm(request.POST)
@@ -121,9 +138,12 @@ def request_access(request: HttpRequest, slug: str) -> HttpResponse:
             status = outcome
     else:
         form = AccessRequestForm(initial={"nda_version": nda.pk})
-    return _page(request, "documents/request_access.html",
-                 {"document": document, "nda": nda, "form": form, "grant_days": settings.DOCUMENT_GRANT_DAYS},
-                 status=status)
+    return _page(
+        request,
+        "documents/request_access.html",
+        {"document": document, "nda": nda, "form": form, "grant_days": settings.DOCUMENT_GRANT_DAYS},
+        status=status,
+    )
 
 
 def _submit(request: HttpRequest, slug: str, form: AccessRequestForm) -> HttpResponse | int:
@@ -131,21 +151,30 @@ def _submit(request: HttpRequest, slug: str, form: AccessRequestForm) -> HttpRes
     ticket = Ticket.objects.filter(submission_token=token).first()
     if ticket is None:
         if submission_is_limited(request, emails=form.emails()):
-            form.add_error(None, ValidationError(
-                "Too many requests from your network or for this address. Nothing was sent; "
-                "please try again in an hour.", code="rate_limited",
-            ))
+            form.add_error(
+                None,
+                ValidationError(
+                    "Too many requests from your network or for this address. Nothing was sent; "
+                    "please try again in an hour.",
+                    code="rate_limited",
+                ),
+            )
             return 429
         try:
             ticket = services.access_request_submit(
-                document_slug=slug, data=form.ticket_data(), nda_version_id=form.cleaned_data["nda_version"],
-                submission_token=token, ip=client_ip(request) or None,
+                document_slug=slug,
+                data=form.ticket_data(),
+                nda_version_id=form.cleaned_data["nda_version"],
+                submission_token=token,
+                ip=client_ip(request) or None,
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
         except ValidationError as exc:
             form.add_error(FIELD_OF_ERROR.get(exc.code or ""), exc)
             return 400
     request.session[SUBMITTED_SESSION_KEY] = {
-        "reference": ticket.reference, "kind": ticket.kind, "needs_verification": False,
+        "reference": ticket.reference,
+        "kind": ticket.kind,
+        "needs_verification": False,
     }
     return redirect("requests_app:submitted")

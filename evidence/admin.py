@@ -6,15 +6,14 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNot
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from trustcenter.admin_readonly import ReadOnlyAdmin
+
 from .export import export_filename, write_export
 from .forms import AuditFilterForm, ExportForm
 from .models import AuditLog, PurgeRecord
 from .selectors import audit_log_page, chain_head
-from trustcenter.admin_readonly import ReadOnlyAdmin
 
 EXPORT_PERMISSION = "evidence.export_auditlog"
-
-
 
 
 @admin.register(AuditLog)
@@ -67,10 +66,17 @@ class AuditLogAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         form = ExportForm(request.GET)
         if not form.is_valid():
-            return TemplateResponse(request, "admin/evidence/audit_log_export.html", {
-                **self.admin_site.each_context(request), "opts": self.opts, "title": "Export the audit log",
-                "export_form": form,
-            }, status=400 if request.GET else 200)
+            return TemplateResponse(
+                request,
+                "admin/evidence/audit_log_export.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "title": "Export the audit log",
+                    "export_form": form,
+                },
+                status=400 if request.GET else 200,
+            )
         data = form.cleaned_data
         # The file goes to an anonymous temporary file first: the manifest needs
         # its hash, and a long range should not be held in memory.

@@ -9,8 +9,7 @@ back from the database, so the hash is of what is stored.
 
 import hashlib
 import json
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,8 +19,8 @@ GENESIS_HASH = "0" * 64
 
 def utc_iso(value: datetime) -> str:
     if value.tzinfo is None:  # stored naive only with USE_TZ off; such times are UTC here
-        value = value.replace(tzinfo=dt_timezone.utc)
-    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def plain(value: Any) -> Any:
@@ -44,9 +43,9 @@ def plain(value: Any) -> Any:
 
 
 def canonical_json(data: dict[str, Any]) -> bytes:
-    return json.dumps(
-        plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return json.dumps(plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
 
 
 def sha256_hex(data: bytes) -> str:
@@ -58,8 +57,14 @@ def row_digest(fields: dict[str, Any]) -> str:
 
 
 def link_digest(
-    *, seq: int, model_label: str, row_pk: int, row_hash: str, prev_hash: str,
-    recorded_at: datetime, actor_id: int | None,
+    *,
+    seq: int,
+    model_label: str,
+    row_pk: int,
+    row_hash: str,
+    prev_hash: str,
+    recorded_at: datetime,
+    actor_id: int | None,
 ) -> str:
     """The hash of a link covers the previous link's hash, so changing any
     earlier link or row changes every hash after it."""

@@ -141,5 +141,8 @@ def allow_history_purge(cursor: Any, *, reason: str = "retention purge", actor_u
         cursor.execute("SELECT txid_current()")
         txid = str(cursor.fetchone()[0])
     return PurgeRecord.objects.using(db.alias).create(
-        ran_at=timezone.now(), reason=reason[:300], actor_username=actor_username, database_transaction=txid,
+        ran_at=timezone.now(),
+        reason=reason[:300],
+        actor_username=actor_username,
+        database_transaction=txid,
     )

@@ -77,7 +77,11 @@ class Manifest:
 
 
 def write_export(
-    out: BinaryIO, *, date_from: date, date_to: date, fmt: str,
+    out: BinaryIO,
+    *,
+    date_from: date,
+    date_to: date,
+    fmt: str,
     progress: Callable[[int], None] | None = None,
 ) -> Manifest:
     """Write the entries chained between the two UTC dates (inclusive) to `out`.
@@ -119,6 +123,13 @@ def write_export(
         first = entry.seq if first is None else first
         last = entry.seq
     return Manifest(
-        file=export_filename(date_from, date_to, fmt), format=fmt, date_from=date_from, date_to=date_to,
-        row_count=count, first_seq=first, last_seq=last, sha256=digest.hexdigest(), chain_head=str(head),
+        file=export_filename(date_from, date_to, fmt),
+        format=fmt,
+        date_from=date_from,
+        date_to=date_to,
+        row_count=count,
+        first_seq=first,
+        last_seq=last,
+        sha256=digest.hexdigest(),
+        chain_head=str(head),
     )

@@ -40,8 +40,11 @@ class AuditFilterForm(forms.Form):
             )
             nothing = user_id is None
         return AuditFilters(
-            date_from=data.get("date_from"), date_to=data.get("date_to"), user_id=user_id,
-            model_label=data.get("model") or None, match_nothing=nothing,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            user_id=user_id,
+            model_label=data.get("model") or None,
+            match_nothing=nothing,
         )
 
 

@@ -18,14 +18,23 @@ from .registry import chained_models
 DISPATCH_UID = "evidence.chain"
 
 
-def on_history_row(sender: type[models.Model], history_instance: models.Model, using: str | None = None, **kwargs: Any) -> None:
+def on_history_row(
+    sender: type[models.Model], history_instance: models.Model, using: str | None = None, **kwargs: Any
+) -> None:
     if sender._meta.label_lower in chained_models():
         from .services import chain_append
 
         chain_append(instance=history_instance, using=using or "default")
 
 
-def on_record_saved(sender: type[models.Model], instance: models.Model, created: bool, raw: bool = False, using: str | None = None, **kwargs: Any) -> None:
+def on_record_saved(
+    sender: type[models.Model],
+    instance: models.Model,
+    created: bool,
+    raw: bool = False,
+    using: str | None = None,
+    **kwargs: Any,
+) -> None:
     # Records are insert-only: only their creation is chained.
     if created and not raw:
         from .services import chain_append
@@ -33,7 +42,9 @@ def on_record_saved(sender: type[models.Model], instance: models.Model, created:
         chain_append(instance=instance, using=using or "default")
 
 
-def before_chained_write(sender: type[models.Model], using: str | None = None, raw: bool = False, **kwargs: Any) -> None:
+def before_chained_write(
+    sender: type[models.Model], using: str | None = None, raw: bool = False, **kwargs: Any
+) -> None:
     # Lock the head before the write locks its own row (see chain_lock).
     if not raw:
         from .services import chain_lock

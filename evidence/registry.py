@@ -64,8 +64,11 @@ def chained_models() -> dict[str, Chained]:
         history_model = content_model.history.model  # type: ignore[attr-defined]
         label = history_model._meta.label_lower
         result[label] = Chained(
-            model=history_model, label=label, is_history=True,
-            time_attname="history_date", user_attname="history_user_id",
+            model=history_model,
+            label=label,
+            is_history=True,
+            time_attname="history_date",
+            user_attname="history_user_id",
             content_model=content_model,
         )
     for dotted in RECORD_MODELS:
@@ -75,7 +78,9 @@ def chained_models() -> dict[str, Chained]:
             continue  # not installed (yet); chained from the moment it exists
         label = model._meta.label_lower
         result[label] = Chained(
-            model=model, label=label, is_history=False,
+            model=model,
+            label=label,
+            is_history=False,
             time_attname=_first_attname(model, _RECORD_TIME_FIELDS),
             user_attname=_first_attname(model, _RECORD_USER_FIELDS),
         )

@@ -8,10 +8,10 @@ publications, one for the users. The count does not grow with the data.
 """
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
-from typing import Any, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, QuerySet, Subquery, Value
@@ -117,7 +117,7 @@ class AuditEntry:
         }
 
 
-EXPORT_COLUMNS = list(AuditEntry(0, datetime.now(dt_timezone.utc), "", "", "").as_export_row())
+EXPORT_COLUMNS = list(AuditEntry(0, datetime.now(UTC), "", "", "").as_export_row())
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class AuditPage:
 
 
 def day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def seq_range(date_from: date | None, date_to: date | None) -> tuple[int, int] | None:
@@ -141,14 +141,18 @@ def seq_range(date_from: date | None, date_to: date | None) -> tuple[int, int] |
     if date_from is not None:
         lo = (
             ChainLink.objects.filter(recorded_at__gte=day_start(date_from))
-            .order_by("recorded_at", "seq").values_list("seq", flat=True).first()
+            .order_by("recorded_at", "seq")
+            .values_list("seq", flat=True)
+            .first()
         )
         if lo is None:
             return None
     if date_to is not None:
         hi = (
             ChainLink.objects.filter(recorded_at__lt=day_start(date_to + timedelta(days=1)))
-            .order_by("-recorded_at", "-seq").values_list("seq", flat=True).first()
+            .order_by("-recorded_at", "-seq")
+            .values_list("seq", flat=True)
+            .first()
         )
         if hi is None:
             return None
@@ -174,7 +178,11 @@ def filtered_links(filters: AuditFilters) -> QuerySet[ChainLink]:
 
 
 def audit_log_page(
-    *, filters: AuditFilters, before: int | None = None, after: int | None = None, size: int = PAGE_SIZE,
+    *,
+    filters: AuditFilters,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = PAGE_SIZE,
 ) -> AuditPage:
     """One page of the audit log, newest first."""
     qs = filtered_links(filters)
@@ -213,13 +221,14 @@ def _history_rows(chained: Chained, pks: list[int]) -> dict[int, Any]:
     object_pk = chained.content_model._meta.pk.attname  # type: ignore[union-attr]
     previous = (
         model._base_manager.filter(**{object_pk: OuterRef(object_pk)}, history_id__lt=OuterRef("history_id"))
-        .order_by("-history_id").values("history_id")[:1]
+        .order_by("-history_id")
+        .values("history_id")[:1]
     )
     prev_ids = model._base_manager.filter(pk__in=pks).annotate(prev=Subquery(previous)).values("prev")
     # A UNION of two index lookups: written as one WHERE with OR, PostgreSQL
     # scans the whole history table.
-    rows = model._base_manager.filter(pk__in=pks).order_by().union(
-        model._base_manager.filter(pk__in=prev_ids).order_by()
+    rows = (
+        model._base_manager.filter(pk__in=pks).order_by().union(model._base_manager.filter(pk__in=prev_ids).order_by())
     )
     return {row.pk: row for row in rows}
 
@@ -239,8 +248,7 @@ def _carrying_publications(links: list[ChainLink], registry: dict[str, Chained])
     low = min(link.seq for link in links)
     high = max(link.seq for link in links)
     first_after = (
-        ChainLink.objects.filter(model_label=PUBLICATION_LABEL, seq__gt=high)
-        .order_by("seq").values("seq")[:1]
+        ChainLink.objects.filter(model_label=PUBLICATION_LABEL, seq__gt=high).order_by("seq").values("seq")[:1]
     )
 
     def column(name: str) -> Subquery:
@@ -248,13 +256,18 @@ def _carrying_publications(links: list[ChainLink], registry: dict[str, Chained])
 
     rows = (
         ChainLink.objects.filter(
-            model_label=PUBLICATION_LABEL, seq__gte=low, seq__lte=Coalesce(Subquery(first_after), Value(high)),
+            model_label=PUBLICATION_LABEL,
+            seq__gte=low,
+            seq__lte=Coalesce(Subquery(first_after), Value(high)),
         )
         .annotate(version=column("version"), effective_at=column("effective_at"))
-        .order_by("seq").values_list("seq", "row_pk", "version", "effective_at")
+        .order_by("seq")
+        .values_list("seq", "row_pk", "version", "effective_at")
     )
-    return [PublicationRef(pk=pk, seq=seq, version=version, effective_at=effective_at)
-            for seq, pk, version, effective_at in rows]
+    return [
+        PublicationRef(pk=pk, seq=seq, version=version, effective_at=effective_at)
+        for seq, pk, version, effective_at in rows
+    ]
 
 
 def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
@@ -283,7 +296,11 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
                 versions_by_object[(label, getattr(row, object_pk))].append(row)
 
     user_ids = {link.actor_id for link in links if link.actor_id is not None}
-    usernames = dict(get_user_model()._default_manager.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
+    usernames = (
+        dict(get_user_model()._default_manager.filter(pk__in=user_ids).values_list("pk", "username"))
+        if user_ids
+        else {}
+    )
 
     def carrier(seq: int) -> PublicationRef | None:
         return next((ref for ref in carriers if ref.seq >= seq), None)
@@ -293,11 +310,21 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
         chained = registry.get(link.model_label)
         row = rows.get(link.model_label, {}).get(link.row_pk)
         entry = AuditEntry(
-            seq=link.seq, recorded_at=link.recorded_at, model_label=link.model_label,
-            model_name=str(chained.content_model._meta.verbose_name if chained and chained.content_model
-                           else chained.model._meta.verbose_name if chained else link.model_label),
-            change_type="recorded", user=usernames.get(link.actor_id, "") if link.actor_id else "",
-            publication=carrier(link.seq), row_hash=link.row_hash, prev_hash=link.prev_hash,
+            seq=link.seq,
+            recorded_at=link.recorded_at,
+            model_label=link.model_label,
+            model_name=str(
+                chained.content_model._meta.verbose_name
+                if chained and chained.content_model
+                else chained.model._meta.verbose_name
+                if chained
+                else link.model_label
+            ),
+            change_type="recorded",
+            user=usernames.get(link.actor_id, "") if link.actor_id else "",
+            publication=carrier(link.seq),
+            row_hash=link.row_hash,
+            prev_hash=link.prev_hash,
             link_hash=link.link_hash,
         )
         if chained is None or row is None:

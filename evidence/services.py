@@ -34,8 +34,15 @@ def chain_lock(*, using: str = DEFAULT_DB_ALIAS) -> None:
 
 
 def append_link(
-    *, label: str, row_pk: int, fields: dict[str, Any], attnames: list[str],
-    user_attname: str | None, using: str, models_from: Any = None, at: datetime | None = None,
+    *,
+    label: str,
+    row_pk: int,
+    fields: dict[str, Any],
+    attnames: list[str],
+    user_attname: str | None,
+    using: str,
+    models_from: Any = None,
+    at: datetime | None = None,
 ) -> Any:
     """Append one link for a stored row whose fields are given. The building
     block of `chain_append`, also used by the migration that chains rows
@@ -46,9 +53,7 @@ def append_link(
     link_model = models_from.get_model("evidence", "ChainLink") if models_from else ChainLink
     with transaction.atomic(using=using):
         head = _locked_head(head_model, using)
-        schema, _ = schema_model.objects.using(using).get_or_create(
-            model_label=label, fields=",".join(attnames)
-        )
+        schema, _ = schema_model.objects.using(using).get_or_create(model_label=label, fields=",".join(attnames))
         row_hash = row_digest({name: fields[name] for name in attnames})
         # Clocks of several app servers may disagree; times on the chain never go back.
         recorded_at = at or timezone.now()
@@ -65,8 +70,13 @@ def append_link(
             prev_hash=head.hash,
         )
         link.link_hash = link_digest(
-            seq=link.seq, model_label=label, row_pk=row_pk, row_hash=row_hash,
-            prev_hash=link.prev_hash, recorded_at=link.recorded_at, actor_id=link.actor_id,
+            seq=link.seq,
+            model_label=label,
+            row_pk=row_pk,
+            row_hash=row_hash,
+            prev_hash=link.prev_hash,
+            recorded_at=link.recorded_at,
+            actor_id=link.actor_id,
         )
         link.save(using=using, force_insert=True)
         head.seq, head.hash, head.recorded_at = link.seq, link.link_hash, recorded_at
@@ -85,6 +95,10 @@ def chain_append(*, instance: models.Model, using: str = DEFAULT_DB_ALIAS) -> Ch
     # Hash what the database stored, not the Python object: the verifier reads it back.
     fields = read_rows(chained.model, [instance.pk], using)[instance.pk]
     return append_link(
-        label=chained.label, row_pk=instance.pk, fields=fields, attnames=chained.attnames,
-        user_attname=chained.user_attname, using=using,
+        label=chained.label,
+        row_pk=instance.pk,
+        fields=fields,
+        attnames=chained.attnames,
+        user_attname=chained.user_attname,
+        using=using,
     )

@@ -57,7 +57,8 @@ def parse_head(text: str) -> tuple[int, str]:
 
 
 def _walk(
-    expect: tuple[int, str] | None, progress: Callable[[int], None] | None,
+    expect: tuple[int, str] | None,
+    progress: Callable[[int], None] | None,
 ) -> tuple[int, str, Broken | None, str | None]:
     """Returns (last seq, last hash, first break, hash at the expected seq)."""
     registry = chained_models()
@@ -84,26 +85,56 @@ def _walk(
                     problem = f"sequence goes back from {expected_seq - 1} to {link.seq}"
                 return expected_seq - 1, prev_hash, Broken(expected_seq, problem), seen_expected
             if link.prev_hash != prev_hash:
-                return expected_seq - 1, prev_hash, Broken(
-                    link.seq, "does not name the previous link's hash (a link before it was changed or replaced)"
-                ), seen_expected
+                return (
+                    expected_seq - 1,
+                    prev_hash,
+                    Broken(
+                        link.seq, "does not name the previous link's hash (a link before it was changed or replaced)"
+                    ),
+                    seen_expected,
+                )
             recomputed = link_digest(
-                seq=link.seq, model_label=link.model_label, row_pk=link.row_pk, row_hash=link.row_hash,
-                prev_hash=link.prev_hash, recorded_at=link.recorded_at, actor_id=link.actor_id,
+                seq=link.seq,
+                model_label=link.model_label,
+                row_pk=link.row_pk,
+                row_hash=link.row_hash,
+                prev_hash=link.prev_hash,
+                recorded_at=link.recorded_at,
+                actor_id=link.actor_id,
             )
             if recomputed != link.link_hash:
-                return expected_seq - 1, prev_hash, Broken(link.seq, "the link's own fields were altered"), seen_expected
+                return (
+                    expected_seq - 1,
+                    prev_hash,
+                    Broken(link.seq, "the link's own fields were altered"),
+                    seen_expected,
+                )
             where = f"{link.model_label} row {link.row_pk}"
             if link.model_label not in rows:
-                return expected_seq - 1, prev_hash, Broken(link.seq, f"{where}: model is not chained here"), seen_expected
+                return (
+                    expected_seq - 1,
+                    prev_hash,
+                    Broken(link.seq, f"{where}: model is not chained here"),
+                    seen_expected,
+                )
             row = rows[link.model_label].get(link.row_pk)
             if row is None:
                 return expected_seq - 1, prev_hash, Broken(link.seq, f"{where} was deleted"), seen_expected
             attnames = schemas.get(link.schema_id)
             if attnames is None or any(name not in row for name in attnames):
-                return expected_seq - 1, prev_hash, Broken(link.seq, f"{where}: hashed fields no longer exist"), seen_expected
+                return (
+                    expected_seq - 1,
+                    prev_hash,
+                    Broken(link.seq, f"{where}: hashed fields no longer exist"),
+                    seen_expected,
+                )
             if row_digest({name: row[name] for name in attnames}) != link.row_hash:
-                return expected_seq - 1, prev_hash, Broken(link.seq, f"{where} was altered after it was chained"), seen_expected
+                return (
+                    expected_seq - 1,
+                    prev_hash,
+                    Broken(link.seq, f"{where} was altered after it was chained"),
+                    seen_expected,
+                )
             if expect is not None and link.seq == expect[0]:
                 seen_expected = link.link_hash
             prev_hash = link.link_hash
@@ -124,7 +155,9 @@ def _unchained_row() -> Broken | None:
 
 
 def verify_chain(
-    *, expect_head: tuple[int, str] | None = None, progress: Callable[[int], None] | None = None,
+    *,
+    expect_head: tuple[int, str] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> VerifyResult:
     """Check the whole chain; the result names the first broken link, if any.
 
@@ -150,7 +183,9 @@ def verify_chain(
     if expect_head is not None:
         seq, expected_hash = expect_head
         if seq > last_seq:
-            return result(Broken(last_seq + 1, f"the chain ends at {last_seq}, before the expected head {seq}: tail cut"))
+            return result(
+                Broken(last_seq + 1, f"the chain ends at {last_seq}, before the expected head {seq}: tail cut")
+            )
         if seq > 0 and seen_expected != expected_hash:
             return result(Broken(seq, "its hash differs from the expected head's hash"))
         if seq == 0 and expected_hash != GENESIS_HASH:

@@ -23,18 +23,25 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from trustcenter.admin_readonly import ReadOnlyInline
+
 from . import services
 from .admin_forms import (
-    ExtendForm, FulfilForm, InternalReasonForm, MessageForm, OptionalReasonForm, ReasonForm, RecordedReasonForm,
+    ExtendForm,
+    FulfilForm,
+    InternalReasonForm,
+    MessageForm,
+    OptionalReasonForm,
+    ReasonForm,
+    RecordedReasonForm,
     WorkflowForm,
 )
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketStatus
 from .models import ExtraHoliday, OutboxMail, Ticket, TicketAttachment, TicketEvent, TicketNote
-from trustcenter.admin_readonly import ReadOnlyInline
 
 
 def due_state(ticket: Ticket, now: dt.datetime) -> str:
-    """"overdue", "soon" or "" for the queue's indicator (no query)."""
+    """ "overdue", "soon" or "" for the queue's indicator (no query)."""
     if ticket.status not in ACTIVE_STATUSES:
         return ""
     if ticket.due_at < now:
@@ -83,8 +90,6 @@ class VerificationFilter(admin.SimpleListFilter):
         if self.value() == "not_required":
             return queryset.exclude(kind__in=DATA_SUBJECT_KINDS)
         return queryset
-
-
 
 
 class TicketEventInline(ReadOnlyInline):
@@ -153,47 +158,66 @@ class WorkflowAction:
 ACTIONS: dict[str, WorkflowAction] = {
     "assign_me": WorkflowAction("Assign to me", WorkflowForm, frozenset(TicketStatus.values) - {TicketStatus.CLOSED}),
     "resend_verification": WorkflowAction(
-        "Resend verification link", WorkflowForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
+        "Resend verification link",
+        WorkflowForm,
+        frozenset({TicketStatus.AWAITING_VERIFICATION}),
         help="Sends a new single-use link to the account's address; earlier links stop working.",
     ),
     "open": WorkflowAction(
-        "Open without link verification", RecordedReasonForm, frozenset({TicketStatus.AWAITING_VERIFICATION}),
+        "Open without link verification",
+        RecordedReasonForm,
+        frozenset({TicketStatus.AWAITING_VERIFICATION}),
         help="Only when the requester's identity was established another way; say how. "
         "Erasure, access and portability still cannot be fulfilled until the link is used.",
     ),
     "acknowledge": WorkflowAction(
-        "Acknowledge (start work)", OptionalReasonForm, frozenset({TicketStatus.OPEN}),
+        "Acknowledge (start work)",
+        OptionalReasonForm,
+        frozenset({TicketStatus.OPEN}),
         help="Moves the ticket to “In progress” and tells the requester work has started.",
     ),
     "resume": WorkflowAction("Resume work", InternalReasonForm, frozenset({TicketStatus.AWAITING_REQUESTER})),
     "request_info": WorkflowAction(
-        "Request information", MessageForm, frozenset({TicketStatus.IN_PROGRESS}),
+        "Request information",
+        MessageForm,
+        frozenset({TicketStatus.IN_PROGRESS}),
         help="Moves the ticket to “Awaiting requester” and mails them your message.",
     ),
     "message": WorkflowAction("Message requester", MessageForm, ACTIVE_STATUSES),
     "fulfil": WorkflowAction(
-        "Fulfil", FulfilForm, frozenset({TicketStatus.IN_PROGRESS}),
+        "Fulfil",
+        FulfilForm,
+        frozenset({TicketStatus.IN_PROGRESS}),
         permission="requests_app.add_ticketattachment",
         help="The requester is mailed a link to their status page, where they can download the PDF.",
     ),
     "reject": WorkflowAction(
-        "Reject", ReasonForm, frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS}),
+        "Reject",
+        ReasonForm,
+        frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS}),
         help="The reason is mailed to the requester; for data-subject requests the mail also names "
         "their right to complain to a supervisory authority.",
     ),
     "withdraw": WorkflowAction(
-        "Record withdrawal", OptionalReasonForm, frozenset({TicketStatus.AWAITING_REQUESTER}),
+        "Record withdrawal",
+        OptionalReasonForm,
+        frozenset({TicketStatus.AWAITING_REQUESTER}),
     ),
     "extend": WorkflowAction(
-        "Extend deadline", ExtendForm, ACTIVE_STATUSES,
+        "Extend deadline",
+        ExtendForm,
+        ACTIVE_STATUSES,
         help="Once, before the original deadline, with a reason; the requester is mailed a notice.",
     ),
     "close": WorkflowAction(
-        "Close", WorkflowForm,
+        "Close",
+        WorkflowForm,
         frozenset({TicketStatus.FULFILLED, TicketStatus.REJECTED, TicketStatus.WITHDRAWN, TicketStatus.EXPIRED}),
     ),
     "hold": WorkflowAction(
-        "Place legal hold", RecordedReasonForm, frozenset(TicketStatus.values),
+        "Place legal hold",
+        RecordedReasonForm,
+        frozenset(TicketStatus.values),
         help="Keeps the requester's data past the retention period, e.g. for a legal claim.",
     ),
     "release_hold": WorkflowAction("Release legal hold", RecordedReasonForm, frozenset(TicketStatus.values)),
@@ -222,20 +246,27 @@ def run_action(name: str, ticket: Ticket, data: dict[str, Any], actor: Any) -> N
     elif name == "resend_verification":
         services.ticket_resend_verification(ticket_id=ticket.pk, actor=actor)
     elif name == "request_info":
-        services.ticket_request_info(ticket_id=ticket.pk, message=data["message"], actor=actor,
-                                     expected_status=expected)
+        services.ticket_request_info(
+            ticket_id=ticket.pk, message=data["message"], actor=actor, expected_status=expected
+        )
     elif name == "message":
         services.ticket_add_message(ticket_id=ticket.pk, message=data["message"], actor=actor)
     elif name in {"hold", "release_hold"}:
-        services.ticket_set_legal_hold(ticket_id=ticket.pk, legal_hold=name == "hold", reason=data["reason"],
-                                       actor=actor)
+        services.ticket_set_legal_hold(
+            ticket_id=ticket.pk, legal_hold=name == "hold", reason=data["reason"], actor=actor
+        )
     elif name == "extend":
-        services.ticket_extend(ticket_id=ticket.pk, reason=data["reason"], actor=actor,
-                               new_due_date=data.get("new_due_date"))
+        services.ticket_extend(
+            ticket_id=ticket.pk, reason=data["reason"], actor=actor, new_due_date=data.get("new_due_date")
+        )
     else:
         services.ticket_transition(
-            ticket_id=ticket.pk, to_status=TRANSITION_OF_ACTION[name], actor=actor,
-            reason=data.get("reason", ""), attachment=data.get("attachment"), expected_status=expected,
+            ticket_id=ticket.pk,
+            to_status=TRANSITION_OF_ACTION[name],
+            actor=actor,
+            reason=data.get("reason", ""),
+            attachment=data.get("attachment"),
+            expected_status=expected,
         )
 
 
@@ -254,12 +285,37 @@ class TicketAdmin(SimpleHistoryAdmin):
     fieldsets = (
         ("Request", {"fields": ("reference", "kind", "status", "assignee", "legal_hold")}),
         ("Deadline", {"fields": ("received_at", "original_due_at", "due_at", "extended_at", "extension_reason")}),
-        ("Requester", {"fields": ("requester_name", "requester_email", "account_email", "legal_entity",
-                                  "details", "form_data_pretty", "submitted_ip")}),
+        (
+            "Requester",
+            {
+                "fields": (
+                    "requester_name",
+                    "requester_email",
+                    "account_email",
+                    "legal_entity",
+                    "details",
+                    "form_data_pretty",
+                    "submitted_ip",
+                )
+            },
+        ),
         ("Verification", {"fields": ("verification_requested_at", "verified_at")}),
-        ("Timeline", {"fields": ("opened_at", "acknowledged_at", "info_requested_at", "fulfilled_at",
-                                 "rejected_at", "withdrawn_at", "expired_at", "closed_at",
-                                 "personal_data_purged_at")}),
+        (
+            "Timeline",
+            {
+                "fields": (
+                    "opened_at",
+                    "acknowledged_at",
+                    "info_requested_at",
+                    "fulfilled_at",
+                    "rejected_at",
+                    "withdrawn_at",
+                    "expired_at",
+                    "closed_at",
+                    "personal_data_purged_at",
+                )
+            },
+        ),
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Ticket | None = None) -> list[str]:
@@ -281,9 +337,13 @@ class TicketAdmin(SimpleHistoryAdmin):
             return
         for note_form in formset.forms:
             if note_form.has_changed() and note_form.cleaned_data.get("body") and note_form.instance.pk is None:
-                formset.new_objects.append(services.ticket_add_note(
-                    ticket_id=form.instance.pk, body=note_form.cleaned_data["body"], actor=request.user,
-                ))
+                formset.new_objects.append(
+                    services.ticket_add_note(
+                        ticket_id=form.instance.pk,
+                        body=note_form.cleaned_data["body"],
+                        actor=request.user,
+                    )
+                )
 
     @admin.display(description="verification")
     def verification(self, obj: Ticket) -> str:
@@ -308,25 +368,34 @@ class TicketAdmin(SimpleHistoryAdmin):
 
     def get_urls(self) -> list[Any]:
         return [
-            path("<int:object_id>/workflow/<str:action>/", self.admin_site.admin_view(self.workflow_view),
-                 name="requests_app_ticket_workflow"),
-            path("<int:object_id>/attachment/<int:attachment_id>/",
-                 self.admin_site.admin_view(self.attachment_view), name="requests_app_ticket_attachment"),
+            path(
+                "<int:object_id>/workflow/<str:action>/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="requests_app_ticket_workflow",
+            ),
+            path(
+                "<int:object_id>/attachment/<int:attachment_id>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="requests_app_ticket_attachment",
+            ),
             *super().get_urls(),
         ]
 
     def available_actions(self, request: HttpRequest, ticket: Ticket) -> list[tuple[str, WorkflowAction]]:
         return [
-            (name, action) for name, action in ACTIONS.items()
+            (name, action)
+            for name, action in ACTIONS.items()
             if ticket.status in action.from_statuses
-            and request.user.has_perm("requests_app.change_ticket") and request.user.has_perm(action.permission)
+            and request.user.has_perm("requests_app.change_ticket")
+            and request.user.has_perm(action.permission)
             and not (name == "extend" and ticket.extended_at is not None)
             and not (name == "hold" and (ticket.legal_hold or ticket.personal_data_purged_at))
             and not (name == "release_hold" and not ticket.legal_hold)
         ]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         ticket = Ticket.objects.filter(pk=object_id).first() if object_id.isdigit() else None
         extra = dict(extra_context or {})
         if ticket is not None:
@@ -359,19 +428,29 @@ class TicketAdmin(SimpleHistoryAdmin):
             form = spec.form_class(initial={"expected_status": ticket.status})
         context = {
             **self.admin_site.each_context(request),
-            "opts": self.model._meta, "original": ticket, "ticket": ticket, "form": form,
-            "action": spec, "change_url": change_url, "title": f"{spec.label}: {ticket.reference}",
+            "opts": self.model._meta,
+            "original": ticket,
+            "ticket": ticket,
+            "form": form,
+            "action": spec,
+            "change_url": change_url,
+            "title": f"{spec.label}: {ticket.reference}",
             "has_file_field": any(isinstance(f, forms.FileField) for f in form.fields.values()),
         }
-        return TemplateResponse(request, "admin/requests_app/ticket/workflow.html", context,
-                                status=400 if request.method == "POST" else 200)
+        return TemplateResponse(
+            request, "admin/requests_app/ticket/workflow.html", context, status=400 if request.method == "POST" else 200
+        )
 
     def attachment_view(self, request: HttpRequest, object_id: int, attachment_id: int) -> FileResponse:
         if not request.user.has_perm("requests_app.view_ticketattachment"):
             raise PermissionDenied
         attachment = get_object_or_404(TicketAttachment, pk=attachment_id, ticket_id=object_id, purged_at__isnull=True)
-        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
-                            content_type="application/pdf")
+        return FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type="application/pdf",
+        )
 
 
 @admin.register(OutboxMail)
@@ -381,8 +460,20 @@ class OutboxMailAdmin(admin.ModelAdmin):
     list_select_related = ("ticket",)
     search_fields = ("ticket__reference",)
     ordering = ("-created_at", "-id")
-    fields = ("ticket", "template", "to", "subject", "status", "attempts", "next_attempt_at", "last_error",
-              "created_at", "sent_at", "purged_at", "body_text")
+    fields = (
+        "ticket",
+        "template",
+        "to",
+        "subject",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+        "sent_at",
+        "purged_at",
+        "body_text",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -115,8 +115,13 @@ def extension_limit(*, received_at: dt.datetime) -> dt.datetime:
 
 
 def extended_due_at(
-    *, kind: str, received_at: dt.datetime, original_due_at: dt.datetime,
-    extended_at: dt.datetime | None, now: dt.datetime, new_due_date: dt.date | None = None,
+    *,
+    kind: str,
+    received_at: dt.datetime,
+    original_due_at: dt.datetime,
+    extended_at: dt.datetime | None,
+    now: dt.datetime,
+    new_due_date: dt.date | None = None,
     reason: str = "",
 ) -> dt.datetime:
     """The new deadline of an extension decided at `now`, or ValidationError.
@@ -126,7 +131,9 @@ def extended_due_at(
     deadline (never past the limit).
     """
     if not (reason or "").strip():
-        raise ValidationError("An extension needs a reason; it is sent to the requester.", code="extension_reason_required")
+        raise ValidationError(
+            "An extension needs a reason; it is sent to the requester.", code="extension_reason_required"
+        )
     if extended_at is not None:
         raise ValidationError("This deadline has already been extended once.", code="extension_already_used")
     if now > original_due_at:

@@ -43,38 +43,60 @@ class DataRight:
 
 DATA_RIGHTS: tuple[DataRight, ...] = (
     DataRight(
-        "erasure", "dsr_erasure", "Erase my data (delete my account)", "Art. 17",
+        "erasure",
+        "dsr_erasure",
+        "Erase my data (delete my account)",
+        "Art. 17",
         "Ask us to delete your account and the personal data we hold about you.",
-        "Anything we should know", "For example, whether other accounts are concerned.",
+        "Anything we should know",
+        "For example, whether other accounts are concerned.",
         False,
     ),
     DataRight(
-        "access", "dsr_access", "Get a copy of my data", "Art. 15",
+        "access",
+        "dsr_access",
+        "Get a copy of my data",
+        "Art. 15",
         "Ask which personal data we hold about you and receive a copy.",
-        "Anything we should know", "For example, a period or kind of data you are interested in.",
+        "Anything we should know",
+        "For example, a period or kind of data you are interested in.",
         False,
     ),
     DataRight(
-        "rectification", "dsr_rectification", "Correct my data", "Art. 16",
+        "rectification",
+        "dsr_rectification",
+        "Correct my data",
+        "Art. 16",
         "Ask us to correct personal data about you that is wrong or incomplete.",
-        "What is wrong, and what should it say", "Tell us which data is wrong and the correct value.",
+        "What is wrong, and what should it say",
+        "Tell us which data is wrong and the correct value.",
         True,
     ),
     DataRight(
-        "portability", "dsr_portability", "Take my data elsewhere", "Art. 20",
+        "portability",
+        "dsr_portability",
+        "Take my data elsewhere",
+        "Art. 20",
         "Receive the data you gave us in a machine-readable format (JSON and CSV).",
-        "Anything we should know", "For example, the service the data should be ready for.",
+        "Anything we should know",
+        "For example, the service the data should be ready for.",
         False,
     ),
     DataRight(
-        "restriction", "dsr_restriction", "Restrict how my data is used", "Art. 18",
+        "restriction",
+        "dsr_restriction",
+        "Restrict how my data is used",
+        "Art. 18",
         "Ask us to keep your data but stop using it while a question about it is settled.",
         "Why processing should be restricted",
         "For example: you contest the accuracy of the data, or you have objected and await our answer.",
         True,
     ),
     DataRight(
-        "objection", "dsr_objection", "Object to how my data is used", "Art. 21",
+        "objection",
+        "dsr_objection",
+        "Object to how my data is used",
+        "Art. 21",
         "Object to processing based on our legitimate interest or to direct marketing.",
         "Which processing you object to, and why",
         "Tell us which use of your data you object to and the grounds relating to your situation.",
@@ -88,7 +110,9 @@ class TokenForm(forms.Form):
     """A form carrying a random token per render, so a retried POST is recognised."""
 
     submission_token = forms.CharField(
-        widget=forms.HiddenInput, min_length=20, max_length=64,
+        widget=forms.HiddenInput,
+        min_length=20,
+        max_length=64,
         error_messages={
             "required": "This form has expired. Please submit it again.",
             "min_length": "This form has expired. Please submit it again.",
@@ -118,7 +142,9 @@ class IntakeForm(TokenForm):
     """Shared by every intake form: the submission token and the honeypot."""
 
     website = forms.CharField(
-        required=False, max_length=200, label="Leave this field empty",
+        required=False,
+        max_length=200,
+        label="Leave this field empty",
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
@@ -157,24 +183,30 @@ class IntakeForm(TokenForm):
         return found
 
 
-
 def _email(label: str, *, required: bool = True, help_text: str = "") -> forms.EmailField:
     return forms.EmailField(
-        label=label, required=required, max_length=EMAIL_MAX, help_text=help_text,
+        label=label,
+        required=required,
+        max_length=EMAIL_MAX,
+        help_text=help_text,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
 
 def _text(label: str, *, autocomplete: str, help_text: str = "") -> forms.CharField:
     return forms.CharField(
-        label=label, max_length=NAME_MAX, help_text=help_text,
+        label=label,
+        max_length=NAME_MAX,
+        help_text=help_text,
         widget=forms.TextInput(attrs={"autocomplete": autocomplete}),
     )
 
 
 def _details(label: str, *, required: bool, help_text: str) -> forms.CharField:
     return forms.CharField(
-        label=label, required=required, max_length=DETAILS_MAX,
+        label=label,
+        required=required,
+        max_length=DETAILS_MAX,
         help_text=f"{help_text} At most {DETAILS_MAX} characters.".strip(),
         widget=forms.Textarea(attrs={"rows": 6}),
     )
@@ -184,7 +216,8 @@ class DpaRequestForm(IntakeForm):
     """Countersignature of the Data Processing Agreement."""
 
     legal_entity = _text(
-        "Legal entity name", autocomplete="organization",
+        "Legal entity name",
+        autocomplete="organization",
         help_text="The company that signs the DPA, as registered, e.g. “Example GmbH”.",
     )
     account_email = _email("Account email", help_text="The email address of your account with us.")
@@ -213,7 +246,9 @@ class BaaRequestForm(IntakeForm):
     requester_name = _text("Contact name", autocomplete="name")
     requester_email = _email("Contact email", help_text="We send the signed BAA here.")
     entity_status = forms.ChoiceField(
-        label="Your organisation is a", choices=ENTITY_STATUS_CHOICES, widget=forms.RadioSelect,
+        label="Your organisation is a",
+        choices=ENTITY_STATUS_CHOICES,
+        widget=forms.RadioSelect,
         error_messages={"required": "Please choose whether you are a covered entity or a business associate."},
     )
 
@@ -225,7 +260,8 @@ class DataSubjectRequestForm(IntakeForm):
 
     requester_email = _email("Your email", help_text="We write to you at this address.")
     account_email = _email(
-        "Account email, if different", required=False,
+        "Account email, if different",
+        required=False,
         help_text="If your account uses another address, enter it: we confirm the request there.",
     )
     details = forms.CharField(required=False)  # replaced per right in __init__
@@ -258,7 +294,8 @@ class RequesterReplyForm(TokenForm):
     """The requester answers staff from the status page."""
 
     message = forms.CharField(
-        label="Your reply", max_length=DETAILS_MAX,
+        label="Your reply",
+        max_length=DETAILS_MAX,
         help_text=f"We read it with your request and answer by email. At most {DETAILS_MAX} characters.",
         widget=forms.Textarea(attrs={"rows": 6}),
     )

@@ -109,12 +109,13 @@ class Ticket(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
 
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="assigned_tickets",
     )
-    legal_hold = models.BooleanField(
-        default=False, help_text="Kept out of the retention purge while set."
-    )
+    legal_hold = models.BooleanField(default=False, help_text="Kept out of the retention purge while set.")
 
     # When the ticket last entered each state (first entry for acknowledged_at).
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -142,8 +143,13 @@ class Ticket(models.Model):
     )
 
     PERSONAL_FIELDS: tuple[str, ...] = (
-        "requester_name", "requester_email", "account_email", "legal_entity", "details",
-        "form_data", "submitted_ip",
+        "requester_name",
+        "requester_email",
+        "account_email",
+        "legal_entity",
+        "details",
+        "form_data",
+        "submitted_ip",
     )
 
     class Meta:
@@ -204,7 +210,11 @@ class TicketEvent(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="Empty when the requester acted.",
     )
     kind = models.CharField(max_length=30, choices=TicketEventKind.choices)

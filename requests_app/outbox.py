@@ -32,9 +32,15 @@ VERIFY_URL = "[[verify_url]]"
 
 
 def outbox_queue(
-    *, template: str, to: str, subject: str, context: dict[str, Any] | None = None,
-    ticket: Ticket | None = None, verification: VerificationToken | None = None,
-    headers: dict[str, str] | None = None, links: dict[str, dict[str, str]] | None = None,
+    *,
+    template: str,
+    to: str,
+    subject: str,
+    context: dict[str, Any] | None = None,
+    ticket: Ticket | None = None,
+    verification: VerificationToken | None = None,
+    headers: dict[str, str] | None = None,
+    links: dict[str, dict[str, str]] | None = None,
 ) -> OutboxMail:
     """Write one mail to the outbox. Side effects: an OutboxMail row; after
     commit, a `send_outbox_mail` task is enqueued for it.
@@ -44,16 +50,24 @@ def outbox_queue(
     headers are replaced by working links only when the mail is sent."""
     now = timezone.now()
     ctx = {
-        "ticket": ticket, "site_url": settings.SITE_URL, "status_url": STATUS_URL,
-        "verify_url": VERIFY_URL, **(context or {}),
+        "ticket": ticket,
+        "site_url": settings.SITE_URL,
+        "status_url": STATUS_URL,
+        "verify_url": VERIFY_URL,
+        **(context or {}),
     }
     mail = OutboxMail.objects.create(
-        ticket=ticket, verification=verification, template=template, to=to,
+        ticket=ticket,
+        verification=verification,
+        template=template,
+        to=to,
         subject=" ".join(subject.split())[:250],
         body_text=render_to_string(f"emails/{template}.txt", ctx),
         body_html=render_to_string(f"emails/{template}.html", ctx),
-        headers=headers or {}, links=links or {},
-        next_attempt_at=now, created_at=now,
+        headers=headers or {},
+        links=links or {},
+        next_attempt_at=now,
+        created_at=now,
     )
     transaction.on_commit(partial(enqueue_send, mail.pk))
     return mail
@@ -129,28 +143,36 @@ def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
         mail.attempts += 1
         try:
             message = EmailMultiAlternatives(
-                subject=mail.subject, body=_fill_links(mail.body_text, mail),
-                from_email=settings.DEFAULT_FROM_EMAIL, to=[mail.to],
+                subject=mail.subject,
+                body=_fill_links(mail.body_text, mail),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[mail.to],
                 headers={name: _fill_links(value, mail) for name, value in (mail.headers or {}).items()},
                 connection=get_connection(),
             )
             if mail.body_html:
                 message.attach_alternative(_fill_links(mail.body_html, mail), "text/html")
             message.send()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             # Whatever went wrong (SMTP, network, a bad header, a rotated key),
             # this mail is retried later and the other mails still go out.
             mail.last_error = _describe_error(exc)
             if mail.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
                 mail.status = MailStatus.FAILED
                 outcome = "failed"
-                logger.error("Outbox mail id=%s failed for good after %s attempts: %s",
-                             mail.pk, mail.attempts, mail.last_error)
+                logger.error(
+                    "Outbox mail id=%s failed for good after %s attempts: %s", mail.pk, mail.attempts, mail.last_error
+                )
             else:
                 mail.next_attempt_at = now + retry_delay(mail.attempts)
                 outcome = "retry"
-                logger.warning("Outbox mail id=%s attempt %s failed (%s); next try at %s",
-                               mail.pk, mail.attempts, mail.last_error, mail.next_attempt_at.isoformat())
+                logger.warning(
+                    "Outbox mail id=%s attempt %s failed (%s); next try at %s",
+                    mail.pk,
+                    mail.attempts,
+                    mail.last_error,
+                    mail.next_attempt_at.isoformat(),
+                )
         else:
             mail.status = MailStatus.SENT
             mail.sent_at = now

@@ -29,9 +29,7 @@ def submission_is_limited(request: HttpRequest, *, emails: list[str]) -> bool:
     Every counter is incremented even when an earlier one is already over, so a
     sender cannot probe one limit while staying under the other.
     """
-    limited = is_ratelimited(
-        request, group=IP_GROUP, key=_ip_key, rate=settings.REQUEST_RATE_PER_IP, increment=True
-    )
+    limited = is_ratelimited(request, group=IP_GROUP, key=_ip_key, rate=settings.REQUEST_RATE_PER_IP, increment=True)
     for email in emails:
         limited |= is_ratelimited(
             request,
@@ -46,6 +44,4 @@ def submission_is_limited(request: HttpRequest, *, emails: list[str]) -> bool:
 def reply_is_limited(request: HttpRequest) -> bool:
     """Count one reply from a status page against the client's address; True when over.
     Replies have their own counter so that answering staff does not use up intake."""
-    return is_ratelimited(
-        request, group=REPLY_GROUP, key=_ip_key, rate=settings.REQUEST_RATE_PER_IP, increment=True
-    )
+    return is_ratelimited(request, group=REPLY_GROUP, key=_ip_key, rate=settings.REQUEST_RATE_PER_IP, increment=True)

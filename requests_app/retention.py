@@ -36,8 +36,13 @@ PURGE_RECORD_REASON = "retention purge of ticket history: {rows} rows of 1 close
 # Apps register theirs in AppConfig.ready (requests_app imports none of them).
 PURGE_HOOKS: dict[str, Callable[..., dict[str, int]]] = {}
 PURGED_VALUES = {
-    "requester_name": "", "requester_email": "", "account_email": "", "legal_entity": "",
-    "details": "", "form_data": {}, "submitted_ip": None,
+    "requester_name": "",
+    "requester_email": "",
+    "account_email": "",
+    "legal_entity": "",
+    "details": "",
+    "form_data": {},
+    "submitted_ip": None,
 }
 
 
@@ -45,9 +50,13 @@ def tickets_due_for_purge(now: dt.datetime) -> "list[int]":
     cutoff = now - dt.timedelta(days=settings.RETENTION_DAYS_AFTER_CLOSE)
     return list(
         Ticket.objects.filter(
-            status=TicketStatus.CLOSED, closed_at__lte=cutoff, legal_hold=False,
+            status=TicketStatus.CLOSED,
+            closed_at__lte=cutoff,
+            legal_hold=False,
             personal_data_purged_at__isnull=True,
-        ).order_by("closed_at", "id").values_list("pk", flat=True)
+        )
+        .order_by("closed_at", "id")
+        .values_list("pk", flat=True)
     )
 
 
@@ -72,7 +81,9 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
             # The ticket is locked, so no history row of it appears before the update.
             with connection.cursor() as cursor:
                 allow_history_purge(
-                    cursor, reason=PURGE_RECORD_REASON.format(rows=history.count()), actor_username=actor.username,
+                    cursor,
+                    reason=PURGE_RECORD_REASON.format(rows=history.count()),
+                    actor_username=actor.username,
                 )
             with ticket_history_rewrite():
                 counts["history_rows"] += history.update(**PURGED_VALUES)
@@ -97,11 +108,16 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
                 attachment.save(update_fields=["file", "original_name", "purged_at"])
                 transaction.on_commit(lambda name=name: private_storage().delete(name))
                 counts["attachments"] += 1
-            counts["replies"] += TicketEvent.objects.filter(
-                ticket=ticket, kind=TicketEventKind.REQUESTER_REPLY
-            ).exclude(message="").update(message="")
+            counts["replies"] += (
+                TicketEvent.objects.filter(ticket=ticket, kind=TicketEventKind.REQUESTER_REPLY)
+                .exclude(message="")
+                .update(message="")
+            )
             TicketEvent.objects.create(
-                ticket=ticket, actor=actor, kind=TicketEventKind.RETENTION_PURGE, message=RETENTION_REASON,
+                ticket=ticket,
+                actor=actor,
+                kind=TicketEventKind.RETENTION_PURGE,
+                message=RETENTION_REASON,
                 created_at=now,
             )
             counts["tickets"] += 1

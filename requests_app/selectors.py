@@ -39,6 +39,7 @@ def tickets_overdue(now: dt.datetime | None = None) -> QuerySet[Ticket]:
 def tickets_due_soon(now: dt.datetime | None = None) -> QuerySet[Ticket]:
     now = now or timezone.now()
     return Ticket.objects.filter(
-        status__in=ACTIVE_STATUSES, due_at__gte=now,
+        status__in=ACTIVE_STATUSES,
+        due_at__gte=now,
         due_at__lte=now + dt.timedelta(days=settings.DUE_SOON_DAYS),
     )

@@ -66,5 +66,6 @@ def _housekeeping_waiting() -> bool:
     from django_tasks_db.models import DBTaskResult
 
     return DBTaskResult.objects.filter(
-        task_path=requests_housekeeping.module_path, status="READY",
+        task_path=requests_housekeeping.module_path,
+        status="READY",
     ).exists()

@@ -17,9 +17,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("new/dpa/", views.intake, {"kind": TicketKind.DPA.value}, name="new_dpa"),
     path("new/baa/", views.intake, {"kind": TicketKind.BAA.value}, name="new_baa"),
-    path(
-        "new/data-subject/<slug:right>/", views.intake, {"kind": "data_subject"}, name="new_data_subject"
-    ),
+    path("new/data-subject/<slug:right>/", views.intake, {"kind": "data_subject"}, name="new_data_subject"),
     path("submitted/", views.submitted, name="submitted"),
     path("verify/<str:token>/", views.verify, name="verify"),
     path("verified/", views.verified, name="verified"),

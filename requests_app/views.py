@@ -26,7 +26,12 @@ from compliance.models import Organization
 from . import selectors, services, tokens
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
 from .forms import (
-    DATA_RIGHTS, DATA_RIGHTS_BY_SLUG, DataRight, IntakeForm, RequesterReplyForm, form_for_kind,
+    DATA_RIGHTS,
+    DATA_RIGHTS_BY_SLUG,
+    DataRight,
+    IntakeForm,
+    RequesterReplyForm,
+    form_for_kind,
 )
 from .models import Ticket, VerificationToken
 from .ratelimits import client_ip, reply_is_limited, submission_is_limited
@@ -42,7 +47,9 @@ LINK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 DOWNLOAD_TYPES = {".pdf": "application/pdf"}
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HttpResponse:
     org = Organization.objects.only("name").first()
     base = {"org_name": org.name if org else "", "data_rights": DATA_RIGHTS, **_promises()}
     return render(request, template, {**base, **(context or {})}, status=status)
@@ -87,8 +94,7 @@ def index(request: HttpRequest) -> HttpResponse:
 FORM_COPY: dict[str, dict[str, str]] = {
     TicketKind.DPA: {
         "title": "Request a countersigned DPA",
-        "lede": "Tell us which company signs our Data Processing Agreement and we return a copy "
-        "countersigned by us.",
+        "lede": "Tell us which company signs our Data Processing Agreement and we return a copy countersigned by us.",
     },
     TicketKind.BAA: {
         "title": "Request a Business Associate Agreement",
@@ -148,14 +154,19 @@ def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
     except ValueError:
         length = 0
     if length > settings.REQUEST_FORM_MAX_BODY:
-        response = _page(request, "requests_app/message.html", {
-            "heading": "This form is too large",
-            "paragraphs": [
-                "What you sent is larger than any answer to this form can be. "
-                "Please shorten the text and try again.",
-            ],
-            "back": request.path,
-        }, status=413)
+        response = _page(
+            request,
+            "requests_app/message.html",
+            {
+                "heading": "This form is too large",
+                "paragraphs": [
+                    "What you sent is larger than any answer to this form can be. "
+                    "Please shorten the text and try again.",
+                ],
+                "back": request.path,
+            },
+            status=413,
+        )
         response["Connection"] = "close"  # the unread body leaves the connection unusable
         return response
     return None
@@ -168,15 +179,19 @@ TOO_MANY = (
 
 
 def _too_many(request: HttpRequest, *, back: str) -> HttpResponse:
-    return _page(request, "requests_app/message.html", {
-        "heading": "Too many requests",
-        "paragraphs": [
-            "We have received several messages from your network in a short time, "
-            "so we did not accept this one.",
-            "Nothing was sent. Please try again in an hour, or write to us by email.",
-        ],
-        "back": back,
-    }, status=429)
+    return _page(
+        request,
+        "requests_app/message.html",
+        {
+            "heading": "Too many requests",
+            "paragraphs": [
+                "We have received several messages from your network in a short time, so we did not accept this one.",
+                "Nothing was sent. Please try again in an hour, or write to us by email.",
+            ],
+            "back": back,
+        },
+        status=429,
+    )
 
 
 def _remember_submission(request: HttpRequest, ticket: Ticket) -> HttpResponse:
@@ -219,19 +234,32 @@ def submitted(request: HttpRequest) -> HttpResponse:
     """The confirmation after a submission, with the ticket's reference."""
     info = request.session.get(SUBMITTED_SESSION_KEY)
     if not info:
-        return _private(_page(request, "requests_app/message.html", {
-            "heading": "Nothing to show",
-            "paragraphs": [
-                "This page confirms a request right after it is sent from this browser. "
-                "The confirmation mail we sent you holds your reference and a private status link.",
-            ],
-        }, status=404))
-    return _private(_page(request, "requests_app/submitted.html", {
-        "reference": info["reference"],
-        "kind_label": TicketKind(info["kind"]).label,
-        "needs_verification": info["needs_verification"],
-        "is_data_subject": info["kind"] in DATA_SUBJECT_KINDS,
-    }))
+        return _private(
+            _page(
+                request,
+                "requests_app/message.html",
+                {
+                    "heading": "Nothing to show",
+                    "paragraphs": [
+                        "This page confirms a request right after it is sent from this browser. "
+                        "The confirmation mail we sent you holds your reference and a private status link.",
+                    ],
+                },
+                status=404,
+            )
+        )
+    return _private(
+        _page(
+            request,
+            "requests_app/submitted.html",
+            {
+                "reference": info["reference"],
+                "kind_label": TicketKind(info["kind"]).label,
+                "needs_verification": info["needs_verification"],
+                "is_data_subject": info["kind"] in DATA_SUBJECT_KINDS,
+            },
+        )
+    )
 
 
 # --- Verification -----------------------------------------------------------
@@ -272,13 +300,27 @@ def _verification_pending(raw_token: str) -> bool:
 def verified(request: HttpRequest) -> HttpResponse:
     info = request.session.get(VERIFIED_SESSION_KEY)
     if not info:
-        return _private(_page(request, "requests_app/message.html", {
-            "heading": "Nothing to show",
-            "paragraphs": ["This page confirms a verification right after it is made from this browser."],
-        }, status=404))
-    return _private(_page(request, "requests_app/verified.html", {
-        "reference": info["reference"], "kind_label": TicketKind(info["kind"]).label,
-    }))
+        return _private(
+            _page(
+                request,
+                "requests_app/message.html",
+                {
+                    "heading": "Nothing to show",
+                    "paragraphs": ["This page confirms a verification right after it is made from this browser."],
+                },
+                status=404,
+            )
+        )
+    return _private(
+        _page(
+            request,
+            "requests_app/verified.html",
+            {
+                "reference": info["reference"],
+                "kind_label": TicketKind(info["kind"]).label,
+            },
+        )
+    )
 
 
 # --- Status page and downloads ---------------------------------------------
@@ -320,17 +362,22 @@ def _status_page(
         for event in selectors.ticket_public_events(ticket)
     ]
     attachments = list(selectors.ticket_public_attachments(ticket).order_by("created_at", "id"))
-    response = _page(request, "requests_app/status.html", {
-        "ticket": ticket,
-        "token": token,
-        "kind_label": ticket.get_kind_display(),
-        "status_label": ticket.get_status_display(),
-        "events": events,
-        "attachments": attachments,
-        "is_data_subject": ticket.kind in DATA_SUBJECT_KINDS,
-        "can_reply": ticket.status in REPLY_STATUSES,
-        "form": reply_form,
-    }, status=status)
+    response = _page(
+        request,
+        "requests_app/status.html",
+        {
+            "ticket": ticket,
+            "token": token,
+            "kind_label": ticket.get_kind_display(),
+            "status_label": ticket.get_status_display(),
+            "events": events,
+            "attachments": attachments,
+            "is_data_subject": ticket.kind in DATA_SUBJECT_KINDS,
+            "can_reply": ticket.status in REPLY_STATUSES,
+            "form": reply_form,
+        },
+        status=status,
+    )
     # The page holds a form: a "no-referrer" page would POST with Origin: null.
     return _private(response, referrer_policy="same-origin")
 
@@ -353,9 +400,12 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
     if not form.is_valid():
         return _status_page(request, ticket, token, form, status=400)
     if ticket.status not in REPLY_STATUSES:
-        form.add_error(None, ValidationError(
-            "This request is no longer open for replies. Please write to us by email.", code="ticket_not_active"
-        ))
+        form.add_error(
+            None,
+            ValidationError(
+                "This request is no longer open for replies. Please write to us by email.", code="ticket_not_active"
+            ),
+        )
         return _status_page(request, ticket, token, form, status=400)
     # A retried POST (double click) carries the same token: send the reply once.
     seen_key = f"requests_app:reply:{form.cleaned_data['submission_token']}"

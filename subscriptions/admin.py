@@ -5,25 +5,25 @@ notices are written by the notice service; objections are answered on their
 ticket in the request queue.
 """
 
-
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import PublicationNotices, SubprocessorNotice, SubprocessorObjection, Subscriber
 from trustcenter.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
-
-
-
+from .models import PublicationNotices, SubprocessorNotice, SubprocessorObjection, Subscriber
 
 
 @admin.register(Subscriber)
 class SubscriberAdmin(ReadOnlyAdmin):
     list_display = ("email", "scope", "state", "confirmed_at", "unsubscribed_at", "created_at")
-    list_filter = ("scope", ("confirmed_at", admin.EmptyFieldListFilter), ("unsubscribed_at", admin.EmptyFieldListFilter))
+    list_filter = (
+        "scope",
+        ("confirmed_at", admin.EmptyFieldListFilter),
+        ("unsubscribed_at", admin.EmptyFieldListFilter),
+    )
     search_fields = ("email",)
     fields = ("email", "scope", "requested_scope", "created_at", "confirmed_at", "unsubscribed_at", "confirm_sent_at")
     readonly_fields = fields
@@ -96,10 +96,14 @@ class PublicationNoticesAdmin(ReadOnlyAdmin):
     inlines = (ObjectionInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PublicationNotices]:
-        return super().get_queryset(request).annotate(
-            notice_total=Count("notices", distinct=True),
-            notice_subprocessor=Count("notices", filter=Q(notices__subprocessor_change=True), distinct=True),
-            objection_total=Count("objections", distinct=True),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                notice_total=Count("notices", distinct=True),
+                notice_subprocessor=Count("notices", filter=Q(notices__subprocessor_change=True), distinct=True),
+                objection_total=Count("objections", distinct=True),
+            )
         )
 
     @admin.display(description="notices", ordering="notice_total")

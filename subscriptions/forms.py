@@ -9,12 +9,15 @@ from .enums import SubscriptionScope
 
 class SubscribeForm(forms.Form):
     email = forms.EmailField(
-        label="Your email", max_length=EMAIL_MAX,
+        label="Your email",
+        max_length=EMAIL_MAX,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         help_text="We send a confirmation link here first; nothing else is sent until you use it.",
     )
     scope = forms.ChoiceField(
-        label="Notify me about", choices=SubscriptionScope.choices, initial=SubscriptionScope.ALL,
+        label="Notify me about",
+        choices=SubscriptionScope.choices,
+        initial=SubscriptionScope.ALL,
         widget=forms.RadioSelect,
     )
 
@@ -30,19 +33,27 @@ class ObjectionForm(IntakeForm):
     """An objection to a subprocessor change; the publication comes from the URL."""
 
     legal_entity = forms.CharField(
-        label="Company", max_length=NAME_MAX, widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+        label="Company",
+        max_length=NAME_MAX,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
         help_text="The customer that objects, as registered.",
     )
     requester_name = forms.CharField(
-        label="Your name", max_length=NAME_MAX, widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        label="Your name",
+        max_length=NAME_MAX,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     requester_email = forms.EmailField(
-        label="Your email", max_length=EMAIL_MAX, widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        label="Your email",
+        max_length=EMAIL_MAX,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         help_text="We answer your objection here.",
     )
     subprocessor = forms.ChoiceField(label="Subprocessor you object to", widget=forms.RadioSelect)
     details = forms.CharField(
-        label="Reasons", max_length=DETAILS_MAX, widget=forms.Textarea(attrs={"rows": 6}),
+        label="Reasons",
+        max_length=DETAILS_MAX,
+        widget=forms.Textarea(attrs={"rows": 6}),
         help_text=f"Why the change is not acceptable to you, e.g. data protection grounds. At most {DETAILS_MAX} characters.",
     )
 

@@ -20,7 +20,9 @@ class Subscriber(models.Model):
     email = models.EmailField(unique=True, help_text="Stored lower-cased.")
     scope = models.CharField(max_length=20, choices=SubscriptionScope.choices, default=SubscriptionScope.ALL)
     requested_scope = models.CharField(
-        max_length=20, choices=SubscriptionScope.choices, default=SubscriptionScope.ALL,
+        max_length=20,
+        choices=SubscriptionScope.choices,
+        default=SubscriptionScope.ALL,
         help_text="The scope asked for in the latest request; it applies once confirmed.",
     )
     created_at = models.DateTimeField()
@@ -38,7 +40,9 @@ class Subscriber(models.Model):
     class Meta:
         ordering = ["email"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(scope__in=SubscriptionScope.values), name="subscriber_scope_valid"),
+            models.CheckConstraint(
+                condition=models.Q(scope__in=SubscriptionScope.values), name="subscriber_scope_valid"
+            ),
             models.CheckConstraint(
                 condition=models.Q(requested_scope__in=SubscriptionScope.values),
                 name="subscriber_requested_scope_valid",

@@ -55,7 +55,9 @@ def subscribers_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
             if subscriber is None:
                 continue
             mails = OutboxMail.objects.filter(
-                to=subscriber.email, template__in=SUBSCRIPTION_TEMPLATES, ticket__isnull=True,
+                to=subscriber.email,
+                template__in=SUBSCRIPTION_TEMPLATES,
+                ticket__isnull=True,
             )
             mails.filter(status=MailStatus.QUEUED).update(status=MailStatus.FAILED, last_error=RETENTION_REASON)
             counts["mails"] += mails.update(to="", body_text="", body_html="", links={}, purged_at=now)

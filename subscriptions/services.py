@@ -57,13 +57,19 @@ def objection_url(publication: Publication) -> str:
 
 def _links(subscriber: Subscriber) -> dict[str, dict[str, str]]:
     links = link_placeholder(
-        name="unsubscribe_url", purpose=UNSUBSCRIBE, nonce=subscriber.unsubscribe_nonce,
-        token_hash=subscriber.unsubscribe_token_hash, url=unsubscribe_url_template(),
+        name="unsubscribe_url",
+        purpose=UNSUBSCRIBE,
+        nonce=subscriber.unsubscribe_nonce,
+        token_hash=subscriber.unsubscribe_token_hash,
+        url=unsubscribe_url_template(),
     )
     if subscriber.confirm_token_hash:
         links |= link_placeholder(
-            name="confirm_url", purpose=CONFIRM, nonce=subscriber.confirm_nonce,
-            token_hash=subscriber.confirm_token_hash, url=confirm_url_template(),
+            name="confirm_url",
+            purpose=CONFIRM,
+            nonce=subscriber.confirm_nonce,
+            token_hash=subscriber.confirm_token_hash,
+            url=confirm_url_template(),
         )
     return links
 
@@ -79,10 +85,17 @@ def unsubscribe_headers() -> dict[str, str]:
 
 def _queue(subscriber: Subscriber, *, template: str, subject: str, context: dict[str, Any]):
     return outbox_queue(
-        template=template, to=subscriber.email, subject=subject,
-        context={"unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER, "confirm_url": CONFIRM_PLACEHOLDER,
-                 "subscriber": subscriber, **context},
-        headers=unsubscribe_headers(), links=_links(subscriber),
+        template=template,
+        to=subscriber.email,
+        subject=subject,
+        context={
+            "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+            "confirm_url": CONFIRM_PLACEHOLDER,
+            "subscriber": subscriber,
+            **context,
+        },
+        headers=unsubscribe_headers(),
+        links=_links(subscriber),
     )
 
 
@@ -121,14 +134,21 @@ def subscriber_request(*, email: str, scope: str) -> Subscriber:
         if subscriber is None:
             unsub_nonce, unsub_hash = _new_token_pair(UNSUBSCRIBE)
             subscriber = Subscriber(
-                email=email, created_at=now, unsubscribe_nonce=unsub_nonce, unsubscribe_token_hash=unsub_hash,
+                email=email,
+                created_at=now,
+                unsubscribe_nonce=unsub_nonce,
+                unsubscribe_token_hash=unsub_hash,
             )
         subscriber.requested_scope = scope
         subscriber.confirm_nonce, subscriber.confirm_token_hash = _new_token_pair(CONFIRM)
         subscriber.confirm_sent_at = now
         subscriber.save()
-        _queue(subscriber, template="subscription_confirm", subject="Please confirm your subscription",
-               context={"scope_label": SubscriptionScope(scope).label, "valid_days": CONFIRM_VALID_DAYS})
+        _queue(
+            subscriber,
+            template="subscription_confirm",
+            subject="Please confirm your subscription",
+            context={"scope_label": SubscriptionScope(scope).label, "valid_days": CONFIRM_VALID_DAYS},
+        )
     logger.info("Subscription requested for subscriber id=%s", subscriber.pk)
     return subscriber
 
@@ -147,9 +167,9 @@ def subscriber_confirm(*, raw_token: str) -> Subscriber:
         raise ValidationError(LINK_INVALID, code="link_invalid")
     now = timezone.now()
     with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().filter(
-            confirm_token_hash=tokens.token_hash(raw_token)
-        ).first()
+        subscriber = (
+            Subscriber.objects.select_for_update().filter(confirm_token_hash=tokens.token_hash(raw_token)).first()
+        )
         if subscriber is None or subscriber.confirm_sent_at + dt.timedelta(days=CONFIRM_VALID_DAYS) <= now:
             raise ValidationError(LINK_INVALID, code="link_invalid")
         if not subscriber.is_active:
@@ -248,20 +268,29 @@ def publication_notices_send(*, publication_id: int) -> int:
     }
     subject_change = (
         f"Subprocessor change taking effect {_day(publication.effective_at)}"
-        if changed else f"Trust page updated (version {publication.version})"
+        if changed
+        else f"Trust page updated (version {publication.version})"
     )
     sent = 0
     for subscriber in notice_recipients(publication, subprocessor_change=changed):
         try:
             with transaction.atomic():
                 mail = _queue(
-                    subscriber, template="publication_notice", subject=subject_change,
-                    context={**context, "subprocessor_change": changed,
-                             "show_all": subscriber.scope == SubscriptionScope.ALL},
+                    subscriber,
+                    template="publication_notice",
+                    subject=subject_change,
+                    context={
+                        **context,
+                        "subprocessor_change": changed,
+                        "show_all": subscriber.scope == SubscriptionScope.ALL,
+                    },
                 )
                 SubprocessorNotice.objects.create(
-                    publication=publication, subscriber=subscriber, mail=mail,
-                    subprocessor_change=changed, created_at=timezone.now(),
+                    publication=publication,
+                    subscriber=subscriber,
+                    mail=mail,
+                    subprocessor_change=changed,
+                    created_at=timezone.now(),
                 )
         except IntegrityError:
             continue  # another run wrote this notice first
@@ -289,7 +318,11 @@ def objection_window_check(publication: Publication, *, now: dt.datetime | None 
 
 
 def objection_submit(
-    *, publication: Publication, subprocessor_slug: str, data: dict[str, Any], submission_token: str,
+    *,
+    publication: Publication,
+    subprocessor_slug: str,
+    data: dict[str, Any],
+    submission_token: str,
     ip: str | None = None,
 ) -> Ticket:
     """Record an objection to a subprocessor change as a ticket staff work like any request.
@@ -309,12 +342,16 @@ def objection_submit(
         ticket, _ = ticket_submit(
             kind=TicketKind.SUBPROCESSOR_OBJECTION,
             data={**data, "publication_version": publication.version, "subprocessor": subprocessor_slug},
-            submission_token=submission_token, ip=ip,
+            submission_token=submission_token,
+            ip=ip,
         )
         SubprocessorObjection.objects.get_or_create(
             ticket=ticket,
-            defaults={"publication": publication, "subprocessor_slug": subprocessor_slug,
-                      "subprocessor_name": name, "created_at": ticket.received_at},
+            defaults={
+                "publication": publication,
+                "subprocessor_slug": subprocessor_slug,
+                "subprocessor_name": name,
+                "created_at": ticket.received_at,
+            },
         )
     return ticket
-

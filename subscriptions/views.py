@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from compliance.models import Organization, Publication
-from requests_app.ratelimits import client_ip, submission_is_limited
 from requests_app.models import Ticket
+from requests_app.ratelimits import client_ip, submission_is_limited
 
 from . import services
 from .enums import SubscriptionScope
@@ -32,7 +32,9 @@ EMAIL_GROUP = "subscriptions.subscribe.email"
 SUBMITTED_SESSION_KEY = "requests_app:submitted"  # the requests app's confirmation page
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HttpResponse:
     org = Organization.objects.only("name").first()
     return render(request, template, {"org_name": org.name if org else "", **(context or {})}, status=status)
 
@@ -45,21 +47,29 @@ def _private(response: HttpResponse, *, referrer_policy: str = "same-origin") ->
 
 
 def _message(request: HttpRequest, heading: str, *paragraphs: str, status: int = 200) -> HttpResponse:
-    return _private(_page(request, "subscriptions/message.html",
-                          {"heading": heading, "paragraphs": paragraphs}, status=status))
+    return _private(
+        _page(request, "subscriptions/message.html", {"heading": heading, "paragraphs": paragraphs}, status=status)
+    )
 
 
 def _link_invalid(request: HttpRequest) -> HttpResponse:
-    return _message(request, "This link does not work", services.LINK_INVALID,
-                    "You can subscribe again from the trust center at any time.", status=404)
+    return _message(
+        request,
+        "This link does not work",
+        services.LINK_INVALID,
+        "You can subscribe again from the trust center at any time.",
+        status=404,
+    )
 
 
 def _subscribe_limited(request: HttpRequest, email: str) -> bool:
     # Both counters always count, so one limit cannot be probed under the other.
-    limited = is_ratelimited(request, group=IP_GROUP, key=lambda g, r: client_ip(r),
-                             rate=settings.SUBSCRIBE_RATE_PER_IP, increment=True)
-    limited |= is_ratelimited(request, group=EMAIL_GROUP, key=lambda g, r: email,
-                              rate=settings.SUBSCRIBE_RATE_PER_EMAIL, increment=True)
+    limited = is_ratelimited(
+        request, group=IP_GROUP, key=lambda g, r: client_ip(r), rate=settings.SUBSCRIBE_RATE_PER_IP, increment=True
+    )
+    limited |= is_ratelimited(
+        request, group=EMAIL_GROUP, key=lambda g, r: email, rate=settings.SUBSCRIBE_RATE_PER_EMAIL, increment=True
+    )
     return limited
 
 
@@ -74,10 +84,14 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             email = form.cleaned_data["email"].strip().lower()
             if _subscribe_limited(request, email):
-                form.add_error(None, ValidationError(
-                    "Too many subscription requests from your network or for this address. "
-                    "Nothing was sent. Please try again in an hour.", code="rate_limited",
-                ))
+                form.add_error(
+                    None,
+                    ValidationError(
+                        "Too many subscription requests from your network or for this address. "
+                        "Nothing was sent. Please try again in an hour.",
+                        code="rate_limited",
+                    ),
+                )
                 status = 429
             else:
                 services.subscriber_request(email=email, scope=form.cleaned_data["scope"])
@@ -85,15 +99,22 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     else:
         scope = request.GET.get("scope")
         form = SubscribeForm(initial={"scope": scope if scope in SubscriptionScope.values else SubscriptionScope.ALL})
-    return _page(request, "subscriptions/subscribe.html", {
-        "form": form, "objection_days": settings.SUBPROCESSOR_OBJECTION_DAYS,
-    }, status=status)
+    return _page(
+        request,
+        "subscriptions/subscribe.html",
+        {
+            "form": form,
+            "objection_days": settings.SUBPROCESSOR_OBJECTION_DAYS,
+        },
+        status=status,
+    )
 
 
 @require_GET
 def subscribe_sent(request: HttpRequest) -> HttpResponse:
     return _message(
-        request, "Check your inbox",
+        request,
+        "Check your inbox",
         "If the address can receive mail, a confirmation link is on its way. "
         f"Open it within {services.CONFIRM_VALID_DAYS} days and press “Confirm” to start receiving notices.",
         "Nothing is sent to you before you confirm. Every notice has a link to unsubscribe with one click.",
@@ -103,9 +124,11 @@ def subscribe_sent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
-        pending = services.Subscriber.objects.filter(
-            confirm_token_hash=services.tokens.token_hash(token)
-        ).exists() if len(token) <= 128 else False
+        pending = (
+            services.Subscriber.objects.filter(confirm_token_hash=services.tokens.token_hash(token)).exists()
+            if len(token) <= 128
+            else False
+        )
         if not pending:
             return _link_invalid(request)
         return _private(_page(request, "subscriptions/confirm.html"))
@@ -114,7 +137,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     except ValidationError:
         return _link_invalid(request)
     return _message(
-        request, "You are subscribed",
+        request,
+        "You are subscribed",
         f"You will receive: {SubscriptionScope(subscriber.scope).label.lower()}.",
         "Every notice has a link to unsubscribe with one click.",
     )
@@ -132,8 +156,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         services.subscriber_unsubscribe(raw_token=token)
     except ValidationError:
         return _link_invalid(request)
-    return _message(request, "You are unsubscribed", "We will not send you further notices.",
-                    "If this was a mistake, you can subscribe again from the trust center.")
+    return _message(
+        request,
+        "You are unsubscribed",
+        "We will not send you further notices.",
+        "If this was a mistake, you can subscribe again from the trust center.",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -169,20 +197,29 @@ def _object(request: HttpRequest, publication: Publication, form: ObjectionForm)
     existing = Ticket.objects.filter(submission_token=token).first()
     if existing is None:
         if submission_is_limited(request, emails=form.emails()):
-            form.add_error(None, ValidationError(
-                "Too many requests from your network or for this address. Nothing was sent; "
-                "please try again in an hour, or write to us by email.", code="rate_limited",
-            ))
+            form.add_error(
+                None,
+                ValidationError(
+                    "Too many requests from your network or for this address. Nothing was sent; "
+                    "please try again in an hour, or write to us by email.",
+                    code="rate_limited",
+                ),
+            )
             return 429
         try:
             existing = services.objection_submit(
-                publication=publication, subprocessor_slug=form.cleaned_data["subprocessor"],
-                data=form.ticket_data(), submission_token=token, ip=client_ip(request) or None,
+                publication=publication,
+                subprocessor_slug=form.cleaned_data["subprocessor"],
+                data=form.ticket_data(),
+                submission_token=token,
+                ip=client_ip(request) or None,
             )
         except ValidationError as exc:
             form.add_error(None, exc)
             return 410 if exc.code == "objection_window_closed" else 400
     request.session[SUBMITTED_SESSION_KEY] = {
-        "reference": existing.reference, "kind": existing.kind, "needs_verification": False,
+        "reference": existing.reference,
+        "kind": existing.kind,
+        "needs_verification": False,
     }
     return redirect("requests_app:submitted")

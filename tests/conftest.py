@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
-
 from django.utils import timezone
 
 from compliance.services import publication_publish_initial, seed_load, system_actor
@@ -42,12 +41,16 @@ def seeded(db):
 def make_staff(db, django_user_model):
     def make(username: str, *groups: str, superuser: bool = False):
         user = django_user_model.objects.create_user(
-            username=username, password="correct-horse-battery", email=f"{username}@example.com",
-            is_staff=True, is_superuser=superuser,
+            username=username,
+            password="correct-horse-battery",
+            email=f"{username}@example.com",
+            is_staff=True,
+            is_superuser=superuser,
         )
         for name in groups:
             user.groups.add(Group.objects.get(name=name))
         return user
+
     return make
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.db import connection
+from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 

@@ -9,13 +9,15 @@ from django.db import migrations
 from accounts.roles import COMPLIANCE_APPROVER, COMPLIANCE_EDITOR, CONTENT_MODELS, crud, sync_roles
 
 ROLES = {
-    COMPLIANCE_EDITOR: crud("compliance", CONTENT_MODELS, ("add", "change", "delete", "view")) + [
+    COMPLIANCE_EDITOR: crud("compliance", CONTENT_MODELS, ("add", "change", "delete", "view"))
+    + [
         "compliance.preview_draft",
         "compliance.request_publication",
         "compliance.view_publication",
         "compliance.view_publicationrequest",
     ],
-    COMPLIANCE_APPROVER: crud("compliance", CONTENT_MODELS, ("view",)) + [
+    COMPLIANCE_APPROVER: crud("compliance", CONTENT_MODELS, ("view",))
+    + [
         "compliance.preview_draft",
         "compliance.approve_publication",
         "compliance.view_publication",

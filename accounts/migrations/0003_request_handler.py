@@ -7,12 +7,16 @@ ROLES = {
     # Works the ticket queue: tickets change only through the workflow buttons
     # (services) and are never deleted.
     REQUEST_HANDLER: [
-        "requests_app.view_ticket", "requests_app.change_ticket",
-        "requests_app.add_ticketnote", "requests_app.view_ticketnote",
+        "requests_app.view_ticket",
+        "requests_app.change_ticket",
+        "requests_app.add_ticketnote",
+        "requests_app.view_ticketnote",
         "requests_app.view_ticketevent",
-        "requests_app.add_ticketattachment", "requests_app.view_ticketattachment",
+        "requests_app.add_ticketattachment",
+        "requests_app.view_ticketattachment",
         "requests_app.view_outboxmail",
-        "requests_app.view_extraholiday", "requests_app.add_extraholiday",
+        "requests_app.view_extraholiday",
+        "requests_app.add_extraholiday",
         "requests_app.change_extraholiday",
     ],
 }

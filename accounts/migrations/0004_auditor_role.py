@@ -13,14 +13,16 @@ AUDITOR = "Auditor"
 AUDITED_CONTENT = CONTENT_MODELS + ("document",)
 
 FULL_DICT = {
-    COMPLIANCE_EDITOR: crud("compliance", CONTENT_MODELS, ("add", "change", "delete", "view")) + [
+    COMPLIANCE_EDITOR: crud("compliance", CONTENT_MODELS, ("add", "change", "delete", "view"))
+    + [
         "compliance.preview_draft",
         "compliance.request_publication",
         "compliance.view_publication",
         "compliance.view_publicationrequest",
         "evidence.view_auditlog",
     ],
-    COMPLIANCE_APPROVER: crud("compliance", CONTENT_MODELS, ("view",)) + [
+    COMPLIANCE_APPROVER: crud("compliance", CONTENT_MODELS, ("view",))
+    + [
         "compliance.preview_draft",
         "compliance.approve_publication",
         "compliance.view_publication",

@@ -8,13 +8,20 @@ objections; auditors read all of it. Every role named here is given in full.
 from django.db import migrations
 
 from accounts.roles import (
-    AUDITOR, COMPLIANCE_APPROVER, COMPLIANCE_EDITOR, CONTENT_MODELS, REQUEST_HANDLER, crud, sync_roles,
+    AUDITOR,
+    COMPLIANCE_APPROVER,
+    COMPLIANCE_EDITOR,
+    CONTENT_MODELS,
+    REQUEST_HANDLER,
+    crud,
+    sync_roles,
 )
 
 PAGE_CONTENT = CONTENT_MODELS + ("document",)
 
 ROLES = {
-    COMPLIANCE_EDITOR: crud("compliance", PAGE_CONTENT, ("add", "change", "delete", "view")) + [
+    COMPLIANCE_EDITOR: crud("compliance", PAGE_CONTENT, ("add", "change", "delete", "view"))
+    + [
         "compliance.preview_draft",
         "compliance.request_publication",
         "compliance.view_publication",
@@ -24,7 +31,8 @@ ROLES = {
         "documents.view_ndaversion",
         "subscriptions.view_publicationnotices",
     ],
-    COMPLIANCE_APPROVER: crud("compliance", PAGE_CONTENT, ("view",)) + [
+    COMPLIANCE_APPROVER: crud("compliance", PAGE_CONTENT, ("view",))
+    + [
         "compliance.preview_draft",
         "compliance.approve_publication",
         "compliance.view_publication",
@@ -34,12 +42,16 @@ ROLES = {
         "subscriptions.view_publicationnotices",
     ],
     REQUEST_HANDLER: [
-        "requests_app.view_ticket", "requests_app.change_ticket",
-        "requests_app.add_ticketnote", "requests_app.view_ticketnote",
+        "requests_app.view_ticket",
+        "requests_app.change_ticket",
+        "requests_app.add_ticketnote",
+        "requests_app.view_ticketnote",
         "requests_app.view_ticketevent",
-        "requests_app.add_ticketattachment", "requests_app.view_ticketattachment",
+        "requests_app.add_ticketattachment",
+        "requests_app.view_ticketattachment",
         "requests_app.view_outboxmail",
-        "requests_app.view_extraholiday", "requests_app.add_extraholiday",
+        "requests_app.view_extraholiday",
+        "requests_app.add_extraholiday",
         "requests_app.change_extraholiday",
         "subscriptions.view_subscriber",
         "subscriptions.view_subprocessornotice",

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,332 +15,757 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Certification',
+            name="Certification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80, unique=True)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('name', models.CharField(help_text='e.g. “SOC 2 Type I”.', max_length=120)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('in_progress', 'In progress'), ('audit_scheduled', 'Audit scheduled'), ('achieved', 'Achieved'), ('available_on_request', 'Available on request'), ('not_applicable', 'Not applicable')], default='planned', max_length=30)),
-                ('target', models.CharField(blank=True, help_text='Target or timing as text, e.g. “Q4 2026”.', max_length=120)),
-                ('description', models.TextField(blank=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                        unique=True,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("name", models.CharField(help_text="e.g. “SOC 2 Type I”.", max_length=120)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("in_progress", "In progress"),
+                            ("audit_scheduled", "Audit scheduled"),
+                            ("achieved", "Achieved"),
+                            ("available_on_request", "Available on request"),
+                            ("not_applicable", "Not applicable"),
+                        ],
+                        default="planned",
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(blank=True, help_text="Target or timing as text, e.g. “Q4 2026”.", max_length=120),
+                ),
+                ("description", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['position', 'id'],
-                'abstract': False,
+                "ordering": ["position", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='ContactRoute',
+            name="ContactRoute",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80, unique=True)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('label', models.CharField(help_text='e.g. “Privacy & legal”.', max_length=120)),
-                ('email', models.EmailField(max_length=254)),
-                ('topics', models.CharField(help_text='What to send there, e.g. “DPA requests, GDPR inquiries”.', max_length=300)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                        unique=True,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("label", models.CharField(help_text="e.g. “Privacy & legal”.", max_length=120)),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "topics",
+                    models.CharField(
+                        help_text="What to send there, e.g. “DPA requests, GDPR inquiries”.", max_length=300
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
-                'abstract': False,
+                "ordering": ["position", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='DataHandlingRow',
+            name="DataHandlingRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80, unique=True)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('category', models.CharField(max_length=120)),
-                ('description', models.TextField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                        unique=True,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("category", models.CharField(max_length=120)),
+                ("description", models.TextField()),
             ],
             options={
-                'verbose_name': 'data handling row',
-                'ordering': ['position', 'id'],
-                'abstract': False,
+                "verbose_name": "data handling row",
+                "ordering": ["position", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='GdprFact',
+            name="GdprFact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80, unique=True)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('label', models.CharField(max_length=120)),
-                ('body', models.TextField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                        unique=True,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("label", models.CharField(max_length=120)),
+                ("body", models.TextField()),
             ],
             options={
-                'verbose_name': 'GDPR fact',
-                'ordering': ['position', 'id'],
-                'abstract': False,
+                "verbose_name": "GDPR fact",
+                "ordering": ["position", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Section',
+            name="Section",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(choices=[('certifications', 'Certification status'), ('data-security', 'Data security'), ('infrastructure', 'Infrastructure'), ('access-controls', 'Access controls'), ('incident-response', 'Incident response'), ('vulnerability-disclosure', 'Vulnerability disclosure'), ('data-handling', 'Data handling'), ('gdpr', 'GDPR'), ('contact', 'Contact')], max_length=40, unique=True)),
-                ('title', models.CharField(max_length=120)),
-                ('intro', models.TextField(blank=True, help_text='Paragraph under the section heading.')),
-                ('position', models.PositiveIntegerField(default=100)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "key",
+                    models.CharField(
+                        choices=[
+                            ("certifications", "Certification status"),
+                            ("data-security", "Data security"),
+                            ("infrastructure", "Infrastructure"),
+                            ("access-controls", "Access controls"),
+                            ("incident-response", "Incident response"),
+                            ("vulnerability-disclosure", "Vulnerability disclosure"),
+                            ("data-handling", "Data handling"),
+                            ("gdpr", "GDPR"),
+                            ("contact", "Contact"),
+                        ],
+                        max_length=40,
+                        unique=True,
+                    ),
+                ),
+                ("title", models.CharField(max_length=120)),
+                ("intro", models.TextField(blank=True, help_text="Paragraph under the section heading.")),
+                ("position", models.PositiveIntegerField(default=100)),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Subprocessor',
+            name="Subprocessor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80, unique=True)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('name', models.CharField(max_length=120)),
-                ('purpose', models.CharField(max_length=300)),
-                ('certifications', models.CharField(blank=True, help_text='Comma-separated, e.g. “SOC 2 Type II, ISO 27001”.', max_length=300)),
-                ('location', models.CharField(blank=True, help_text='Where data is processed.', max_length=120)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                        unique=True,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("purpose", models.CharField(max_length=300)),
+                (
+                    "certifications",
+                    models.CharField(
+                        blank=True, help_text="Comma-separated, e.g. “SOC 2 Type II, ISO 27001”.", max_length=300
+                    ),
+                ),
+                ("location", models.CharField(blank=True, help_text="Where data is processed.", max_length=120)),
             ],
             options={
-                'ordering': ['position', 'id'],
-                'abstract': False,
+                "ordering": ["position", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='HistoricalCertification',
+            name="HistoricalCertification",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('name', models.CharField(help_text='e.g. “SOC 2 Type I”.', max_length=120)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('in_progress', 'In progress'), ('audit_scheduled', 'Audit scheduled'), ('achieved', 'Achieved'), ('available_on_request', 'Available on request'), ('not_applicable', 'Not applicable')], default='planned', max_length=30)),
-                ('target', models.CharField(blank=True, help_text='Target or timing as text, e.g. “Q4 2026”.', max_length=120)),
-                ('description', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("name", models.CharField(help_text="e.g. “SOC 2 Type I”.", max_length=120)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("in_progress", "In progress"),
+                            ("audit_scheduled", "Audit scheduled"),
+                            ("achieved", "Achieved"),
+                            ("available_on_request", "Available on request"),
+                            ("not_applicable", "Not applicable"),
+                        ],
+                        default="planned",
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(blank=True, help_text="Target or timing as text, e.g. “Q4 2026”.", max_length=120),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical certification',
-                'verbose_name_plural': 'historical certifications',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalContactRoute',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('label', models.CharField(help_text='e.g. “Privacy & legal”.', max_length=120)),
-                ('email', models.EmailField(max_length=254)),
-                ('topics', models.CharField(help_text='What to send there, e.g. “DPA requests, GDPR inquiries”.', max_length=300)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical contact route',
-                'verbose_name_plural': 'historical contact routes',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalDataHandlingRow',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('category', models.CharField(max_length=120)),
-                ('description', models.TextField()),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical data handling row',
-                'verbose_name_plural': 'historical data handling rows',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalGdprFact',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('label', models.CharField(max_length=120)),
-                ('body', models.TextField()),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical GDPR fact',
-                'verbose_name_plural': 'historical GDPR facts',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalOrganization',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('singleton', models.BooleanField(db_index=True, default=True, editable=False)),
-                ('name', models.CharField(help_text='Short name, e.g. “Coaxiom”.', max_length=120)),
-                ('legal_name', models.CharField(help_text='Legal entity, e.g. “Coaxiom LLC”.', max_length=200)),
-                ('page_title', models.CharField(default='Security & Compliance', max_length=120)),
-                ('intro', models.TextField(help_text='Opening paragraph of the page.')),
-                ('website', models.CharField(blank=True, help_text='Shown as text, e.g. “coaxiom.io”.', max_length=200)),
-                ('contact_email', models.EmailField(help_text='General security and compliance contact.', max_length=254)),
-                ('security_email', models.EmailField(help_text='Where vulnerability reports go (security.txt Contact).', max_length=254)),
-                ('preferred_languages', models.CharField(default='en', help_text='Comma-separated language tags, e.g. “en, de”.', max_length=60)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical organization',
-                'verbose_name_plural': 'historical organization',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalSection',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('key', models.CharField(choices=[('certifications', 'Certification status'), ('data-security', 'Data security'), ('infrastructure', 'Infrastructure'), ('access-controls', 'Access controls'), ('incident-response', 'Incident response'), ('vulnerability-disclosure', 'Vulnerability disclosure'), ('data-handling', 'Data handling'), ('gdpr', 'GDPR'), ('contact', 'Contact')], db_index=True, max_length=40)),
-                ('title', models.CharField(max_length=120)),
-                ('intro', models.TextField(blank=True, help_text='Paragraph under the section heading.')),
-                ('position', models.PositiveIntegerField(default=100)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical section',
-                'verbose_name_plural': 'historical sections',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalSubprocessor',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('name', models.CharField(max_length=120)),
-                ('purpose', models.CharField(max_length=300)),
-                ('certifications', models.CharField(blank=True, help_text='Comma-separated, e.g. “SOC 2 Type II, ISO 27001”.', max_length=300)),
-                ('location', models.CharField(blank=True, help_text='Where data is processed.', max_length=120)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical subprocessor',
-                'verbose_name_plural': 'historical subprocessors',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='Organization',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('singleton', models.BooleanField(default=True, editable=False, unique=True)),
-                ('name', models.CharField(help_text='Short name, e.g. “Coaxiom”.', max_length=120)),
-                ('legal_name', models.CharField(help_text='Legal entity, e.g. “Coaxiom LLC”.', max_length=200)),
-                ('page_title', models.CharField(default='Security & Compliance', max_length=120)),
-                ('intro', models.TextField(help_text='Opening paragraph of the page.')),
-                ('website', models.CharField(blank=True, help_text='Shown as text, e.g. “coaxiom.io”.', max_length=200)),
-                ('contact_email', models.EmailField(help_text='General security and compliance contact.', max_length=254)),
-                ('security_email', models.EmailField(help_text='Where vulnerability reports go (security.txt Contact).', max_length=254)),
-                ('preferred_languages', models.CharField(default='en', help_text='Comma-separated language tags, e.g. “en, de”.', max_length=60)),
-            ],
-            options={
-                'verbose_name': 'organization',
-                'verbose_name_plural': 'organization',
-                'constraints': [models.CheckConstraint(condition=models.Q(('singleton', True)), name='organization_singleton')],
-            },
-        ),
-        migrations.CreateModel(
-            name='HistoricalControl',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('group', models.CharField(blank=True, help_text='Optional sub-heading, e.g. “Data in Transit”.', max_length=120)),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField(blank=True, help_text='Shown after the title, separated by a dash.')),
-                ('status', models.CharField(choices=[('in_place', 'In place'), ('planned', 'Planned')], default='in_place', max_length=20)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('section', models.ForeignKey(blank=True, db_constraint=False, limit_choices_to={'key__in': ['data-security', 'access-controls', 'incident-response', 'vulnerability-disclosure']}, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='compliance.section')),
-            ],
-            options={
-                'verbose_name': 'historical control',
-                'verbose_name_plural': 'historical controls',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical certification",
+                "verbose_name_plural": "historical certifications",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Control',
+            name="HistoricalContactRoute",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.', max_length=80, unique=True)),
-                ('position', models.PositiveIntegerField(default=100, help_text='Items are shown in ascending order.')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick to retire the item; its history is kept.', verbose_name='shown on the page')),
-                ('group', models.CharField(blank=True, help_text='Optional sub-heading, e.g. “Data in Transit”.', max_length=120)),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField(blank=True, help_text='Shown after the title, separated by a dash.')),
-                ('status', models.CharField(choices=[('in_place', 'In place'), ('planned', 'Planned')], default='in_place', max_length=20)),
-                ('section', models.ForeignKey(limit_choices_to={'key__in': ['data-security', 'access-controls', 'incident-response', 'vulnerability-disclosure']}, on_delete=django.db.models.deletion.PROTECT, related_name='controls', to='compliance.section')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("label", models.CharField(help_text="e.g. “Privacy & legal”.", max_length=120)),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "topics",
+                    models.CharField(
+                        help_text="What to send there, e.g. “DPA requests, GDPR inquiries”.", max_length=300
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
-                'abstract': False,
-                'indexes': [models.Index(fields=['section', 'position'], name='compliance__section_f7d12f_idx')],
+                "verbose_name": "historical contact route",
+                "verbose_name_plural": "historical contact routes",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalDataHandlingRow",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("category", models.CharField(max_length=120)),
+                ("description", models.TextField()),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical data handling row",
+                "verbose_name_plural": "historical data handling rows",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalGdprFact",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("label", models.CharField(max_length=120)),
+                ("body", models.TextField()),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical GDPR fact",
+                "verbose_name_plural": "historical GDPR facts",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalOrganization",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("singleton", models.BooleanField(db_index=True, default=True, editable=False)),
+                ("name", models.CharField(help_text="Short name, e.g. “Coaxiom”.", max_length=120)),
+                ("legal_name", models.CharField(help_text="Legal entity, e.g. “Coaxiom LLC”.", max_length=200)),
+                ("page_title", models.CharField(default="Security & Compliance", max_length=120)),
+                ("intro", models.TextField(help_text="Opening paragraph of the page.")),
+                (
+                    "website",
+                    models.CharField(blank=True, help_text="Shown as text, e.g. “coaxiom.io”.", max_length=200),
+                ),
+                (
+                    "contact_email",
+                    models.EmailField(help_text="General security and compliance contact.", max_length=254),
+                ),
+                (
+                    "security_email",
+                    models.EmailField(
+                        help_text="Where vulnerability reports go (security.txt Contact).", max_length=254
+                    ),
+                ),
+                (
+                    "preferred_languages",
+                    models.CharField(
+                        default="en", help_text="Comma-separated language tags, e.g. “en, de”.", max_length=60
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical organization",
+                "verbose_name_plural": "historical organization",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalSection",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "key",
+                    models.CharField(
+                        choices=[
+                            ("certifications", "Certification status"),
+                            ("data-security", "Data security"),
+                            ("infrastructure", "Infrastructure"),
+                            ("access-controls", "Access controls"),
+                            ("incident-response", "Incident response"),
+                            ("vulnerability-disclosure", "Vulnerability disclosure"),
+                            ("data-handling", "Data handling"),
+                            ("gdpr", "GDPR"),
+                            ("contact", "Contact"),
+                        ],
+                        db_index=True,
+                        max_length=40,
+                    ),
+                ),
+                ("title", models.CharField(max_length=120)),
+                ("intro", models.TextField(blank=True, help_text="Paragraph under the section heading.")),
+                ("position", models.PositiveIntegerField(default=100)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical section",
+                "verbose_name_plural": "historical sections",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalSubprocessor",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("purpose", models.CharField(max_length=300)),
+                (
+                    "certifications",
+                    models.CharField(
+                        blank=True, help_text="Comma-separated, e.g. “SOC 2 Type II, ISO 27001”.", max_length=300
+                    ),
+                ),
+                ("location", models.CharField(blank=True, help_text="Where data is processed.", max_length=120)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical subprocessor",
+                "verbose_name_plural": "historical subprocessors",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="Organization",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("singleton", models.BooleanField(default=True, editable=False, unique=True)),
+                ("name", models.CharField(help_text="Short name, e.g. “Coaxiom”.", max_length=120)),
+                ("legal_name", models.CharField(help_text="Legal entity, e.g. “Coaxiom LLC”.", max_length=200)),
+                ("page_title", models.CharField(default="Security & Compliance", max_length=120)),
+                ("intro", models.TextField(help_text="Opening paragraph of the page.")),
+                (
+                    "website",
+                    models.CharField(blank=True, help_text="Shown as text, e.g. “coaxiom.io”.", max_length=200),
+                ),
+                (
+                    "contact_email",
+                    models.EmailField(help_text="General security and compliance contact.", max_length=254),
+                ),
+                (
+                    "security_email",
+                    models.EmailField(
+                        help_text="Where vulnerability reports go (security.txt Contact).", max_length=254
+                    ),
+                ),
+                (
+                    "preferred_languages",
+                    models.CharField(
+                        default="en", help_text="Comma-separated language tags, e.g. “en, de”.", max_length=60
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "organization",
+                "verbose_name_plural": "organization",
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("singleton", True)), name="organization_singleton")
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="HistoricalControl",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                (
+                    "group",
+                    models.CharField(
+                        blank=True, help_text="Optional sub-heading, e.g. “Data in Transit”.", max_length=120
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField(blank=True, help_text="Shown after the title, separated by a dash.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("in_place", "In place"), ("planned", "Planned")], default="in_place", max_length=20
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        limit_choices_to={
+                            "key__in": [
+                                "data-security",
+                                "access-controls",
+                                "incident-response",
+                                "vulnerability-disclosure",
+                            ]
+                        },
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="compliance.section",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical control",
+                "verbose_name_plural": "historical controls",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="Control",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier used in the JSON snapshot and in diffs. Lowercase, hyphens.",
+                        max_length=80,
+                        unique=True,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=100, help_text="Items are shown in ascending order.")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick to retire the item; its history is kept.",
+                        verbose_name="shown on the page",
+                    ),
+                ),
+                (
+                    "group",
+                    models.CharField(
+                        blank=True, help_text="Optional sub-heading, e.g. “Data in Transit”.", max_length=120
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField(blank=True, help_text="Shown after the title, separated by a dash.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("in_place", "In place"), ("planned", "Planned")], default="in_place", max_length=20
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        limit_choices_to={
+                            "key__in": [
+                                "data-security",
+                                "access-controls",
+                                "incident-response",
+                                "vulnerability-disclosure",
+                            ]
+                        },
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="controls",
+                        to="compliance.section",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["position", "id"],
+                "abstract": False,
+                "indexes": [models.Index(fields=["section", "position"], name="compliance__section_f7d12f_idx")],
             },
         ),
     ]

@@ -7,73 +7,150 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('compliance', '0001_initial'),
+        ("compliance", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Publication',
+            name="Publication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(help_text='1, 2, 3… in order of approval.', unique=True)),
-                ('snapshot', models.JSONField(help_text='The page as `build_snapshot()` returned it at approval.')),
-                ('summary', models.TextField(help_text='What changed and why, as the requester wrote it.')),
-                ('snapshot_taken_at', models.DateTimeField(default=django.utils.timezone.now, help_text='When the draft was frozen into this publication (approval).')),
-                ('effective_at', models.DateTimeField(help_text='From when the public page shows this version (approval time, or a scheduled moment).')),
-                ('approved_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(help_text="1, 2, 3… in order of approval.", unique=True)),
+                ("snapshot", models.JSONField(help_text="The page as `build_snapshot()` returned it at approval.")),
+                ("summary", models.TextField(help_text="What changed and why, as the requester wrote it.")),
+                (
+                    "snapshot_taken_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now,
+                        help_text="When the draft was frozen into this publication (approval).",
+                    ),
+                ),
+                (
+                    "effective_at",
+                    models.DateTimeField(
+                        help_text="From when the public page shows this version (approval time, or a scheduled moment)."
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-version'],
-                'permissions': [('preview_draft', 'Can preview the draft page')],
-                'get_latest_by': 'version',
-                'default_permissions': ('view',),
+                "ordering": ["-version"],
+                "permissions": [("preview_draft", "Can preview the draft page")],
+                "get_latest_by": "version",
+                "default_permissions": ("view",),
             },
         ),
         migrations.CreateModel(
-            name='PublicationRequest',
+            name="PublicationRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('summary', models.TextField(help_text='What changes for readers, in a sentence or two.')),
-                ('status', models.CharField(choices=[('pending', 'Awaiting approval'), ('approved', 'Approved'), ('rejected', 'Rejected')], db_index=True, default='pending', max_length=20)),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('rejection_reason', models.TextField(blank=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('publication', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='request', to='compliance.publication')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publication_requests', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("summary", models.TextField(help_text="What changes for readers, in a sentence or two.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Awaiting approval"), ("approved", "Approved"), ("rejected", "Rejected")],
+                        db_index=True,
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("rejection_reason", models.TextField(blank=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "publication",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="request",
+                        to="compliance.publication",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="publication_requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at', '-id'],
-                'permissions': [('request_publication', 'Can ask for the draft to be published'), ('approve_publication', 'Can approve, schedule or reject a publication')],
-                'default_permissions': ('view',),
+                "ordering": ["-requested_at", "-id"],
+                "permissions": [
+                    ("request_publication", "Can ask for the draft to be published"),
+                    ("approve_publication", "Can approve, schedule or reject a publication"),
+                ],
+                "default_permissions": ("view",),
             },
         ),
         migrations.AddIndex(
-            model_name='publication',
-            index=models.Index(fields=['effective_at', 'version'], name='publication_effective_idx'),
+            model_name="publication",
+            index=models.Index(fields=["effective_at", "version"], name="publication_effective_idx"),
         ),
         migrations.AddConstraint(
-            model_name='publication',
-            constraint=models.CheckConstraint(condition=models.Q(('version__gte', 1)), name='publication_version_positive'),
+            model_name="publication",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("version__gte", 1)), name="publication_version_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='publication',
-            constraint=models.CheckConstraint(condition=models.Q(('effective_at__gte', models.F('snapshot_taken_at'))), name='publication_not_backdated'),
+            model_name="publication",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("effective_at__gte", models.F("snapshot_taken_at"))),
+                name="publication_not_backdated",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='publicationrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('status',), name='one_pending_publication_request'),
+            model_name="publicationrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending")), fields=("status",), name="one_pending_publication_request"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='publicationrequest',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'approved'), _negated=True), models.Q(('decided_by__isnull', False), ('publication__isnull', False)), _connector='OR'), name='approved_request_has_publication'),
+            model_name="publicationrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "approved"), _negated=True),
+                    models.Q(("decided_by__isnull", False), ("publication__isnull", False)),
+                    _connector="OR",
+                ),
+                name="approved_request_has_publication",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='publicationrequest',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'rejected'), _negated=True), models.Q(('decided_by__isnull', False), models.Q(('rejection_reason', ''), _negated=True)), _connector='OR'), name='rejected_request_has_reason'),
+            model_name="publicationrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "rejected"), _negated=True),
+                    models.Q(("decided_by__isnull", False), models.Q(("rejection_reason", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="rejected_request_has_reason",
+            ),
         ),
     ]

@@ -6,102 +6,185 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('compliance', '0003_document'),
-        ('requests_app', '0004_subscriptions_documents'),
+        ("compliance", "0003_document"),
+        ("requests_app", "0004_subscriptions_documents"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DocumentGrant',
+            name="DocumentGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_nonce', models.CharField(editable=False, max_length=64, unique=True)),
-                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('granted_at', models.DateTimeField()),
-                ('auto_approved', models.BooleanField(default=False, help_text='Approved by the allowed-domain rule.')),
-                ('expires_at', models.DateTimeField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('revoke_reason', models.TextField(blank=True)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='compliance.document')),
-                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='document_grant', to='requests_app.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token_nonce", models.CharField(editable=False, max_length=64, unique=True)),
+                ("token_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("granted_at", models.DateTimeField()),
+                ("auto_approved", models.BooleanField(default=False, help_text="Approved by the allowed-domain rule.")),
+                ("expires_at", models.DateTimeField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("revoke_reason", models.TextField(blank=True)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="compliance.document"
+                    ),
+                ),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="document_grant",
+                        to="requests_app.ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'document access grant',
-                'ordering': ['-granted_at', '-id'],
-                'permissions': [('revoke_documentgrant', 'Can revoke document access')],
+                "verbose_name": "document access grant",
+                "ordering": ["-granted_at", "-id"],
+                "permissions": [("revoke_documentgrant", "Can revoke document access")],
             },
         ),
         migrations.CreateModel(
-            name='DocumentDownload',
+            name="DocumentDownload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('downloaded_at', models.DateTimeField()),
-                ('sha256', models.CharField(help_text='The file served.', max_length=64)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('grant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='downloads', to='documents.documentgrant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("downloaded_at", models.DateTimeField()),
+                ("sha256", models.CharField(help_text="The file served.", max_length=64)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                (
+                    "grant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="downloads",
+                        to="documents.documentgrant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'document download',
-                'ordering': ['-downloaded_at', '-id'],
+                "verbose_name": "document download",
+                "ordering": ["-downloaded_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='NdaVersion',
+            name="NdaVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(help_text='e.g. “2026-06”.', max_length=40, unique=True)),
-                ('text', models.TextField(help_text='The full text shown to requesters. Never edit it once accepted: add a version.')),
-                ('active', models.BooleanField(default=False, help_text='The version new requests accept; one at a time.')),
-                ('created_at', models.DateTimeField()),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.CharField(help_text="e.g. “2026-06”.", max_length=40, unique=True)),
+                (
+                    "text",
+                    models.TextField(
+                        help_text="The full text shown to requesters. Never edit it once accepted: add a version."
+                    ),
+                ),
+                (
+                    "active",
+                    models.BooleanField(default=False, help_text="The version new requests accept; one at a time."),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'NDA version',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "NDA version",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='NdaAcceptance',
+            name="NdaAcceptance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('accepted_at', models.DateTimeField()),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='compliance.document')),
-                ('ticket', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='nda_acceptance', to='requests_app.ticket')),
-                ('nda_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='acceptances', to='documents.ndaversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("accepted_at", models.DateTimeField()),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="compliance.document"
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="nda_acceptance",
+                        to="requests_app.ticket",
+                    ),
+                ),
+                (
+                    "nda_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="acceptances",
+                        to="documents.ndaversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'NDA acceptance',
-                'ordering': ['-accepted_at', '-id'],
+                "verbose_name": "NDA acceptance",
+                "ordering": ["-accepted_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='documentgrant',
-            index=models.Index(fields=['document', 'expires_at'], name='grant_document_expires_idx'),
+            model_name="documentgrant",
+            index=models.Index(fields=["document", "expires_at"], name="grant_document_expires_idx"),
         ),
         migrations.AddConstraint(
-            model_name='documentgrant',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('granted_at'))), name='grant_expires_after_grant'),
+            model_name="documentgrant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expires_at__gt", models.F("granted_at"))), name="grant_expires_after_grant"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='documentgrant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('revoke_reason', ''), ('revoked_at__isnull', True)), models.Q(('revoked_at__isnull', False), models.Q(('revoke_reason', ''), _negated=True)), _connector='OR'), name='grant_revocation_has_reason'),
+            model_name="documentgrant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("revoke_reason", ""), ("revoked_at__isnull", True)),
+                    models.Q(("revoked_at__isnull", False), models.Q(("revoke_reason", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="grant_revocation_has_reason",
+            ),
         ),
         migrations.AddIndex(
-            model_name='documentdownload',
-            index=models.Index(fields=['grant', 'downloaded_at'], name='download_grant_idx'),
+            model_name="documentdownload",
+            index=models.Index(fields=["grant", "downloaded_at"], name="download_grant_idx"),
         ),
         migrations.AddConstraint(
-            model_name='ndaversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True)), fields=('active',), name='one_active_nda'),
+            model_name="ndaversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True)), fields=("active",), name="one_active_nda"
+            ),
         ),
     ]

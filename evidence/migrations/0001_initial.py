@@ -5,107 +5,121 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ChainLink',
+            name="ChainLink",
             fields=[
-                ('seq', models.BigIntegerField(help_text='Gapless, starting at 1.', primary_key=True, serialize=False)),
-                ('model_label', models.CharField(help_text='app_label.model of the chained row.', max_length=100)),
-                ('row_pk', models.BigIntegerField()),
-                ('recorded_at', models.DateTimeField(help_text='When the link was appended; never earlier than the link before it, so a date range maps to one contiguous range of sequence numbers.')),
-                ('actor_id', models.BigIntegerField(blank=True, help_text='User the chained row names.', null=True)),
-                ('row_hash', models.CharField(max_length=64)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('link_hash', models.CharField(max_length=64)),
+                ("seq", models.BigIntegerField(help_text="Gapless, starting at 1.", primary_key=True, serialize=False)),
+                ("model_label", models.CharField(help_text="app_label.model of the chained row.", max_length=100)),
+                ("row_pk", models.BigIntegerField()),
+                (
+                    "recorded_at",
+                    models.DateTimeField(
+                        help_text="When the link was appended; never earlier than the link before it, so a date range maps to one contiguous range of sequence numbers."
+                    ),
+                ),
+                ("actor_id", models.BigIntegerField(blank=True, help_text="User the chained row names.", null=True)),
+                ("row_hash", models.CharField(max_length=64)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("link_hash", models.CharField(max_length=64)),
             ],
             options={
-                'verbose_name': 'chain link',
-                'ordering': ['seq'],
-                'default_permissions': ('view',),
+                "verbose_name": "chain link",
+                "ordering": ["seq"],
+                "default_permissions": ("view",),
             },
         ),
         migrations.CreateModel(
-            name='PurgeRecord',
+            name="PurgeRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ran_at', models.DateTimeField()),
-                ('reason', models.CharField(max_length=300)),
-                ('actor_username', models.CharField(blank=True, max_length=150)),
-                ('database_transaction', models.CharField(blank=True, help_text='PostgreSQL transaction id of the purge.', max_length=40)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ran_at", models.DateTimeField()),
+                ("reason", models.CharField(max_length=300)),
+                ("actor_username", models.CharField(blank=True, max_length=150)),
+                (
+                    "database_transaction",
+                    models.CharField(blank=True, help_text="PostgreSQL transaction id of the purge.", max_length=40),
+                ),
             ],
             options={
-                'verbose_name': 'history purge record',
-                'ordering': ['-ran_at', '-id'],
-                'default_permissions': ('view',),
+                "verbose_name": "history purge record",
+                "ordering": ["-ran_at", "-id"],
+                "default_permissions": ("view",),
             },
         ),
         migrations.CreateModel(
-            name='ChainHead',
+            name="ChainHead",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('seq', models.BigIntegerField(default=0, help_text='Sequence number of the newest link.')),
-                ('hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', help_text='Hash of the newest link.', max_length=64)),
-                ('recorded_at', models.DateTimeField(blank=True, help_text='Time of the newest link.', null=True)),
+                ("id", models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
+                ("seq", models.BigIntegerField(default=0, help_text="Sequence number of the newest link.")),
+                (
+                    "hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        help_text="Hash of the newest link.",
+                        max_length=64,
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(blank=True, help_text="Time of the newest link.", null=True)),
             ],
             options={
-                'verbose_name': 'chain head',
-                'default_permissions': ('view',),
-                'constraints': [models.CheckConstraint(condition=models.Q(('id', 1)), name='chainhead_single_row')],
+                "verbose_name": "chain head",
+                "default_permissions": ("view",),
+                "constraints": [models.CheckConstraint(condition=models.Q(("id", 1)), name="chainhead_single_row")],
             },
         ),
         migrations.CreateModel(
-            name='AuditLog',
-            fields=[
-            ],
+            name="AuditLog",
+            fields=[],
             options={
-                'verbose_name': 'audit log',
-                'verbose_name_plural': 'audit log',
-                'permissions': [('export_auditlog', 'Can export the audit log')],
-                'proxy': True,
-                'default_permissions': ('view',),
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "audit log",
+                "verbose_name_plural": "audit log",
+                "permissions": [("export_auditlog", "Can export the audit log")],
+                "proxy": True,
+                "default_permissions": ("view",),
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('evidence.chainlink',),
+            bases=("evidence.chainlink",),
         ),
         migrations.CreateModel(
-            name='ChainSchema',
+            name="ChainSchema",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_label', models.CharField(max_length=100)),
-                ('fields', models.TextField(help_text='Comma-separated attribute names, sorted.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("model_label", models.CharField(max_length=100)),
+                ("fields", models.TextField(help_text="Comma-separated attribute names, sorted.")),
             ],
             options={
-                'verbose_name': 'chain schema',
-                'default_permissions': ('view',),
-                'constraints': [models.UniqueConstraint(fields=('model_label', 'fields'), name='chainschema_unique')],
+                "verbose_name": "chain schema",
+                "default_permissions": ("view",),
+                "constraints": [models.UniqueConstraint(fields=("model_label", "fields"), name="chainschema_unique")],
             },
         ),
         migrations.AddField(
-            model_name='chainlink',
-            name='schema',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evidence.chainschema'),
+            model_name="chainlink",
+            name="schema",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="evidence.chainschema"
+            ),
         ),
         migrations.AddIndex(
-            model_name='chainlink',
-            index=models.Index(fields=['model_label', 'seq'], name='chainlink_model_seq'),
+            model_name="chainlink",
+            index=models.Index(fields=["model_label", "seq"], name="chainlink_model_seq"),
         ),
         migrations.AddIndex(
-            model_name='chainlink',
-            index=models.Index(fields=['actor_id', 'seq'], name='chainlink_actor_seq'),
+            model_name="chainlink",
+            index=models.Index(fields=["actor_id", "seq"], name="chainlink_actor_seq"),
         ),
         migrations.AddIndex(
-            model_name='chainlink',
-            index=models.Index(fields=['recorded_at', 'seq'], name='chainlink_time_seq'),
+            model_name="chainlink",
+            index=models.Index(fields=["recorded_at", "seq"], name="chainlink_time_seq"),
         ),
         migrations.AddConstraint(
-            model_name='chainlink',
-            constraint=models.UniqueConstraint(fields=('model_label', 'row_pk'), name='chainlink_row_once'),
+            model_name="chainlink",
+            constraint=models.UniqueConstraint(fields=("model_label", "row_pk"), name="chainlink_row_once"),
         ),
     ]

@@ -4,8 +4,14 @@ publications written before the ledger existed, oldest first."""
 from django.db import migrations
 
 CONTENT_HISTORY = (
-    "historicalorganization", "historicalsection", "historicalcertification", "historicalcontrol",
-    "historicalsubprocessor", "historicaldatahandlingrow", "historicalgdprfact", "historicalcontactroute",
+    "historicalorganization",
+    "historicalsection",
+    "historicalcertification",
+    "historicalcontrol",
+    "historicalsubprocessor",
+    "historicaldatahandlingrow",
+    "historicalgdprfact",
+    "historicalcontactroute",
     "historicaldocument",
 )
 # model name: (time field, user field)
@@ -29,8 +35,14 @@ def forwards(apps, schema_editor):
     pending.sort(key=lambda item: item[:3])
     for at, label, pk, row, attnames, user_field in pending:
         append_link(
-            label=label, row_pk=pk, fields=row, attnames=attnames,
-            user_attname=user_field, using=alias, models_from=apps, at=at,
+            label=label,
+            row_pk=pk,
+            fields=row,
+            attnames=attnames,
+            user_attname=user_field,
+            using=alias,
+            models_from=apps,
+            at=at,
         )
 
 

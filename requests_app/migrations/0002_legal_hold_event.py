@@ -5,24 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('requests_app', '0001_initial'),
+        ("requests_app", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='ticketevent',
-            name='ticketevent_kind_valid',
+            model_name="ticketevent",
+            name="ticketevent_kind_valid",
         ),
         migrations.AlterField(
-            model_name='ticketevent',
-            name='kind',
-            field=models.CharField(choices=[('submitted', 'Submitted'), ('verification_requested', 'Verification requested'), ('verified', 'Identity verified'), ('status_changed', 'Status changed'), ('assigned', 'Assigned'), ('extended', 'Deadline extended'), ('message', 'Message to requester'), ('requester_reply', 'Reply from requester'), ('attachment_added', 'Attachment added'), ('legal_hold', 'Legal hold changed'), ('retention_purge', 'Personal data purged')], max_length=30),
+            model_name="ticketevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("submitted", "Submitted"),
+                    ("verification_requested", "Verification requested"),
+                    ("verified", "Identity verified"),
+                    ("status_changed", "Status changed"),
+                    ("assigned", "Assigned"),
+                    ("extended", "Deadline extended"),
+                    ("message", "Message to requester"),
+                    ("requester_reply", "Reply from requester"),
+                    ("attachment_added", "Attachment added"),
+                    ("legal_hold", "Legal hold changed"),
+                    ("retention_purge", "Personal data purged"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticketevent',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['submitted', 'verification_requested', 'verified', 'status_changed', 'assigned', 'extended', 'message', 'requester_reply', 'attachment_added', 'legal_hold', 'retention_purge'])), name='ticketevent_kind_valid'),
+            model_name="ticketevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "submitted",
+                            "verification_requested",
+                            "verified",
+                            "status_changed",
+                            "assigned",
+                            "extended",
+                            "message",
+                            "requester_reply",
+                            "attachment_added",
+                            "legal_hold",
+                            "retention_purge",
+                        ],
+                    )
+                ),
+                name="ticketevent_kind_valid",
+            ),
         ),
     ]

@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('requests_app', '0002_legal_hold_event'),
+        ("requests_app", "0002_legal_hold_event"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='outboxmail',
-            index=models.Index(fields=['template', 'status'], name='outboxmail_template_idx'),
+            model_name="outboxmail",
+            index=models.Index(fields=["template", "status"], name="outboxmail_template_idx"),
         ),
     ]

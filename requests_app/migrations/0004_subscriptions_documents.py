@@ -5,39 +5,85 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('requests_app', '0003_outbox_template_index'),
+        ("requests_app", "0003_outbox_template_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='ticket',
-            name='ticket_kind_valid',
+            model_name="ticket",
+            name="ticket_kind_valid",
         ),
         migrations.AddField(
-            model_name='outboxmail',
-            name='headers',
+            model_name="outboxmail",
+            name="headers",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='outboxmail',
-            name='links',
+            model_name="outboxmail",
+            name="links",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='historicalticket',
-            name='kind',
-            field=models.CharField(choices=[('dpa', 'Data processing agreement (DPA)'), ('baa', 'Business associate agreement (BAA)'), ('dsr_erasure', 'Erasure (GDPR Art. 17)'), ('dsr_access', 'Access (GDPR Art. 15)'), ('dsr_rectification', 'Rectification (GDPR Art. 16)'), ('dsr_portability', 'Portability (GDPR Art. 20)'), ('dsr_restriction', 'Restriction (GDPR Art. 18)'), ('dsr_objection', 'Objection (GDPR Art. 21)'), ('subprocessor_objection', 'Objection to a subprocessor change'), ('document_access', 'Access to a gated document')], max_length=40),
+            model_name="historicalticket",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("dpa", "Data processing agreement (DPA)"),
+                    ("baa", "Business associate agreement (BAA)"),
+                    ("dsr_erasure", "Erasure (GDPR Art. 17)"),
+                    ("dsr_access", "Access (GDPR Art. 15)"),
+                    ("dsr_rectification", "Rectification (GDPR Art. 16)"),
+                    ("dsr_portability", "Portability (GDPR Art. 20)"),
+                    ("dsr_restriction", "Restriction (GDPR Art. 18)"),
+                    ("dsr_objection", "Objection (GDPR Art. 21)"),
+                    ("subprocessor_objection", "Objection to a subprocessor change"),
+                    ("document_access", "Access to a gated document"),
+                ],
+                max_length=40,
+            ),
         ),
         migrations.AlterField(
-            model_name='ticket',
-            name='kind',
-            field=models.CharField(choices=[('dpa', 'Data processing agreement (DPA)'), ('baa', 'Business associate agreement (BAA)'), ('dsr_erasure', 'Erasure (GDPR Art. 17)'), ('dsr_access', 'Access (GDPR Art. 15)'), ('dsr_rectification', 'Rectification (GDPR Art. 16)'), ('dsr_portability', 'Portability (GDPR Art. 20)'), ('dsr_restriction', 'Restriction (GDPR Art. 18)'), ('dsr_objection', 'Objection (GDPR Art. 21)'), ('subprocessor_objection', 'Objection to a subprocessor change'), ('document_access', 'Access to a gated document')], max_length=40),
+            model_name="ticket",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("dpa", "Data processing agreement (DPA)"),
+                    ("baa", "Business associate agreement (BAA)"),
+                    ("dsr_erasure", "Erasure (GDPR Art. 17)"),
+                    ("dsr_access", "Access (GDPR Art. 15)"),
+                    ("dsr_rectification", "Rectification (GDPR Art. 16)"),
+                    ("dsr_portability", "Portability (GDPR Art. 20)"),
+                    ("dsr_restriction", "Restriction (GDPR Art. 18)"),
+                    ("dsr_objection", "Objection (GDPR Art. 21)"),
+                    ("subprocessor_objection", "Objection to a subprocessor change"),
+                    ("document_access", "Access to a gated document"),
+                ],
+                max_length=40,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['dpa', 'baa', 'dsr_erasure', 'dsr_access', 'dsr_rectification', 'dsr_portability', 'dsr_restriction', 'dsr_objection', 'subprocessor_objection', 'document_access'])), name='ticket_kind_valid'),
+            model_name="ticket",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "dpa",
+                            "baa",
+                            "dsr_erasure",
+                            "dsr_access",
+                            "dsr_rectification",
+                            "dsr_portability",
+                            "dsr_restriction",
+                            "dsr_objection",
+                            "subprocessor_objection",
+                            "document_access",
+                        ],
+                    )
+                ),
+                name="ticket_kind_valid",
+            ),
         ),
     ]

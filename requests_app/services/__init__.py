@@ -15,17 +15,44 @@ from ..retention import tickets_purge_personal_data
 from ..selectors import ticket_by_status_token, ticket_status_token
 from .common import MESSAGE_MAX_LENGTH, TicketConflict
 from .intake import (
-    SUBMIT_REASON, ticket_resend_verification, ticket_submit, ticket_verify, tickets_expire_unverified,
+    SUBMIT_REASON,
+    ticket_resend_verification,
+    ticket_submit,
+    ticket_verify,
+    tickets_expire_unverified,
 )
 from .workflow import (
-    FULFIL_HOOKS, STATE_STAMP, requester_reply, ticket_add_message, ticket_add_note, ticket_assign, ticket_extend,
-    ticket_request_info, ticket_set_legal_hold, ticket_transition,
+    FULFIL_HOOKS,
+    STATE_STAMP,
+    requester_reply,
+    ticket_add_message,
+    ticket_add_note,
+    ticket_assign,
+    ticket_extend,
+    ticket_request_info,
+    ticket_set_legal_hold,
+    ticket_transition,
 )
 
 __all__ = [
-    "FULFIL_HOOKS", "MESSAGE_MAX_LENGTH", "STATE_STAMP", "SUBMIT_REASON", "TicketConflict", "requester_reply",
-    "ticket_add_message", "ticket_add_note", "ticket_assign", "ticket_by_status_token", "ticket_extend",
-    "ticket_request_info", "ticket_resend_verification", "ticket_set_legal_hold", "ticket_status_token",
-    "ticket_submit", "ticket_transition", "ticket_verify", "tickets_expire_unverified",
+    "FULFIL_HOOKS",
+    "MESSAGE_MAX_LENGTH",
+    "STATE_STAMP",
+    "SUBMIT_REASON",
+    "TicketConflict",
+    "requester_reply",
+    "ticket_add_message",
+    "ticket_add_note",
+    "ticket_assign",
+    "ticket_by_status_token",
+    "ticket_extend",
+    "ticket_request_info",
+    "ticket_resend_verification",
+    "ticket_set_legal_hold",
+    "ticket_status_token",
+    "ticket_submit",
+    "ticket_transition",
+    "ticket_verify",
+    "tickets_expire_unverified",
     "tickets_purge_personal_data",
 ]

@@ -58,12 +58,25 @@ def stamp_history(ticket: Ticket, *, actor: AbstractBaseUser | None, reason: str
 
 
 def event_add(
-    ticket: Ticket, *, kind: str, actor: AbstractBaseUser | None, now: dt.datetime,
-    from_status: str = "", to_status: str = "", message: str = "", visible: bool = False,
+    ticket: Ticket,
+    *,
+    kind: str,
+    actor: AbstractBaseUser | None,
+    now: dt.datetime,
+    from_status: str = "",
+    to_status: str = "",
+    message: str = "",
+    visible: bool = False,
 ) -> TicketEvent:
     return TicketEvent.objects.create(
-        ticket=ticket, actor=actor, kind=kind, from_status=from_status, to_status=to_status,
-        message=message, visible_to_requester=visible, created_at=now,
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        message=message,
+        visible_to_requester=visible,
+        created_at=now,
     )
 
 
@@ -96,29 +109,45 @@ def staff_notify_addresses() -> list[str]:
 
     from accounts.roles import REQUEST_HANDLER
 
-    return sorted(set(
-        get_user_model().objects.filter(groups__name=REQUEST_HANDLER, is_active=True)
-        .exclude(email="").values_list("email", flat=True)
-    ))
+    return sorted(
+        set(
+            get_user_model()
+            .objects.filter(groups__name=REQUEST_HANDLER, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
 
 
 def staff_notify(ticket: Ticket, *, template: str, subject: str, context: dict[str, Any] | None = None) -> None:
     for address in staff_notify_addresses():
         outbox_queue(
-            template=template, to=address, subject=mail_subject(ticket, subject), ticket=ticket,
-            context={"admin_url": f"{settings.SITE_URL}/admin/requests_app/ticket/{ticket.pk}/change/", **(context or {})},
+            template=template,
+            to=address,
+            subject=mail_subject(ticket, subject),
+            ticket=ticket,
+            context={
+                "admin_url": f"{settings.SITE_URL}/admin/requests_app/ticket/{ticket.pk}/change/",
+                **(context or {}),
+            },
         )
 
 
 def issue_verification(ticket: Ticket, *, now: dt.datetime) -> VerificationToken:
     nonce = tokens.new_nonce()
     vt = VerificationToken.objects.create(
-        ticket=ticket, nonce=nonce, token_hash=tokens.token_hash(tokens.make_token(tokens.VERIFY, nonce)),
-        created_at=now, expires_at=now + dt.timedelta(days=settings.VERIFICATION_VALID_DAYS),
+        ticket=ticket,
+        nonce=nonce,
+        token_hash=tokens.token_hash(tokens.make_token(tokens.VERIFY, nonce)),
+        created_at=now,
+        expires_at=now + dt.timedelta(days=settings.VERIFICATION_VALID_DAYS),
     )
     outbox_queue(
-        template="verify_identity", to=ticket.verification_address,
-        subject=mail_subject(ticket, "Please confirm your request"), ticket=ticket, verification=vt,
+        template="verify_identity",
+        to=ticket.verification_address,
+        subject=mail_subject(ticket, "Please confirm your request"),
+        ticket=ticket,
+        verification=vt,
         context={"expires_at": vt.expires_at},
     )
     return vt

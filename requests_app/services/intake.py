@@ -13,14 +13,27 @@ from django.utils import timezone
 
 from .. import deadlines, tokens
 from ..enums import (
-    ACTIVE_STATUSES, DATA_SUBJECT_KINDS, DOCUMENT_KINDS, KIND_PREFIX, TicketEventKind, TicketKind, TicketStatus,
+    ACTIVE_STATUSES,
+    DATA_SUBJECT_KINDS,
+    DOCUMENT_KINDS,
+    KIND_PREFIX,
+    TicketEventKind,
+    TicketKind,
+    TicketStatus,
 )
 from ..models import Ticket, TicketSequence, VerificationToken
 from ..outbox import outbox_queue
 from ..selectors import ticket_status_token
 from .common import (
-    TicketConflict, clean_email, clean_text, event_add, issue_verification, lock, mail_subject, stamp_history,
+    TicketConflict,
+    clean_email,
+    clean_text,
+    event_add,
+    issue_verification,
+    lock,
+    mail_subject,
     staff_notify,
+    stamp_history,
 )
 from .workflow import ticket_transition
 
@@ -113,20 +126,29 @@ def _ticket_create(*, kind: str, cleaned: dict[str, Any], submission_token: str,
     due = deadlines.due_at_for(kind=kind, received_at=now)
     nonce = tokens.new_nonce()
     ticket = Ticket(
-        reference=_allocate_reference(kind, now), kind=kind,
+        reference=_allocate_reference(kind, now),
+        kind=kind,
         status=TicketStatus.AWAITING_VERIFICATION if is_dsr else TicketStatus.OPEN,
-        **cleaned, submitted_ip=ip or None, received_at=now, due_at=due, original_due_at=due,
-        status_changed_at=now, opened_at=None if is_dsr else now,
+        **cleaned,
+        submitted_ip=ip or None,
+        received_at=now,
+        due_at=due,
+        original_due_at=due,
+        status_changed_at=now,
+        opened_at=None if is_dsr else now,
         verification_requested_at=now if is_dsr else None,
-        status_link_nonce=nonce, status_token_hash=tokens.token_hash(tokens.make_token(tokens.STATUS, nonce)),
+        status_link_nonce=nonce,
+        status_token_hash=tokens.token_hash(tokens.make_token(tokens.STATUS, nonce)),
         submission_token=submission_token,
     )
     stamp_history(ticket, actor=None, reason=SUBMIT_REASON)
     ticket.save()
     event_add(ticket, kind=TicketEventKind.SUBMITTED, actor=None, now=now, to_status=ticket.status, visible=True)
     outbox_queue(
-        template="ticket_received", to=ticket.requester_email,
-        subject=mail_subject(ticket, "We received your request"), ticket=ticket,
+        template="ticket_received",
+        to=ticket.requester_email,
+        subject=mail_subject(ticket, "We received your request"),
+        ticket=ticket,
     )
     staff_notify(ticket, template="staff_new_ticket", subject=f"New request: {ticket.get_kind_display()}")
     if is_dsr:
@@ -169,8 +191,13 @@ def ticket_verify(*, raw_token: str) -> Ticket:
         stamp_history(ticket, actor=None, reason="identity verified by the requester")
         ticket.save()
         event_add(
-            ticket, kind=TicketEventKind.VERIFIED, actor=None, now=now, from_status=from_status,
-            to_status=ticket.status if ticket.status != from_status else "", visible=True,
+            ticket,
+            kind=TicketEventKind.VERIFIED,
+            actor=None,
+            now=now,
+            from_status=from_status,
+            to_status=ticket.status if ticket.status != from_status else "",
+            visible=True,
         )
     logger.info("Ticket id=%s verified", ticket.pk)
     return ticket
@@ -211,9 +238,13 @@ def tickets_expire_unverified(*, now: dt.datetime | None = None, actor: Abstract
     count = 0
     for ticket_id in list(candidates):
         try:
-            ticket_transition(ticket_id=ticket_id, to_status=TicketStatus.EXPIRED, actor=actor,
-                              reason="The confirmation link was not used in time.",
-                              expected_status=TicketStatus.AWAITING_VERIFICATION)
+            ticket_transition(
+                ticket_id=ticket_id,
+                to_status=TicketStatus.EXPIRED,
+                actor=actor,
+                reason="The confirmation link was not used in time.",
+                expected_status=TicketStatus.AWAITING_VERIFICATION,
+            )
         except TicketConflict:
             continue
         count += 1

@@ -14,13 +14,24 @@ from django.utils import timezone
 from .. import deadlines
 from ..attachments import attachment_check
 from ..enums import (
-    ACTIVE_STATUSES, ALLOWED_TRANSITIONS, DOCUMENT_KINDS, VERIFIED_TO_FULFIL_KINDS, TicketEventKind, TicketStatus,
+    ACTIVE_STATUSES,
+    ALLOWED_TRANSITIONS,
+    DOCUMENT_KINDS,
+    VERIFIED_TO_FULFIL_KINDS,
+    TicketEventKind,
+    TicketStatus,
 )
 from ..models import Ticket, TicketAttachment, TicketEvent, TicketNote
 from ..outbox import outbox_queue
 from .common import (
-    MESSAGE_MAX_LENGTH, TicketConflict, clean_message, event_add, lock, mail_subject, stamp_history,
+    MESSAGE_MAX_LENGTH,
+    TicketConflict,
+    clean_message,
+    event_add,
+    lock,
+    mail_subject,
     staff_notify,
+    stamp_history,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,8 +58,13 @@ FIRST_ENTRY_ONLY = frozenset({TicketStatus.IN_PROGRESS})
 # Moves whose reason is sent to the requester (and so shown on the status page);
 # so is the acknowledgment (open -> in_progress).
 REASON_SENT_TO_REQUESTER = frozenset(
-    {TicketStatus.AWAITING_REQUESTER, TicketStatus.FULFILLED, TicketStatus.REJECTED,
-     TicketStatus.WITHDRAWN, TicketStatus.EXPIRED}
+    {
+        TicketStatus.AWAITING_REQUESTER,
+        TicketStatus.FULFILLED,
+        TicketStatus.REJECTED,
+        TicketStatus.WITHDRAWN,
+        TicketStatus.EXPIRED,
+    }
 )
 
 
@@ -87,8 +103,14 @@ def _attachment_add(
 ) -> TicketAttachment:
     name, sha256, size = attachment_check(upload)
     attachment = TicketAttachment(
-        ticket=ticket, original_name=name, content_type="application/pdf", size=size, sha256=sha256,
-        uploaded_by=actor, created_at=now, visible_to_requester=True,
+        ticket=ticket,
+        original_name=name,
+        content_type="application/pdf",
+        size=size,
+        sha256=sha256,
+        uploaded_by=actor,
+        created_at=now,
+        visible_to_requester=True,
     )
     attachment.file.save(name, upload, save=False)
     attachment.save()
@@ -107,8 +129,9 @@ REQUESTER_MAIL_ON_ENTRY: dict[str, tuple[str, str]] = {
 }
 
 
-def _transition_mail(ticket: Ticket, *, from_status: str, to_status: str, reason: str,
-                     attachment: TicketAttachment | None) -> None:
+def _transition_mail(
+    ticket: Ticket, *, from_status: str, to_status: str, reason: str, attachment: TicketAttachment | None
+) -> None:
     context = {"reason": reason, "attachment": attachment, "is_dsr": ticket.is_data_subject_request}
     to = ticket.requester_email
     if not to:
@@ -122,7 +145,12 @@ def _transition_mail(ticket: Ticket, *, from_status: str, to_status: str, reason
 
 
 def _apply_transition(
-    ticket: Ticket, to_status: str, *, actor: AbstractBaseUser | None, reason: str, now: dt.datetime,
+    ticket: Ticket,
+    to_status: str,
+    *,
+    actor: AbstractBaseUser | None,
+    reason: str,
+    now: dt.datetime,
     attachment: TicketAttachment | None = None,
 ) -> TicketEvent:
     from_status = ticket.status
@@ -132,13 +160,19 @@ def _apply_transition(
     if not (to_status in FIRST_ENTRY_ONLY and getattr(ticket, stamp) is not None):
         setattr(ticket, stamp, now)
     stamp_history(
-        ticket, actor=actor,
+        ticket,
+        actor=actor,
         reason=f"{from_status} → {to_status}" + (f": {reason}" if reason else ""),
     )
     ticket.save()
     event = event_add(
-        ticket, kind=TicketEventKind.STATUS_CHANGED, actor=actor, now=now, from_status=from_status,
-        to_status=to_status, message=reason,
+        ticket,
+        kind=TicketEventKind.STATUS_CHANGED,
+        actor=actor,
+        now=now,
+        from_status=from_status,
+        to_status=to_status,
+        message=reason,
         visible=to_status in REASON_SENT_TO_REQUESTER or from_status == TicketStatus.OPEN,
     )
     _transition_mail(ticket, from_status=from_status, to_status=to_status, reason=reason, attachment=attachment)
@@ -146,8 +180,13 @@ def _apply_transition(
 
 
 def ticket_transition(
-    *, ticket_id: int, to_status: str, actor: AbstractBaseUser | None, reason: str = "",
-    attachment: UploadedFile | None = None, expected_status: str | None = None,
+    *,
+    ticket_id: int,
+    to_status: str,
+    actor: AbstractBaseUser | None,
+    reason: str = "",
+    attachment: UploadedFile | None = None,
+    expected_status: str | None = None,
 ) -> Ticket:
     """Move a ticket to `to_status` if the transition table allows it.
 
@@ -183,13 +222,19 @@ def ticket_transition(
     return ticket
 
 
-def ticket_request_info(*, ticket_id: int, message: str, actor: AbstractBaseUser,
-                        expected_status: str | None = None) -> Ticket:
+def ticket_request_info(
+    *, ticket_id: int, message: str, actor: AbstractBaseUser, expected_status: str | None = None
+) -> Ticket:
     """Ask the requester for information: moves to `awaiting_requester`; the
     message is mailed and shown on the status page."""
     message = clean_message(message, what="what you need from the requester")
-    return ticket_transition(ticket_id=ticket_id, to_status=TicketStatus.AWAITING_REQUESTER, actor=actor,
-                             reason=message, expected_status=expected_status)
+    return ticket_transition(
+        ticket_id=ticket_id,
+        to_status=TicketStatus.AWAITING_REQUESTER,
+        actor=actor,
+        reason=message,
+        expected_status=expected_status,
+    )
 
 
 def ticket_assign(*, ticket_id: int, assignee: AbstractBaseUser | None, actor: AbstractBaseUser) -> Ticket:
@@ -229,16 +274,23 @@ def ticket_extend(
             raise ValidationError("Only open tickets can be extended.", code="ticket_not_active")
         now = timezone.now()
         new_due = deadlines.extended_due_at(
-            kind=ticket.kind, received_at=ticket.received_at, original_due_at=ticket.original_due_at,
-            extended_at=ticket.extended_at, now=now, new_due_date=new_due_date, reason=reason,
+            kind=ticket.kind,
+            received_at=ticket.received_at,
+            original_due_at=ticket.original_due_at,
+            extended_at=ticket.extended_at,
+            now=now,
+            new_due_date=new_due_date,
+            reason=reason,
         )
         ticket.due_at, ticket.extended_at, ticket.extension_reason = new_due, now, reason
         stamp_history(ticket, actor=actor, reason=f"deadline extended: {reason}")
         ticket.save()
         event_add(ticket, kind=TicketEventKind.EXTENDED, actor=actor, now=now, message=reason, visible=True)
         outbox_queue(
-            template="deadline_extended", to=ticket.requester_email,
-            subject=mail_subject(ticket, "We need more time for your request"), ticket=ticket,
+            template="deadline_extended",
+            to=ticket.requester_email,
+            subject=mail_subject(ticket, "We need more time for your request"),
+            ticket=ticket,
             context={"reason": reason, "new_due_at": new_due},
         )
     return ticket
@@ -281,11 +333,16 @@ def ticket_add_message(*, ticket_id: int, message: str, actor: AbstractBaseUser)
         ticket = lock(ticket_id)
         if ticket.personal_data_purged_at is not None:
             raise ValidationError("This ticket's requester data has been purged.", code="ticket_purged")
-        event = event_add(ticket, kind=TicketEventKind.MESSAGE, actor=actor, now=timezone.now(),
-                       message=message, visible=True)
-        outbox_queue(template="ticket_message", to=ticket.requester_email,
-                     subject=mail_subject(ticket, "A message about your request"), ticket=ticket,
-                     context={"message": message})
+        event = event_add(
+            ticket, kind=TicketEventKind.MESSAGE, actor=actor, now=timezone.now(), message=message, visible=True
+        )
+        outbox_queue(
+            template="ticket_message",
+            to=ticket.requester_email,
+            subject=mail_subject(ticket, "A message about your request"),
+            ticket=ticket,
+            context={"message": message},
+        )
     return event
 
 
@@ -300,8 +357,9 @@ def requester_reply(*, ticket_id: int, message: str) -> TicketEvent:
         if ticket.status not in ACTIVE_STATUSES:
             raise ValidationError("This request is closed; replies are no longer accepted.", code="ticket_not_active")
         now = timezone.now()
-        event = event_add(ticket, kind=TicketEventKind.REQUESTER_REPLY, actor=None, now=now,
-                       message=message, visible=True)
+        event = event_add(
+            ticket, kind=TicketEventKind.REQUESTER_REPLY, actor=None, now=now, message=message, visible=True
+        )
         if ticket.status == TicketStatus.AWAITING_REQUESTER:
             _apply_transition(ticket, TicketStatus.IN_PROGRESS, actor=None, reason="requester replied", now=now)
         staff_notify(ticket, template="staff_requester_reply", subject="The requester replied")

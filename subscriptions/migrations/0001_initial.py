@@ -5,81 +5,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('compliance', '0003_document'),
-        ('requests_app', '0004_subscriptions_documents'),
+        ("compliance", "0003_document"),
+        ("requests_app", "0004_subscriptions_documents"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PublicationNotices',
-            fields=[
-            ],
+            name="PublicationNotices",
+            fields=[],
             options={
-                'verbose_name': 'notices and objections by version',
-                'verbose_name_plural': 'notices and objections by version',
-                'proxy': True,
-                'default_permissions': ('view',),
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "notices and objections by version",
+                "verbose_name_plural": "notices and objections by version",
+                "proxy": True,
+                "default_permissions": ("view",),
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('compliance.publication',),
+            bases=("compliance.publication",),
         ),
         migrations.CreateModel(
-            name='Subscriber',
+            name="Subscriber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(help_text='Stored lower-cased.', max_length=254, unique=True)),
-                ('scope', models.CharField(choices=[('all', 'All updates to the trust page'), ('subprocessors', 'Subprocessor changes only')], default='all', max_length=20)),
-                ('requested_scope', models.CharField(choices=[('all', 'All updates to the trust page'), ('subprocessors', 'Subprocessor changes only')], default='all', help_text='The scope asked for in the latest request; it applies once confirmed.', max_length=20)),
-                ('created_at', models.DateTimeField()),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
-                ('unsubscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('confirm_nonce', models.CharField(blank=True, max_length=64)),
-                ('confirm_token_hash', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('confirm_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('unsubscribe_nonce', models.CharField(max_length=64)),
-                ('unsubscribe_token_hash', models.CharField(max_length=64, unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(help_text="Stored lower-cased.", max_length=254, unique=True)),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("all", "All updates to the trust page"),
+                            ("subprocessors", "Subprocessor changes only"),
+                        ],
+                        default="all",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "requested_scope",
+                    models.CharField(
+                        choices=[
+                            ("all", "All updates to the trust page"),
+                            ("subprocessors", "Subprocessor changes only"),
+                        ],
+                        default="all",
+                        help_text="The scope asked for in the latest request; it applies once confirmed.",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
+                ("unsubscribed_at", models.DateTimeField(blank=True, null=True)),
+                ("confirm_nonce", models.CharField(blank=True, max_length=64)),
+                ("confirm_token_hash", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("confirm_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("unsubscribe_nonce", models.CharField(max_length=64)),
+                ("unsubscribe_token_hash", models.CharField(max_length=64, unique=True)),
             ],
             options={
-                'ordering': ['email'],
-                'indexes': [models.Index(fields=['confirmed_at', 'unsubscribed_at'], name='subscriber_active_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('scope__in', ['all', 'subprocessors'])), name='subscriber_scope_valid'), models.CheckConstraint(condition=models.Q(('requested_scope__in', ['all', 'subprocessors'])), name='subscriber_requested_scope_valid')],
+                "ordering": ["email"],
+                "indexes": [models.Index(fields=["confirmed_at", "unsubscribed_at"], name="subscriber_active_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("scope__in", ["all", "subprocessors"])), name="subscriber_scope_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("requested_scope__in", ["all", "subprocessors"])),
+                        name="subscriber_requested_scope_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SubprocessorObjection',
+            name="SubprocessorObjection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subprocessor_slug', models.SlugField(max_length=80)),
-                ('subprocessor_name', models.CharField(max_length=120)),
-                ('created_at', models.DateTimeField()),
-                ('publication', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='objections', to='compliance.publication')),
-                ('ticket', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='subprocessor_objection', to='requests_app.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("subprocessor_slug", models.SlugField(max_length=80)),
+                ("subprocessor_name", models.CharField(max_length=120)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "publication",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="objections",
+                        to="compliance.publication",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subprocessor_objection",
+                        to="requests_app.ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'objection',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['publication', 'subprocessor_slug'], name='objection_pub_sub_idx')],
+                "verbose_name": "objection",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["publication", "subprocessor_slug"], name="objection_pub_sub_idx")],
             },
         ),
         migrations.CreateModel(
-            name='SubprocessorNotice',
+            name="SubprocessorNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subprocessor_change', models.BooleanField(help_text='Whether the notice announced subprocessor changes.')),
-                ('created_at', models.DateTimeField()),
-                ('mail', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='requests_app.outboxmail')),
-                ('publication', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notices', to='compliance.publication')),
-                ('subscriber', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notices', to='subscriptions.subscriber')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "subprocessor_change",
+                    models.BooleanField(help_text="Whether the notice announced subprocessor changes."),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "mail",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="requests_app.outboxmail"
+                    ),
+                ),
+                (
+                    "publication",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="notices", to="compliance.publication"
+                    ),
+                ),
+                (
+                    "subscriber",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="notices",
+                        to="subscriptions.subscriber",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notice',
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('publication', 'subscriber'), name='notice_once_per_subscriber')],
+                "verbose_name": "notice",
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("publication", "subscriber"), name="notice_once_per_subscriber")
+                ],
             },
         ),
     ]

@@ -1,7 +1,5 @@
-
 import pytest
 from django.core.cache import cache
-
 
 
 @pytest.fixture(autouse=True)
@@ -9,5 +7,3 @@ def _empty_html_cache():
     cache.clear()
     yield
     cache.clear()
-
-

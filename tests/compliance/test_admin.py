@@ -11,7 +11,13 @@ from django.db import models
 from django.urls import reverse
 
 from compliance.models import (
-    Certification, ContactRoute, Control, DataHandlingRow, GdprFact, Organization, Section,
+    Certification,
+    ContactRoute,
+    Control,
+    DataHandlingRow,
+    GdprFact,
+    Organization,
+    Section,
     Subprocessor,
 )
 from compliance.services import system_actor
@@ -100,7 +106,9 @@ def test_admin_update_leaves_one_history_row_with_editor_and_reason(db, editor, 
     assert counts(model) == (before[0], before[1] + 1)
     latest = model.history.filter(id=obj.pk).latest("history_date")
     assert (latest.history_type, latest.history_user, latest.history_change_reason) == (
-        "~", editor, "corrected after review"
+        "~",
+        editor,
+        "corrected after review",
     )
 
 
@@ -116,9 +124,7 @@ def test_admin_delete_leaves_one_history_row_with_editor_and_reason(db, editor, 
     assert model.objects.filter(pk=pk).exists() is False
     assert model.history.count() == history_before + 1
     latest = model.history.filter(id=pk).latest("history_date")
-    assert (latest.history_type, latest.history_user, latest.history_change_reason) == (
-        "-", editor, "no longer used"
-    )
+    assert (latest.history_type, latest.history_user, latest.history_change_reason) == ("-", editor, "no longer used")
 
 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
@@ -193,8 +199,9 @@ def test_organization_and_sections_cannot_be_deleted_in_admin(db, editor_client,
 
 def test_second_organization_cannot_be_added(db, editor_client):
     existing(Organization)
-    second = Organization(name="Other", legal_name="Other Inc", intro="x",
-                          contact_email="a@other.test", security_email="b@other.test")
+    second = Organization(
+        name="Other", legal_name="Other Inc", intro="x", contact_email="a@other.test", security_email="b@other.test"
+    )
     before = counts(Organization)
 
     get = editor_client.get(url(Organization, "add"))
@@ -228,8 +235,9 @@ def test_staff_user_without_the_editor_role_is_refused(db, make_staff, client):
 
     responses = [
         client.get(url(Certification, "changelist")).status_code,
-        client.post(url(Certification, "change", obj.pk),
-                    {**form_data(obj, name="Hacked"), "change_reason": "x"}).status_code,
+        client.post(
+            url(Certification, "change", obj.pk), {**form_data(obj, name="Hacked"), "change_reason": "x"}
+        ).status_code,
         client.post(url(Certification, "delete", obj.pk), {"post": "yes", "change_reason": "x"}).status_code,
         client.get(url(Certification, "history", obj.pk)).status_code,
         client.get(url(Certification, "simple_history", obj.pk, obj.history.get().history_id)).status_code,
@@ -261,9 +269,7 @@ def test_reason_field_is_the_last_field_of_the_change_form(db, editor_client, mo
     assert fieldsets[-1] == ("Reason for change", {"fields": ["change_reason"], "classes": ["reason-for-change"]})
     assert all("change_reason" not in opts["fields"] for _, opts in fieldsets[:-1])
     html = response.content.decode()
-    assert html.index('name="change_reason"') > max(
-        html.index(f'name="{name}"') for name in form_data(obj)
-    )
+    assert html.index('name="change_reason"') > max(html.index(f'name="{name}"') for name in form_data(obj))
 
 
 def test_change_form_puts_content_first_then_placement_then_reason(db, editor_client):
@@ -316,11 +322,13 @@ def test_retiring_an_item_hides_it_from_the_page_and_keeps_its_history(db, edito
     assert '<th scope="row">Stripe</th>' not in page
     assert Subprocessor.objects.filter(pk=stripe.pk, is_active=False).exists()
     assert [r.history_change_reason for r in stripe.history.order_by("history_date")] == [
-        "initial content import", "provider replaced",
+        "initial content import",
+        "provider replaced",
     ]
 
 
 # --- history view ----------------------------------------------------------
+
 
 def test_history_view_shows_field_level_differences_and_reasons(db, editor, editor_client):
     cert = existing(Certification)
@@ -332,8 +340,8 @@ def test_history_view_shows_field_level_differences_and_reasons(db, editor, edit
     html = editor_client.get(url(Certification, "history", cert.pk)).content.decode()
 
     assert (
-        "<li><strong>Status:</strong>\n            <del><span class=\"visually-hidden\">was </span>Planned</del>\n"
-        "            &rarr;\n            <ins><span class=\"visually-hidden\">now </span>In progress</ins></li>"
+        '<li><strong>Status:</strong>\n            <del><span class="visually-hidden">was </span>Planned</del>\n'
+        '            &rarr;\n            <ins><span class="visually-hidden">now </span>In progress</ins></li>'
     ) in html
     assert '<del><span class="visually-hidden">was </span>2027</del>' in html
     assert '<ins><span class="visually-hidden">now </span>Q2 2027</ins>' in html
@@ -369,9 +377,16 @@ def test_history_view_offers_no_revert(db, editor_client):
     assert 'name="_save"' not in html
     assert 'name="change_reason"' not in html
     assert re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]*)</td></tr>', html) == [
-        ("Change", "Created"), ("Changed by", "system"), ("Reason for change", "set up by the system"),
-        ("Slug", "iso-27001"), ("Position", "100"), ("Shown on the page", "Yes"), ("Name", "ISO 27001"),
-        ("Status", "Planned"), ("Target", "2027"), ("Description", "-"),
+        ("Change", "Created"),
+        ("Changed by", "system"),
+        ("Reason for change", "set up by the system"),
+        ("Slug", "iso-27001"),
+        ("Position", "100"),
+        ("Shown on the page", "Yes"),
+        ("Name", "ISO 27001"),
+        ("Status", "Planned"),
+        ("Target", "2027"),
+        ("Description", "-"),
     ]
 
 
@@ -411,8 +426,7 @@ ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;b onmouseover=&q
 
 
 def test_markup_in_content_is_shown_as_text_in_admin(db, editor_client):
-    cert = save(Certification(slug="xss", name=f"ISO {HOSTILE}", status="planned", description="plain"),
-                system_actor())
+    cert = save(Certification(slug="xss", name=f"ISO {HOSTILE}", status="planned", description="plain"), system_actor())
     editor_client.post(
         url(Certification, "change", cert.pk),
         {**form_data(cert, description=HOSTILE), "change_reason": f"why {HOSTILE}"},
@@ -432,4 +446,4 @@ def test_markup_in_content_is_shown_as_text_in_admin(db, editor_client):
         html = response.content.decode()
         assert ESCAPED in html, name
         assert "<script>alert" not in html, name
-        assert '<b onmouseover' not in html, name
+        assert "<b onmouseover" not in html, name

@@ -4,7 +4,9 @@ import copy
 from typing import Any
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from compliance.diff import Change, snapshot_diff, snapshots_differ
 
@@ -21,40 +23,80 @@ def base() -> dict[str, Any]:
         "schema_version": 1,
         "content_updated_at": "2026-05-01T10:00:00+00:00",
         "organization": {
-            "name": "Coaxiom", "legal_name": "Coaxiom LLC", "page_title": "Security & Compliance",
-            "intro": "We publish our posture.", "website": "coaxiom.io",
-            "contact_email": "trust@coaxiom.io", "security_email": "security@coaxiom.io",
+            "name": "Coaxiom",
+            "legal_name": "Coaxiom LLC",
+            "page_title": "Security & Compliance",
+            "intro": "We publish our posture.",
+            "website": "coaxiom.io",
+            "contact_email": "trust@coaxiom.io",
+            "security_email": "security@coaxiom.io",
             "preferred_languages": ["en"],
         },
         "sections": [
             {"key": "certifications", "title": "Certification Status", "intro": "", "groups": []},
-            {"key": "data-security", "title": "Data Security", "intro": "Encryption everywhere.", "groups": [
-                {"title": "Data in Transit", "items": [control("tls", "TLS 1.2+"), control("hsts", "HSTS")]},
-                {"title": "Data at Rest", "items": [control("aes", "AES-256")]},
-            ]},
-            {"key": "incident-response", "title": "Incident Response", "intro": "", "groups": [
-                {"title": "", "items": [
-                    control("breach-notification", "Breach notification", "72 hours"),
-                    control("incident-log", "Incident log", LONG_BODY),
-                ]},
-            ]},
+            {
+                "key": "data-security",
+                "title": "Data Security",
+                "intro": "Encryption everywhere.",
+                "groups": [
+                    {"title": "Data in Transit", "items": [control("tls", "TLS 1.2+"), control("hsts", "HSTS")]},
+                    {"title": "Data at Rest", "items": [control("aes", "AES-256")]},
+                ],
+            },
+            {
+                "key": "incident-response",
+                "title": "Incident Response",
+                "intro": "",
+                "groups": [
+                    {
+                        "title": "",
+                        "items": [
+                            control("breach-notification", "Breach notification", "72 hours"),
+                            control("incident-log", "Incident log", LONG_BODY),
+                        ],
+                    },
+                ],
+            },
         ],
         "certifications": [
-            {"slug": "soc2-type-1", "name": "SOC 2 Type I", "status": "in_progress",
-             "status_label": "In progress", "target": "Q4 2026", "description": "Building controls."},
-            {"slug": "iso-27001", "name": "ISO 27001", "status": "planned", "status_label": "Planned",
-             "target": "", "description": ""},
+            {
+                "slug": "soc2-type-1",
+                "name": "SOC 2 Type I",
+                "status": "in_progress",
+                "status_label": "In progress",
+                "target": "Q4 2026",
+                "description": "Building controls.",
+            },
+            {
+                "slug": "iso-27001",
+                "name": "ISO 27001",
+                "status": "planned",
+                "status_label": "Planned",
+                "target": "",
+                "description": "",
+            },
         ],
         "subprocessors": [
-            {"slug": "netlify", "name": "Netlify", "purpose": "Hosting", "certifications": ["SOC 2 Type II"],
-             "location": "United States"},
-            {"slug": "supabase", "name": "Supabase", "purpose": "Database", "certifications": [],
-             "location": "United States"},
+            {
+                "slug": "netlify",
+                "name": "Netlify",
+                "purpose": "Hosting",
+                "certifications": ["SOC 2 Type II"],
+                "location": "United States",
+            },
+            {
+                "slug": "supabase",
+                "name": "Supabase",
+                "purpose": "Database",
+                "certifications": [],
+                "location": "United States",
+            },
         ],
         "data_handling": [{"slug": "account", "category": "Account data", "description": "Email address"}],
         "gdpr": [{"slug": "controller", "label": "Data Controller", "body": "Coaxiom LLC"}],
-        "contact_routes": [{"slug": "privacy", "label": "Privacy & legal", "email": "privacy@coaxiom.io",
-                            "topics": "DPA requests"}],
+        "contact_routes": [
+            {"slug": "privacy", "label": "Privacy & legal", "email": "privacy@coaxiom.io", "topics": "DPA requests"}
+        ],
     }
 
 
@@ -73,6 +115,7 @@ def texts(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
 
 # --- no change ---------------------------------------------------------------
 
+
 def test_identical_snapshots_have_no_changes():
     assert snapshot_diff(base(), base()) == []
     assert snapshots_differ(base(), base()) is False
@@ -89,10 +132,12 @@ def test_snapshot_bookkeeping_keys_are_not_changes():
 
 # --- the sentences of the brief --------------------------------------------------
 
+
 def test_subprocessor_added():
     new = base()
-    new["subprocessors"].append({"slug": "fly", "name": "Fly.io", "purpose": "Compute",
-                                 "certifications": [], "location": "EU"})
+    new["subprocessors"].append(
+        {"slug": "fly", "name": "Fly.io", "purpose": "Compute", "certifications": [], "location": "EU"}
+    )
 
     assert snapshot_diff(base(), new) == [
         Change("subprocessors", "added", "fly", "", None, "Fly.io", "Subprocessor added: Fly.io"),
@@ -104,8 +149,15 @@ def test_control_body_change_reads_old_to_new():
     find_control(new, "breach-notification")["body"] = "48 hours"
 
     assert snapshot_diff(base(), new) == [
-        Change("controls", "changed", "breach-notification", "body", "72 hours", "48 hours",
-               "Breach notification: 72 hours -> 48 hours"),
+        Change(
+            "controls",
+            "changed",
+            "breach-notification",
+            "body",
+            "72 hours",
+            "48 hours",
+            "Breach notification: 72 hours -> 48 hours",
+        ),
     ]
 
 
@@ -114,13 +166,21 @@ def test_certification_status_change_uses_the_shown_labels():
     new["certifications"][0].update(status="achieved", status_label="Achieved")
 
     assert snapshot_diff(base(), new) == [
-        Change("certifications", "changed", "soc2-type-1", "status", "in_progress", "achieved",
-               "SOC 2 Type I: in progress -> achieved"),
+        Change(
+            "certifications",
+            "changed",
+            "soc2-type-1",
+            "status",
+            "in_progress",
+            "achieved",
+            "SOC 2 Type I: in progress -> achieved",
+        ),
     ]
     assert str(snapshot_diff(base(), new)[0]) == "SOC 2 Type I: in progress -> achieved"
 
 
 # --- long texts --------------------------------------------------------------
+
 
 def test_long_text_is_cut_to_the_changed_words_with_context():
     new = base()
@@ -154,6 +214,7 @@ def test_text_emptied_or_filled_shows_none():
 
 
 # --- controls ---------------------------------------------------------------
+
 
 def test_control_added_and_removed_name_their_section():
     new = base()
@@ -194,12 +255,20 @@ def test_controls_reordered_within_a_section():
     group.reverse()
 
     assert snapshot_diff(base(), new) == [
-        Change("controls", "reordered", "data-security", "", ["tls", "hsts", "aes"], ["hsts", "tls", "aes"],
-               "Order of controls in Data Security changed"),
+        Change(
+            "controls",
+            "reordered",
+            "data-security",
+            "",
+            ["tls", "hsts", "aes"],
+            ["hsts", "tls", "aes"],
+            "Order of controls in Data Security changed",
+        ),
     ]
 
 
 # --- sections and organization ---------------------------------------------------
+
 
 def test_section_renamed_intro_changed_and_reordered():
     new = base()
@@ -234,6 +303,7 @@ def test_organization_fields_and_languages():
 
 
 # --- the other lists ------------------------------------------------------------
+
 
 def test_subprocessor_removed_renamed_and_fields():
     new = base()
@@ -292,8 +362,16 @@ def test_certification_added_removed_and_description():
     new = base()
     new["certifications"][0]["description"] = "Auditor engaged."
     new["certifications"].pop(1)
-    new["certifications"].append({"slug": "hipaa", "name": "HIPAA BAA", "status": "available_on_request",
-                                  "status_label": "Available on request", "target": "", "description": ""})
+    new["certifications"].append(
+        {
+            "slug": "hipaa",
+            "name": "HIPAA BAA",
+            "status": "available_on_request",
+            "status_label": "Available on request",
+            "target": "",
+            "description": "",
+        }
+    )
 
     assert texts(base(), new) == [
         "SOC 2 Type I description: Building controls. -> Auditor engaged.",
@@ -304,11 +382,13 @@ def test_certification_added_removed_and_description():
 
 # --- beginnings and schema growth -----------------------------------------------
 
+
 def test_nothing_published_before_means_everything_is_added():
     changes = snapshot_diff(None, base())
 
     assert [c.text for c in changes if c.area == "subprocessors"] == [
-        "Subprocessor added: Netlify", "Subprocessor added: Supabase",
+        "Subprocessor added: Netlify",
+        "Subprocessor added: Supabase",
     ]
     assert changes[0].text == "Company name: (none) -> Coaxiom"
     assert {c.action for c in changes} == {"changed", "added"}
@@ -319,8 +399,10 @@ def test_nothing_published_before_means_everything_is_added():
 def test_areas_added_by_later_schemas_are_still_reported():
     old, new = base(), base()
     old["documents"] = [{"slug": "dpa", "title": "DPA", "access": "gated"}]
-    new["documents"] = [{"slug": "dpa", "title": "DPA", "access": "public"},
-                        {"slug": "soc2", "title": "SOC 2 report", "access": "gated"}]
+    new["documents"] = [
+        {"slug": "dpa", "title": "DPA", "access": "public"},
+        {"slug": "soc2", "title": "SOC 2 report", "access": "gated"},
+    ]
     old["disclosure"] = {"ack_hours": 48, "safe_harbor": True}
     new["disclosure"] = {"ack_hours": 24, "safe_harbor": True}
     new["status_url"] = "status.coaxiom.io"
@@ -344,7 +426,11 @@ def test_changes_come_in_page_order():
     new["sections"][2]["title"] = "Incidents"
 
     assert [c.area for c in snapshot_diff(base(), new)] == [
-        "organization", "sections", "controls", "certifications", "contact_routes",
+        "organization",
+        "sections",
+        "controls",
+        "certifications",
+        "contact_routes",
     ]
 
 
@@ -364,7 +450,11 @@ def edited(draw: st.DrawFn) -> dict[str, Any]:
         controls = [i for s in snapshot["sections"] for g in s["groups"] for i in g["items"]]
         if kind == "text":
             target = draw(st.sampled_from(controls + rows + [snapshot["organization"]]))
-            field = draw(st.sampled_from([k for k, v in target.items() if isinstance(v, str) and k not in ("slug", "status", "status_label")]))
+            field = draw(
+                st.sampled_from(
+                    [k for k, v in target.items() if isinstance(v, str) and k not in ("slug", "status", "status_label")]
+                )
+            )
             target[field] = draw(TEXT)
         elif kind == "drop" and rows:
             rows.pop(draw(st.integers(0, len(rows) - 1)))
@@ -415,10 +505,13 @@ def test_diff_does_not_change_its_arguments():
     assert (old, new) == before
 
 
-@pytest.mark.parametrize("old,new,expected", [
-    ({"flag": True}, {"flag": False}, ["Flag: yes -> no"]),
-    ({"nested": {"a": [1, 2]}}, {"nested": {"a": [1]}}, ["Nested a: 1, 2 -> 1"]),
-    ({"score": 1}, {}, ["Score: 1 -> (none)"]),
-])
+@pytest.mark.parametrize(
+    "old,new,expected",
+    [
+        ({"flag": True}, {"flag": False}, ["Flag: yes -> no"]),
+        ({"nested": {"a": [1, 2]}}, {"nested": {"a": [1]}}, ["Nested a: 1, 2 -> 1"]),
+        ({"score": 1}, {}, ["Score: 1 -> (none)"]),
+    ],
+)
 def test_unknown_scalar_and_dict_areas(old, new, expected):
     assert texts(old, new) == expected

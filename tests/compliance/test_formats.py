@@ -1,10 +1,11 @@
 """security.txt, trust.json (and its schema) and the Atom feed of publications."""
 
 import json
-from dataclasses import dataclass
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone as dt_timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.checks import run_checks
@@ -49,9 +50,13 @@ def publish(snapshot: dict, *, effective_at: datetime, summary: str = "Updated t
     latest = Publication.objects.order_by("-version").values_list("version", flat=True).first()
     actor = system_actor()
     return Publication.objects.create(
-        version=(latest or 0) + 1, snapshot=snapshot, summary=summary,
-        requested_by=actor, approved_by=actor,
-        snapshot_taken_at=min(effective_at, timezone.now()), effective_at=effective_at,
+        version=(latest or 0) + 1,
+        snapshot=snapshot,
+        summary=summary,
+        requested_by=actor,
+        approved_by=actor,
+        snapshot_taken_at=min(effective_at, timezone.now()),
+        effective_at=effective_at,
     )
 
 
@@ -91,12 +96,16 @@ SNAPSHOT = {
         {"slug": "security-dup", "email": "sec@acme.test"},
     ],
 }
-EFFECTIVE = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=dt_timezone.utc)
+EFFECTIVE = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
 
 def test_security_txt_body_lists_fields_in_order():
     body = formats.security_txt(
-        SNAPSHOT, version=4, effective_at=EFFECTIVE, site_url=SITE + "/", expires_days=180,
+        SNAPSHOT,
+        version=4,
+        effective_at=EFFECTIVE,
+        site_url=SITE + "/",
+        expires_days=180,
     )
     assert body == (
         "# Security contact for Acme, from published version 4.\n"
@@ -119,7 +128,11 @@ def test_security_contacts_skip_duplicates_and_other_routes():
 
 def test_security_txt_encryption_is_a_link_when_set():
     body = formats.security_txt(
-        SNAPSHOT, version=1, effective_at=EFFECTIVE, site_url=SITE, expires_days=90,
+        SNAPSHOT,
+        version=1,
+        effective_at=EFFECTIVE,
+        site_url=SITE,
+        expires_days=90,
         encryption_url="https://acme.test/pgp-key.txt",
     )
     assert fields_of(body)["encryption"] == ["https://acme.test/pgp-key.txt"]
@@ -146,24 +159,32 @@ def test_rfc3339_is_utc_whole_seconds():
 def test_feed_entry_escapes_editor_text():
     html = formats.feed_entry_html("Fixed <b>typo</b> & more", ["Subprocessor added: A&B <Inc>"])
     assert html == (
-        "<p>Fixed &lt;b&gt;typo&lt;/b&gt; &amp; more</p>"
-        "<ul><li>Subprocessor added: A&amp;B &lt;Inc&gt;</li></ul>"
+        "<p>Fixed &lt;b&gt;typo&lt;/b&gt; &amp; more</p><ul><li>Subprocessor added: A&amp;B &lt;Inc&gt;</li></ul>"
     )
     assert formats.feed_entry_html(" ", []) == "<p>No visible changes.</p>"
 
 
 def test_trust_document_wraps_the_snapshot_unchanged():
     document = formats.trust_document(
-        SNAPSHOT, version=3, effective_at=EFFECTIVE, summary="s", chain_head=None,
+        SNAPSHOT,
+        version=3,
+        effective_at=EFFECTIVE,
+        summary="s",
+        chain_head=None,
         schema_url=f"{SITE}/trust.schema.json",
     )
     assert document == {
-        "$schema": f"{SITE}/trust.schema.json", "version": 3, "effective_at": "2026-03-01T12:30:15Z",
-        "summary": "s", "chain_head": None, "snapshot": SNAPSHOT,
+        "$schema": f"{SITE}/trust.schema.json",
+        "version": 3,
+        "effective_at": "2026-03-01T12:30:15Z",
+        "summary": "s",
+        "chain_head": None,
+        "snapshot": SNAPSHOT,
     }
 
 
 # --- the schema ---------------------------------------------------------------
+
 
 def test_schema_is_valid_draft_2020_12():
     schema = formats.trust_schema()
@@ -203,14 +224,19 @@ def test_every_key_is_described_and_no_other_allowed(seeded):
     assert snapshot_schema["additionalProperties"] is False
     # An undocumented key is refused, so the schema cannot silently fall behind.
     document = formats.trust_document(
-        {**build_snapshot(), "extra": 1}, version=1, effective_at=EFFECTIVE, summary="",
-        chain_head=None, schema_url=f"{SITE}/trust.schema.json",
+        {**build_snapshot(), "extra": 1},
+        version=1,
+        effective_at=EFFECTIVE,
+        summary="",
+        chain_head=None,
+        schema_url=f"{SITE}/trust.schema.json",
     )
     errors = [e.message for e in validator().iter_errors(document)]
     assert errors == ["Additional properties are not allowed ('extra' was unexpected)"]
 
 
 # --- security.txt over HTTP -------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_nothing_published_yet_answers_404(client, seeded):
@@ -291,8 +317,10 @@ def test_approved_publication_renews_expires_and_clears_the_warning(client, cloc
 
 
 def test_scheduled_publication_is_not_served_before_its_moment(client, live):
-    publish({**live.snapshot, "organization": {**live.snapshot["organization"], "security_email": "later@coaxiom.io"}},
-            effective_at=timezone.now() + timedelta(days=2))
+    publish(
+        {**live.snapshot, "organization": {**live.snapshot["organization"], "security_email": "later@coaxiom.io"}},
+        effective_at=timezone.now() + timedelta(days=2),
+    )
     body = client.get("/.well-known/security.txt").content.decode()
     assert fields_of(body)["contact"] == ["mailto:security@coaxiom.io"]
     assert "version 1." in body
@@ -338,6 +366,7 @@ def test_security_txt_refuses_writes(client, live):
 
 
 # --- the expiry warning -----------------------------------------------------
+
 
 def _w001() -> list[str]:
     return [m.msg for m in run_checks() if m.id == "compliance.W001"]
@@ -421,6 +450,7 @@ def test_admin_banner_not_shown_to_the_public(client, seeded, django_user_model)
 
 # --- trust.json -------------------------------------------------------------
 
+
 def test_trust_json_validates_with_seed_content(client, live):
     response = client.get("/trust.json")
     assert (response.status_code, response["Content-Type"]) == (200, "application/json")
@@ -436,14 +466,24 @@ def test_trust_json_validates_with_seed_content(client, live):
 
 
 def test_trust_json_validates_with_empty_lists(client, db):
-    save(Organization(name="Solo", legal_name="Solo Ltd", intro="Hi.", contact_email="a@solo.test",
-                      security_email="s@solo.test", preferred_languages="fr"), system_actor())
+    save(
+        Organization(
+            name="Solo",
+            legal_name="Solo Ltd",
+            intro="Hi.",
+            contact_email="a@solo.test",
+            security_email="s@solo.test",
+            preferred_languages="fr",
+        ),
+        system_actor(),
+    )
     publish(build_snapshot(), effective_at=timezone.now())
     document = client.get("/trust.json").json()
     assert list(validator().iter_errors(document)) == []
     snapshot = document["snapshot"]
-    assert [snapshot[k] for k in ("sections", "certifications", "subprocessors", "data_handling",
-                                  "gdpr", "contact_routes")] == [[]] * 6
+    assert [
+        snapshot[k] for k in ("sections", "certifications", "subprocessors", "data_handling", "gdpr", "contact_routes")
+    ] == [[]] * 6
     assert snapshot["organization"]["preferred_languages"] == ["fr"]
 
 
@@ -463,8 +503,9 @@ def test_trust_json_is_readable_cross_origin(client, live):
     assert response["Access-Control-Allow-Origin"] == "*"
     assert response["Access-Control-Expose-Headers"] == "ETag"
     assert "Access-Control-Allow-Credentials" not in response
-    preflight = client.options("/trust.json", HTTP_ORIGIN="https://elsewhere.example",
-                               HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    preflight = client.options(
+        "/trust.json", HTTP_ORIGIN="https://elsewhere.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
+    )
     assert preflight.status_code == 204
     assert preflight["Access-Control-Allow-Origin"] == "*"
     assert preflight["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
@@ -500,6 +541,7 @@ def test_schema_is_served(client, db):
 
 
 # --- the Atom feed -------------------------------------------------------------
+
 
 def _feed(client) -> ET.Element:
     response = client.get("/feed.atom")
@@ -551,14 +593,19 @@ def test_feed_304(client, live):
 
 # --- the page links the formats --------------------------------------------------
 
+
 def test_page_links_the_formats(client, live):
     html = client.get("/").content.decode()
-    assert '<link rel="alternate" type="application/atom+xml" title="Changes to this page (Atom)" href="/feed.atom">' in html
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="Changes to this page (Atom)" href="/feed.atom">'
+        in html
+    )
     for href in ('href="/trust.json"', 'href="/trust.schema.json"', 'href="/.well-known/security.txt"'):
         assert href in html
 
 
 # --- query counts -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("url", ["/.well-known/security.txt", "/trust.json", "/feed.atom"])
 def test_query_count_does_not_grow_with_publications(client, seeded, url):

@@ -6,16 +6,21 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 
 from compliance.enums import SectionKey
 from compliance.models import (
-    Certification, ContactRoute, Control, DataHandlingRow, Document, GdprFact, Organization, Section,
+    Certification,
+    ContactRoute,
+    Control,
+    DataHandlingRow,
+    Document,
+    GdprFact,
+    Organization,
+    Section,
     Subprocessor,
 )
 from compliance.services import system_actor
-from compliance.snapshot import build_snapshot
-from django.template.loader import render_to_string
-
 from compliance.snapshot import build_snapshot
 from tests.factories import add_rows_per_section, published_page, save
 
@@ -48,9 +53,7 @@ def outline(html: str) -> Outline:
     return parser
 
 
-def test_page_takes_the_same_number_of_queries_for_1_and_30_rows_per_list(
-    seeded, client, django_assert_num_queries
-):
+def test_page_takes_the_same_number_of_queries_for_1_and_30_rows_per_list(seeded, client, django_assert_num_queries):
     # Building the snapshot and rendering it (what a publication freezes and
     # the preview shows); the live page then serves the frozen dict in 1 query.
     actor = system_actor()
@@ -64,34 +67,60 @@ def test_page_takes_the_same_number_of_queries_for_1_and_30_rows_per_list(
 
     assert small.count('<li class="card cert cert-planned">') == 2 + 1
     assert large.count('<li class="card cert cert-planned">') == 2 + 30
-    assert large.count("<th scope=\"row\" role=\"rowheader\">Sub ") == 30
+    assert large.count('<th scope="row" role="rowheader">Sub ') == 30
 
 
 def test_markup_in_any_content_field_is_shown_as_text(db, client):
     actor = system_actor()
-    save(Organization(name=f"Org {HOSTILE}", legal_name=f"Legal {HOSTILE}", page_title=f"Title {HOSTILE}",
-                      intro=f"Intro {HOSTILE}", contact_email="a@acme.test", security_email="b@acme.test"), actor)
+    save(
+        Organization(
+            name=f"Org {HOSTILE}",
+            legal_name=f"Legal {HOSTILE}",
+            page_title=f"Title {HOSTILE}",
+            intro=f"Intro {HOSTILE}",
+            contact_email="a@acme.test",
+            security_email="b@acme.test",
+        ),
+        actor,
+    )
     for i, key in enumerate(SectionKey.values):
         save(Section(key=key, title=f"{key} {HOSTILE}", intro=f"intro {HOSTILE}", position=i), actor)
     save(Certification(slug="c", name=HOSTILE, target=HOSTILE, description=HOSTILE), actor)
-    save(Control(slug="k", section=Section.objects.get(key=SectionKey.ACCESS_CONTROLS), group=HOSTILE,
-                 title=HOSTILE, body=HOSTILE, status="planned"), actor)
+    save(
+        Control(
+            slug="k",
+            section=Section.objects.get(key=SectionKey.ACCESS_CONTROLS),
+            group=HOSTILE,
+            title=HOSTILE,
+            body=HOSTILE,
+            status="planned",
+        ),
+        actor,
+    )
     save(Subprocessor(slug="s", name=HOSTILE, purpose=HOSTILE, certifications=HOSTILE, location=HOSTILE), actor)
     save(DataHandlingRow(slug="d", category=HOSTILE, description=HOSTILE), actor)
     save(GdprFact(slug="g", label=HOSTILE, body=HOSTILE), actor)
     save(ContactRoute(slug="r", label=HOSTILE, email="r@acme.test", topics=HOSTILE), actor)
-    save(Document(slug="doc", title=HOSTILE, description=HOSTILE, visibility="public",
-                  file=SimpleUploadedFile("d.pdf", b"%PDF-1.7\n")), actor)
+    save(
+        Document(
+            slug="doc",
+            title=HOSTILE,
+            description=HOSTILE,
+            visibility="public",
+            file=SimpleUploadedFile("d.pdf", b"%PDF-1.7\n"),
+        ),
+        actor,
+    )
 
     html = published_page(client)
 
     assert "<script" not in html
     assert "<img" not in html
-    assert "onerror=\"" not in html
+    assert 'onerror="' not in html
     # organization: <title> twice, meta description, brand, h1, lede, footer (7);
     # sections: nav link, heading, intro (3 x 10); list fields (16), document title and description (2)
     assert html.count(ESCAPED) == 7 + 3 * len(SectionKey.values) + 16 + 2
-    assert f"<h3 class=\"group-title\">{ESCAPED}</h3>" in html
+    assert f'<h3 class="group-title">{ESCAPED}</h3>' in html
     assert f"<strong>{ESCAPED}</strong> — {ESCAPED}" in html
     assert f"<dt>{ESCAPED}</dt><dd>{ESCAPED}</dd>" in html
 
@@ -105,17 +134,28 @@ def test_empty_content_renders_a_page_that_says_so(db):
 
 
 def test_retired_items_are_not_shown(seeded, client, editor):
-    for model, slug in ((Certification, "hipaa-baa"), (Control, "hsts"), (Subprocessor, "stripe"),
-                        (DataHandlingRow, "training-data"), (GdprFact, "eu-transfers"),
-                        (ContactRoute, "security")):
+    for model, slug in (
+        (Certification, "hipaa-baa"),
+        (Control, "hsts"),
+        (Subprocessor, "stripe"),
+        (DataHandlingRow, "training-data"),
+        (GdprFact, "eu-transfers"),
+        (ContactRoute, "security"),
+    ):
         row = model.objects.get(slug=slug)
         row.is_active = False
         save(row, editor, "retired")
 
     html = published_page(client)
 
-    for gone in (">HIPAA</h3>", "HSTS headers enforced", '<th scope="row" role="rowheader">Stripe</th>',
-                 ">Training data</th>", "<dt>EU Data Transfers</dt>", ">Security</h3>"):
+    for gone in (
+        ">HIPAA</h3>",
+        "HSTS headers enforced",
+        '<th scope="row" role="rowheader">Stripe</th>',
+        ">Training data</th>",
+        "<dt>EU Data Transfers</dt>",
+        ">Security</h3>",
+    ):
         assert gone not in html
     assert ">PCI DSS</h3>" in html
 
@@ -127,10 +167,11 @@ def test_statuses_are_written_out_not_only_coloured(seeded, client):
         '<h3 class="card-title">SOC 2 Type I</h3>\n      <p class="status status-in_progress">'
         '<span class="visually-hidden">Status: </span>In progress</p>'
     ) in html
-    assert '<p class="status status-not_applicable"><span class="visually-hidden">Status: </span>Not applicable</p>' in html
     assert (
-        "<strong>Zero standing access</strong> — internal tools will require authentication"
-    ) in html
+        '<p class="status status-not_applicable"><span class="visually-hidden">Status: </span>Not applicable</p>'
+        in html
+    )
+    assert ("<strong>Zero standing access</strong> — internal tools will require authentication") in html
     assert html.count('<span class="badge badge-planned">Planned</span>') == 1
 
 
@@ -143,11 +184,21 @@ def test_section_order_follows_position(seeded, client, editor):
 
     assert html.index('<h2 id="gdpr-title">') < html.index('<h2 id="certifications-title">')
     toc = re.findall(r'<li><a href="#([a-z-]+)">', html)
-    assert toc == ["gdpr", "certifications", "data-security", "infrastructure", "access-controls",
-                   "incident-response", "vulnerability-disclosure", "data-handling", "contact"]
+    assert toc == [
+        "gdpr",
+        "certifications",
+        "data-security",
+        "infrastructure",
+        "access-controls",
+        "incident-response",
+        "vulnerability-disclosure",
+        "data-handling",
+        "contact",
+    ]
 
 
 # --- accessibility and self-containment -------------------------------------
+
 
 @pytest.fixture
 def page(seeded, client) -> str:
@@ -214,7 +265,8 @@ def test_page_needs_no_script_no_inline_style_and_no_external_asset(page):
     assert [a for _, a in doc.tags if any(k.startswith("on") for k in a)] == []
     stylesheets = doc.find("link", rel="stylesheet")
     assert [(s["href"], s.get("media")) for s in stylesheets] == [
-        ("/static/css/trust.css", None), ("/static/css/print.css", "print"),
+        ("/static/css/trust.css", None),
+        ("/static/css/print.css", "print"),
     ]
     assert not re.search(r'(src|href)="(https?:)?//', page)
 
@@ -231,15 +283,26 @@ def test_stylesheets_are_served_locally(db, client):
 
 # Every text colour the stylesheet puts on a background, as (text, background).
 TEXT_ON_BACKGROUND = [
-    ("ink", "paper"), ("ink", "wash"), ("ink-soft", "paper"), ("ink-soft", "wash"),
-    ("accent", "paper"), ("accent", "accent-wash"), ("accent-dark", "paper"),
-    ("ok", "ok-bg"), ("warn", "warn-bg"), ("info", "info-bg"), ("muted", "muted-bg"),
-    ("on-ink", "ink"), ("on-ink-soft", "ink"), ("paper", "accent"), ("paper", "accent-dark"),
+    ("ink", "paper"),
+    ("ink", "wash"),
+    ("ink-soft", "paper"),
+    ("ink-soft", "wash"),
+    ("accent", "paper"),
+    ("accent", "accent-wash"),
+    ("accent-dark", "paper"),
+    ("ok", "ok-bg"),
+    ("warn", "warn-bg"),
+    ("info", "info-bg"),
+    ("muted", "muted-bg"),
+    ("on-ink", "ink"),
+    ("on-ink-soft", "ink"),
+    ("paper", "accent"),
+    ("paper", "accent-dark"),
 ]
 
 
 def _luminance(hex_colour: str) -> float:
-    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 

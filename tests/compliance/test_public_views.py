@@ -13,7 +13,7 @@ from tests.factories import add_rows_per_section, publish_draft, save
 
 def main_part(html: str) -> str:
     """The page body from the heading to the end of the sections: banner and footer left out."""
-    return html[html.index('<div class="hero">'):html.index("</main>")]
+    return html[html.index('<div class="hero">') : html.index("</main>")]
 
 
 def add_subprocessor(actor, slug: str = "fly", name: str = "Fly.io") -> Subprocessor:
@@ -21,6 +21,7 @@ def add_subprocessor(actor, slug: str = "fly", name: str = "Fly.io") -> Subproce
 
 
 # --- before the first publication ------------------------------------------------------
+
 
 def test_unpublished_site_says_so(client, seeded):
     response = client.get("/")
@@ -38,6 +39,7 @@ def test_unpublished_changelog_says_so(client, seeded):
 
 
 # --- the live page ---------------------------------------------------------------
+
 
 def test_live_page_renders_the_publication_not_the_draft(client, published, editor):
     add_subprocessor(editor)
@@ -62,7 +64,7 @@ def test_footer_last_updated_is_when_the_version_took_effect(clock, client, seed
     html = client.get("/").content.decode()
 
     assert 'Last updated: <time datetime="2026-06-05T16:30:00+00:00">5 June 2026</time>' in html
-    assert "Version 2 · <a href=\"/changelog/\">What changed</a>" in html
+    assert 'Version 2 · <a href="/changelog/">What changed</a>' in html
 
 
 def test_page_carries_etag_last_modified_and_cache_control(clock, client, published):
@@ -128,7 +130,13 @@ def test_public_page_costs_two_queries_whatever_the_rows(client, seeded, editor,
 
 @pytest.mark.parametrize("versions", [1, 10])
 def test_public_pages_cost_the_same_whatever_the_versions(
-    clock, client, published, editor, approver, django_assert_num_queries, versions,
+    clock,
+    client,
+    published,
+    editor,
+    approver,
+    django_assert_num_queries,
+    versions,
 ):
     for i in range(versions - 1):
         clock.advance(hours=1)
@@ -148,6 +156,7 @@ def test_public_pages_cost_the_same_whatever_the_versions(
 
 # --- scheduled publications -------------------------------------------------------
 
+
 def test_scheduled_publication_shows_on_the_page_at_its_time(clock, client, published, editor, approver):
     add_subprocessor(editor)
     publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(hours=2))
@@ -163,6 +172,7 @@ def test_scheduled_publication_shows_on_the_page_at_its_time(clock, client, publ
 
 
 # --- as of a date ---------------------------------------------------------------
+
 
 @pytest.fixture
 def three_versions(clock, published, editor, approver):
@@ -264,7 +274,8 @@ def test_as_of_can_be_staff_only(settings, clock, client, published, editor):
     staff = client.get("/as-of/2026-06-01/")
 
     assert (anonymous.status_code, anonymous.headers["Location"]) == (
-        302, "/admin/login/?next=/as-of/2026-06-01/",
+        302,
+        "/admin/login/?next=/as-of/2026-06-01/",
     )
     assert staff.status_code == 200
     assert "This is the page as it stood on" in staff.content.decode()
@@ -280,13 +291,14 @@ def test_as_of_answers_304_too(clock, client, three_versions):
 
 # --- changelog -------------------------------------------------------------------
 
+
 def test_changelog_lists_every_version_with_date_summary_and_changes(clock, client, three_versions):
     html = client.get("/changelog/").content.decode()
 
     assert html.index('id="v3"') < html.index('id="v2"') < html.index('id="v1"')
-    v3 = html[html.index('id="v3"'):html.index('id="v2"')]
-    v2 = html[html.index('id="v2"'):html.index('id="v1"')]
-    v1 = html[html.index('id="v1"'):]
+    v3 = html[html.index('id="v3"') : html.index('id="v2"')]
+    v2 = html[html.index('id="v2"') : html.index('id="v1"')]
+    v1 = html[html.index('id="v1"') :]
     assert '<time datetime="2026-06-03T15:00:00+00:00">3 June 2026, 15:00 UTC</time>' in v3
     assert '<p class="summary">Notify within 48 hours</p>' in v3
     assert "<li>Breach notification: …within 72 hours… -&gt; …within 48 hours…</li>" in v3
@@ -308,6 +320,7 @@ def test_changelog_leaves_out_versions_not_yet_in_effect(clock, client, publishe
 
 
 # --- draft preview -----------------------------------------------------------------
+
 
 def test_preview_sends_anonymous_visitors_to_the_admin_login(client, published):
     response = client.get("/preview/")

@@ -12,7 +12,12 @@ from django_tasks_db.models import DBTaskResult
 from compliance import services
 from compliance.enums import PublicationRequestStatus
 from compliance.models import (
-    Certification, Control, Publication, PublicationImmutableError, PublicationRequest, Subprocessor,
+    Certification,
+    Control,
+    Publication,
+    PublicationImmutableError,
+    PublicationRequest,
+    Subprocessor,
 )
 from compliance.selectors import live_publication, publication_changelog
 from compliance.signals import publication_live
@@ -48,6 +53,7 @@ def announcements():
 
 # --- asking ---------------------------------------------------------------------
 
+
 def test_editor_asks_for_publication(clock, published, editor):
     add_subprocessor(editor)
 
@@ -55,7 +61,10 @@ def test_editor_asks_for_publication(clock, published, editor):
 
     request.refresh_from_db()
     assert (request.summary, request.status, request.requested_by, request.requested_at) == (
-        "Add Fly.io", PublicationRequestStatus.PENDING, editor, clock.now,
+        "Add Fly.io",
+        PublicationRequestStatus.PENDING,
+        editor,
+        clock.now,
     )
     assert Publication.objects.count() == 1
 
@@ -101,6 +110,7 @@ def test_nothing_to_publish_is_refused(published, editor):
 
 # --- approving --------------------------------------------------------------------
 
+
 def test_approval_freezes_the_draft_into_the_next_version(clock, published, editor, approver):
     add_subprocessor(editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
@@ -112,12 +122,18 @@ def test_approval_freezes_the_draft_into_the_next_version(clock, published, edit
     publication.refresh_from_db()
     request.refresh_from_db()
     assert (publication.version, publication.summary, publication.requested_by, publication.approved_by) == (
-        2, "Add Fly.io", editor, approver,
+        2,
+        "Add Fly.io",
+        editor,
+        approver,
     )
     assert publication.snapshot == draft
     assert (publication.snapshot_taken_at, publication.effective_at) == (clock.now, clock.now)
     assert (request.status, request.decided_by, request.decided_at, request.publication) == (
-        PublicationRequestStatus.APPROVED, approver, clock.now, publication,
+        PublicationRequestStatus.APPROVED,
+        approver,
+        clock.now,
+        publication,
     )
     assert live_publication() == publication
 
@@ -234,6 +250,7 @@ def test_approval_refuses_when_the_draft_went_back_to_the_live_page(published, e
 
 # --- rejecting --------------------------------------------------------------------
 
+
 def test_reject_with_a_reason(clock, published, editor, approver):
     add_subprocessor(editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
@@ -242,7 +259,10 @@ def test_reject_with_a_reason(clock, published, editor, approver):
 
     request.refresh_from_db()
     assert (request.status, request.decided_by, request.decided_at, request.rejection_reason) == (
-        PublicationRequestStatus.REJECTED, approver, clock.now, "contract not signed",
+        PublicationRequestStatus.REJECTED,
+        approver,
+        clock.now,
+        "contract not signed",
     )
     assert Publication.objects.count() == 1
     with pytest.raises(ValidationError) as exc:
@@ -264,6 +284,7 @@ def test_reject_needs_a_reason_and_the_permission(published, editor, approver):
 
 # --- scheduling ---------------------------------------------------------------------
 
+
 def test_a_scheduled_publication_appears_at_its_time_and_not_before(clock, published, editor, approver):
     add_subprocessor(editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
@@ -282,7 +303,9 @@ def test_a_scheduled_publication_freezes_the_draft_at_approval(clock, published,
     add_subprocessor(editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     scheduled = services.publication_approve(
-        request_id=request.pk, actor=approver, effective_at=clock.now + timedelta(hours=1),
+        request_id=request.pk,
+        actor=approver,
+        effective_at=clock.now + timedelta(hours=1),
     )
     add_subprocessor(editor, slug="render", name="Render")  # after approval
 
@@ -333,6 +356,7 @@ def test_republishing_the_live_content_cancels_a_scheduled_version(clock, publis
 
 # --- going live: task and signal --------------------------------------------------------
 
+
 def test_approval_enqueues_the_go_live_task_for_its_moment(clock, published, editor, approver):
     add_subprocessor(editor)
     go_live = clock.now + timedelta(days=1)
@@ -340,12 +364,19 @@ def test_approval_enqueues_the_go_live_task_for_its_moment(clock, published, edi
 
     task = DBTaskResult.objects.get(args_kwargs__args=[publication.pk])
     assert (task.task_path, task.run_after, task.status) == (
-        "compliance.tasks.publication_go_live", go_live, "READY",
+        "compliance.tasks.publication_go_live",
+        go_live,
+        "READY",
     )
 
 
 def test_the_worker_announces_a_scheduled_publication_at_its_time(
-    clock, published, editor, approver, announcements, monkeypatch,
+    clock,
+    published,
+    editor,
+    approver,
+    announcements,
+    monkeypatch,
 ):
     # The worker recycles database connections between tasks; this test runs
     # inside the test's transaction, whose connection must stay open.
@@ -376,6 +407,7 @@ def test_the_task_run_early_waits_for_the_moment(clock, published, editor, appro
 
 # --- publications are written once ----------------------------------------------------
 
+
 def test_a_publication_is_never_changed_or_deleted(published):
     published.summary = "rewritten"
     with pytest.raises(PublicationImmutableError):
@@ -392,21 +424,30 @@ def test_a_publication_is_never_changed_or_deleted(published):
 def test_version_numbers_are_unique_in_the_database(published):
     with pytest.raises(IntegrityError), transaction.atomic():
         Publication.objects.create(
-            version=1, snapshot={}, summary="again", requested_by=published.requested_by,
-            approved_by=published.approved_by, effective_at=published.effective_at,
+            version=1,
+            snapshot={},
+            summary="again",
+            requested_by=published.requested_by,
+            approved_by=published.approved_by,
+            effective_at=published.effective_at,
         )
 
 
 def test_a_publication_cannot_be_backdated(published):
     with pytest.raises(IntegrityError), transaction.atomic():
         Publication.objects.create(
-            version=2, snapshot={}, summary="backdated", requested_by=published.requested_by,
-            approved_by=published.approved_by, snapshot_taken_at=datetime(2026, 6, 2, tzinfo=UTC),
+            version=2,
+            snapshot={},
+            summary="backdated",
+            requested_by=published.requested_by,
+            approved_by=published.approved_by,
+            snapshot_taken_at=datetime(2026, 6, 2, tzinfo=UTC),
             effective_at=datetime(2026, 6, 1, tzinfo=UTC),
         )
 
 
 # --- the seed loader publishes version 1 ------------------------------------------------
+
 
 def test_seed_loader_publishes_version_one_as_the_system(db, capsys):
     call_command("load_seed_content")
@@ -439,6 +480,7 @@ def test_seed_rows_added_later_wait_for_approval(db, editor):
 
 # --- roles ----------------------------------------------------------------------------
 
+
 def perms(group: str) -> set[str]:
     return {
         f"{p.content_type.app_label}.{p.codename}"
@@ -446,15 +488,27 @@ def perms(group: str) -> set[str]:
     }
 
 
-CONTENT = ["organization", "section", "certification", "control", "subprocessor", "datahandlingrow",
-           "gdprfact", "contactroute"]
+CONTENT = [
+    "organization",
+    "section",
+    "certification",
+    "control",
+    "subprocessor",
+    "datahandlingrow",
+    "gdprfact",
+    "contactroute",
+]
 
 
 def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
     assert perms("Compliance approver") == {f"compliance.view_{m}" for m in CONTENT + ["document"]} | {
-        "compliance.preview_draft", "compliance.approve_publication",
-        "compliance.view_publication", "compliance.view_publicationrequest",
-        "evidence.view_auditlog", "documents.view_ndaversion", "subscriptions.view_publicationnotices",
+        "compliance.preview_draft",
+        "compliance.approve_publication",
+        "compliance.view_publication",
+        "compliance.view_publicationrequest",
+        "evidence.view_auditlog",
+        "documents.view_ndaversion",
+        "subscriptions.view_publicationnotices",
     }
 
 
@@ -462,9 +516,13 @@ def test_editor_role_edits_previews_and_asks(db):
     assert perms("Compliance editor") == {
         f"compliance.{verb}_{m}" for m in CONTENT + ["document"] for verb in ("add", "change", "delete", "view")
     } | {
-        "compliance.preview_draft", "compliance.request_publication",
-        "compliance.view_publication", "compliance.view_publicationrequest",
-        "evidence.view_auditlog", "documents.add_ndaversion", "documents.view_ndaversion",
+        "compliance.preview_draft",
+        "compliance.request_publication",
+        "compliance.view_publication",
+        "compliance.view_publicationrequest",
+        "evidence.view_auditlog",
+        "documents.add_ndaversion",
+        "documents.view_ndaversion",
         "subscriptions.view_publicationnotices",
     }
 
@@ -532,7 +590,9 @@ def test_admin_approver_schedules_in_the_site_time_zone(settings, clock, client,
     client.force_login(approver)
 
     response = client.post(
-        request_url(request, "approve"), {"when": "schedule", "effective_at": "2026-06-02T10:00"}, follow=True,
+        request_url(request, "approve"),
+        {"when": "schedule", "effective_at": "2026-06-02T10:00"},
+        follow=True,
     )
 
     publication = Publication.objects.get(version=2)
@@ -590,7 +650,11 @@ def test_admin_approver_rejects_with_a_reason(client, published, editor, approve
     assert messages_of(missing) == ["Give a reason for the rejection."]
     assert messages_of(response) == ["Request rejected."]
     request.refresh_from_db()
-    assert (request.status, request.rejection_reason, request.decided_by) == ("rejected", "DPA not signed yet", approver)
+    assert (request.status, request.rejection_reason, request.decided_by) == (
+        "rejected",
+        "DPA not signed yet",
+        approver,
+    )
 
 
 def test_admin_publications_are_read_only(client, published, approver):

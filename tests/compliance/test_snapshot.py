@@ -6,8 +6,15 @@ from django.db.models import Max
 
 from compliance.enums import SectionKey
 from compliance.models import (
-    CONTENT_MODELS, Certification, ContactRoute, Control, DataHandlingRow, GdprFact, Organization,
-    Section, Subprocessor,
+    CONTENT_MODELS,
+    Certification,
+    ContactRoute,
+    Control,
+    DataHandlingRow,
+    GdprFact,
+    Organization,
+    Section,
+    Subprocessor,
 )
 from compliance.services import content_delete, system_actor
 from compliance.snapshot import build_snapshot, content_last_changed_at
@@ -22,9 +29,19 @@ def _latest_history_date():
 
 def test_snapshot_holds_shown_rows_in_order_keyed_by_slug(db):
     actor = system_actor()
-    save(Organization(name="Acme", legal_name="Acme Ltd", page_title="Trust", intro="Hello.",
-                      website="acme.test", contact_email="hi@acme.test", security_email="sec@acme.test",
-                      preferred_languages="en, de ,"), actor)
+    save(
+        Organization(
+            name="Acme",
+            legal_name="Acme Ltd",
+            page_title="Trust",
+            intro="Hello.",
+            website="acme.test",
+            contact_email="hi@acme.test",
+            security_email="sec@acme.test",
+            preferred_languages="en, de ,",
+        ),
+        actor,
+    )
     save(Section(key=SectionKey.DATA_SECURITY, title="Data Security", intro="Encrypted.", position=20), actor)
     save(Section(key=SectionKey.CERTIFICATIONS, title="Certifications", position=10), actor)
     save(Section(key=SectionKey.GDPR, title="GDPR", position=30), actor)
@@ -36,7 +53,9 @@ def test_snapshot_holds_shown_rows_in_order_keyed_by_slug(db):
     save(Control(slug="hsts", section=security, group="In transit", title="HSTS", position=2), actor)
     save(Control(slug="aes", section=security, group="At rest", title="AES", status="planned", position=3), actor)
     save(Control(slug="gone", section=security, group="At rest", title="Gone", is_active=False, position=4), actor)
-    save(Subprocessor(slug="net", name="Netlify", purpose="Hosting", certifications="SOC 2, ,ISO ", location="US"), actor)
+    save(
+        Subprocessor(slug="net", name="Netlify", purpose="Hosting", certifications="SOC 2, ,ISO ", location="US"), actor
+    )
     save(DataHandlingRow(slug="acct", category="Account", description="Email"), actor)
     save(GdprFact(slug="basis", label="Legal basis", body="Contract"), actor)
     save(ContactRoute(slug="privacy", label="Privacy", email="privacy@acme.test", topics="DPA"), actor)
@@ -46,33 +65,78 @@ def test_snapshot_holds_shown_rows_in_order_keyed_by_slug(db):
     assert snapshot == {
         "schema_version": 1,
         "organization": {
-            "name": "Acme", "legal_name": "Acme Ltd", "page_title": "Trust", "intro": "Hello.",
-            "website": "acme.test", "contact_email": "hi@acme.test", "security_email": "sec@acme.test",
+            "name": "Acme",
+            "legal_name": "Acme Ltd",
+            "page_title": "Trust",
+            "intro": "Hello.",
+            "website": "acme.test",
+            "contact_email": "hi@acme.test",
+            "security_email": "sec@acme.test",
             "preferred_languages": ["en", "de"],
         },
         "content_updated_at": _latest_history_date().isoformat(),
         "sections": [
             {"key": "certifications", "title": "Certifications", "intro": "", "groups": []},
-            {"key": "data-security", "title": "Data Security", "intro": "Encrypted.", "groups": [
-                {"title": "In transit", "items": [
-                    {"slug": "tls", "title": "TLS", "body": "1.2+", "status": "in_place", "status_label": "In place"},
-                    {"slug": "hsts", "title": "HSTS", "body": "", "status": "in_place", "status_label": "In place"},
-                ]},
-                {"title": "At rest", "items": [
-                    {"slug": "aes", "title": "AES", "body": "", "status": "planned", "status_label": "Planned"},
-                ]},
-            ]},
+            {
+                "key": "data-security",
+                "title": "Data Security",
+                "intro": "Encrypted.",
+                "groups": [
+                    {
+                        "title": "In transit",
+                        "items": [
+                            {
+                                "slug": "tls",
+                                "title": "TLS",
+                                "body": "1.2+",
+                                "status": "in_place",
+                                "status_label": "In place",
+                            },
+                            {
+                                "slug": "hsts",
+                                "title": "HSTS",
+                                "body": "",
+                                "status": "in_place",
+                                "status_label": "In place",
+                            },
+                        ],
+                    },
+                    {
+                        "title": "At rest",
+                        "items": [
+                            {"slug": "aes", "title": "AES", "body": "", "status": "planned", "status_label": "Planned"},
+                        ],
+                    },
+                ],
+            },
             {"key": "gdpr", "title": "GDPR", "intro": "", "groups": []},
         ],
         "certifications": [
-            {"slug": "soc2", "name": "SOC 2", "status": "achieved", "status_label": "Achieved",
-             "target": "", "description": ""},
-            {"slug": "iso", "name": "ISO 27001", "status": "planned", "status_label": "Planned",
-             "target": "2027", "description": ""},
+            {
+                "slug": "soc2",
+                "name": "SOC 2",
+                "status": "achieved",
+                "status_label": "Achieved",
+                "target": "",
+                "description": "",
+            },
+            {
+                "slug": "iso",
+                "name": "ISO 27001",
+                "status": "planned",
+                "status_label": "Planned",
+                "target": "2027",
+                "description": "",
+            },
         ],
         "subprocessors": [
-            {"slug": "net", "name": "Netlify", "purpose": "Hosting", "certifications": ["SOC 2", "ISO"],
-             "location": "US"},
+            {
+                "slug": "net",
+                "name": "Netlify",
+                "purpose": "Hosting",
+                "certifications": ["SOC 2", "ISO"],
+                "location": "US",
+            },
         ],
         "data_handling": [{"slug": "acct", "category": "Account", "description": "Email"}],
         "gdpr": [{"slug": "basis", "label": "Legal basis", "body": "Contract"}],
@@ -86,18 +150,27 @@ def test_snapshot_of_empty_content(db):
     assert build_snapshot() == {
         "schema_version": 1,
         "organization": {
-            "name": "", "legal_name": "", "page_title": "Security & Compliance", "intro": "", "website": "",
-            "contact_email": "", "security_email": "", "preferred_languages": [],
+            "name": "",
+            "legal_name": "",
+            "page_title": "Security & Compliance",
+            "intro": "",
+            "website": "",
+            "contact_email": "",
+            "security_email": "",
+            "preferred_languages": [],
         },
         "content_updated_at": None,
-        "sections": [], "certifications": [], "subprocessors": [], "data_handling": [], "gdpr": [],
-        "contact_routes": [], "documents": [],
+        "sections": [],
+        "certifications": [],
+        "subprocessors": [],
+        "data_handling": [],
+        "gdpr": [],
+        "contact_routes": [],
+        "documents": [],
     }
 
 
-def test_snapshot_takes_the_same_number_of_queries_for_1_and_30_rows_per_list(
-    seeded, django_assert_num_queries
-):
+def test_snapshot_takes_the_same_number_of_queries_for_1_and_30_rows_per_list(seeded, django_assert_num_queries):
     actor = system_actor()
     add_rows_per_section(1, actor, prefix="a")
     with django_assert_num_queries(SNAPSHOT_QUERIES):

@@ -1,4 +1,3 @@
-
 import pytest
 from django.core.cache import cache
 
@@ -31,11 +30,22 @@ def nda(db, editor):
 @pytest.fixture
 def listed(clock, published, editor, approver, nda):
     """A gated SOC 2 report and a public DPA template, on the live page."""
-    soc2 = add_document(editor, slug="soc2-report", title="SOC 2 Type I report", visibility="gated",
-                        content=b"%PDF-1.7\nsoc2 body\n%%EOF\n")
-    pentest = add_document(editor, slug="pentest-summary", title="Pen-test summary", visibility="gated",
-                           content=b"%PDF-1.7\npentest body\n%%EOF\n")
-    dpa = add_document(editor, slug="dpa-template", title="DPA template", visibility="public",
-                       content=b"%PDF-1.7\ndpa body\n%%EOF\n")
+    soc2 = add_document(
+        editor,
+        slug="soc2-report",
+        title="SOC 2 Type I report",
+        visibility="gated",
+        content=b"%PDF-1.7\nsoc2 body\n%%EOF\n",
+    )
+    pentest = add_document(
+        editor,
+        slug="pentest-summary",
+        title="Pen-test summary",
+        visibility="gated",
+        content=b"%PDF-1.7\npentest body\n%%EOF\n",
+    )
+    dpa = add_document(
+        editor, slug="dpa-template", title="DPA template", visibility="public", content=b"%PDF-1.7\ndpa body\n%%EOF\n"
+    )
     publish(editor, approver)
     return {"soc2": soc2, "pentest": pentest, "dpa": dpa}

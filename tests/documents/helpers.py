@@ -22,8 +22,11 @@ def pdf(content: bytes = b"%PDF-1.7\nbody\n%%EOF\n", name: str = "report.pdf") -
 
 
 def add_document(editor, *, slug: str, title: str, visibility: str, content: bytes) -> Document:
-    return save(Document(slug=slug, title=title, description=f"About {title}.", visibility=visibility,
-                         file=pdf(content)), editor, "document uploaded")
+    return save(
+        Document(slug=slug, title=title, description=f"About {title}.", visibility=visibility, file=pdf(content)),
+        editor,
+        "document uploaded",
+    )
 
 
 def publish(editor, approver, **kwargs):
@@ -32,8 +35,12 @@ def publish(editor, approver, **kwargs):
 
 def ask(slug: str = "soc2-report", *, nda, ip: str = "198.51.100.7", **data):
     return services.access_request_submit(
-        document_slug=slug, data={**REQUESTER, **data}, nda_version_id=nda.pk,
-        submission_token=f"access-token-{next(_tokens):08d}-abcdef", ip=ip, user_agent="TestBrowser/1.0",
+        document_slug=slug,
+        data={**REQUESTER, **data},
+        nda_version_id=nda.pk,
+        submission_token=f"access-token-{next(_tokens):08d}-abcdef",
+        ip=ip,
+        user_agent="TestBrowser/1.0",
     )
 
 
@@ -46,7 +53,9 @@ def mailed_download_path(to: str = "wendy@acme.example") -> str:
     outbox_send_due()
     for message in reversed(mail.outbox):
         if message.to == [to]:
-            found = re.search(r"https://trust\.example\.com(/documents/[a-z0-9-]+/download/[A-Za-z0-9_-]+/)", message.body)
+            found = re.search(
+                r"https://trust\.example\.com(/documents/[a-z0-9-]+/download/[A-Za-z0-9_-]+/)", message.body
+            )
             if found:
                 return found.group(1)
     raise AssertionError("no download link was mailed")

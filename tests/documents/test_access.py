@@ -29,15 +29,30 @@ def test_a_request_is_a_ticket_with_the_nda_acceptance_recorded(listed, nda, clo
 
     assert (ticket.kind, ticket.reference, ticket.status) == ("document_access", "DOC-2026-000001", "open")
     assert (ticket.requester_name, ticket.requester_email, ticket.legal_entity) == (
-        "Wendy Work", "wendy@acme.example", "Acme Inc.",
+        "Wendy Work",
+        "wendy@acme.example",
+        "Acme Inc.",
     )
-    assert ticket.form_data == {"document": "soc2-report", "document_title": "SOC 2 Type I report",
-                                "nda_version": "2026-06"}
+    assert ticket.form_data == {
+        "document": "soc2-report",
+        "document_title": "SOC 2 Type I report",
+        "nda_version": "2026-06",
+    }
     # Two business days from Monday 1 June 2026.
     assert ticket.due_at.date().isoformat() == "2026-06-03"
     acceptance = NdaAcceptance.objects.get(ticket=ticket)
-    assert (acceptance.nda_version, acceptance.document, acceptance.accepted_at, acceptance.ip, acceptance.user_agent) == (
-        nda, listed["soc2"], clock.now, "198.51.100.7", "TestBrowser/1.0",
+    assert (
+        acceptance.nda_version,
+        acceptance.document,
+        acceptance.accepted_at,
+        acceptance.ip,
+        acceptance.user_agent,
+    ) == (
+        nda,
+        listed["soc2"],
+        clock.now,
+        "198.51.100.7",
+        "TestBrowser/1.0",
     )
     assert not DocumentGrant.objects.exists()
 
@@ -79,7 +94,10 @@ def test_approval_in_the_ticket_workflow_grants_time_limited_access(listed, nda,
 
     grant = DocumentGrant.objects.get(ticket=ticket)
     assert (grant.document, grant.granted_by, grant.granted_at, grant.auto_approved) == (
-        listed["soc2"], handler, clock.now, False,
+        listed["soc2"],
+        handler,
+        clock.now,
+        False,
     )
     assert grant.expires_at == clock.now + timedelta(days=30)
     queued = OutboxMail.objects.get(template="document_access_granted")
@@ -92,14 +110,19 @@ def test_approval_in_the_ticket_workflow_grants_time_limited_access(listed, nda,
 def test_rejection_denies_access(listed, nda, handler):
     ticket = ask(nda=nda)
 
-    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.REJECTED, actor=handler,
-                      reason="We share this report with customers only.")
+    ticket_transition(
+        ticket_id=ticket.pk,
+        to_status=TicketStatus.REJECTED,
+        actor=handler,
+        reason="We share this report with customers only.",
+    )
 
     assert not DocumentGrant.objects.exists()
     outbox_send_due()
     to_requester = [m.subject for m in mail.outbox if m.to == [ticket.requester_email]]
     assert to_requester == [
-        "[DOC-2026-000001] We received your request", "[DOC-2026-000001] Decision on your request",
+        "[DOC-2026-000001] We received your request",
+        "[DOC-2026-000001] Decision on your request",
     ]
     # The request handler (no notify list set) heard of the new ticket.
     assert [m.subject for m in mail.outbox if m.to == [handler.email]] == [
@@ -161,8 +184,10 @@ def test_a_user_without_the_revoke_permission_cannot_revoke(listed, nda, handler
     approve(ask(nda=nda), handler)
     grant = DocumentGrant.objects.get()
 
-    response = editor_client.post("/admin/documents/documentgrant/",
-                                  {"action": "revoke", "_selected_action": [grant.pk], "apply": "1", "reason": "x"})
+    response = editor_client.post(
+        "/admin/documents/documentgrant/",
+        {"action": "revoke", "_selected_action": [grant.pk], "apply": "1", "reason": "x"},
+    )
 
     assert response.status_code == 403
     grant.refresh_from_db()
@@ -178,6 +203,7 @@ def test_a_new_nda_version_added_in_the_admin_replaces_the_active_one(nda, make_
 
     assert response.status_code == 302
     assert list(NdaVersion.objects.order_by("created_at", "id").values_list("label", "active")) == [
-        ("2026-06", False), ("2026-09", True),
+        ("2026-06", False),
+        ("2026-09", True),
     ]
     assert services.active_nda().text == "Revised terms."

@@ -46,10 +46,15 @@ def test_an_upload_is_stored_privately_with_its_hash_and_history(editor, setting
 def test_the_snapshot_lists_documents_without_bytes_or_paths(editor):
     doc = add_document(editor, slug="soc2", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nabc")
 
-    assert build_snapshot()["documents"] == [{
-        "slug": "soc2", "title": "SOC 2 report", "description": "About SOC 2 report.", "visibility": "gated",
-        "sha256": doc.sha256,
-    }]
+    assert build_snapshot()["documents"] == [
+        {
+            "slug": "soc2",
+            "title": "SOC 2 report",
+            "description": "About SOC 2 report.",
+            "visibility": "gated",
+            "sha256": doc.sha256,
+        }
+    ]
 
 
 def test_the_page_shows_documents_of_the_live_version_only(client, listed, editor):
@@ -76,10 +81,19 @@ def test_the_admin_uploads_through_the_content_services_with_a_reason(client, ma
     admin_user = make_staff("root", superuser=True)
     client.force_login(admin_user)
 
-    response = client.post("/admin/compliance/document/add/", {
-        "slug": "pentest", "title": "Pen-test summary", "description": "", "visibility": "gated",
-        "position": 10, "is_active": "on", "file": pdf(b"%PDF-1.7\npentest"), "change_reason": "2026 test",
-    })
+    response = client.post(
+        "/admin/compliance/document/add/",
+        {
+            "slug": "pentest",
+            "title": "Pen-test summary",
+            "description": "",
+            "visibility": "gated",
+            "position": 10,
+            "is_active": "on",
+            "file": pdf(b"%PDF-1.7\npentest"),
+            "change_reason": "2026 test",
+        },
+    )
 
     assert response.status_code == 302
     doc = Document.objects.get()
@@ -89,10 +103,17 @@ def test_the_admin_uploads_through_the_content_services_with_a_reason(client, ma
 def test_the_admin_refuses_a_disguised_file(client, make_staff):
     client.force_login(make_staff("root", superuser=True))
 
-    response = client.post("/admin/compliance/document/add/", {
-        "slug": "pentest", "title": "Pen-test summary", "visibility": "gated", "position": 10,
-        "file": pdf(b"MZ\x90\x00 not a pdf", name="report.pdf"), "change_reason": "2026 test",
-    })
+    response = client.post(
+        "/admin/compliance/document/add/",
+        {
+            "slug": "pentest",
+            "title": "Pen-test summary",
+            "visibility": "gated",
+            "position": 10,
+            "file": pdf(b"MZ\x90\x00 not a pdf", name="report.pdf"),
+            "change_reason": "2026 test",
+        },
+    )
 
     assert response.status_code == 200
     assert "Only PDF files can be uploaded; this file is not a PDF." in response.content.decode()

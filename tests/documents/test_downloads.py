@@ -42,7 +42,10 @@ def test_a_document_not_yet_published_is_not_served(listed, editor, client):
 
 
 def test_the_live_version_of_a_replaced_file_is_served_until_the_next_publication(
-    listed, editor, approver, client,
+    listed,
+    editor,
+    approver,
+    client,
 ):
     from tests.factories import save
 
@@ -75,7 +78,11 @@ def test_a_valid_grant_downloads_the_document_logged_and_never_cached(granted, c
     assert response["Referrer-Policy"] == "no-referrer"
     download = DocumentDownload.objects.get()
     assert (download.grant, download.downloaded_at, download.ip, download.user_agent, download.sha256) == (
-        grant, clock.now, "203.0.113.50", "Reader/2.0", grant.document.sha256,
+        grant,
+        clock.now,
+        "203.0.113.50",
+        "Reader/2.0",
+        grant.document.sha256,
     )
 
 
@@ -146,23 +153,42 @@ def test_the_request_form_creates_the_ticket_and_records_the_nda(listed, nda, cl
     assert "You keep our reports confidential." in form.content.decode()
     assert "Non-disclosure agreement (version 2026-06)" in form.content.decode()
 
-    response = client.post("/documents/soc2-report/request/", {
-        "requester_name": "Wendy Work", "requester_email": "Wendy@Acme.example", "legal_entity": "Acme Inc.",
-        "accept_nda": "on", "nda_version": nda.pk, "website": "", "submission_token": "form-token-0001-abcdefghij",
-    }, REMOTE_ADDR="198.51.100.9", HTTP_USER_AGENT="Form/1.0")
+    response = client.post(
+        "/documents/soc2-report/request/",
+        {
+            "requester_name": "Wendy Work",
+            "requester_email": "Wendy@Acme.example",
+            "legal_entity": "Acme Inc.",
+            "accept_nda": "on",
+            "nda_version": nda.pk,
+            "website": "",
+            "submission_token": "form-token-0001-abcdefghij",
+        },
+        REMOTE_ADDR="198.51.100.9",
+        HTTP_USER_AGENT="Form/1.0",
+    )
 
     assert response.status_code == 302 and response["Location"] == "/requests/submitted/"
     from documents.models import NdaAcceptance
 
     acceptance = NdaAcceptance.objects.get()
     assert (acceptance.ticket.requester_email, acceptance.ip, acceptance.user_agent, acceptance.nda_version) == (
-        "wendy@acme.example", "198.51.100.9", "Form/1.0", nda,
+        "wendy@acme.example",
+        "198.51.100.9",
+        "Form/1.0",
+        nda,
     )
 
 
 def test_the_request_form_needs_the_nda_accepted_and_a_work_address(listed, nda, client):
-    data = {"requester_name": "Sam", "requester_email": "sam@gmail.com", "legal_entity": "Sam Ltd",
-            "nda_version": nda.pk, "website": "", "submission_token": "form-token-0002-abcdefghij"}
+    data = {
+        "requester_name": "Sam",
+        "requester_email": "sam@gmail.com",
+        "legal_entity": "Sam Ltd",
+        "nda_version": nda.pk,
+        "website": "",
+        "submission_token": "form-token-0002-abcdefghij",
+    }
 
     no_nda = client.post("/documents/soc2-report/request/", data)
     freemail = client.post("/documents/soc2-report/request/", {**data, "accept_nda": "on"})

@@ -26,8 +26,10 @@ def log(listed, nda, make_staff, clock, settings):
     after a day, rejected (closed after a day), grant on legal hold; and one open."""
     settings.DOCUMENT_LOG_RETENTION_DAYS = 730
     handler = make_staff("hannah", "Request handler")
-    tickets = {name: ask(nda=nda, requester_email=f"{name}@acme.example")
-               for name in ("expired", "revoked", "rejected", "held", "open")}
+    tickets = {
+        name: ask(nda=nda, requester_email=f"{name}@acme.example")
+        for name in ("expired", "revoked", "rejected", "held", "open")
+    }
     for name in ("expired", "revoked", "held"):
         grant = approve(tickets[name], handler).document_grant
         for _ in range(2):
@@ -35,18 +37,22 @@ def log(listed, nda, make_staff, clock, settings):
     ticket_set_legal_hold(ticket_id=tickets["held"].pk, legal_hold=True, reason="litigation", actor=handler)
     clock.advance(days=1)
     services.grant_revoke(grant_id=tickets["revoked"].document_grant.pk, actor=handler, reason="contract ended")
-    ticket_transition(ticket_id=tickets["rejected"].pk, to_status=TicketStatus.REJECTED, actor=handler,
-                      reason="Customers only.")
+    ticket_transition(
+        ticket_id=tickets["rejected"].pk, to_status=TicketStatus.REJECTED, actor=handler, reason="Customers only."
+    )
     ticket_transition(ticket_id=tickets["rejected"].pk, to_status=TicketStatus.CLOSED, actor=handler)
     return tickets
 
 
 def client_data(tickets) -> dict[str, tuple]:
-    acceptances = {name: NdaAcceptance.objects.values_list("ip", "user_agent").get(ticket=ticket)
-                   for name, ticket in tickets.items()}
-    downloads = {name: sorted(set(DocumentDownload.objects.filter(grant__ticket=ticket)
-                                  .values_list("ip", "user_agent")))
-                 for name, ticket in tickets.items()}
+    acceptances = {
+        name: NdaAcceptance.objects.values_list("ip", "user_agent").get(ticket=ticket)
+        for name, ticket in tickets.items()
+    }
+    downloads = {
+        name: sorted(set(DocumentDownload.objects.filter(grant__ticket=ticket).values_list("ip", "user_agent")))
+        for name, ticket in tickets.items()
+    }
     return {name: (acceptances[name], *downloads[name]) for name in tickets}
 
 
@@ -55,17 +61,21 @@ def test_client_data_is_blanked_after_access_ended_plus_retention(log, clock):
     times = sorted(DocumentDownload.objects.values_list("downloaded_at", flat=True))
 
     assert document_logs_purge(now=start + timedelta(days=731) - timedelta(seconds=1)) == {
-        "acceptances": 0, "downloads": 0}
+        "acceptances": 0,
+        "downloads": 0,
+    }
     assert document_logs_purge(now=start + timedelta(days=731)) == {"acceptances": 2, "downloads": 2}
     assert client_data(log) == {
-        "expired": (CLIENT, CLIENT), "revoked": (BLANK, BLANK), "rejected": (BLANK,),
-        "held": (CLIENT, CLIENT), "open": (CLIENT,),
+        "expired": (CLIENT, CLIENT),
+        "revoked": (BLANK, BLANK),
+        "rejected": (BLANK,),
+        "held": (CLIENT, CLIENT),
+        "open": (CLIENT,),
     }
     assert document_logs_purge(now=start + timedelta(days=760)) == {"acceptances": 1, "downloads": 2}
     assert client_data(log)["expired"] == (BLANK, BLANK)
     # The evidence stays: every row, its time, the NDA version and the file hash.
-    assert (NdaAcceptance.objects.count(), DocumentDownload.objects.count(), DocumentGrant.objects.count()) == (
-        5, 6, 3)
+    assert (NdaAcceptance.objects.count(), DocumentDownload.objects.count(), DocumentGrant.objects.count()) == (5, 6, 3)
     assert sorted(DocumentDownload.objects.values_list("downloaded_at", flat=True)) == times
     assert set(NdaAcceptance.objects.values_list("nda_version__label", flat=True)) == {"2026-06"}
     # Held and open requests keep theirs; a second run finds nothing.

@@ -47,14 +47,24 @@ def test_subscribe_notice_unsubscribe_and_gated_download(page, live_server, sett
     editor = make_staff("edna", "Compliance editor")
     approver = make_staff("apollo", "Compliance approver")
     handler = make_staff("hannah", "Request handler")
-    save(Document(slug="soc2-report", title="SOC 2 Type I report", visibility="gated",
-                  file=SimpleUploadedFile("r.pdf", REPORT)), editor, "report received")
+    save(
+        Document(
+            slug="soc2-report",
+            title="SOC 2 Type I report",
+            visibility="gated",
+            file=SimpleUploadedFile("r.pdf", REPORT),
+        ),
+        editor,
+        "report received",
+    )
     nda_version_create(label="2026-06", text="Keep the report confidential.", actor=editor)
     publication_publish_initial(actor=system_actor())
 
     # 1. Subscribe from the infrastructure section, confirm from the mail.
     page.goto(f"{live_server.url}/")
-    page.locator("#infrastructure").get_by_role("link", name="Get notified by email when our subprocessors change").click()
+    page.locator("#infrastructure").get_by_role(
+        "link", name="Get notified by email when our subprocessors change"
+    ).click()
     page.get_by_label("Your email").fill("cora@customer.example")
     assert page.get_by_label("Subprocessor changes only").is_checked()
     page.get_by_role("button", name="Subscribe").click()

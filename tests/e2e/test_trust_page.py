@@ -16,8 +16,13 @@ pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -129,8 +134,6 @@ def test_print_hides_navigation_and_keeps_statuses_as_text(chromium, trust_url):
         assert page.locator(".header-link").is_visible() is False
         status = page.locator("#certifications .status").first
         assert status.inner_text().endswith("In progress")
-        assert page.evaluate(
-            "e => getComputedStyle(e).backgroundColor", status.element_handle()
-        ) == "rgba(0, 0, 0, 0)"
+        assert page.evaluate("e => getComputedStyle(e).backgroundColor", status.element_handle()) == "rgba(0, 0, 0, 0)"
     finally:
         page.close()

@@ -27,12 +27,20 @@ def test_entry_shows_time_user_object_field_changes_reason_and_no_publication_ye
     cert = Certification.objects.get(slug="soc2-type-1")
     history = cert.history.first()
     assert (entry.seq, entry.model_label, entry.change_type) == (
-        ChainLink.objects.order_by("-seq").first().seq, "compliance.historicalcertification", "changed")
+        ChainLink.objects.order_by("-seq").first().seq,
+        "compliance.historicalcertification",
+        "changed",
+    )
     assert (entry.object_id, entry.object_repr, entry.user, entry.reason) == (
-        cert.pk, "SOC 2 Type I", "edna", "Auditor engaged later")
+        cert.pk,
+        "SOC 2 Type I",
+        "edna",
+        "Auditor engaged later",
+    )
     assert entry.changed_at == history.history_date
     assert [(c.field, c.label, c.before, c.after) for c in entry.changes] == [
-        ("target", "target", "Q4 2026", "Q1 2027")]
+        ("target", "target", "Q4 2026", "Q1 2027")
+    ]
     assert entry.publication is None
 
 
@@ -43,9 +51,15 @@ def test_created_and_deleted_entries(seeded, editor):
     entries = audit_log_page(filters=AuditFilters(model_label="compliance.historicalcontrol"), size=500).entries
     deleted, created = entries[0], [e for e in entries if e.object_id == control_pk and e.change_type == "created"][0]
     assert (deleted.change_type, deleted.changes, deleted.reason, deleted.user) == (
-        "deleted", [], "Replaced by TLS 1.3", "edna")
+        "deleted",
+        [],
+        "Replaced by TLS 1.3",
+        "edna",
+    )
     assert created.user == "system" and created.reason == "initial content import"
-    assert ("title", None, "TLS 1.2+ enforced on all connections") in [(c.field, c.before, c.after) for c in created.changes]
+    assert ("title", None, "TLS 1.2+ enforced on all connections") in [
+        (c.field, c.before, c.after) for c in created.changes
+    ]
 
 
 def test_filters_by_user_model_and_date(seeded, editor):
@@ -93,7 +107,11 @@ def test_entries_name_the_publication_that_carried_them_live(seeded, editor, app
     after, published, before = audit_log_page(filters=AuditFilters(), size=3).entries
     assert (after.reason, after.publication) == ("after v2", None)
     assert (published.change_type, published.user, published.reason, published.object_repr) == (
-        "published", "apollo", "Audit timing", "Version 2")
+        "published",
+        "apollo",
+        "Audit timing",
+        "Version 2",
+    )
     assert published.changed_at == v2.snapshot_taken_at
     assert before.reason == "before v2"
     assert (before.publication.version, before.publication.effective_at) == (2, v2.effective_at)
@@ -105,6 +123,7 @@ def test_entries_name_the_publication_that_carried_them_live(seeded, editor, app
 
 def test_query_count_stays_constant_as_history_grows(seeded, editor, django_assert_num_queries):
     publication_publish_initial(actor=system_actor())
+
     def measure() -> tuple[int, int, int]:
         newest = ChainLink.objects.order_by("-seq").first().seq
         return (
@@ -125,7 +144,9 @@ def test_query_count_stays_constant_as_history_grows(seeded, editor, django_asse
     assert measure() == small == (1 + 1 + 6 + 1, 1 + 1 + 1 + 1, 1 + 1 + 6 + 1)
     with django_assert_num_queries(2 + 1 + 1 + 1 + 1):  # date bounds, links, publications, GDPR rows, users
         today = timezone.now().date()
-        audit_log_page(filters=AuditFilters(date_from=today, date_to=today, model_label="compliance.historicalgdprfact"))
+        audit_log_page(
+            filters=AuditFilters(date_from=today, date_to=today, model_label="compliance.historicalgdprfact")
+        )
 
 
 def test_admin_view_query_count_does_not_grow(seeded, editor, client):
@@ -182,7 +203,12 @@ def test_purge_runs_appear_in_the_log(seeded):
         record = allow_history_purge(cursor, reason="retention: 7 years", actor_username="system")
     entry = audit_log_page(filters=AuditFilters(), size=1).entries[0]
     assert (entry.model_label, entry.change_type, entry.reason, entry.user, entry.changed_at) == (
-        "evidence.purgerecord", "purged history", "retention: 7 years", "system", record.ran_at)
+        "evidence.purgerecord",
+        "purged history",
+        "retention: 7 years",
+        "system",
+        record.ran_at,
+    )
 
 
 def test_approvers_and_auditors_read_the_log(seeded, client, approver, auditor, editor):

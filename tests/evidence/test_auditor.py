@@ -26,12 +26,24 @@ def test_auditor_role_has_exactly_view_permissions():
     assert perms == sorted(
         [f"compliance.view_{m}" for m in content]
         + [f"compliance.view_historical{m}" for m in content]
-        + ["compliance.view_publication", "compliance.view_publicationrequest", "requests_app.view_ticketevent",
-           "evidence.view_auditlog", "evidence.export_auditlog", "evidence.view_chainlink",
-           "evidence.view_chainhead", "evidence.view_chainschema", "evidence.view_purgerecord",
-           "documents.view_ndaversion", "documents.view_ndaacceptance", "documents.view_documentgrant",
-           "documents.view_documentdownload", "subscriptions.view_subprocessornotice",
-           "subscriptions.view_subprocessorobjection", "subscriptions.view_publicationnotices"]
+        + [
+            "compliance.view_publication",
+            "compliance.view_publicationrequest",
+            "requests_app.view_ticketevent",
+            "evidence.view_auditlog",
+            "evidence.export_auditlog",
+            "evidence.view_chainlink",
+            "evidence.view_chainhead",
+            "evidence.view_chainschema",
+            "evidence.view_purgerecord",
+            "documents.view_ndaversion",
+            "documents.view_ndaacceptance",
+            "documents.view_documentgrant",
+            "documents.view_documentdownload",
+            "subscriptions.view_subprocessornotice",
+            "subscriptions.view_subprocessorobjection",
+            "subscriptions.view_publicationnotices",
+        ]
     )
     assert not [p for p in perms if p.split(".")[1].startswith(("add_", "change_", "delete_"))]
 
@@ -51,13 +63,20 @@ def _url(name: str, *args) -> str | None:
 
 def _database_state() -> dict[str, int]:
     return {m._meta.label: m._base_manager.count() for m in apps.get_models()} | {
-        "chain head": ChainHead.objects.get().seq}
+        "chain head": ChainHead.objects.get().seq
+    }
 
 
 # Pages that only read: a POST there changes nothing by construction (checked below).
 READ_ONLY_SUFFIXES = ("_changelist", "_history")
-FORM_DATA = {"change_reason": "auditor tries", "post": "yes", "summary": "auditor tries",
-             "reason": "auditor tries", "title": "auditor was here", "name": "auditor was here"}
+FORM_DATA = {
+    "change_reason": "auditor tries",
+    "post": "yes",
+    "summary": "auditor tries",
+    "reason": "auditor tries",
+    "title": "auditor was here",
+    "name": "auditor was here",
+}
 
 
 def _every_admin_url(model, model_admin, obj, version) -> list[tuple[str, str]]:
@@ -99,8 +118,13 @@ def test_auditor_cannot_add_change_delete_revert_or_act_in_any_admin(seeded, aud
         obj = model._default_manager.order_by("pk").first()
         version = None
         if isinstance(model_admin, SimpleHistoryAdmin) and obj is not None:
-            version = model.history.filter(  # type: ignore[attr-defined]
-                **{model._meta.pk.attname: obj.pk}).values_list("history_id", flat=True).first()
+            version = (
+                model.history.filter(  # type: ignore[attr-defined]
+                    **{model._meta.pk.attname: obj.pk}
+                )
+                .values_list("history_id", flat=True)
+                .first()
+            )
         for name, url in _every_admin_url(model, model_admin, obj, version):
             if name.endswith(READ_ONLY_SUFFIXES) and not name.endswith("_simple_history"):
                 continue

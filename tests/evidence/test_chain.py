@@ -29,7 +29,10 @@ def test_each_content_write_appends_one_link_in_sequence(seeded, editor):
     assert [link.seq for link in links] == [head_before.seq + 1, head_before.seq + 2]
     changed = cert.history.model.objects.get(pk=links[0].row_pk)
     assert (links[0].model_label, changed.history_type, changed.history_change_reason) == (
-        "compliance.historicalcertification", "~", "Audit moved")
+        "compliance.historicalcertification",
+        "~",
+        "Audit moved",
+    )
     assert links[0].actor_id == editor.pk
     assert links[0].prev_hash == head_before.hash
     assert links[1].prev_hash == links[0].link_hash
@@ -37,9 +40,13 @@ def test_each_content_write_appends_one_link_in_sequence(seeded, editor):
     fields = read_rows(type(changed), [changed.pk])[changed.pk]
     assert links[0].row_hash == row_digest({k: fields[k] for k in links[0].schema.attnames})
     assert links[0].link_hash == link_digest(
-        seq=links[0].seq, model_label=links[0].model_label, row_pk=links[0].row_pk,
-        row_hash=links[0].row_hash, prev_hash=links[0].prev_hash,
-        recorded_at=links[0].recorded_at, actor_id=editor.pk,
+        seq=links[0].seq,
+        model_label=links[0].model_label,
+        row_pk=links[0].row_pk,
+        row_hash=links[0].row_hash,
+        prev_hash=links[0].prev_hash,
+        recorded_at=links[0].recorded_at,
+        actor_id=editor.pk,
     )
     head = ChainHead.objects.get()
     assert (head.seq, head.hash) == (links[1].seq, links[1].link_hash)
@@ -57,11 +64,10 @@ def test_a_rolled_back_write_leaves_no_link(seeded, editor):
 
     before = ChainHead.objects.get().seq
     cert = Certification.objects.get(slug="soc2-type-1")
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            cert.target = "never"
-            content_save(obj=cert, actor=editor, reason="will roll back")
-            raise RuntimeError
+    with pytest.raises(RuntimeError), transaction.atomic():
+        cert.target = "never"
+        content_save(obj=cert, actor=editor, reason="will roll back")
+        raise RuntimeError
     assert ChainHead.objects.get().seq == before
     assert ChainLink.objects.count() == before
 

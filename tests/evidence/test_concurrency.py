@@ -60,8 +60,12 @@ def run_verify(*args: str) -> subprocess.CompletedProcess:
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     return subprocess.run(
-        [sys.executable, "manage.py", "verify_chain", *args], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "DATABASE_URL": url}, timeout=120,
+        [sys.executable, "manage.py", "verify_chain", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": url},
+        timeout=120,
     )
 
 

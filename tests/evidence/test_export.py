@@ -2,7 +2,7 @@ import csv
 import hashlib
 import io
 import json
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -39,9 +39,15 @@ def test_two_exports_of_a_range_are_byte_identical_and_match_the_manifest(seeded
     assert first == second
     head = ChainHead.objects.get()
     assert {k: v for k, v in manifest.items() if k != "generated_at"} == {
-        "file": f"audit-log_{today}_{today}.{fmt}", "format": fmt, "from": today, "to": today,
-        "row_count": head.seq, "first_seq": 1, "last_seq": head.seq,
-        "sha256": hashlib.sha256(first).hexdigest(), "chain_head": f"{head.seq}:{head.hash}",
+        "file": f"audit-log_{today}_{today}.{fmt}",
+        "format": fmt,
+        "from": today,
+        "to": today,
+        "row_count": head.seq,
+        "first_seq": 1,
+        "last_seq": head.seq,
+        "sha256": hashlib.sha256(first).hexdigest(),
+        "chain_head": f"{head.seq}:{head.hash}",
     }
     assert manifest_again["sha256"] == manifest["sha256"]
 
@@ -57,27 +63,35 @@ def test_jsonl_lines_have_sorted_keys_utc_times_and_field_changes(seeded, editor
     link = ChainLink.objects.order_by("-seq").first()
     history = cert.history.first()
     assert last == {
-        "seq": link.seq, "time": history.history_date.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "chained_at": link.recorded_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "model": "compliance.historicalcertification", "object_id": cert.pk, "object": "SOC 2 Type I",
-        "change": "changed", "user": "edna", "reason": "moved",
+        "seq": link.seq,
+        "time": history.history_date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "chained_at": link.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "model": "compliance.historicalcertification",
+        "object_id": cert.pk,
+        "object": "SOC 2 Type I",
+        "change": "changed",
+        "user": "edna",
+        "reason": "moved",
         "changes": {"target": {"before": "Q4 2026", "after": "Q1 2027"}},
-        "publication_version": None, "publication_effective_at": None,
-        "row_hash": link.row_hash, "prev_hash": link.prev_hash, "link_hash": link.link_hash,
+        "publication_version": None,
+        "publication_effective_at": None,
+        "row_hash": link.row_hash,
+        "prev_hash": link.prev_hash,
+        "link_hash": link.link_hash,
     }
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, link.seq + 1))
 
 
 def test_csv_neutralises_formula_cells(seeded, editor, tmp_path, today):
     fact = GdprFact.objects.get(slug=GdprFact.objects.order_by("pk").first().slug)
-    fact.label = "=HYPERLINK(\"http://evil.example\")"
+    fact.label = '=HYPERLINK("http://evil.example")'
     fact.body = "+1 and -2"
     content_save(obj=fact, actor=editor, reason="@mention\tin a reason")
     data, _ = export(tmp_path, today, "csv")
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     last = rows[-1]
     assert last["reason"] == "'@mention\tin a reason"
-    assert last["object"] == "'=HYPERLINK(\"http://evil.example\")"
+    assert last["object"] == '\'=HYPERLINK("http://evil.example")'
     assert json.loads(last["changes"])["body"]["after"] == "+1 and -2"  # JSON cells start with {
     assert last["change"] == "changed" and last["user"] == "edna"
     for row in rows:
@@ -85,17 +99,32 @@ def test_csv_neutralises_formula_cells(seeded, editor, tmp_path, today):
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
-    ("\rx", "'\rx"), ("plain", "plain"), ("", ""), ("a=b", "a=b"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        ("", ""),
+        ("a=b", "a=b"),
+    ],
+)
 def test_neutralise_cell(value, expected):
     assert neutralise_cell(value) == expected
 
 
 def test_empty_range_gives_header_only_and_null_bounds(seeded, tmp_path):
     out = io.BytesIO()
-    manifest = write_export(out, date_from=timezone.now().date().replace(year=2001), date_to=timezone.now().date().replace(year=2001), fmt="csv")
+    manifest = write_export(
+        out,
+        date_from=timezone.now().date().replace(year=2001),
+        date_to=timezone.now().date().replace(year=2001),
+        fmt="csv",
+    )
     assert out.getvalue().decode().splitlines()[0].startswith("seq,time,chained_at,model,object_id")
     assert (manifest.row_count, manifest.first_seq, manifest.last_seq) == (0, None, None)
 
@@ -118,12 +147,17 @@ def test_admin_export_is_an_uncached_attachment_identical_to_the_command(seeded,
 
 
 def test_admin_export_manifest(seeded, auditor_client, today):
-    response = auditor_client.get(EXPORT_URL, {"date_from": today, "date_to": today, "format": "jsonl", "manifest": "on"})
+    response = auditor_client.get(
+        EXPORT_URL, {"date_from": today, "date_to": today, "format": "jsonl", "manifest": "on"}
+    )
     assert "no-store" in response["Cache-Control"].split(", ")
     assert response["Content-Disposition"] == f'attachment; filename="audit-log_{today}_{today}.jsonl.manifest.json"'
     manifest = json.loads(response.content)
     assert (manifest["row_count"], manifest["first_seq"], manifest["last_seq"]) == (
-        ChainLink.objects.count(), 1, ChainLink.objects.count())
+        ChainLink.objects.count(),
+        1,
+        ChainLink.objects.count(),
+    )
 
 
 def test_admin_export_refused_to_editor(seeded, editor_client, today):

@@ -35,7 +35,7 @@ def footer(html: str) -> tuple[str, str]:
 
 
 def footer_html(head) -> str:
-    return (f'<span class="chain-seq">#{head.seq}</span> <code class="chain-hash">{head.hash}</code></p>')
+    return f'<span class="chain-seq">#{head.seq}</span> <code class="chain-hash">{head.hash}</code></p>'
 
 
 @pytest.fixture
@@ -46,8 +46,10 @@ def live(seeded):
 @pytest.fixture
 def at(monkeypatch):
     """Sets the clock: Last-Modified has whole seconds, so the tests move time on."""
+
     def set_clock(moment: datetime) -> None:
         monkeypatch.setattr(timezone, "now", lambda: moment)
+
     set_clock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
     return set_clock
 
@@ -129,7 +131,8 @@ def test_as_of_footer_shows_the_head_now_and_says_so(at, live, client, editor):
     head = chain_head()
     response = client.get("/as-of/2026-06-01/")
     assert footer(response.content.decode()) == (
-        "Audit chain head now, not as of 1 June 2026", f"#{head.seq} {head.hash}",
+        "Audit chain head now, not as of 1 June 2026",
+        f"#{head.seq} {head.hash}",
     )
     assert response.headers["Last-Modified"] == "Tue, 02 Jun 2026 12:00:00 GMT"
     assert client.get("/as-of/2026-06-01/", HTTP_IF_NONE_MATCH=response.headers["ETag"]).status_code == 304

@@ -48,14 +48,18 @@ def test_altered_field_of_a_history_row_is_named(chain):
     link = control_link(chain)
     raw("UPDATE compliance_historicalcontrol SET title = 'Weaker claim' WHERE history_id = %s", [link.row_pk])
     message = verify_fails("Chain BROKEN")
-    assert message == (f"Chain BROKEN at link {link.seq}: compliance.historicalcontrol row {link.row_pk} "
-                       "was altered after it was chained")
+    assert message == (
+        f"Chain BROKEN at link {link.seq}: compliance.historicalcontrol row {link.row_pk} "
+        "was altered after it was chained"
+    )
 
 
 def test_altered_reason_or_user_or_time_is_detected(chain):
     link = chain[-2]
-    raw("UPDATE compliance_historicalcertification SET history_change_reason = 'other' WHERE history_id = %s",
-        [link.row_pk])
+    raw(
+        "UPDATE compliance_historicalcertification SET history_change_reason = 'other' WHERE history_id = %s",
+        [link.row_pk],
+    )
     assert verify_chain().broken.seq == link.seq
 
 
@@ -66,22 +70,35 @@ def test_rehashed_row_breaks_the_next_link(chain):
     model = Control.history.model
     fields = read_rows(model, [link.row_pk])[link.row_pk]
     row_hash = row_digest({k: fields[k] for k in link.schema.attnames})
-    link_hash = link_digest(seq=link.seq, model_label=link.model_label, row_pk=link.row_pk, row_hash=row_hash,
-                            prev_hash=link.prev_hash, recorded_at=link.recorded_at, actor_id=link.actor_id)
+    link_hash = link_digest(
+        seq=link.seq,
+        model_label=link.model_label,
+        row_pk=link.row_pk,
+        row_hash=row_hash,
+        prev_hash=link.prev_hash,
+        recorded_at=link.recorded_at,
+        actor_id=link.actor_id,
+    )
     raw("UPDATE evidence_chainlink SET row_hash = %s, link_hash = %s WHERE seq = %s", [row_hash, link_hash, link.seq])
     broken = verify_chain().broken
     assert (broken.seq, broken.problem) == (
-        link.seq + 1, "does not name the previous link's hash (a link before it was changed or replaced)")
+        link.seq + 1,
+        "does not name the previous link's hash (a link before it was changed or replaced)",
+    )
 
 
 def test_altered_publication_snapshot_is_named(chain):
     publication = publication_publish_initial(actor=system_actor())
     link = ChainLink.objects.get(model_label="compliance.publication", row_pk=publication.pk)
     assert verify_chain().ok  # the stored JSON hashes the same when read back
-    raw("UPDATE compliance_publication SET snapshot = jsonb_set(snapshot, '{organization,name}', '\"Other\"') "
-        "WHERE id = %s", [publication.pk])
+    raw(
+        "UPDATE compliance_publication SET snapshot = jsonb_set(snapshot, '{organization,name}', '\"Other\"') "
+        "WHERE id = %s",
+        [publication.pk],
+    )
     assert verify_fails("BROKEN") == (
-        f"Chain BROKEN at link {link.seq}: compliance.publication row {publication.pk} was altered after it was chained")
+        f"Chain BROKEN at link {link.seq}: compliance.publication row {publication.pk} was altered after it was chained"
+    )
 
 
 def test_altered_link_field_is_detected(chain):
@@ -94,14 +111,16 @@ def test_deleted_history_row_is_named(chain):
     link = control_link(chain)
     raw("DELETE FROM compliance_historicalcontrol WHERE history_id = %s", [link.row_pk])
     assert verify_fails("BROKEN") == (
-        f"Chain BROKEN at link {link.seq}: compliance.historicalcontrol row {link.row_pk} was deleted")
+        f"Chain BROKEN at link {link.seq}: compliance.historicalcontrol row {link.row_pk} was deleted"
+    )
 
 
 def test_deleted_link_is_a_gap(chain):
     link = control_link(chain)
     raw("DELETE FROM evidence_chainlink WHERE seq = %s", [link.seq])
     assert verify_fails("BROKEN") == (
-        f"Chain BROKEN at link {link.seq}: links {link.seq}..{link.seq} are missing (deleted or never written)")
+        f"Chain BROKEN at link {link.seq}: links {link.seq}..{link.seq} are missing (deleted or never written)"
+    )
 
 
 def test_history_row_inserted_around_the_chain_is_found(chain):
@@ -111,13 +130,16 @@ def test_history_row_inserted_around_the_chain_is_found(chain):
         "section_id, history_date, history_type, history_change_reason, history_user_id) "
         "SELECT id, slug, position, is_active, \"group\", 'Forged', body, status, section_id, history_date, '~', "
         "'forged', history_user_id FROM compliance_historicalcontrol WHERE history_id = %s".replace(
-            ", group,", ", \"group\","),
+            ", group,", ', "group",'
+        ),
         [template.history_id],
     )
     forged = Control.history.order_by("-history_id").first()
     message = verify_fails("BROKEN")
-    assert message == (f"Chain BROKEN: compliance.historicalcontrol row {forged.history_id} "
-                       "is not in the chain (inserted around it, out of sequence)")
+    assert message == (
+        f"Chain BROKEN: compliance.historicalcontrol row {forged.history_id} "
+        "is not in the chain (inserted around it, out of sequence)"
+    )
 
 
 def test_link_inserted_out_of_sequence_is_found(chain):
@@ -129,14 +151,16 @@ def test_link_inserted_out_of_sequence_is_found(chain):
         [last.seq],
     )
     assert verify_fails("BROKEN") == (
-        f"Chain BROKEN at link {last.seq + 1}: links {last.seq + 1}..{last.seq + 4} are missing (deleted or never written)")
+        f"Chain BROKEN at link {last.seq + 1}: links {last.seq + 1}..{last.seq + 4} are missing (deleted or never written)"
+    )
 
 
 def test_cut_tail_is_found_by_the_head(chain):
     last = chain[-1]
     raw("DELETE FROM evidence_chainlink WHERE seq > %s", [last.seq - 2])
     assert verify_fails("BROKEN") == (
-        f"Chain BROKEN at link {last.seq - 1}: the chain ends at {last.seq - 2} but the head records {last.seq}: tail cut")
+        f"Chain BROKEN at link {last.seq - 1}: the chain ends at {last.seq - 2} but the head records {last.seq}: tail cut"
+    )
 
 
 def test_cut_tail_with_rewound_head_leaves_rows_outside_the_chain(chain):
@@ -145,7 +169,8 @@ def test_cut_tail_with_rewound_head_leaves_rows_outside_the_chain(chain):
     raw("UPDATE evidence_chainhead SET seq = %s, hash = %s", [kept.seq, kept.link_hash])
     assert verify_fails("BROKEN") == (
         f"Chain BROKEN: compliance.historicalcertification row {chain[-2].row_pk} "
-        "is not in the chain (inserted around it, out of sequence)")
+        "is not in the chain (inserted around it, out of sequence)"
+    )
 
 
 def test_cut_tail_with_rewound_head_and_rows_is_found_by_an_expected_head(chain):
@@ -155,14 +180,16 @@ def test_cut_tail_with_rewound_head_and_rows_is_found_by_an_expected_head(chain)
     raw("UPDATE evidence_chainhead SET seq = %s, hash = %s", [kept.seq, kept.link_hash])
     call_command("verify_chain")  # consistent on its own...
     assert verify_fails("BROKEN", "--expect-head", f"{last.seq}:{last.link_hash}") == (
-        f"Chain BROKEN at link {kept.seq + 1}: the chain ends at {kept.seq}, before the expected head {last.seq}: tail cut")
+        f"Chain BROKEN at link {kept.seq + 1}: the chain ends at {kept.seq}, before the expected head {last.seq}: tail cut"
+    )
 
 
 def test_expected_head_with_other_hash_is_refused(chain):
     link = chain[-2]
     call_command("verify_chain", "--expect-head", f"{link.seq}:{link.link_hash}")
     assert verify_fails("BROKEN", "--expect-head", f"{link.seq}:{'a' * 64}") == (
-        f"Chain BROKEN at link {link.seq}: its hash differs from the expected head's hash")
+        f"Chain BROKEN at link {link.seq}: its hash differs from the expected head's hash"
+    )
 
 
 def test_malformed_expected_head_is_a_usage_error(chain):
@@ -171,6 +198,7 @@ def test_malformed_expected_head_is_a_usage_error(chain):
 
 
 # --- triggers ---------------------------------------------------------------
+
 
 def history_tables() -> list[str]:
     return sorted(m.history.model._meta.db_table for m in CONTENT_MODELS)
@@ -186,9 +214,16 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
         cursor.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'compliance\\_historical%%'")
         all_history = sorted(row[0] for row in cursor.fetchall())
     assert all_history == history_tables()
-    assert guarded == sorted(history_tables() + [
-        "compliance_publication", "evidence_chainlink", "evidence_chainschema", "evidence_purgerecord",
-        "requests_app_historicalticket"])  # not chained (personal data), but append-only too
+    assert guarded == sorted(
+        history_tables()
+        + [
+            "compliance_publication",
+            "evidence_chainlink",
+            "evidence_chainschema",
+            "evidence_purgerecord",
+            "requests_app_historicalticket",
+        ]
+    )  # not chained (personal data), but append-only too
 
 
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET history_change_reason = 'x'", "DELETE FROM {table}"])
@@ -206,22 +241,31 @@ def test_triggers_refuse_update_and_delete_on_history(chain, statement):
                 cursor.execute(statement.format(table=table))
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE compliance_publication SET summary = 'other'", "DELETE FROM compliance_publication",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE compliance_publication SET summary = 'other'",
+        "DELETE FROM compliance_publication",
+    ],
+)
 def test_triggers_refuse_rewriting_publications(chain, statement):
     publication_publish_initial(actor=system_actor())
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE evidence_chainlink SET actor_id = NULL", "DELETE FROM evidence_chainlink",
-    "UPDATE evidence_chainschema SET fields = ''", "DELETE FROM evidence_chainschema",
-    "UPDATE evidence_chainhead SET seq = seq - 1", "UPDATE evidence_chainhead SET seq = seq + 1",
-    "DELETE FROM evidence_chainhead",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE evidence_chainlink SET actor_id = NULL",
+        "DELETE FROM evidence_chainlink",
+        "UPDATE evidence_chainschema SET fields = ''",
+        "DELETE FROM evidence_chainschema",
+        "UPDATE evidence_chainhead SET seq = seq - 1",
+        "UPDATE evidence_chainhead SET seq = seq + 1",
+        "DELETE FROM evidence_chainhead",
+    ],
+)
 def test_triggers_refuse_rewriting_the_ledger(chain, statement):
     with pytest.raises(DatabaseError, match="append-only|only moves forward"):
         with transaction.atomic(), connection.cursor() as cursor:
@@ -243,13 +287,12 @@ def test_purge_path_may_rewrite_and_leaves_a_chained_record(chain):
 
 
 def test_purge_flag_needs_a_transaction(db):
-    with pytest.raises(TransactionManagementError):
-        with connection.cursor() as cursor:
-            connection.in_atomic_block, saved = False, connection.in_atomic_block
-            try:
-                allow_history_purge(cursor)
-            finally:
-                connection.in_atomic_block = saved
+    with pytest.raises(TransactionManagementError), connection.cursor() as cursor:
+        connection.in_atomic_block, saved = False, connection.in_atomic_block
+        try:
+            allow_history_purge(cursor)
+        finally:
+            connection.in_atomic_block = saved
 
 
 def test_writing_a_row_back_unchanged_is_not_a_rewrite(chain):

@@ -33,18 +33,30 @@ def set_due(ticket, due_at):
 
 def test_request_handler_role_has_exactly_its_permissions(db):
     perms = Group.objects.get(name="Request handler").permissions.select_related("content_type")
-    assert sorted(f"{p.content_type.app_label}.{p.codename}" for p in perms) == sorted([
-        "requests_app.view_ticket", "requests_app.change_ticket",
-        "requests_app.add_ticketnote", "requests_app.view_ticketnote",
-        "requests_app.view_ticketevent",
-        "requests_app.add_ticketattachment", "requests_app.view_ticketattachment",
-        "requests_app.view_outboxmail",
-        "requests_app.view_extraholiday", "requests_app.add_extraholiday", "requests_app.change_extraholiday",
-        "subscriptions.view_subscriber", "subscriptions.view_subprocessornotice",
-        "subscriptions.view_subprocessorobjection", "subscriptions.view_publicationnotices",
-        "documents.view_ndaversion", "documents.view_ndaacceptance", "documents.view_documentgrant",
-        "documents.revoke_documentgrant", "documents.view_documentdownload",
-    ])
+    assert sorted(f"{p.content_type.app_label}.{p.codename}" for p in perms) == sorted(
+        [
+            "requests_app.view_ticket",
+            "requests_app.change_ticket",
+            "requests_app.add_ticketnote",
+            "requests_app.view_ticketnote",
+            "requests_app.view_ticketevent",
+            "requests_app.add_ticketattachment",
+            "requests_app.view_ticketattachment",
+            "requests_app.view_outboxmail",
+            "requests_app.view_extraholiday",
+            "requests_app.add_extraholiday",
+            "requests_app.change_extraholiday",
+            "subscriptions.view_subscriber",
+            "subscriptions.view_subprocessornotice",
+            "subscriptions.view_subprocessorobjection",
+            "subscriptions.view_publicationnotices",
+            "documents.view_ndaversion",
+            "documents.view_ndaacceptance",
+            "documents.view_documentgrant",
+            "documents.revoke_documentgrant",
+            "documents.view_documentdownload",
+        ]
+    )
     editor = Group.objects.get(name="Compliance editor").permissions.values_list("content_type__app_label", flat=True)
     # evidence: reading the audit log; documents: the NDA text; subscriptions: notice counts
     assert set(editor) == {"compliance", "evidence", "documents", "subscriptions"}
@@ -70,7 +82,9 @@ def test_queue_lists_tickets_with_due_indicators(handler_client):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("due=overdue", {"overdue"}), ("due=soon", {"soon"}), ("due=later", {"later"}),
+        ("due=overdue", {"overdue"}),
+        ("due=soon", {"soon"}),
+        ("due=later", {"later"}),
         ("", {"overdue", "soon", "later", "closed"}),
     ],
 )
@@ -141,8 +155,14 @@ def test_change_page_shows_workflow_buttons_for_the_status(handler_client):
     ticket, _ = submit()
     response = handler_client.get(change_url(ticket))
     labels = [label for _, label in response.context["workflow_actions"]]
-    assert labels == ["Assign to me", "Acknowledge (start work)", "Message requester", "Reject", "Extend deadline",
-                      "Place legal hold"]
+    assert labels == [
+        "Assign to me",
+        "Acknowledge (start work)",
+        "Message requester",
+        "Reject",
+        "Extend deadline",
+        "Place legal hold",
+    ]
     html = response.content.decode()
     assert "Ann Example" in html and "Internal notes (never shown to the requester)" in html
     assert 'name="requester_email"' not in html  # not editable
@@ -186,31 +206,54 @@ def test_stale_page_is_refused_not_overwritten(handler_client, handler):
 def test_fulfil_with_pdf_upload_and_download(handler_client, handler):
     ticket, _ = submit(TicketKind.DPA)
     ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler)
-    response = handler_client.post(workflow_url(ticket, "fulfil"), {
-        "expected_status": TicketStatus.IN_PROGRESS, "reason": "Countersigned.", "attachment": pdf_upload(),
-    })
+    response = handler_client.post(
+        workflow_url(ticket, "fulfil"),
+        {
+            "expected_status": TicketStatus.IN_PROGRESS,
+            "reason": "Countersigned.",
+            "attachment": pdf_upload(),
+        },
+    )
     assert response.status_code == 302
     attachment = TicketAttachment.objects.get(ticket=ticket)
     download = handler_client.get(reverse("admin:requests_app_ticket_attachment", args=[ticket.pk, attachment.pk]))
     assert b"".join(download.streaming_content) == PDF_BYTES
-    assert 'attachment; filename="Signed DPA.pdf"' == download["Content-Disposition"]
+    assert download["Content-Disposition"] == 'attachment; filename="Signed DPA.pdf"'
 
 
 def test_reject_extend_close_and_request_info(handler_client, handler):
     ticket = ticket_in(TicketStatus.IN_PROGRESS, handler)
-    assert handler_client.post(workflow_url(ticket, "extend"), {
-        "expected_status": ticket.status, "reason": "Many systems."}).status_code == 302
-    assert handler_client.post(workflow_url(ticket, "request_info"), {
-        "expected_status": ticket.status, "message": "Which account?"}).status_code == 302
-    assert handler_client.post(workflow_url(ticket, "withdraw"), {
-        "expected_status": TicketStatus.AWAITING_REQUESTER, "reason": ""}).status_code == 302
-    assert handler_client.post(workflow_url(ticket, "close"), {
-        "expected_status": TicketStatus.WITHDRAWN}).status_code == 302
+    assert (
+        handler_client.post(
+            workflow_url(ticket, "extend"), {"expected_status": ticket.status, "reason": "Many systems."}
+        ).status_code
+        == 302
+    )
+    assert (
+        handler_client.post(
+            workflow_url(ticket, "request_info"), {"expected_status": ticket.status, "message": "Which account?"}
+        ).status_code
+        == 302
+    )
+    assert (
+        handler_client.post(
+            workflow_url(ticket, "withdraw"), {"expected_status": TicketStatus.AWAITING_REQUESTER, "reason": ""}
+        ).status_code
+        == 302
+    )
+    assert (
+        handler_client.post(workflow_url(ticket, "close"), {"expected_status": TicketStatus.WITHDRAWN}).status_code
+        == 302
+    )
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.CLOSED and ticket.extended_at is not None
     kinds = list(ticket.events.values_list("kind", "to_status"))
-    assert kinds[-4:] == [(TicketEventKind.EXTENDED, ""), (TicketEventKind.STATUS_CHANGED, "awaiting_requester"),
-                          (TicketEventKind.STATUS_CHANGED, "withdrawn"), (TicketEventKind.STATUS_CHANGED, "closed")]
+    assert kinds[-4:] == [
+        (TicketEventKind.EXTENDED, ""),
+        (TicketEventKind.STATUS_CHANGED, "awaiting_requester"),
+        (TicketEventKind.STATUS_CHANGED, "withdrawn"),
+        (TicketEventKind.STATUS_CHANGED, "closed"),
+    ]
 
 
 def test_reject_form_requires_a_reason(handler_client):
@@ -223,12 +266,21 @@ def test_reject_form_requires_a_reason(handler_client):
 def test_add_internal_note_inline(handler_client, handler):
     ticket, _ = submit()
     data = {
-        "notes-TOTAL_FORMS": "1", "notes-INITIAL_FORMS": "0", "notes-MIN_NUM_FORMS": "0",
-        "notes-MAX_NUM_FORMS": "1000", "notes-0-body": "Checked the contract.",
+        "notes-TOTAL_FORMS": "1",
+        "notes-INITIAL_FORMS": "0",
+        "notes-MIN_NUM_FORMS": "0",
+        "notes-MAX_NUM_FORMS": "1000",
+        "notes-0-body": "Checked the contract.",
     }
     for prefix in ("attachments", "events"):
-        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0",
-                     f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "0"})
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "0",
+            }
+        )
     response = handler_client.post(change_url(ticket), data)
     assert response.status_code == 302, response.context and response.context.get("errors")
     note = TicketNote.objects.get()
@@ -264,8 +316,9 @@ def test_tickets_cannot_be_added_or_deleted_in_admin(handler_client, make_staff,
 
 
 def test_handler_manages_extra_holidays(handler_client):
-    response = handler_client.post(reverse("admin:requests_app_extraholiday_add"),
-                                   {"date": "2026-12-24", "description": "Christmas Eve"})
+    response = handler_client.post(
+        reverse("admin:requests_app_extraholiday_add"), {"date": "2026-12-24", "description": "Christmas Eve"}
+    )
     assert response.status_code == 302
     assert ExtraHoliday.objects.get().description == "Christmas Eve"
 
@@ -279,14 +332,19 @@ def test_handler_views_outbox_read_only(handler_client):
 
 def test_legal_hold_through_the_admin(handler_client, handler):
     ticket, _ = submit()
-    response = handler_client.post(workflow_url(ticket, "hold"), {
-        "expected_status": ticket.status, "reason": "Litigation notice received."})
+    response = handler_client.post(
+        workflow_url(ticket, "hold"), {"expected_status": ticket.status, "reason": "Litigation notice received."}
+    )
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.legal_hold is True
     event = ticket.events.last()
     assert (event.kind, event.actor, event.visible_to_requester, event.message) == (
-        TicketEventKind.LEGAL_HOLD, handler, False, "legal hold placed: Litigation notice received.")
+        TicketEventKind.LEGAL_HOLD,
+        handler,
+        False,
+        "legal hold placed: Litigation notice received.",
+    )
     labels = [label for _, label in handler_client.get(change_url(ticket)).context["workflow_actions"]]
     assert "Release legal hold" in labels and "Place legal hold" not in labels
     handler_client.post(workflow_url(ticket, "release_hold"), {"expected_status": ticket.status, "reason": "Settled."})
@@ -297,8 +355,9 @@ def test_open_without_link_needs_a_recorded_reason(handler_client, handler):
     ticket, _ = submit(TicketKind.DSR_RECTIFICATION)
     url = workflow_url(ticket, "open")
     assert handler_client.post(url, {"expected_status": ticket.status}).status_code == 400
-    response = handler_client.post(url, {"expected_status": ticket.status,
-                                         "reason": "Confirmed by phone with the account owner."})
+    response = handler_client.post(
+        url, {"expected_status": ticket.status, "reason": "Confirmed by phone with the account owner."}
+    )
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.OPEN and ticket.verified_at is None

@@ -31,7 +31,7 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
         try:
             barrier.wait()
             results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
+        except Exception as exc:
             results[i] = exc
         finally:
             connection.close()
@@ -48,10 +48,19 @@ def test_two_concurrent_transitions_one_wins_one_conflicts(handler):
     for _ in range(5):  # several rounds, so both orders of arrival are likely exercised
         ticket = ticket_in(TicketStatus.IN_PROGRESS, handler)
         results = race(
-            lambda: ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=handler,
-                                      expected_status=TicketStatus.IN_PROGRESS),
-            lambda: ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.REJECTED, actor=handler,
-                                      reason="duplicate", expected_status=TicketStatus.IN_PROGRESS),
+            lambda: ticket_transition(
+                ticket_id=ticket.pk,
+                to_status=TicketStatus.FULFILLED,
+                actor=handler,
+                expected_status=TicketStatus.IN_PROGRESS,
+            ),
+            lambda: ticket_transition(
+                ticket_id=ticket.pk,
+                to_status=TicketStatus.REJECTED,
+                actor=handler,
+                reason="duplicate",
+                expected_status=TicketStatus.IN_PROGRESS,
+            ),
         )
         winners = [r for r in results if isinstance(r, Ticket)]
         losers = [r for r in results if isinstance(r, ValidationError)]
@@ -90,15 +99,15 @@ def test_transition_of_a_locked_ticket_is_refused_at_once(handler):
         holder.join(10)
     # Once released, the same move goes through.
     assert ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler).status == (
-        TicketStatus.IN_PROGRESS)
+        TicketStatus.IN_PROGRESS
+    )
 
 
 def test_concurrent_retries_of_one_submission_make_one_ticket():
     token = new_submission_token()
-    results = race(*[
-        (lambda: ticket_submit(kind=TicketKind.DPA, data=dict(REQUESTER), submission_token=token))
-        for _ in range(4)
-    ])
+    results = race(
+        *[(lambda: ticket_submit(kind=TicketKind.DPA, data=dict(REQUESTER), submission_token=token)) for _ in range(4)]
+    )
     assert all(isinstance(r, tuple) for r in results), results
     assert len({ticket.pk for ticket, _ in results}) == 1
     assert len({raw for _, raw in results}) == 1
@@ -109,11 +118,16 @@ def test_concurrent_retries_of_one_submission_make_one_ticket():
 
 
 def test_concurrent_submissions_get_unique_gapless_references():
-    results = race(*[
-        (lambda: ticket_submit(kind=TicketKind.DSR_ACCESS, data=dict(REQUESTER),
-                               submission_token=new_submission_token()))
-        for _ in range(5)
-    ])
+    results = race(
+        *[
+            (
+                lambda: ticket_submit(
+                    kind=TicketKind.DSR_ACCESS, data=dict(REQUESTER), submission_token=new_submission_token()
+                )
+            )
+            for _ in range(5)
+        ]
+    )
     assert all(isinstance(r, tuple) for r in results), results
     year = timezone.now().year
     assert sorted(t.reference for t, _ in results) == [f"DSR-{year}-{n:06d}" for n in range(1, 6)]

@@ -10,7 +10,7 @@ from requests_app import deadlines
 from requests_app.enums import TicketKind
 from requests_app.models import ExtraHoliday
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(day: str, hour: int = 10) -> dt.datetime:
@@ -26,6 +26,7 @@ def due(kind: str, received: dt.datetime) -> dt.datetime:
 
 
 # ---- business days (DPA 5, BAA 10)
+
 
 @pytest.mark.parametrize(
     ("received", "expected"),
@@ -71,6 +72,7 @@ def test_business_days_count_in_configured_time_zone(db, settings):
 
 
 # ---- data-subject requests: earlier of 30 days and one month
+
 
 @pytest.mark.parametrize(
     ("received", "expected"),
@@ -120,12 +122,25 @@ def test_add_months_same_date_or_month_end(day, months):
 
 # ---- extension
 
-def extend(received: str, *, now: str, reason: str = "Many systems to search", extended_at=None,
-           kind: str = TicketKind.DSR_ACCESS, new_due_date: dt.date | None = None) -> dt.datetime:
+
+def extend(
+    received: str,
+    *,
+    now: str,
+    reason: str = "Many systems to search",
+    extended_at=None,
+    kind: str = TicketKind.DSR_ACCESS,
+    new_due_date: dt.date | None = None,
+) -> dt.datetime:
     received_at = at(received)
     return deadlines.extended_due_at(
-        kind=kind, received_at=received_at, original_due_at=due(kind, received_at),
-        extended_at=extended_at, now=at(now), reason=reason, new_due_date=new_due_date,
+        kind=kind,
+        received_at=received_at,
+        original_due_at=due(kind, received_at),
+        extended_at=extended_at,
+        now=at(now),
+        reason=reason,
+        new_due_date=new_due_date,
     )
 
 

@@ -7,12 +7,17 @@ from django import forms
 from django.conf import settings
 from django.test import Client
 
-from requests_app.forms import (
-    DATA_RIGHTS, DETAILS_MAX, NAME_MAX, BaaRequestForm, DataSubjectRequestForm, DpaRequestForm,
-)
-from requests_app.models import OutboxMail, Ticket
 from compliance.services import publication_publish_initial, system_actor
 from requests_app import selectors, tokens
+from requests_app.forms import (
+    DATA_RIGHTS,
+    DETAILS_MAX,
+    NAME_MAX,
+    BaaRequestForm,
+    DataSubjectRequestForm,
+    DpaRequestForm,
+)
+from requests_app.models import OutboxMail, Ticket
 from requests_app.outbox import STATUS_URL
 
 from .helpers import BAA_ANSWERS, DPA_ANSWERS, DSR_ANSWERS, fresh_rate_limits, post_form, reference_in  # noqa: F401
@@ -32,10 +37,18 @@ def visible_inputs(html: str) -> list[str]:
 
 def test_each_form_asks_only_what_its_kind_needs(client):
     assert visible_inputs(client.get(DPA_URL).content.decode()) == [
-        "legal_entity", "account_email", "requester_name", "requester_email", "notes",
+        "legal_entity",
+        "account_email",
+        "requester_name",
+        "requester_email",
+        "notes",
     ]
     assert visible_inputs(client.get(BAA_URL).content.decode()) == [
-        "legal_entity", "account_email", "requester_name", "requester_email", "entity_status",
+        "legal_entity",
+        "account_email",
+        "requester_name",
+        "requester_email",
+        "entity_status",
     ]
     for right in ("erasure", "access", "rectification", "portability", "restriction", "objection"):
         html = client.get(f"/requests/new/data-subject/{right}/").content.decode()
@@ -59,9 +72,21 @@ def test_each_render_carries_a_fresh_submission_token(client):
 
 def test_index_lists_every_kind(client):
     html = client.get("/requests/").content.decode()
-    for href in (DPA_URL, BAA_URL, *(f"/requests/new/data-subject/{r}/" for r in (
-        "erasure", "access", "rectification", "portability", "restriction", "objection",
-    ))):
+    for href in (
+        DPA_URL,
+        BAA_URL,
+        *(
+            f"/requests/new/data-subject/{r}/"
+            for r in (
+                "erasure",
+                "access",
+                "rectification",
+                "portability",
+                "restriction",
+                "objection",
+            )
+        ),
+    ):
         assert f'href="{href}"' in html
 
 
@@ -83,7 +108,10 @@ def test_dpa_submission_redirects_to_confirmation_with_reference(client):
     assert ticket.kind == "dpa"
     assert ticket.status == "open"
     assert (ticket.legal_entity, ticket.account_email, ticket.requester_name, ticket.requester_email) == (
-        "Example GmbH", "admin@example.com", "Dana Example", "dana@example.com",
+        "Example GmbH",
+        "admin@example.com",
+        "Dana Example",
+        "dana@example.com",
     )
     assert ticket.details == "Please address it to our legal team."
     assert ticket.submitted_ip == "127.0.0.1"

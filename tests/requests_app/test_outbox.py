@@ -26,15 +26,13 @@ def test_smtp_down_keeps_ticket_and_mail_then_sends_each_mail_exactly_once(db, s
     assert Ticket.objects.filter(pk=ticket.pk).exists()
     assert mail.outbox == []
     rows = list(OutboxMail.objects.order_by("id"))
-    assert [(m.status, m.attempts, m.last_error) for m in rows] == [
-        (MailStatus.QUEUED, 1, "SMTPRecipientsRefused")] * 3
+    assert [(m.status, m.attempts, m.last_error) for m in rows] == [(MailStatus.QUEUED, 1, "SMTPRecipientsRefused")] * 3
     assert all(m.next_attempt_at == start + dt.timedelta(seconds=60) for m in rows)
 
     # Still down at the next try: backoff doubles.
     counts = outbox_send_due(now=start + dt.timedelta(seconds=61))
     assert counts["retry"] == 3
-    assert {m.next_attempt_at for m in OutboxMail.objects.all()} == {
-        start + dt.timedelta(seconds=61 + 120)}
+    assert {m.next_attempt_at for m in OutboxMail.objects.all()} == {start + dt.timedelta(seconds=61 + 120)}
 
     settings.EMAIL_BACKEND = LOCMEM
     # Not due yet: nothing is sent early.
@@ -44,8 +42,10 @@ def test_smtp_down_keeps_ticket_and_mail_then_sends_each_mail_exactly_once(db, s
     assert outbox_send_due(now=later + dt.timedelta(hours=1))["sent"] == 0
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "ann@example.org", "queue@example.com"]
     assert [m.subject for m in mail.outbox] == [r.subject for r in rows]
-    assert list(OutboxMail.objects.values_list("status", "attempts", "sent_at", "last_error")) == [
-        (MailStatus.SENT, 3, later, "")] * 3
+    assert (
+        list(OutboxMail.objects.values_list("status", "attempts", "sent_at", "last_error"))
+        == [(MailStatus.SENT, 3, later, "")] * 3
+    )
 
 
 def test_error_text_keeps_no_address(db, settings):
@@ -92,10 +92,9 @@ def test_sent_mail_is_not_sent_again(db):
 def test_mail_in_a_rolled_back_transaction_never_exists(db):
     from django.db import transaction
 
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            submit()
-            raise RuntimeError("the change failed")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        submit()
+        raise RuntimeError("the change failed")
     assert (Ticket.objects.count(), OutboxMail.objects.count()) == (0, 0)
 
 
@@ -116,8 +115,7 @@ def test_database_task_backend_and_db_worker_send_the_mail(settings):
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     submit()
-    assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == [
-        "requests_app.tasks.send_outbox_mail"] * 2
+    assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == ["requests_app.tasks.send_outbox_mail"] * 2
     assert mail.outbox == []
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]

@@ -105,8 +105,12 @@ def _silenced_checks(**env: str) -> list[str]:
     code = "import json, trustcenter.settings as s; print(json.dumps(s.SILENCED_SYSTEM_CHECKS))"
     clean = {k: v for k, v in os.environ.items() if k not in {"TRUSTCENTER_ENV", "CACHE_URL", "DEBUG"}}
     out = subprocess.run(
-        [sys.executable, "-c", code], env={**clean, **env}, cwd=settings.BASE_DIR,
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        env={**clean, **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -114,7 +118,8 @@ def _silenced_checks(**env: str) -> list[str]:
 def test_ratelimit_cache_checks_are_silenced_in_development_only():
     assert _silenced_checks(TRUSTCENTER_ENV="development") == ["django_ratelimit.E003", "django_ratelimit.W001"]
     production = {
-        "TRUSTCENTER_ENV": "production", "SECRET_KEY": "p" * 30 + "q" * 30 + "rstuvw",
+        "TRUSTCENTER_ENV": "production",
+        "SECRET_KEY": "p" * 30 + "q" * 30 + "rstuvw",
         "ALLOWED_HOSTS": "trust.example.com",
     }
     # Production on locmem: django-ratelimit's error stays loud.
@@ -140,11 +145,13 @@ def _redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
 @pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
 def test_limits_hold_on_a_shared_redis_cache(client, settings):
     """Production counts in Redis through Django's own RedisCache backend."""
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:6379/1",
-        "KEY_PREFIX": f"tc-test-{uuid.uuid4().hex}",  # the server may be shared: touch only our keys
-    }}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/1",
+            "KEY_PREFIX": f"tc-test-{uuid.uuid4().hex}",  # the server may be shared: touch only our keys
+        }
+    }
     settings.REQUEST_RATE_PER_IP = "2/h"
     settings.REQUEST_RATE_PER_EMAIL = "100/h"
     assert [post_form(client, DPA_URL, dpa_from(n)).status_code for n in range(3)] == [302, 302, 429]

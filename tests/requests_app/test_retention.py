@@ -12,8 +12,16 @@ from requests_app.services import requester_reply, ticket_request_info, ticket_t
 
 from .conftest import pdf_upload, submit
 
-PERSONAL = ("Ann Example", "ann@example.org", "ann.account@example.org", "Example GmbH",
-            "Please countersign our DPA.", "203.0.113.9", "secret-order-42", "Account 4711")
+PERSONAL = (
+    "Ann Example",
+    "ann@example.org",
+    "ann.account@example.org",
+    "Example GmbH",
+    "Please countersign our DPA.",
+    "203.0.113.9",
+    "secret-order-42",
+    "Account 4711",
+)
 
 
 def closed_dpa(handler):
@@ -65,7 +73,10 @@ def test_purge_removes_personal_data_everywhere_and_keeps_the_evidence(db, handl
     assert ticket.events.filter(kind=TicketEventKind.STATUS_CHANGED).count() == 5
     purge_event = ticket.events.last()
     assert (purge_event.kind, purge_event.actor.username, purge_event.message) == (
-        TicketEventKind.RETENTION_PURGE, "system", "retention purge")
+        TicketEventKind.RETENTION_PURGE,
+        "system",
+        "retention purge",
+    )
     latest = ticket.history.first()
     assert (latest.history_user.username, latest.history_change_reason) == ("system", "retention purge")
     assert len(TicketAttachment.objects.get(ticket=ticket).sha256) == 64
@@ -76,7 +87,12 @@ def test_second_run_purges_nothing(db, handler):
     closed_dpa(handler)
     tickets_purge_personal_data(now=after_retention())
     assert tickets_purge_personal_data(now=after_retention()) == {
-        "tickets": 0, "history_rows": 0, "mails": 0, "attachments": 0, "replies": 0}
+        "tickets": 0,
+        "history_rows": 0,
+        "mails": 0,
+        "attachments": 0,
+        "replies": 0,
+    }
 
 
 def test_legal_hold_recent_and_open_tickets_are_kept(db, handler):

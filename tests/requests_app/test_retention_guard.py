@@ -24,15 +24,23 @@ def refused(sql: str, params: list) -> str:
 def test_raw_update_and_delete_of_ticket_history_are_refused(db):
     ticket, _ = submit()
     history_id = ticket.history.get().history_id
-    assert refused("UPDATE requests_app_historicalticket SET requester_name = 'changed' WHERE history_id = %s",
-                   [history_id]) == "UPDATE on requests_app_historicalticket: history is append-only"
-    assert refused("DELETE FROM requests_app_historicalticket WHERE history_id = %s",
-                   [history_id]) == "DELETE on requests_app_historicalticket: history is append-only"
+    assert (
+        refused(
+            "UPDATE requests_app_historicalticket SET requester_name = 'changed' WHERE history_id = %s", [history_id]
+        )
+        == "UPDATE on requests_app_historicalticket: history is append-only"
+    )
+    assert (
+        refused("DELETE FROM requests_app_historicalticket WHERE history_id = %s", [history_id])
+        == "DELETE on requests_app_historicalticket: history is append-only"
+    )
     assert list(ticket.history.values_list("requester_name", flat=True)) == ["Ann Example"]
     # Writing a row back unchanged (as restoring a serialized copy does) is no rewrite.
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE requests_app_historicalticket SET requester_name = requester_name "
-                       "WHERE history_id = %s", [history_id])
+        cursor.execute(
+            "UPDATE requests_app_historicalticket SET requester_name = requester_name WHERE history_id = %s",
+            [history_id],
+        )
         assert cursor.rowcount == 1
 
 
@@ -47,7 +55,9 @@ def test_purge_goes_through_the_purge_path_and_leaves_a_record(db, handler):
     assert set(ticket.history.values_list("requester_email", flat=True)) == {""}
     record = PurgeRecord.objects.exclude(pk__in=before).get()
     assert (record.reason, record.actor_username) == (
-        f"retention purge of ticket history: {rows} rows of 1 closed ticket", "system")
+        f"retention purge of ticket history: {rows} rows of 1 closed ticket",
+        "system",
+    )
     assert record.database_transaction.isdigit()
     assert ChainLink.objects.filter(model_label="evidence.purgerecord", row_pk=record.pk).count() == 1
     assert verify_chain().ok
@@ -57,10 +67,14 @@ def test_purge_goes_through_the_purge_path_and_leaves_a_record(db, handler):
 def test_the_permission_ends_with_the_purge_transaction(handler):
     ticket = closed_dpa(handler)
     assert tickets_purge_personal_data(now=after_retention())["tickets"] == 1
-    assert refused("UPDATE requests_app_historicalticket SET requester_name = 'x' WHERE id = %s",
-                   [ticket.pk]) == "UPDATE on requests_app_historicalticket: history is append-only"
-    assert refused("DELETE FROM requests_app_historicalticket WHERE id = %s",
-                   [ticket.pk]) == "DELETE on requests_app_historicalticket: history is append-only"
+    assert (
+        refused("UPDATE requests_app_historicalticket SET requester_name = 'x' WHERE id = %s", [ticket.pk])
+        == "UPDATE on requests_app_historicalticket: history is append-only"
+    )
+    assert (
+        refused("DELETE FROM requests_app_historicalticket WHERE id = %s", [ticket.pk])
+        == "DELETE on requests_app_historicalticket: history is append-only"
+    )
 
 
 def test_second_run_purges_nothing_and_records_nothing(db, handler):
@@ -68,7 +82,12 @@ def test_second_run_purges_nothing_and_records_nothing(db, handler):
     tickets_purge_personal_data(now=after_retention())
     records = PurgeRecord.objects.count()
     assert tickets_purge_personal_data(now=after_retention()) == {
-        "tickets": 0, "history_rows": 0, "mails": 0, "attachments": 0, "replies": 0}
+        "tickets": 0,
+        "history_rows": 0,
+        "mails": 0,
+        "attachments": 0,
+        "replies": 0,
+    }
     assert PurgeRecord.objects.count() == records
 
 
@@ -83,7 +102,14 @@ def test_purge_record_and_its_chain_link_carry_no_personal_data(db, handler):
         assert value not in text
     # What the record holds, field by field: the purge, its time, the system actor, the transaction.
     assert sorted(f.name for f in PurgeRecord._meta.concrete_fields) == [
-        "actor_username", "database_transaction", "id", "ran_at", "reason"]
+        "actor_username",
+        "database_transaction",
+        "id",
+        "ran_at",
+        "reason",
+    ]
     assert (record.reason, record.actor_username) == (
-        f"retention purge of ticket history: {ticket.history.count() - 1} rows of 1 closed ticket", "system")
+        f"retention purge of ticket history: {ticket.history.count() - 1} rows of 1 closed ticket",
+        "system",
+    )
     assert Ticket.objects.get(pk=ticket.pk).personal_data_purged_at is not None

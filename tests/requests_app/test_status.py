@@ -9,7 +9,10 @@ from requests_app import services
 from requests_app.models import TicketAttachment
 
 from .helpers import (  # noqa: F401  (fixtures)
-    fresh_rate_limits, pdf_upload, submit, verification_link_token,
+    fresh_rate_limits,
+    pdf_upload,
+    submit,
+    verification_link_token,
 )
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +24,11 @@ def fulfilled_dpa(handler, **overrides):
     ticket, token = submit("dpa", **overrides)
     services.ticket_transition(ticket_id=ticket.pk, to_status="in_progress", actor=handler)
     services.ticket_transition(
-        ticket_id=ticket.pk, to_status="fulfilled", actor=handler,
-        reason="Countersigned copy attached.", attachment=pdf_upload("Signed DPA.pdf", PDF_BYTES),
+        ticket_id=ticket.pk,
+        to_status="fulfilled",
+        actor=handler,
+        reason="Countersigned copy attached.",
+        attachment=pdf_upload("Signed DPA.pdf", PDF_BYTES),
     )
     ticket.refresh_from_db()
     return ticket, token
@@ -131,8 +137,11 @@ def test_hidden_file_is_not_served(client, handler):
 
 def test_requester_pages_have_no_inline_script_or_style(client):
     ticket, token = submit("dsr_erasure")
-    for url in (f"/requests/status/{token}/", f"/requests/verify/{verification_link_token(ticket)}/",
-                f"/requests/status/{'n' * 43}/"):
+    for url in (
+        f"/requests/status/{token}/",
+        f"/requests/verify/{verification_link_token(ticket)}/",
+        f"/requests/status/{'n' * 43}/",
+    ):
         html = client.get(url).content.decode()
         assert "<script" not in html and "style=" not in html and "<style" not in html
 
@@ -146,9 +155,7 @@ def test_status_link_works_in_a_fresh_browser(handler):
 
 
 def reply(client, token, message, submission_token="reply-token-0000000000001"):
-    return client.post(
-        f"/requests/status/{token}/reply/", {"message": message, "submission_token": submission_token}
-    )
+    return client.post(f"/requests/status/{token}/reply/", {"message": message, "submission_token": submission_token})
 
 
 def test_requester_answers_a_question_from_the_status_page(client, handler):

@@ -59,9 +59,7 @@ def test_wrong_used_and_expired_links_get_the_same_page(client):
 
     expired_ticket, _ = submit("dsr_access", requester_email="late@example.org")
     expired = verification_link_token(expired_ticket)
-    VerificationToken.objects.filter(ticket=expired_ticket).update(
-        expires_at=timezone.now() - dt.timedelta(seconds=1)
-    )
+    VerificationToken.objects.filter(ticket=expired_ticket).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
 
     fresh = Client()
     pages = {

@@ -13,9 +13,19 @@ from requests_app.models import OutboxMail, Ticket, TicketAttachment, TicketNote
 from requests_app.outbox import outbox_send_due
 from requests_app.selectors import ticket_by_status_token, ticket_public_events
 from requests_app.services import (
-    STATE_STAMP, TicketConflict, requester_reply, ticket_add_message, ticket_add_note, ticket_assign,
-    ticket_extend, ticket_request_info, ticket_resend_verification, ticket_set_legal_hold, ticket_submit,
-    ticket_transition, ticket_verify,
+    STATE_STAMP,
+    TicketConflict,
+    requester_reply,
+    ticket_add_message,
+    ticket_add_note,
+    ticket_assign,
+    ticket_extend,
+    ticket_request_info,
+    ticket_resend_verification,
+    ticket_set_legal_hold,
+    ticket_submit,
+    ticket_transition,
+    ticket_verify,
     tickets_expire_unverified,
 )
 
@@ -28,13 +38,17 @@ def mails_of(ticket):
 
 # ---------------------------------------------------------------- submission
 
+
 def test_submit_dpa_creates_ticket_event_history_and_mails(db):
     ticket, raw_token = submit(TicketKind.DPA, company_size="50-249")
     year = timezone.now().year
     assert ticket.reference == f"DPA-{year}-000001"
     assert ticket.status == TicketStatus.OPEN
     assert (ticket.requester_name, ticket.requester_email, ticket.legal_entity) == (
-        "Ann Example", "ann@example.org", "Example GmbH")
+        "Ann Example",
+        "ann@example.org",
+        "Example GmbH",
+    )
     assert ticket.form_data == {"company_size": "50-249"}
     assert ticket.submitted_ip == "203.0.113.9"
     assert ticket.opened_at == ticket.received_at == ticket.status_changed_at
@@ -50,7 +64,10 @@ def test_submit_dpa_creates_ticket_event_history_and_mails(db):
     assert events == [(TicketEventKind.SUBMITTED, TicketStatus.OPEN, None, True)]
     history = ticket.history.get()
     assert (history.history_type, history.history_user, history.history_change_reason) == (
-        "+", None, "submitted by requester")
+        "+",
+        None,
+        "submitted by requester",
+    )
     assert mails_of(ticket) == [("ticket_received", "ann@example.org"), ("staff_new_ticket", "queue@example.com")]
 
 
@@ -92,27 +109,38 @@ def test_submit_data_subject_request_asks_for_verification_at_the_account_addres
     vt = VerificationToken.objects.get(ticket=ticket)
     assert vt.expires_at - vt.created_at == dt.timedelta(days=7)
     assert mails_of(ticket) == [
-        ("ticket_received", "ann@example.org"), ("staff_new_ticket", "queue@example.com"),
+        ("ticket_received", "ann@example.org"),
+        ("staff_new_ticket", "queue@example.com"),
         ("verify_identity", "ann.account@example.org"),
     ]
     assert list(ticket.events.values_list("kind", flat=True)) == [
-        TicketEventKind.SUBMITTED, TicketEventKind.VERIFICATION_REQUESTED]
+        TicketEventKind.SUBMITTED,
+        TicketEventKind.VERIFICATION_REQUESTED,
+    ]
 
 
 def test_references_count_per_prefix_and_year(db):
-    refs = [submit(kind)[0].reference for kind in (
-        TicketKind.DPA, TicketKind.DPA, TicketKind.BAA, TicketKind.DSR_ACCESS, TicketKind.DSR_ERASURE)]
+    refs = [
+        submit(kind)[0].reference
+        for kind in (TicketKind.DPA, TicketKind.DPA, TicketKind.BAA, TicketKind.DSR_ACCESS, TicketKind.DSR_ERASURE)
+    ]
     year = timezone.now().year
-    assert refs == [f"DPA-{year}-000001", f"DPA-{year}-000002", f"BAA-{year}-000001",
-                    f"DSR-{year}-000001", f"DSR-{year}-000002"]
+    assert refs == [
+        f"DPA-{year}-000001",
+        f"DPA-{year}-000002",
+        f"BAA-{year}-000001",
+        f"DSR-{year}-000001",
+        f"DSR-{year}-000002",
+    ]
 
 
 def test_repeated_submission_token_returns_the_same_ticket_and_creates_nothing(db):
     token = new_submission_token()
     first, raw1 = ticket_submit(kind=TicketKind.DPA, data=dict(REQUESTER), submission_token=token)
     counts = (Ticket.objects.count(), OutboxMail.objects.count(), first.events.count())
-    second, raw2 = ticket_submit(kind=TicketKind.DPA, data={**REQUESTER, "requester_name": "Other"},
-                                 submission_token=token)
+    second, raw2 = ticket_submit(
+        kind=TicketKind.DPA, data={**REQUESTER, "requester_name": "Other"}, submission_token=token
+    )
     assert (second.pk, raw2) == (first.pk, raw1)
     assert (Ticket.objects.count(), OutboxMail.objects.count(), first.events.count()) == counts
 
@@ -143,6 +171,7 @@ def test_data_subject_request_needs_no_legal_entity(db):
 
 # ---------------------------------------------------------------- verification
 
+
 def test_verification_link_opens_the_ticket_once(db):
     ticket, _ = submit(TicketKind.DSR_ACCESS)
     raw = sent_link("verify")
@@ -151,7 +180,10 @@ def test_verification_link_opens_the_ticket_once(db):
     assert verified.verified_at == verified.opened_at is not None
     event = verified.events.get(kind=TicketEventKind.VERIFIED)
     assert (event.from_status, event.to_status, event.actor) == (
-        TicketStatus.AWAITING_VERIFICATION, TicketStatus.OPEN, None)
+        TicketStatus.AWAITING_VERIFICATION,
+        TicketStatus.OPEN,
+        None,
+    )
     assert verified.history.first().history_change_reason == "identity verified by the requester"
     with pytest.raises(ValidationError) as exc:
         ticket_verify(raw_token=raw)
@@ -216,10 +248,18 @@ def test_every_pair_of_statuses(db, handler, from_status, to_status):
         assert moved.status_changed_at >= ticket.status_changed_at
         event = moved.events.last()
         assert (event.kind, event.actor, event.from_status, event.to_status, event.message) == (
-            TicketEventKind.STATUS_CHANGED, handler, from_status, to_status, "because")
+            TicketEventKind.STATUS_CHANGED,
+            handler,
+            from_status,
+            to_status,
+            "because",
+        )
         history = moved.history.first()
         assert (history.history_user, history.history_change_reason, history.status) == (
-            handler, f"{from_status} → {to_status}: because", to_status)
+            handler,
+            f"{from_status} → {to_status}: because",
+            to_status,
+        )
     else:
         with pytest.raises(ValidationError) as exc:
             ticket_transition(ticket_id=ticket.pk, to_status=to_status, actor=handler, reason="because")
@@ -236,7 +276,10 @@ def test_the_table_is_the_documented_one():
         "open": {"in_progress", "rejected"},
         "in_progress": {"awaiting_requester", "fulfilled", "rejected"},
         "awaiting_requester": {"in_progress", "withdrawn"},
-        "fulfilled": {"closed"}, "rejected": {"closed"}, "withdrawn": {"closed"}, "expired": {"closed"},
+        "fulfilled": {"closed"},
+        "rejected": {"closed"},
+        "withdrawn": {"closed"},
+        "expired": {"closed"},
         "closed": set(),
     }
 
@@ -256,6 +299,7 @@ def test_acknowledged_at_keeps_the_first_acknowledgment(db, handler):
 
 
 # ---------------------------------------------------------------- rules of particular moves
+
 
 @pytest.mark.parametrize("kind", [TicketKind.DSR_ERASURE, TicketKind.DSR_ACCESS, TicketKind.DSR_PORTABILITY])
 def test_fulfilling_unverified_erasure_access_portability_is_refused(db, handler, kind):
@@ -286,8 +330,12 @@ def test_fulfilling_a_dpa_needs_the_signed_pdf(db, handler):
 def test_fulfilling_a_dpa_stores_the_pdf_privately_and_mails_the_status_link(db, handler, settings):
     ticket, raw_token = submit(TicketKind.DPA)
     ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler)
-    ticket = ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=handler,
-                               attachment=pdf_upload("../../etc/Signed\x00 DPA<2026>.PDF"))
+    ticket = ticket_transition(
+        ticket_id=ticket.pk,
+        to_status=TicketStatus.FULFILLED,
+        actor=handler,
+        attachment=pdf_upload("../../etc/Signed\x00 DPA<2026>.PDF"),
+    )
     attachment = TicketAttachment.objects.get(ticket=ticket)
     assert attachment.original_name == "Signed DPA_2026_.pdf"
     assert (attachment.size, attachment.sha256) == (len(PDF_BYTES), hashlib.sha256(PDF_BYTES).hexdigest())
@@ -298,7 +346,9 @@ def test_fulfilling_a_dpa_stores_the_pdf_privately_and_mails_the_status_link(db,
     with pytest.raises(ValueError):
         attachment.file.url  # no public URL serves private files
     assert list(ticket.events.values_list("kind", flat=True))[-2:] == [
-        TicketEventKind.ATTACHMENT_ADDED, TicketEventKind.STATUS_CHANGED]
+        TicketEventKind.ATTACHMENT_ADDED,
+        TicketEventKind.STATUS_CHANGED,
+    ]
     outbox_send_due()
     fulfilled = mail.outbox[-1]
     assert fulfilled.subject == f"[{ticket.reference}] Your request is complete"
@@ -327,8 +377,9 @@ def test_bad_attachments_are_refused(db, handler, settings, upload, code):
 def test_attachment_only_with_fulfilment(db, handler):
     ticket, _ = submit(TicketKind.DPA)
     with pytest.raises(ValidationError) as exc:
-        ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler,
-                          attachment=pdf_upload())
+        ticket_transition(
+            ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler, attachment=pdf_upload()
+        )
     assert exc.value.code == "attachment_not_expected"
 
 
@@ -341,8 +392,12 @@ def test_rejection_needs_a_reason(db, handler):
 
 def test_data_subject_rejection_names_the_right_to_complain(db, handler):
     ticket = ticket_in(TicketStatus.OPEN, handler, kind=TicketKind.DSR_ERASURE)
-    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.REJECTED, actor=handler,
-                      reason="Art. 17(3)(b): we must keep invoices for ten years.")
+    ticket_transition(
+        ticket_id=ticket.pk,
+        to_status=TicketStatus.REJECTED,
+        actor=handler,
+        reason="Art. 17(3)(b): we must keep invoices for ten years.",
+    )
     outbox_send_due()
     body = mail.outbox[-1].body
     assert "Art. 17(3)(b): we must keep invoices for ten years." in body
@@ -394,7 +449,11 @@ def test_assign_records_actor_and_event(db, handler, make_staff):
     assert ticket.assignee == other
     event = ticket.events.last()
     assert (event.kind, event.actor, event.message, event.visible_to_requester) == (
-        TicketEventKind.ASSIGNED, handler, "Assigned to otto", False)
+        TicketEventKind.ASSIGNED,
+        handler,
+        "Assigned to otto",
+        False,
+    )
     assert ticket.history.first().history_user == handler
 
 
@@ -422,7 +481,10 @@ def test_legal_hold_needs_a_reason_and_is_recorded(db, handler):
     assert ticket.legal_hold is True
     history = ticket.history.first()
     assert (history.history_user, history.history_change_reason, history.legal_hold) == (
-        handler, "legal hold placed: Claim pending.", True)
+        handler,
+        "legal hold placed: Claim pending.",
+        True,
+    )
 
 
 def test_notes_are_internal(db, handler):
@@ -482,8 +544,13 @@ def test_stale_expected_status_is_a_conflict(db, handler):
     ticket, _ = submit()
     ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler)
     with pytest.raises(TicketConflict) as exc:
-        ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.REJECTED, actor=handler,
-                          reason="dup", expected_status=TicketStatus.OPEN)
+        ticket_transition(
+            ticket_id=ticket.pk,
+            to_status=TicketStatus.REJECTED,
+            actor=handler,
+            reason="dup",
+            expected_status=TicketStatus.OPEN,
+        )
     assert exc.value.code == "ticket_changed"
     assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.IN_PROGRESS
 
@@ -549,10 +616,16 @@ def test_status_page_selectors_show_only_what_the_requester_may_see(db, handler)
     other, _ = submit(TicketKind.DPA, requester_email="someone@example.net")
     ticket_add_note(ticket_id=ticket.pk, body="Internal: customer is a reseller.", actor=handler)
     ticket_assign(ticket_id=ticket.pk, assignee=handler, actor=handler)
-    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler,
-                      reason="Legal reviews it this week.")
-    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=handler,
-                      reason="Signed copy attached.", attachment=pdf_upload())
+    ticket_transition(
+        ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler, reason="Legal reviews it this week."
+    )
+    ticket_transition(
+        ticket_id=ticket.pk,
+        to_status=TicketStatus.FULFILLED,
+        actor=handler,
+        reason="Signed copy attached.",
+        attachment=pdf_upload(),
+    )
     found = ticket_by_status_token(raw_token)
     assert found == ticket and found != other
     assert [(e.kind, e.to_status, e.message) for e in ticket_public_events(found)] == [

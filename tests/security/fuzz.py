@@ -12,17 +12,17 @@ nothing, while an accepted one wrote a row in every model of
 `created_together` (no partial rows).
 """
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
-
-import re
 
 from django.db import models
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 # Statuses a form may answer hostile input with. 200 re-shows the form with
@@ -31,14 +31,68 @@ from hypothesis import strategies as st
 FORM_STATUSES = frozenset({200, 302, 303, 400, 403, 404, 405, 413, 429})
 
 NASTY = (
-    "", " ", "\t\n\r", "\x00", "a\x00b", "\x1b[31m", "\u202eevil", "\ufeff", "\u200b", "\ud7ff",
-    "'; DROP TABLE auth_user; --", "\" OR 1=1 --", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>",
-    "{{ settings.SECRET_KEY }}", "{% debug %}", "${jndi:ldap://x/a}", "../../../../etc/passwd", "%00", "%",
-    "%%", "%zz", "%ff%fe", "+", "&", "=", "?", "#", "\\", "/", "//evil.example", "javascript:alert(1)",
-    "-1", "0", "1e309", "NaN", "Infinity", "99999999999999999999999999", "-0", "0x7fffffff", "2147483648",
-    "9223372036854775808", "true", "null", "None", "[]", "{}", "2026-02-30", "0000-00-00", "9999-12-31T99:99",
-    "a@b", "@", "a" * 255 + "@example.com", "x@" + "y" * 300 + ".com", "\u0130", "ß", "ﬃ", "𝕏𝕐ℤ", "🙂" * 50,
-    "Ａｄｍｉｎ", "admin\u0000", "é" * 1000,
+    "",
+    " ",
+    "\t\n\r",
+    "\x00",
+    "a\x00b",
+    "\x1b[31m",
+    "\u202eevil",
+    "\ufeff",
+    "\u200b",
+    "\ud7ff",
+    "'; DROP TABLE auth_user; --",
+    '" OR 1=1 --',
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "{{ settings.SECRET_KEY }}",
+    "{% debug %}",
+    "${jndi:ldap://x/a}",
+    "../../../../etc/passwd",
+    "%00",
+    "%",
+    "%%",
+    "%zz",
+    "%ff%fe",
+    "+",
+    "&",
+    "=",
+    "?",
+    "#",
+    "\\",
+    "/",
+    "//evil.example",
+    "javascript:alert(1)",
+    "-1",
+    "0",
+    "1e309",
+    "NaN",
+    "Infinity",
+    "99999999999999999999999999",
+    "-0",
+    "0x7fffffff",
+    "2147483648",
+    "9223372036854775808",
+    "true",
+    "null",
+    "None",
+    "[]",
+    "{}",
+    "2026-02-30",
+    "0000-00-00",
+    "9999-12-31T99:99",
+    "a@b",
+    "@",
+    "a" * 255 + "@example.com",
+    "x@" + "y" * 300 + ".com",
+    "\u0130",
+    "ß",
+    "ﬃ",
+    "𝕏𝕐ℤ",
+    "🙂" * 50,
+    "Ａｄｍｉｎ",
+    "admin\u0000",
+    "é" * 1000,
 )
 
 
@@ -58,8 +112,9 @@ def hostile_value() -> st.SearchStrategy[str | list[str]]:
 
 def hostile_query_string() -> st.SearchStrategy[str]:
     """A raw query string, possibly malformed (bad escapes, bare keys, huge)."""
-    key = st.one_of(st.sampled_from(["q", "page", "as_of", "format", "next", "lang", "token", "o", "p"]),
-                    hostile_text(20))
+    key = st.one_of(
+        st.sampled_from(["q", "page", "as_of", "format", "next", "lang", "token", "o", "p"]), hostile_text(20)
+    )
     pair = st.tuples(key, hostile_text(60)).map(lambda kv: f"{quote(kv[0], safe='')}={quote(kv[1], safe='%')}")
     raw = st.sampled_from(["%", "%zz", "a=%ff%fe", "=&=&", "&&&", "a[]=1&a[]=2", ";;", "a=1;b=2", "x" * 20_000])
     return st.one_of(st.lists(st.one_of(pair, raw), max_size=6).map("&".join), raw)
@@ -70,8 +125,12 @@ def _hyp(max_examples: int) -> Callable:
         max_examples=max_examples,
         deadline=None,
         database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                               HealthCheck.data_too_large, HealthCheck.large_base_example],
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
     )
 
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from tests.security.fuzz import ROUTE_CONVERTER, _hyp, fuzz_form_post, fuzz_get, hostile_text, public_routes
 
+
 def _segment(converter: str | None) -> st.SearchStrategy[str]:
     if converter == "int":
         return st.integers(min_value=0, max_value=2**80).map(str)
@@ -22,7 +23,7 @@ def route_strategy(route: str) -> st.SearchStrategy[str]:
     parts: list[st.SearchStrategy[str]] = []
     last = 0
     for match in ROUTE_CONVERTER.finditer(route):
-        parts.append(st.just(route[last:match.start()]))
+        parts.append(st.just(route[last : match.start()]))
         parts.append(_segment(match.group("converter")))
         last = match.end()
     parts.append(st.just(route[last:]))
@@ -75,9 +76,13 @@ def test_admin_login_page_survives_hostile_query_strings(client, db):
 
 def test_admin_login_post_survives_hostile_input(client, make_staff):
     make_staff("fuzzed", "Compliance editor")
-    fuzz_form_post(client, "/admin/login/",
-                   {"username": None, "password": None, "otp_token": None, "next": None},
-                   allowed_statuses=frozenset({200, 400, 413, 429}), max_examples=60)
+    fuzz_form_post(
+        client,
+        "/admin/login/",
+        {"username": None, "password": None, "otp_token": None, "next": None},
+        allowed_statuses=frozenset({200, 400, 413, 429}),
+        max_examples=60,
+    )
 
 
 def test_admin_login_post_with_mfa_survives_hostile_input(client, make_staff, settings):
@@ -87,18 +92,31 @@ def test_admin_login_post_with_mfa_survives_hostile_input(client, make_staff, se
     user = make_staff("fuzzed", "Compliance editor")
     TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     # The right password, so that every code reaches the authenticator check.
-    fuzz_form_post(client, "/admin/login/", {"otp_token": None},
-                   base_data={"username": "fuzzed", "password": "correct-horse-battery"},
-                   allowed_statuses=frozenset({200, 400, 429}), max_examples=40)
+    fuzz_form_post(
+        client,
+        "/admin/login/",
+        {"otp_token": None},
+        base_data={"username": "fuzzed", "password": "correct-horse-battery"},
+        allowed_statuses=frozenset({200, 400, 429}),
+        max_examples=40,
+    )
 
 
 def test_overlong_username_and_headers_are_refused_cleanly(client, make_staff):
     make_staff("fuzzed", "Compliance editor")
-    response = client.post("/admin/login/", {"username": "A" * 1000, "password": "x"},
-                           HTTP_USER_AGENT="U" * 10_000, HTTP_ACCEPT="a/b," * 2_000)
+    response = client.post(
+        "/admin/login/",
+        {"username": "A" * 1000, "password": "x"},
+        HTTP_USER_AGENT="U" * 10_000,
+        HTTP_ACCEPT="a/b," * 2_000,
+    )
     assert response.status_code == 200
     assert "Usernames have at most 150 characters." in response.content.decode()
-    response = client.post("/admin/login/", {"username": "fuzzed", "password": "wrong-password-here"},
-                           HTTP_USER_AGENT="U" * 10_000, HTTP_ACCEPT="a/b," * 2_000)
+    response = client.post(
+        "/admin/login/",
+        {"username": "fuzzed", "password": "wrong-password-here"},
+        HTTP_USER_AGENT="U" * 10_000,
+        HTTP_ACCEPT="a/b," * 2_000,
+    )
     assert response.status_code == 200
     assert "Please enter the correct username and password" in response.content.decode()

@@ -25,7 +25,8 @@ from django.apps import apps
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
-from hypothesis import HealthCheck, example, given, settings as hsettings
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from compliance.models import Document, Subprocessor
@@ -55,9 +56,16 @@ ODD_EMAIL = " O'Brien+Tag@Exämple.COM "
 def _hyp() -> Callable:
     # derandomize: the same examples on every run, so CI never flakes on a rare draw.
     return hsettings(
-        max_examples=25, deadline=None, database=None, derandomize=True,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                               HealthCheck.data_too_large, HealthCheck.large_base_example],
+        max_examples=25,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
     )
 
 
@@ -76,20 +84,49 @@ def _form_settings(settings):
 
 # --- strategies ------------------------------------------------------------------------------
 
+
 def emails() -> st.SearchStrategy:
-    malformed = st.sampled_from([
-        "plainaddress", "@example.com", "a@", "a@@example.com", "a@example..com", "a b@example.com",
-        "a@example.com\n", "a@exam\x00ple.com", "<a@example.com>", "a@example.com, b@example.com",
-        "\u202ea@example.com", "a@" + "x" * 64 + ".com", "x" * 65 + "@example.com", "a@-example.com",
-        "a@localhost", "\"a b\"@example.com", "a@[127.0.0.1]", "ａ@example.com", "a@exämple.com",
-    ])
+    malformed = st.sampled_from(
+        [
+            "plainaddress",
+            "@example.com",
+            "a@",
+            "a@@example.com",
+            "a@example..com",
+            "a b@example.com",
+            "a@example.com\n",
+            "a@exam\x00ple.com",
+            "<a@example.com>",
+            "a@example.com, b@example.com",
+            "\u202ea@example.com",
+            "a@" + "x" * 64 + ".com",
+            "x" * 65 + "@example.com",
+            "a@-example.com",
+            "a@localhost",
+            '"a b"@example.com',
+            "a@[127.0.0.1]",
+            "ａ@example.com",
+            "a@exämple.com",
+        ]
+    )
     return st.one_of(hostile_value(), malformed, st.emails().map(str))
 
 
 def text() -> st.SearchStrategy:
-    return st.one_of(hostile_value(), st.text(min_size=1, max_size=60), st.sampled_from(
-        ["\u202eevil\u202c", "\u200f\u05e9\u05dc\u05d5\u05dd", "Zoë “quoted” — ok", "a\x00b", "x" * 201, "x" * 5001],
-    ))
+    return st.one_of(
+        hostile_value(),
+        st.text(min_size=1, max_size=60),
+        st.sampled_from(
+            [
+                "\u202eevil\u202c",
+                "\u200f\u05e9\u05dc\u05d5\u05dd",
+                "Zoë “quoted” — ok",
+                "a\x00b",
+                "x" * 201,
+                "x" * 5001,
+            ],
+        ),
+    )
 
 
 def maybe_missing(strategy: st.SearchStrategy) -> st.SearchStrategy:
@@ -130,6 +167,7 @@ def posts(base: Mapping[str, Any], fields: Mapping[str, st.SearchStrategy]) -> s
 
 # --- posting and counting ---------------------------------------------------------------------
 
+
 def csrf_client(form_url: str = "/subscribe/") -> tuple[Client, str]:
     """A client that enforces CSRF, and the token a GET of a form gave it."""
     client = Client(enforce_csrf_checks=True)
@@ -163,8 +201,12 @@ def last(value: Any) -> str:
 
 def ticket_rows(kind: str) -> dict[str, int]:
     """What one new submission of `kind` writes (one staff address is notified)."""
-    rows = {"requests_app.Ticket": 1, "requests_app.HistoricalTicket": 1, "requests_app.TicketEvent": 1,
-            "requests_app.OutboxMail": 2}
+    rows = {
+        "requests_app.Ticket": 1,
+        "requests_app.HistoricalTicket": 1,
+        "requests_app.TicketEvent": 1,
+        "requests_app.OutboxMail": 2,
+    }
     if kind.startswith("dsr_"):
         rows.update({"requests_app.TicketEvent": 2, "requests_app.OutboxMail": 3, "requests_app.VerificationToken": 1})
     if kind == "subprocessor_objection":
@@ -216,16 +258,25 @@ class TicketForm:
     def check(self, client: Client, csrf: str, post: Post, also: Mapping[str, int] = {}) -> bool:
         token = last(post.payload.get("submission_token", ""))
         # (A token with NUL cannot be looked up on PostgreSQL; no form accepts one either.)
-        known = isinstance(token, str) and "\x00" not in token and Ticket.objects.filter(
-            submission_token=token).exists()
+        known = (
+            isinstance(token, str) and "\x00" not in token and Ticket.objects.filter(submission_token=token).exists()
+        )
         before = counts()
         response = send(client, self.url, post, csrf)
         after = counts()
         assert response.status_code in self.allowed, (response.status_code, post)
         if response.status_code != 302:
             assert delta(before, after) == {}, (response.status_code, post)
-            self.refusals.append((response.status_code, str(getattr(response, "context", None) and
-                                  response.context.get("form") and response.context["form"].errors)[:300]))
+            self.refusals.append(
+                (
+                    response.status_code,
+                    str(
+                        getattr(response, "context", None)
+                        and response.context.get("form")
+                        and response.context["form"].errors
+                    )[:300],
+                )
+            )
             return False
         assert response["Location"] == "/requests/submitted/"
         if known:  # a retried submission: the ticket it made, nothing new
@@ -247,11 +298,24 @@ TEXT_FIELDS = {"legal_entity": "legal_entity", "requester_name": "requester_name
 
 def test_dpa_form_survives_hostile_input():
     form = TicketForm(
-        url="/requests/new/dpa/", kind="dpa",
-        base={"legal_entity": "Example GmbH", "account_email": "admin@example.com", "requester_name": "Dana",
-              "requester_email": "dana@example.com", "notes": "Please countersign.", "website": ""},
-        fields={"legal_entity": text(), "account_email": emails(), "requester_name": text(),
-                "requester_email": emails(), "notes": text(), "website": text()},
+        url="/requests/new/dpa/",
+        kind="dpa",
+        base={
+            "legal_entity": "Example GmbH",
+            "account_email": "admin@example.com",
+            "requester_name": "Dana",
+            "requester_email": "dana@example.com",
+            "notes": "Please countersign.",
+            "website": "",
+        },
+        fields={
+            "legal_entity": text(),
+            "account_email": emails(),
+            "requester_name": text(),
+            "requester_email": emails(),
+            "notes": text(),
+            "website": text(),
+        },
         stored_as={**TEXT_FIELDS, "notes": "details", "account_email": "account_email"},
     )
     assert form.fuzz() >= 1
@@ -259,12 +323,24 @@ def test_dpa_form_survives_hostile_input():
 
 def test_baa_form_survives_hostile_input():
     form = TicketForm(
-        url="/requests/new/baa/", kind="baa",
-        base={"legal_entity": "Clinic LLC", "account_email": "it@clinic.example", "requester_name": "Casey",
-              "requester_email": "casey@clinic.example", "entity_status": "covered_entity", "website": ""},
-        fields={"legal_entity": text(), "account_email": emails(), "requester_name": text(),
-                "requester_email": emails(), "entity_status": st.one_of(text(), st.just("business_associate")),
-                "website": text()},
+        url="/requests/new/baa/",
+        kind="baa",
+        base={
+            "legal_entity": "Clinic LLC",
+            "account_email": "it@clinic.example",
+            "requester_name": "Casey",
+            "requester_email": "casey@clinic.example",
+            "entity_status": "covered_entity",
+            "website": "",
+        },
+        fields={
+            "legal_entity": text(),
+            "account_email": emails(),
+            "requester_name": text(),
+            "requester_email": emails(),
+            "entity_status": st.one_of(text(), st.just("business_associate")),
+            "website": text(),
+        },
         stored_as={**TEXT_FIELDS, "account_email": "account_email"},
     )
     assert form.fuzz() >= 1
@@ -273,9 +349,14 @@ def test_baa_form_survives_hostile_input():
 @pytest.mark.parametrize("right", RIGHTS)
 def test_each_data_subject_form_survives_hostile_input(right):
     form = TicketForm(
-        url=f"/requests/new/data-subject/{right}/", kind=f"dsr_{right}",
-        base={"requester_email": "sam@example.org", "account_email": "", "details": "My account is sam.",
-              "website": ""},
+        url=f"/requests/new/data-subject/{right}/",
+        kind=f"dsr_{right}",
+        base={
+            "requester_email": "sam@example.org",
+            "account_email": "",
+            "details": "My account is sam.",
+            "website": "",
+        },
         fields={"requester_email": emails(), "account_email": emails(), "details": text(), "website": text()},
         stored_as={"details": "details"},
     )
@@ -285,20 +366,39 @@ def test_each_data_subject_form_survives_hostile_input(right):
 @pytest.fixture
 def objection_url(seeded, editor, make_staff):
     publication_publish_initial(actor=system_actor())
-    save(Subprocessor(slug="fly-io", name="Fly.io", purpose="Application hosting", location="EU"), editor,
-         "new hosting provider")
-    change = publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"),
-                           effective_at=timezone.now() + timedelta(days=30))
+    save(
+        Subprocessor(slug="fly-io", name="Fly.io", purpose="Application hosting", location="EU"),
+        editor,
+        "new hosting provider",
+    )
+    change = publish_draft(
+        requester=editor,
+        approver=make_staff("apollo", "Compliance approver"),
+        effective_at=timezone.now() + timedelta(days=30),
+    )
     return f"/subscribe/object/{change.version}/"
 
 
 def test_subprocessor_objection_form_survives_hostile_input(objection_url):
     form = TicketForm(
-        url=objection_url, kind="subprocessor_objection",
-        base={"legal_entity": "Example GmbH", "requester_name": "Olga", "requester_email": "olga@example.de",
-              "subprocessor": "fly-io", "details": "Hosting outside our approved vendors.", "website": ""},
-        fields={"legal_entity": text(), "requester_name": text(), "requester_email": emails(),
-                "subprocessor": st.one_of(text(), st.just("stripe")), "details": text(), "website": text()},
+        url=objection_url,
+        kind="subprocessor_objection",
+        base={
+            "legal_entity": "Example GmbH",
+            "requester_name": "Olga",
+            "requester_email": "olga@example.de",
+            "subprocessor": "fly-io",
+            "details": "Hosting outside our approved vendors.",
+            "website": "",
+        },
+        fields={
+            "legal_entity": text(),
+            "requester_name": text(),
+            "requester_email": emails(),
+            "subprocessor": st.one_of(text(), st.just("stripe")),
+            "details": text(),
+            "website": text(),
+        },
         stored_as={**TEXT_FIELDS, "details": "details"},
     )
     assert form.fuzz() >= 1
@@ -308,8 +408,9 @@ def test_subprocessor_objection_form_survives_hostile_input(objection_url):
 def gated_document(seeded, editor, make_staff) -> tuple[Document, int]:
     publication_publish_initial(actor=system_actor())
     nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
-    document = add_document(editor, slug="soc2-report", title="SOC 2 report", visibility="gated",
-                            content=b"%PDF-1.7\nsoc2\n%%EOF\n")
+    document = add_document(
+        editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
+    )
     publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"))
     return document, nda.pk
 
@@ -317,12 +418,24 @@ def gated_document(seeded, editor, make_staff) -> tuple[Document, int]:
 def test_gated_document_request_form_survives_hostile_input(gated_document):
     document, nda_id = gated_document
     form = TicketForm(
-        url=f"/documents/{document.slug}/request/", kind="document_access",
-        base={"requester_name": "Wendy", "requester_email": "wendy@acme.example", "legal_entity": "Acme Inc.",
-              "accept_nda": "on", "nda_version": str(nda_id), "website": ""},
-        fields={"requester_name": text(), "requester_email": st.one_of(emails(), st.just("me@gmail.com")),
-                "legal_entity": text(), "accept_nda": text(), "nda_version": st.one_of(text(), st.just("999")),
-                "website": text()},
+        url=f"/documents/{document.slug}/request/",
+        kind="document_access",
+        base={
+            "requester_name": "Wendy",
+            "requester_email": "wendy@acme.example",
+            "legal_entity": "Acme Inc.",
+            "accept_nda": "on",
+            "nda_version": str(nda_id),
+            "website": "",
+        },
+        fields={
+            "requester_name": text(),
+            "requester_email": st.one_of(emails(), st.just("me@gmail.com")),
+            "legal_entity": text(),
+            "accept_nda": text(),
+            "nda_version": st.one_of(text(), st.just("999")),
+            "website": text(),
+        },
         stored_as=TEXT_FIELDS,
     )
     assert form.fuzz() >= 1
@@ -330,9 +443,11 @@ def test_gated_document_request_form_survives_hostile_input(gated_document):
 
 # --- the requester's reply on the status page ----------------------------------------------
 
+
 def test_requester_reply_survives_hostile_input():
     ticket, status_token = request_services.ticket_submit(
-        kind="dpa", data={"requester_name": "Dana", "requester_email": "dana@example.com", "legal_entity": "Ex"},
+        kind="dpa",
+        data={"requester_name": "Dana", "requester_email": "dana@example.com", "legal_entity": "Ex"},
         submission_token=new_submission_token(),
     )
     url = f"/requests/status/{status_token}/reply/"
@@ -356,8 +471,10 @@ def test_requester_reply_survives_hostile_input():
     assert check(Post({"message": "Any news?", "submission_token": new_submission_token()}, "multipart"))
 
     @_hyp()
-    @given(post=posts({"message": "Any news?"}, {"message": text(), "submission_token": hostile_text(80)}),
-           token=st.builds(new_submission_token))
+    @given(
+        post=posts({"message": "Any news?"}, {"message": text(), "submission_token": hostile_text(80)}),
+        token=st.builds(new_submission_token),
+    )
     @example(post=Post({"message": ODD_TEXT}, "urlencoded"), token=new_submission_token())
     def run(post: Post, token: str) -> None:
         cache.clear()
@@ -369,6 +486,7 @@ def test_requester_reply_survives_hostile_input():
 
 
 # --- links that act on POST: verification, subscription confirm, unsubscribe ----------------
+
 
 def hostile_link_token() -> st.SearchStrategy[str]:
     return st.one_of(st.from_regex(r"[A-Za-z0-9_-]{20,128}", fullmatch=True), st.text(min_size=1, max_size=200)).map(
@@ -389,7 +507,9 @@ def test_verification_confirm_post_survives_hostile_input():
     @example(post=Post({}, "urlencoded"), link="fresh")
     def run(post: Post, link: str) -> None:
         ticket, _ = request_services.ticket_submit(
-            kind="dsr_erasure", data={"requester_email": "sam@example.org"}, submission_token=new_submission_token(),
+            kind="dsr_erasure",
+            data={"requester_email": "sam@example.org"},
+            submission_token=new_submission_token(),
         )
         vt = VerificationToken.objects.get(ticket=ticket)
         raw = tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash)
@@ -406,7 +526,11 @@ def test_verification_confirm_post_survives_hostile_input():
             assert link == "fresh" and response["Location"] == "/requests/verified/"
             # The first confirmation from this browser also starts its session.
             session = {"sessions.Session": 1} if before["sessions.Session"] == 0 else {}
-            assert delta(before, after) == {"requests_app.HistoricalTicket": 1, "requests_app.TicketEvent": 1, **session}
+            assert delta(before, after) == {
+                "requests_app.HistoricalTicket": 1,
+                "requests_app.TicketEvent": 1,
+                **session,
+            }
             assert ticket.status == "open"
             outcomes.append(True)
         else:
@@ -452,9 +576,13 @@ def test_subscribe_form_survives_hostile_input():
 def _pending_subscriber(n: int) -> tuple[Subscriber, str, str]:
     """A subscriber with a pending confirm link; returns it, the confirm and the unsubscribe tokens."""
     subscriber = subscription_services.subscriber_request(email=f"sub{n}@example.org", scope="all")
-    confirm = tokens.recover_token(subscription_services.CONFIRM, subscriber.confirm_nonce, subscriber.confirm_token_hash)
+    confirm = tokens.recover_token(
+        subscription_services.CONFIRM, subscriber.confirm_nonce, subscriber.confirm_token_hash
+    )
     unsubscribe = tokens.recover_token(
-        subscription_services.UNSUBSCRIBE, subscriber.unsubscribe_nonce, subscriber.unsubscribe_token_hash,
+        subscription_services.UNSUBSCRIBE,
+        subscriber.unsubscribe_nonce,
+        subscriber.unsubscribe_token_hash,
     )
     return subscriber, confirm, unsubscribe
 
@@ -466,16 +594,16 @@ def test_confirm_and_unsubscribe_posts_survive_hostile_input(action):
     outcomes: list[bool] = []
 
     @_hyp()
-    @given(post=body_only(), link=st.one_of(st.just("fresh"), hostile_link_token()),
-           with_csrf=st.booleans())
+    @given(post=body_only(), link=st.one_of(st.just("fresh"), hostile_link_token()), with_csrf=st.booleans())
     @example(post=Post({}, "multipart"), link="fresh", with_csrf=False)
     def run(post: Post, link: str, with_csrf: bool) -> None:
         subscriber, confirm, unsubscribe = _pending_subscriber(next(made))
         token = (confirm if action == "confirm" else unsubscribe) if link == "fresh" else link
         before = counts()
         # Unsubscribing takes the one-click POST of mail clients, which carries no CSRF token.
-        response = send(client, f"/subscribe/{action}/{token}/", post,
-                        csrf if with_csrf or action == "confirm" else None)
+        response = send(
+            client, f"/subscribe/{action}/{token}/", post, csrf if with_csrf or action == "confirm" else None
+        )
         after = counts()
         assert response.status_code in {200, 400, 404}, (response.status_code, link, post)
         assert delta(before, after) == {}, (response.status_code, link, post)
@@ -500,11 +628,24 @@ def test_confirm_and_unsubscribe_posts_survive_hostile_input(action):
 
 # --- headers the submissions record: the client address and the user agent ------------------
 
+
 def forwarded_for() -> st.SearchStrategy[str]:
     return st.one_of(
-        hostile_text(60), st.ip_addresses().map(str),
-        st.sampled_from(["not-an-ip", "1.2.3.4, evil", "300.1.1.1", "fe80::1%eth0", "::ffff:1.2.3.4",
-                         "0000:0000:0000:0000:0000:ffff:255.255.255.255", " , , ", "1.2.3.4\x00", "[::1]:80"]),
+        hostile_text(60),
+        st.ip_addresses().map(str),
+        st.sampled_from(
+            [
+                "not-an-ip",
+                "1.2.3.4, evil",
+                "300.1.1.1",
+                "fe80::1%eth0",
+                "::ffff:1.2.3.4",
+                "0000:0000:0000:0000:0000:ffff:255.255.255.255",
+                " , , ",
+                "1.2.3.4\x00",
+                "[::1]:80",
+            ]
+        ),
     )
 
 
@@ -514,27 +655,50 @@ def test_forged_forwarded_for_and_user_agent_never_break_a_submission(settings, 
     settings.TRUSTED_PROXY_COUNT = 1
     document, nda_id = gated_document
     forms = {
-        "/requests/new/dpa/": ("dpa", {"legal_entity": "Example GmbH", "account_email": "a@example.com",
-                                        "requester_name": "Dana", "requester_email": "dana@example.com",
-                                        "notes": "", "website": ""}),
-        f"/documents/{document.slug}/request/": ("document_access", {
-            "requester_name": "Wendy", "requester_email": "wendy@acme.example", "legal_entity": "Acme Inc.",
-            "accept_nda": "on", "nda_version": str(nda_id), "website": ""}),
+        "/requests/new/dpa/": (
+            "dpa",
+            {
+                "legal_entity": "Example GmbH",
+                "account_email": "a@example.com",
+                "requester_name": "Dana",
+                "requester_email": "dana@example.com",
+                "notes": "",
+                "website": "",
+            },
+        ),
+        f"/documents/{document.slug}/request/": (
+            "document_access",
+            {
+                "requester_name": "Wendy",
+                "requester_email": "wendy@acme.example",
+                "legal_entity": "Acme Inc.",
+                "accept_nda": "on",
+                "nda_version": str(nda_id),
+                "website": "",
+            },
+        ),
     }
     client, csrf = csrf_client()
     client.get("/requests/new/dpa/")  # the session cookie exists before counting
 
     @_hyp()
-    @given(url=st.sampled_from(sorted(forms)), forwarded=forwarded_for(),
-           agent=st.one_of(hostile_text(500), st.just("Mozilla/5.0 \x00 evil")))
+    @given(
+        url=st.sampled_from(sorted(forms)),
+        forwarded=forwarded_for(),
+        agent=st.one_of(hostile_text(500), st.just("Mozilla/5.0 \x00 evil")),
+    )
     def run(url: str, forwarded: str, agent: str) -> None:
         cache.clear()
         kind, answers = forms[url]
         token = new_submission_token()
         first_of_kind = not Ticket.objects.filter(kind=kind).exists()
         before = counts()
-        response = client.post(url, {**answers, "submission_token": token, "csrfmiddlewaretoken": csrf},
-                               HTTP_X_FORWARDED_FOR=forwarded, HTTP_USER_AGENT=agent)
+        response = client.post(
+            url,
+            {**answers, "submission_token": token, "csrfmiddlewaretoken": csrf},
+            HTTP_X_FORWARDED_FOR=forwarded,
+            HTTP_USER_AGENT=agent,
+        )
         after = counts()
         assert response.status_code == 302, (response.status_code, forwarded, agent)
         extra = {"requests_app.TicketSequence": 1} if first_of_kind else {}
@@ -554,12 +718,19 @@ def test_forged_forwarded_for_and_user_agent_never_break_the_admin_sign_in(setti
     client = Client()
 
     @_hyp()
-    @given(forwarded=forwarded_for(), agent=st.one_of(hostile_text(500), st.just("Mozilla/5.0 \x00 evil")),
-           password=st.sampled_from(["wrong-password", "correct-horse-battery"]))
+    @given(
+        forwarded=forwarded_for(),
+        agent=st.one_of(hostile_text(500), st.just("Mozilla/5.0 \x00 evil")),
+        password=st.sampled_from(["wrong-password", "correct-horse-battery"]),
+    )
     def run(forwarded: str, agent: str, password: str) -> None:
         cache.clear()
-        response = client.post("/admin/login/", {"username": "fuzzed", "password": password},
-                               HTTP_X_FORWARDED_FOR=forwarded, HTTP_USER_AGENT=agent)
+        response = client.post(
+            "/admin/login/",
+            {"username": "fuzzed", "password": password},
+            HTTP_X_FORWARDED_FOR=forwarded,
+            HTTP_USER_AGENT=agent,
+        )
         assert response.status_code in {200, 302, 429}, (response.status_code, forwarded, agent)
         client.logout()
 
@@ -570,8 +741,12 @@ def test_a_forwarded_entry_that_is_no_address_falls_back_to_the_peer(rf, setting
     from accounts.auth import client_ip
 
     settings.TRUSTED_PROXY_COUNT = 1
-    for forwarded, expected in [("not-an-ip", "10.0.0.2"), ("6.6.6.6, 300.1.1.1", "10.0.0.2"),
-                                ("fe80::1%eth0", "10.0.0.2"), (" 198.51.100.9 ", "198.51.100.9"),
-                                ("2001:DB8:0:0::1", "2001:db8::1")]:
+    for forwarded, expected in [
+        ("not-an-ip", "10.0.0.2"),
+        ("6.6.6.6, 300.1.1.1", "10.0.0.2"),
+        ("fe80::1%eth0", "10.0.0.2"),
+        (" 198.51.100.9 ", "198.51.100.9"),
+        ("2001:DB8:0:0::1", "2001:db8::1"),
+    ]:
         assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)) == expected, forwarded
     assert client_ip(rf.get("/", REMOTE_ADDR="unix:/run/app.sock")) == ""

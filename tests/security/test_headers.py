@@ -51,9 +51,12 @@ def test_public_page_headers(client, seeded):
 
 def test_admin_pages_headers(editor_client, seeded):
     cert = Certification.objects.order_by("pk").first()
-    for url in ("/admin/", "/admin/compliance/certification/",
-                f"/admin/compliance/certification/{cert.pk}/change/",
-                f"/admin/compliance/certification/{cert.pk}/history/"):
+    for url in (
+        "/admin/",
+        "/admin/compliance/certification/",
+        f"/admin/compliance/certification/{cert.pk}/change/",
+        f"/admin/compliance/certification/{cert.pk}/history/",
+    ):
         response = editor_client.get(url)
         assert response.status_code == 200, url
         assert_security_headers(response)

@@ -21,8 +21,12 @@ class ExplodingStream:
 
 def test_body_over_the_limit_is_refused_before_it_is_read(client, db, settings):
     settings.MAX_REQUEST_BODY_BYTES = 1000
-    response = client.post("/admin/login/", CONTENT_LENGTH="1001", CONTENT_TYPE="application/octet-stream",
-                           **{"wsgi.input": ExplodingStream()})
+    response = client.post(
+        "/admin/login/",
+        CONTENT_LENGTH="1001",
+        CONTENT_TYPE="application/octet-stream",
+        **{"wsgi.input": ExplodingStream()},
+    )
     assert response.status_code == 413
     assert "Request too large" in response.content.decode()
     assert response["Connection"] == "close"
@@ -49,8 +53,12 @@ def test_default_limits():
 
 @pytest.mark.parametrize("declared", ["abc", "-5", "1e9"])
 def test_malformed_content_length_is_a_bad_request(client, db, declared):
-    response = client.post("/admin/login/", CONTENT_LENGTH=declared, CONTENT_TYPE="application/octet-stream",
-                           **{"wsgi.input": ExplodingStream()})
+    response = client.post(
+        "/admin/login/",
+        CONTENT_LENGTH=declared,
+        CONTENT_TYPE="application/octet-stream",
+        **{"wsgi.input": ExplodingStream()},
+    )
     assert response.status_code == 400
     assert "Bad request" in response.content.decode()
 

@@ -19,7 +19,7 @@ def attempt(client, username: str, password: str, ip: str = "203.0.113.7"):
 
 def test_throttling_settings():
     assert settings.AXES_FAILURE_LIMIT == 5
-    assert settings.AXES_COOLOFF_TIME == timedelta(minutes=15)
+    assert timedelta(minutes=15) == settings.AXES_COOLOFF_TIME
     assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
     assert settings.AUTHENTICATION_BACKENDS[0] == "accounts.auth.LoginThrottleBackend"
 
@@ -121,8 +121,9 @@ def test_wrong_authenticator_codes_count_towards_the_lockout(client, make_staff,
     user = make_staff("lou", "Compliance editor")
     TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     statuses = [
-        client.post(LOGIN, {"username": "lou", "password": PASSWORD, "otp_token": "abc123"},
-                    REMOTE_ADDR="203.0.113.7").status_code
+        client.post(
+            LOGIN, {"username": "lou", "password": PASSWORD, "otp_token": "abc123"}, REMOTE_ADDR="203.0.113.7"
+        ).status_code
         for _ in range(5)
     ]
     assert statuses == [200, 200, 200, 200, 429]

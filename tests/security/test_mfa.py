@@ -126,7 +126,9 @@ def test_enrolment_shows_secret_as_text_and_confirms_with_a_code(client, mfa_on,
     assert "<img" not in body
 
     mfa_on.OTP_TOTP_THROTTLE_FACTOR = 0
-    wrong = client.post(reverse("admin:mfa_enrol"), {"otp_token": "000000" if code_for(device) != "000000" else "111111"})
+    wrong = client.post(
+        reverse("admin:mfa_enrol"), {"otp_token": "000000" if code_for(device) != "000000" else "111111"}
+    )
     assert wrong.status_code == 200
     assert "That code is not valid or has already been used." in wrong.content.decode()
     device.refresh_from_db()

@@ -37,8 +37,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_deploy_check_passes_without_warnings(tmp_path):
@@ -54,9 +53,14 @@ def test_deploy_check_silences_only_preload_when_the_operator_declines_it(tmp_pa
     env = production_env(tmp_path, SECURE_HSTS_PRELOAD="false")
     result = run(["manage.py", "check", "--deploy"], env)
     assert result.returncode == 0, result.stderr
-    silenced = run(["-c", "import django; django.setup(); from django.conf import settings; "
-                          "print(','.join(c for c in settings.SILENCED_SYSTEM_CHECKS if c.startswith('security.')))"],
-                   {**env, "DJANGO_SETTINGS_MODULE": "trustcenter.settings"})
+    silenced = run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(','.join(c for c in settings.SILENCED_SYSTEM_CHECKS if c.startswith('security.')))",
+        ],
+        {**env, "DJANGO_SETTINGS_MODULE": "trustcenter.settings"},
+    )
     assert silenced.stdout.strip() == "security.W021"
 
 
@@ -115,8 +119,12 @@ def test_production_headers_and_cookies(tmp_path):
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["settings"] == {
-        "DEBUG": False, "ADMIN_MFA_REQUIRED": True, "SESSION_COOKIE_SECURE": True,
-        "CSRF_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True, "SECURE_HSTS_SECONDS": 31536000,
+        "DEBUG": False,
+        "ADMIN_MFA_REQUIRED": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31536000,
         "SESSION_COOKIE_AGE": 1800,
     }
     assert out["silenced_security_checks"] == []
@@ -128,8 +136,10 @@ def test_production_headers_and_cookies(tmp_path):
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "same-origin"
     assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
-    policy = dict(part.split(maxsplit=1) if " " in part.strip() else (part.strip(), "")
-                  for part in (p.strip() for p in headers["Content-Security-Policy"].split(";")))
+    policy = dict(
+        part.split(maxsplit=1) if " " in part.strip() else (part.strip(), "")
+        for part in (p.strip() for p in headers["Content-Security-Policy"].split(";"))
+    )
     assert policy["script-src"] == "'self'"
     assert policy["upgrade-insecure-requests"] == ""
     assert out["csrf_cookie"]["secure"] is True

@@ -31,8 +31,16 @@ from django.urls import NoReverseMatch, reverse
 
 VERBS = ("view", "add", "change", "delete")
 
-CONTENT = ("organization", "section", "certification", "control", "subprocessor",
-           "datahandlingrow", "gdprfact", "contactroute")
+CONTENT = (
+    "organization",
+    "section",
+    "certification",
+    "control",
+    "subprocessor",
+    "datahandlingrow",
+    "gdprfact",
+    "contactroute",
+)
 
 # What each known role may do, per model ("app_label.model": verbs), and the
 # permissions it holds that are not about one model's rows. Models that do not
@@ -118,38 +126,58 @@ def _maker(label: str):
     def register(fn):
         OBJECT_MAKERS[label] = fn
         return fn
+
     return register
 
 
 @_maker("axes.accessattempt")
 def _attempt(world):
     from axes.models import AccessAttempt
-    return AccessAttempt.objects.create(username="someone", ip_address="192.0.2.1", user_agent="ua",
-                                        get_data="", post_data="", http_accept="*/*", path_info="/admin/login/",
-                                        failures_since_start=1)
+
+    return AccessAttempt.objects.create(
+        username="someone",
+        ip_address="192.0.2.1",
+        user_agent="ua",
+        get_data="",
+        post_data="",
+        http_accept="*/*",
+        path_info="/admin/login/",
+        failures_since_start=1,
+    )
 
 
 @_maker("axes.accesslog")
 def _access_log(world):
     from axes.models import AccessLog
-    return AccessLog.objects.create(username="someone", ip_address="192.0.2.1", user_agent="ua",
-                                    http_accept="*/*", path_info="/admin/login/")
+
+    return AccessLog.objects.create(
+        username="someone", ip_address="192.0.2.1", user_agent="ua", http_accept="*/*", path_info="/admin/login/"
+    )
 
 
 @_maker("axes.accessfailurelog")
 def _failure_log(world):
     from axes.models import AccessFailureLog
-    return AccessFailureLog.objects.create(username="someone", ip_address="192.0.2.1", user_agent="ua",
-                                           http_accept="*/*", path_info="/admin/login/", locked_out=False)
+
+    return AccessFailureLog.objects.create(
+        username="someone",
+        ip_address="192.0.2.1",
+        user_agent="ua",
+        http_accept="*/*",
+        path_info="/admin/login/",
+        locked_out=False,
+    )
 
 
 @_maker("otp_totp.totpdevice")
 def _device(world):
     from django_otp.plugins.otp_totp.models import TOTPDevice
+
     return TOTPDevice.objects.create(user=world["superuser"], name="Authenticator app", confirmed=True)
 
 
 # --- the world --------------------------------------------------------------
+
 
 @dataclass
 class Entry:
@@ -174,10 +202,14 @@ class Entry:
 def world(seeded, django_user_model):
     users = {
         "superuser": django_user_model.objects.create_superuser("root", "root@example.com", "correct-horse-battery"),
-        "staff without group": django_user_model.objects.create_user("plain", password="correct-horse-battery", is_staff=True),
+        "staff without group": django_user_model.objects.create_user(
+            "plain", password="correct-horse-battery", is_staff=True
+        ),
     }
     for group in Group.objects.order_by("name"):
-        user = django_user_model.objects.create_user(f"member-{group.pk}", password="correct-horse-battery", is_staff=True)
+        user = django_user_model.objects.create_user(
+            f"member-{group.pk}", password="correct-horse-battery", is_staff=True
+        )
         user.groups.add(group)
         users[f"group {group.name}"] = user
     built = {"superuser": users["superuser"]}
@@ -204,10 +236,7 @@ def granted_verbs(user, model: type[models.Model]) -> set[str]:
     """What the user's permissions (not the admin's code) allow on a model."""
     opts = model._meta
     mapped = VERB_PERMISSIONS.get(opts.label_lower, {})
-    verbs = {
-        verb for verb in VERBS
-        if user.has_perm(mapped.get(verb, f"{opts.app_label}.{verb}_{opts.model_name}"))
-    }
+    verbs = {verb for verb in VERBS if user.has_perm(mapped.get(verb, f"{opts.app_label}.{verb}_{opts.model_name}"))}
     if "change" in verbs:
         verbs.add("view")  # Django admin: change implies view
     return verbs
@@ -242,8 +271,10 @@ def expected_actions(entry: Entry, user, superuser) -> set[str]:
         # Standard verbs come from the permissions; a custom one (say
         # "approve") is whatever the admin's has_approve_permission says, and
         # the permission behind it is pinned by ROLE_TABLE.
-        if all(p in verbs if p in VERBS else getattr(entry.model_admin, f"has_{p}_permission")(user_request)
-               for p in needed):
+        if all(
+            p in verbs if p in VERBS else getattr(entry.model_admin, f"has_{p}_permission")(user_request)
+            for p in needed
+        ):
             expected.add(name)
     return expected
 
@@ -293,8 +324,11 @@ def walk(client: Client, entry: Entry, verbs: set[str] | None, user) -> list[str
     check("delete (open)", "delete", client.get(entry.url("delete", oid)))
     if verbs is None or "delete" not in verbs:
         # With a reason, so that the content admin's reason check is passed.
-        check("delete (confirm)", "delete",
-              client.post(entry.url("delete", oid), {"post": "yes", "change_reason": "role matrix"}))
+        check(
+            "delete (confirm)",
+            "delete",
+            client.post(entry.url("delete", oid), {"post": "yes", "change_reason": "role matrix"}),
+        )
     if entry.obj is not None:
         check("history", "view", client.get(entry.url("history", oid)))
         history = getattr(entry.model, "history", None)
@@ -347,8 +381,9 @@ def walk_actions(client: Client, entry: Entry, user, superuser, monkeypatch) -> 
         patch.setattr(ma, "get_action", spying_get_action)
         selected = [str(entry.obj.pk)] if entry.obj is not None else ["999999999"]
         for name in withheld:
-            response = client.post(entry.url("changelist"),
-                                   {"action": name, "_selected_action": selected, "index": "0"})
+            response = client.post(
+                entry.url("changelist"), {"action": name, "_selected_action": selected, "index": "0"}
+            )
             if response.status_code >= 500:
                 problems.append(f"{entry.label} action {name}: status {response.status_code}")
     problems += [f"{entry.label} action {name}: ran for a user without it" for name in ran]
@@ -356,6 +391,7 @@ def walk_actions(client: Client, entry: Entry, user, superuser, monkeypatch) -> 
 
 
 # --- the tests -------------------------------------------------------------
+
 
 def test_known_roles_hold_exactly_their_table(db):
     """A permission granted beyond ROLE_TABLE (or missing from it) fails here."""
@@ -370,8 +406,12 @@ def test_known_roles_hold_exactly_their_table(db):
                 wanted |= {f"{app_label}.{verb}_{model_name}" for verb in verbs.split()}
         held = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
         # Extra permissions of apps not in this build cannot be held yet.
-        wanted = {p for p in wanted if p in held or Permission.objects.filter(
-            content_type__app_label=p.split(".")[0], codename=p.split(".")[1]).exists()}
+        wanted = {
+            p
+            for p in wanted
+            if p in held
+            or Permission.objects.filter(content_type__app_label=p.split(".")[0], codename=p.split(".")[1]).exists()
+        }
         for perm in sorted(held - wanted):
             problems.append(f"{group.name} holds {perm}, which ROLE_TABLE does not grant")
         for perm in sorted(wanted - held):
@@ -434,5 +474,10 @@ def test_every_registered_model_is_walked(world):
     # These are walked with a real row (history included); a model without a
     # row is still walked, with an id that does not exist. Add a builder to
     # OBJECT_MAKERS to walk a new model with a row.
-    assert {"compliance.organization", "compliance.certification", "auth.user",
-            "otp_totp.totpdevice", "axes.accessattempt"} <= with_rows
+    assert {
+        "compliance.organization",
+        "compliance.certification",
+        "auth.user",
+        "otp_totp.totpdevice",
+        "axes.accessattempt",
+    } <= with_rows

@@ -91,8 +91,9 @@ def handler_client(make_staff) -> Client:
     return client
 
 
-def check_ticket_everywhere(ticket: Ticket, handler_client: Client, *, text_values: tuple[str, ...],
-                            mails: int) -> None:
+def check_ticket_everywhere(
+    ticket: Ticket, handler_client: Client, *, text_values: tuple[str, ...], mails: int
+) -> None:
     """The ticket's values, escaped, on the status page, in the admin and in its mails."""
     # Status page: the requester's own timeline; a reply carries the hostile text.
     status_token = ticket_status_token(ticket)
@@ -132,27 +133,44 @@ def check_ticket_everywhere(ticket: Ticket, handler_client: Client, *, text_valu
 
 
 def test_dpa_values_are_escaped_everywhere(handler_client):
-    ticket = submit_form("/requests/new/dpa/", {
-        "legal_entity": HOSTILE, "account_email": HOSTILE_EMAIL, "requester_name": HOSTILE,
-        "requester_email": HOSTILE_EMAIL, "notes": HOSTILE,
-    })
+    ticket = submit_form(
+        "/requests/new/dpa/",
+        {
+            "legal_entity": HOSTILE,
+            "account_email": HOSTILE_EMAIL,
+            "requester_name": HOSTILE,
+            "requester_email": HOSTILE_EMAIL,
+            "notes": HOSTILE,
+        },
+    )
     assert (ticket.legal_entity, ticket.requester_name, ticket.details) == (HOSTILE, HOSTILE, HOSTILE)
     check_ticket_everywhere(ticket, handler_client, text_values=(SCRIPT, IMG, FORMULA), mails=2)
 
 
 def test_baa_values_are_escaped_everywhere(handler_client):
-    ticket = submit_form("/requests/new/baa/", {
-        "legal_entity": HOSTILE, "account_email": HOSTILE_EMAIL, "requester_name": HOSTILE,
-        "requester_email": HOSTILE_EMAIL, "entity_status": "covered_entity",
-    })
+    ticket = submit_form(
+        "/requests/new/baa/",
+        {
+            "legal_entity": HOSTILE,
+            "account_email": HOSTILE_EMAIL,
+            "requester_name": HOSTILE,
+            "requester_email": HOSTILE_EMAIL,
+            "entity_status": "covered_entity",
+        },
+    )
     check_ticket_everywhere(ticket, handler_client, text_values=(SCRIPT, IMG, FORMULA), mails=2)
 
 
 @pytest.mark.parametrize("right", ["erasure", "rectification"])
 def test_data_subject_values_are_escaped_everywhere(handler_client, right):
-    ticket = submit_form(f"/requests/new/data-subject/{right}/", {
-        "requester_email": HOSTILE_EMAIL, "account_email": "", "details": HOSTILE,
-    })
+    ticket = submit_form(
+        f"/requests/new/data-subject/{right}/",
+        {
+            "requester_email": HOSTILE_EMAIL,
+            "account_email": "",
+            "details": HOSTILE,
+        },
+    )
     assert ticket.status == "awaiting_verification"
     check_ticket_everywhere(ticket, handler_client, text_values=(SCRIPT, IMG, FORMULA), mails=3)
     # Verified, the requester can write on the status page too.
@@ -163,14 +181,22 @@ def test_data_subject_values_are_escaped_everywhere(handler_client, right):
 
 
 def test_staff_messages_are_escaped_on_the_status_page_and_in_mail(handler_client, make_staff):
-    ticket = submit_form("/requests/new/dpa/", {
-        "legal_entity": "Example GmbH", "account_email": "a@example.com", "requester_name": "Dana",
-        "requester_email": "dana@example.com", "notes": "",
-    })
+    ticket = submit_form(
+        "/requests/new/dpa/",
+        {
+            "legal_entity": "Example GmbH",
+            "account_email": "a@example.com",
+            "requester_name": "Dana",
+            "requester_email": "dana@example.com",
+            "notes": "",
+        },
+    )
     staff = make_staff("stella", "Request handler")
     request_services.ticket_add_message(ticket_id=ticket.pk, message=HOSTILE, actor=staff)
-    assert_escaped(Client().get(f"/requests/status/{ticket_status_token(ticket)}/").content.decode(),
-                   where="status page with a staff message")
+    assert_escaped(
+        Client().get(f"/requests/status/{ticket_status_token(ticket)}/").content.decode(),
+        where="status page with a staff message",
+    )
     message_mail = OutboxMail.objects.filter(ticket=ticket).order_by("-id").first()
     assert_escaped(message_mail.body_html, where=f"mail {message_mail.template}")
     assert HOSTILE in message_mail.body_text  # plain text carries it as written
@@ -179,31 +205,50 @@ def test_staff_messages_are_escaped_on_the_status_page_and_in_mail(handler_clien
 @pytest.fixture
 def objection_url(seeded, editor, make_staff):
     publication_publish_initial(actor=system_actor())
-    save(Subprocessor(slug="fly-io", name="Fly.io", purpose="Application hosting", location="EU"), editor,
-         "new hosting provider")
-    change = publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"),
-                           effective_at=timezone.now() + timedelta(days=30))
+    save(
+        Subprocessor(slug="fly-io", name="Fly.io", purpose="Application hosting", location="EU"),
+        editor,
+        "new hosting provider",
+    )
+    change = publish_draft(
+        requester=editor,
+        approver=make_staff("apollo", "Compliance approver"),
+        effective_at=timezone.now() + timedelta(days=30),
+    )
     return f"/subscribe/object/{change.version}/"
 
 
 def test_objection_values_are_escaped_everywhere(handler_client, objection_url):
-    ticket = submit_form(objection_url, {
-        "legal_entity": HOSTILE, "requester_name": HOSTILE, "requester_email": HOSTILE_EMAIL,
-        "subprocessor": "fly-io", "details": HOSTILE,
-    })
+    ticket = submit_form(
+        objection_url,
+        {
+            "legal_entity": HOSTILE,
+            "requester_name": HOSTILE,
+            "requester_email": HOSTILE_EMAIL,
+            "subprocessor": "fly-io",
+            "details": HOSTILE,
+        },
+    )
     check_ticket_everywhere(ticket, handler_client, text_values=(SCRIPT, IMG, FORMULA), mails=2)
 
 
 def test_document_request_values_are_escaped_everywhere(handler_client, seeded, editor, make_staff):
     publication_publish_initial(actor=system_actor())
     nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
-    add_document(editor, slug="soc2-report", title="SOC 2 report", visibility="gated",
-                 content=b"%PDF-1.7\nsoc2\n%%EOF\n")
+    add_document(
+        editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
+    )
     publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"))
-    ticket = submit_form("/documents/soc2-report/request/", {
-        "requester_name": HOSTILE, "requester_email": HOSTILE_EMAIL, "legal_entity": HOSTILE,
-        "accept_nda": "on", "nda_version": str(nda.pk),
-    })
+    ticket = submit_form(
+        "/documents/soc2-report/request/",
+        {
+            "requester_name": HOSTILE,
+            "requester_email": HOSTILE_EMAIL,
+            "legal_entity": HOSTILE,
+            "accept_nda": "on",
+            "nda_version": str(nda.pk),
+        },
+    )
     check_ticket_everywhere(ticket, handler_client, text_values=(SCRIPT, IMG, FORMULA), mails=2)
 
 
@@ -256,8 +301,13 @@ def test_staff_content_is_escaped_on_the_page_and_neutralised_in_exports(seeded,
     response = auditor.get(EXPORT_URL, {"date_from": today, "date_to": today, "format": "csv"})
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    edited = [r for r in rows if r["model"] == "compliance.historicalcertification" and r["change"] != "created"
-              and "HYPERLINK" in r["object"] + r["changes"]]
+    edited = [
+        r
+        for r in rows
+        if r["model"] == "compliance.historicalcertification"
+        and r["change"] != "created"
+        and "HYPERLINK" in r["object"] + r["changes"]
+    ]
     assert edited, [(r["model"], r["change"]) for r in rows][-5:]
     row = edited[-1]
     assert row["object"] == "'" + FORMULA

@@ -1,7 +1,5 @@
-
 import pytest
 from django.core.cache import cache
-
 
 
 @pytest.fixture(autouse=True)
@@ -18,5 +16,3 @@ def _subscription_settings(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
-
-

@@ -32,8 +32,9 @@ def mailed_token(kind: str, *, to: str) -> str:
 
 
 def add_subprocessor(editor, slug: str = "fly-io", name: str = "Fly.io") -> Subprocessor:
-    return save(Subprocessor(slug=slug, name=name, purpose="Application hosting", location="EU"), editor,
-                "new hosting provider")
+    return save(
+        Subprocessor(slug=slug, name=name, purpose="Application hosting", location="EU"), editor, "new hosting provider"
+    )
 
 
 def publish(editor, approver, **kwargs):

@@ -28,9 +28,14 @@ def with_notices(clock, published, editor, approver):
     publication = publish(editor, approver, effective_at=clock.now + timedelta(days=30))
     services.publication_notices_send(publication_id=publication.pk)
     services.objection_submit(
-        publication=publication, subprocessor_slug="fly-io",
-        data={"requester_name": "Olga", "requester_email": "olga@example.de", "legal_entity": "Example GmbH",
-              "details": "No."},
+        publication=publication,
+        subprocessor_slug="fly-io",
+        data={
+            "requester_name": "Olga",
+            "requester_email": "olga@example.de",
+            "legal_entity": "Example GmbH",
+            "details": "No.",
+        },
         submission_token="objection-token-admin-000001",
     )
     return publication
@@ -41,8 +46,10 @@ def test_the_version_list_counts_notices_and_objections(client, root, with_notic
 
     response = client.get(URL)
 
-    rows = {obj.version: (obj.notice_total, obj.notice_subprocessor, obj.objection_total)
-            for obj in response.context["cl"].result_list}
+    rows = {
+        obj.version: (obj.notice_total, obj.notice_subprocessor, obj.objection_total)
+        for obj in response.context["cl"].result_list
+    }
     assert rows == {2: (2, 2, 1), 1: (0, 0, 0)}
     html = response.content.decode()
     assert f'href="/admin/subscriptions/subprocessornotice/?publication__id__exact={with_notices.pk}">2</a>' in html

@@ -42,8 +42,7 @@ def people(clock, published, editor, approver, settings):
     start = clock.now
     clock.advance(days=20)
     services.subscriber_request(email="back@example.org", scope="all")
-    return {"start": start, "publication": publication,
-            "ids": dict(Subscriber.objects.values_list("email", "pk"))}
+    return {"start": start, "publication": publication, "ids": dict(Subscriber.objects.values_list("email", "pk"))}
 
 
 def emails() -> list[str]:
@@ -69,7 +68,9 @@ def test_addresses_go_after_retention_and_notices_stay_counted(people):
     # Both notices of the publication still count, one of them to an address no longer known.
     assert SubprocessorNotice.objects.filter(publication=people["publication"]).count() == 2
     assert sorted(SubprocessorNotice.objects.values_list("subscriber__email", "mail__to")) == [
-        ("stays@example.org", "stays@example.org"), (noticed, "")]
+        ("stays@example.org", "stays@example.org"),
+        (noticed, ""),
+    ]
     for name in ("noticed", "gone", "back", "pending"):
         address = f"{name}@example.org"
         assert not OutboxMail.objects.filter(Q(to=address) | Q(body_text__contains=address)).exists()
@@ -77,7 +78,8 @@ def test_addresses_go_after_retention_and_notices_stay_counted(people):
     assert sorted(purged.values_list("template", "status", "to", "body_text", "links")) == sorted(
         [("subscription_confirm", MailStatus.SENT, "", "", {})] * 4
         + [("subscription_confirm", MailStatus.FAILED, "", "", {})]  # back's second link: never sent
-        + [("publication_notice", MailStatus.SENT, "", "", {})])
+        + [("publication_notice", MailStatus.SENT, "", "", {})]
+    )
     erased = Subscriber.objects.get(email=noticed)
     assert (erased.confirm_nonce, erased.confirm_token_hash, erased.is_active) == ("", None, False)
 
@@ -86,7 +88,10 @@ def test_an_erased_address_can_subscribe_again(people, clock):
     subscribers_purge(now=people["start"] + timedelta(days=30))
     subscriber = subscribe("gone@example.org")
     assert (subscriber.email, subscriber.is_active, subscriber.pk != people["ids"]["gone@example.org"]) == (
-        "gone@example.org", True, True)
+        "gone@example.org",
+        True,
+        True,
+    )
 
 
 def test_the_command_prints_counts_only(people, clock, capsys):

@@ -129,15 +129,21 @@ def test_the_database_refuses_a_second_notice_of_a_publication(clock, published,
 
     with pytest.raises(Exception) as refused:
         SubprocessorNotice.objects.create(
-            publication=publication, subscriber=subscriber, mail=OutboxMail.objects.last(),
-            subprocessor_change=True, created_at=clock.now,
+            publication=publication,
+            subscriber=subscriber,
+            mail=OutboxMail.objects.last(),
+            subprocessor_change=True,
+            created_at=clock.now,
         )
     assert type(refused.value).__name__ == "IntegrityError"
     assert notice.pk
 
 
 def test_a_publication_without_subprocessor_change_reaches_all_updates_subscribers_only(
-    clock, published, editor, approver,
+    clock,
+    published,
+    editor,
+    approver,
 ):
     _subscribers()
     cert = Certification.objects.get(slug="soc2-type-1")
@@ -170,7 +176,10 @@ def test_the_notice_says_what_changes_when_and_how_to_object(clock, published, e
     assert sent.subject == "Subprocessor change taking effect 1 July 2026"
     assert "- Subprocessor added: Fly.io" in sent.body
     assert "The change takes effect on 1 July 2026, 09:00 UTC." in sent.body
-    assert "tell\nus by 15 June 2026, 09:00 UTC through this form:\nhttps://trust.example.com/subscribe/object/2/" in sent.body
+    assert (
+        "tell\nus by 15 June 2026, 09:00 UTC through this form:\nhttps://trust.example.com/subscribe/object/2/"
+        in sent.body
+    )
     assert "Stripe" not in sent.body
 
 
@@ -196,7 +205,11 @@ def test_every_sent_notice_carries_one_click_unsubscribe_headers(clock, publishe
 
 
 def test_approval_enqueues_the_notices_and_the_worker_sends_them_before_the_change(
-    clock, published, editor, approver, monkeypatch,
+    clock,
+    published,
+    editor,
+    approver,
+    monkeypatch,
 ):
     # The worker recycles connections between tasks; the test's transaction must stay open.
     monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
@@ -205,7 +218,8 @@ def test_approval_enqueues_the_notices_and_the_worker_sends_them_before_the_chan
     publication = publish(editor, approver, effective_at=clock.now + timedelta(days=30))
 
     task = DBTaskResult.objects.get(
-        task_path="subscriptions.tasks.send_publication_notices", args_kwargs__kwargs__publication_id=publication.pk,
+        task_path="subscriptions.tasks.send_publication_notices",
+        args_kwargs__kwargs__publication_id=publication.pk,
     )
     assert (task.args_kwargs, task.status) == ({"args": [], "kwargs": {"publication_id": publication.pk}}, "READY")
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
@@ -217,8 +231,8 @@ def test_approval_enqueues_the_notices_and_the_worker_sends_them_before_the_chan
 
 
 def test_going_live_serves_subscribers_who_confirmed_after_approval(clock, published, editor, approver):
-    from compliance.signals import publication_live
     from compliance.models import Publication
+    from compliance.signals import publication_live
 
     subscribe("early@example.org", "subprocessors")
     add_subprocessor(editor)
@@ -230,5 +244,6 @@ def test_going_live_serves_subscribers_who_confirmed_after_approval(clock, publi
     publication_live.send(sender=Publication, publication=publication)
 
     assert sorted(SubprocessorNotice.objects.values_list("subscriber__email", flat=True)) == [
-        "early@example.org", "late@example.org",
+        "early@example.org",
+        "late@example.org",
     ]

@@ -86,7 +86,8 @@ def test_one_click_unsubscribe_by_post_without_csrf_token_or_cookie(clock):
     mail_client = Client(enforce_csrf_checks=True)
 
     response = mail_client.post(
-        f"/subscribe/unsubscribe/{token}/", "List-Unsubscribe=One-Click",
+        f"/subscribe/unsubscribe/{token}/",
+        "List-Unsubscribe=One-Click",
         content_type="application/x-www-form-urlencoded",
     )
 
@@ -101,7 +102,10 @@ def test_unsubscribe_get_shows_a_confirm_button_and_changes_nothing(client, cloc
 
     response = client.get(f"/subscribe/unsubscribe/{token}/")
 
-    assert '<form method="post"><button type="submit" class="button">Unsubscribe</button></form>' in response.content.decode()
+    assert (
+        '<form method="post"><button type="submit" class="button">Unsubscribe</button></form>'
+        in response.content.decode()
+    )
     assert Subscriber.objects.get().unsubscribed_at is None
 
 
@@ -115,8 +119,12 @@ def test_a_wrong_unsubscribe_link_is_refused(client):
 # --- objections ----------------------------------------------------------------------------
 
 OBJECTION = {
-    "legal_entity": "Example GmbH", "requester_name": "Olga Objector", "requester_email": "olga@example.de",
-    "subprocessor": "fly-io", "details": "Hosting outside our approved vendors.", "website": "",
+    "legal_entity": "Example GmbH",
+    "requester_name": "Olga Objector",
+    "requester_email": "olga@example.de",
+    "subprocessor": "fly-io",
+    "details": "Hosting outside our approved vendors.",
+    "website": "",
     "submission_token": "objection-token-0001-abcdefgh",
 }
 
@@ -142,7 +150,9 @@ def test_an_objection_becomes_a_ticket_of_its_own_kind(client, change, clock):
     ticket = Ticket.objects.get()
     assert (ticket.kind, ticket.reference, ticket.status) == ("subprocessor_objection", "OBJ-2026-000001", "open")
     assert (ticket.legal_entity, ticket.requester_name, ticket.requester_email) == (
-        "Example GmbH", "Olga Objector", "olga@example.de",
+        "Example GmbH",
+        "Olga Objector",
+        "olga@example.de",
     )
     assert ticket.form_data == {"publication_version": 2, "subprocessor": "fly-io"}
     assert ticket.details == "Hosting outside our approved vendors."
@@ -169,8 +179,9 @@ def test_the_service_refuses_an_objection_after_the_window(change, clock):
 
     clock.advance(days=31)
     with pytest.raises(ValidationError) as refused:
-        services.objection_submit(publication=change, subprocessor_slug="fly-io", data={},
-                                  submission_token="objection-token-0002-abcdefgh")
+        services.objection_submit(
+            publication=change, subprocessor_slug="fly-io", data={}, submission_token="objection-token-0002-abcdefgh"
+        )
     assert refused.value.code == "objection_window_closed"
 
 

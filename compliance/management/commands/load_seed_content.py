@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--file", type=Path, default=DEFAULT_SEED,
+            "--file",
+            type=Path,
+            default=DEFAULT_SEED,
             help="Seed document (JSON). Defaults to the bundled reference content.",
         )
 

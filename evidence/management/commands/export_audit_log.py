@@ -32,7 +32,10 @@ class Command(BaseCommand):
         path = out_dir / export_filename(date_from, date_to, options["fmt"])
         with path.open("wb") as out:
             manifest = write_export(
-                out, date_from=date_from, date_to=date_to, fmt=options["fmt"],
+                out,
+                date_from=date_from,
+                date_to=date_to,
+                fmt=options["fmt"],
                 progress=lambda n: self.stderr.write(f"{n} entries …") if options["verbosity"] >= 1 else None,
             )
         manifest_path = path.with_name(path.name + ".manifest.json")

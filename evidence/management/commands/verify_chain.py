@@ -12,7 +12,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--expect-head", metavar="SEQ:HASH",
+            "--expect-head",
+            metavar="SEQ:HASH",
             help="A chain head seen earlier that must still be in the chain: as the page footer shows it "
             "('#SEQ HASH', quoted) or as the export manifest holds it (SEQ:HASH).",
         )
