@@ -25,6 +25,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from accounts.auth import acting_user
+
 from . import services
 from .diff import snapshot_diff
 from .enums import PublicationRequestStatus
@@ -64,7 +66,8 @@ class ReasonForm(forms.ModelForm):
         return self.cleaned_data["change_reason"].strip()
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # A save that changes nothing would add a history row that records nothing.
         if self.instance.pk is not None and not [f for f in self.changed_data if f != REASON_FIELD]:
             raise ValidationError(NOTHING_CHANGED, code="nothing_changed")
@@ -128,13 +131,14 @@ class ContentAdmin(SimpleHistoryAdmin):
         return fieldsets
 
     def save_model(self, request: HttpRequest, obj: models.Model, form: forms.Form, change: bool) -> None:
-        services.content_save(obj=obj, actor=request.user, reason=form.cleaned_data[REASON_FIELD])
+        services.content_save(obj=obj, actor=acting_user(request), reason=form.cleaned_data[REASON_FIELD])
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         if request.method == "POST":
             try:
+                # The request carries the reason to delete_model, which Django calls without it.
                 request._content_change_reason = services.clean_reason(request.POST.get(REASON_FIELD))  # type: ignore[attr-defined]
             except ValidationError as exc:
                 self.message_user(request, exc.messages[0], messages.ERROR)
@@ -142,7 +146,8 @@ class ContentAdmin(SimpleHistoryAdmin):
         return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
-        services.content_delete(obj=obj, actor=request.user, reason=request._content_change_reason)  # type: ignore[attr-defined]
+        reason = request._content_change_reason  # type: ignore[attr-defined]  # set by delete_view above
+        services.content_delete(obj=obj, actor=acting_user(request), reason=reason)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Bulk delete would skip the reason; items are deleted one at a time.
@@ -175,7 +180,7 @@ class ContentAdmin(SimpleHistoryAdmin):
             return HttpResponseNotAllowed(["GET", "HEAD"])
         opts = self.model._meta
         record = get_object_or_404(
-            self.model.history.select_related("history_user"),  # type: ignore[attr-defined]
+            self.model.history.select_related("history_user"),
             **{opts.pk.attname: unquote(object_id), "history_id": unquote(version_id)},
         )
         if not self.has_view_history_or_change_history_permission(request, record.instance):
@@ -300,7 +305,7 @@ class ContactRouteAdmin(OrderedContentAdmin):
 class DocumentForm(ReasonForm):
     class Meta:
         model = Document
-        fields = "__all__"
+        fields = ["slug", "position", "is_active", "title", "description", "visibility", "file"]
         # A plain file input: the stored file has no URL to link to (private storage).
         widgets = {"file": forms.FileInput(attrs={"accept": "application/pdf"})}
 
@@ -331,7 +336,9 @@ def _error_text(exc: ValidationError) -> str:
 
 def _changed_after(snapshot: dict[str, Any], moment: datetime) -> bool:
     updated = snapshot.get("content_updated_at")
-    return bool(updated) and datetime.fromisoformat(updated) > moment
+    if not updated:
+        return False
+    return datetime.fromisoformat(updated) > moment
 
 
 @admin.register(Publication)
@@ -342,7 +349,7 @@ class PublicationAdmin(admin.ModelAdmin):
     list_select_related = ["requested_by", "approved_by"]
     list_filter = ["effective_at"]
     search_fields = ["summary"]
-    fields = [
+    fields = (
         "version",
         "summary",
         "effective_at",
@@ -351,7 +358,7 @@ class PublicationAdmin(admin.ModelAdmin):
         "approved_by",
         "changes",
         "snapshot_json",
-    ]
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
@@ -364,7 +371,7 @@ class PublicationAdmin(admin.ModelAdmin):
             return "live"
         if obj.effective_at > timezone.now():
             return "scheduled"
-        if (obj.live_version or 0) < obj.version:  # type: ignore[attr-defined]
+        if (getattr(obj, "live_version", None) or 0) < obj.version:
             return "superseded before going live"
         return "earlier version"
 
@@ -401,7 +408,7 @@ class PublicationRequestAdmin(admin.ModelAdmin):
     list_display = ["id", "summary", "status", "requested_by", "requested_at", "decided_by", "publication"]
     list_filter = ["status"]
     list_select_related = ["requested_by", "decided_by", "publication"]
-    fields = [
+    fields = (
         "summary",
         "status",
         "requested_by",
@@ -410,7 +417,7 @@ class PublicationRequestAdmin(admin.ModelAdmin):
         "decided_at",
         "rejection_reason",
         "publication",
-    ]
+    )
     readonly_fields = fields
     change_form_template = "admin/compliance/publicationrequest/change_form.html"
 
@@ -435,7 +442,8 @@ class PublicationRequestAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.reject_view),
                 name="compliance_publicationrequest_reject",
             ),
-        ] + super().get_urls()
+            *super().get_urls(),
+        ]
 
     def _detail_url(self, pk: int) -> str:
         return reverse("admin:compliance_publicationrequest_change", args=[pk])
@@ -448,7 +456,7 @@ class PublicationRequestAdmin(admin.ModelAdmin):
         form = PublicationRequestForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                created = services.publication_request(summary=form.cleaned_data["summary"], actor=request.user)
+                created = services.publication_request(summary=form.cleaned_data["summary"], actor=acting_user(request))
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -476,7 +484,7 @@ class PublicationRequestAdmin(admin.ModelAdmin):
             refusal = None
             if can_approve:
                 try:
-                    services.four_eyes_check(requested_by_id=obj.requested_by_id, actor=request.user)
+                    services.four_eyes_check(requested_by_id=obj.requested_by_id, actor=acting_user(request))
                 except ValidationError as exc:
                     refusal = _error_text(exc)
             extra_context.update(
@@ -498,12 +506,12 @@ class PublicationRequestAdmin(admin.ModelAdmin):
         form = PublicationApproveForm(request.POST)
         if not form.is_valid():
             errors = [e for errs in form.errors.values() for e in errs]
-            self.message_user(request, " ".join(errors), messages.ERROR)
+            self.message_user(request, " ".join(str(e) for e in errors), messages.ERROR)
             return HttpResponseRedirect(self._detail_url(pk))
         try:
             publication = services.publication_approve(
                 request_id=pk,
-                actor=request.user,
+                actor=acting_user(request),
                 effective_at=form.cleaned_data["effective_at"],
             )
         except ValidationError as exc:
@@ -524,7 +532,9 @@ class PublicationRequestAdmin(admin.ModelAdmin):
             try:
                 if not form.is_valid():
                     raise ValidationError("Give a reason for the rejection.", code="reason_required")
-                services.publication_reject(request_id=pk, actor=request.user, reason=form.cleaned_data["reason"])
+                services.publication_reject(
+                    request_id=pk, actor=acting_user(request), reason=form.cleaned_data["reason"]
+                )
             except ValidationError as exc:
                 self.message_user(request, _error_text(exc), messages.ERROR)
             else:

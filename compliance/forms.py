@@ -28,7 +28,8 @@ class PublicationApproveForm(forms.Form):
     )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("when") == self.SCHEDULE and not data.get("effective_at"):
             self.add_error(
                 "effective_at", forms.ValidationError("Give the moment it goes live.", code="effective_at_required")

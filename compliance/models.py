@@ -7,6 +7,7 @@ the page can be compared item by item across versions.
 """
 
 from datetime import datetime
+from typing import Any, ClassVar, NoReturn
 
 from django.conf import settings
 from django.db import models
@@ -25,24 +26,26 @@ class TrackedQuerySet(models.QuerySet):
     """QuerySet for history-tracked models: bulk writes that skip simple-history
     are refused, so the change history stays complete."""
 
-    def _refuse(self, name: str) -> None:
+    def _refuse(self, name: str) -> NoReturn:
         raise HistoryBypassError(
             f"{self.model.__name__}.objects.{name}() would skip the change history; "
             "save each row through a service instead."
         )
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> NoReturn:
         self._refuse("update")
 
-    def bulk_create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def bulk_create(self, *args: Any, **kwargs: Any) -> NoReturn:
         self._refuse("bulk_create")
 
-    def bulk_update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
         self._refuse("bulk_update")
 
 
 class TrackedModel(models.Model):
     objects = TrackedQuerySet.as_manager()
+    # Declared for the type checker only: each concrete model sets `history = HistoricalRecords()`.
+    history: ClassVar[Any]
 
     class Meta:
         abstract = True
@@ -274,7 +277,7 @@ class Document(OrderedContent):
 
 
 # Models whose rows make up the page, in the order the admin lists them.
-CONTENT_MODELS: tuple[type[models.Model], ...] = (
+CONTENT_MODELS: tuple[type[TrackedModel], ...] = (
     Organization,
     Section,
     Certification,
@@ -308,16 +311,16 @@ class PublicationQuerySet(models.QuerySet):
         still-scheduled version held and supersedes it."""
         return self.in_effect(at).order_by("-version")
 
-    def _refuse(self, name: str) -> None:
+    def _refuse(self, name: str) -> NoReturn:
         raise PublicationImmutableError(f"Publication.objects.{name}(): publications are never changed.")
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> NoReturn:
         self._refuse("update")
 
-    def bulk_update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
         self._refuse("bulk_update")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> NoReturn:
         self._refuse("delete")
 
 
@@ -368,14 +371,14 @@ class Publication(models.Model):
     def __str__(self) -> str:
         return f"Version {self.version}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # An integrity guard, not workflow: a publication is evidence of what
         # the public saw, so an existing row is never rewritten.
         if not self._state.adding:
             raise PublicationImmutableError("A publication is never changed once written.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PublicationImmutableError("A publication is never deleted.")
 
 

@@ -144,7 +144,7 @@ def editor_ids_since(moment: datetime | None) -> set[int]:
     ids: set[int] = set()
     model: type[Model]
     for model in CONTENT_MODELS:
-        rows = model.history.exclude(history_user__isnull=True)  # type: ignore[attr-defined]
+        rows = model.history.exclude(history_user__isnull=True)
         if moment is not None:
             rows = rows.filter(history_date__gte=moment)
         ids.update(rows.values_list("history_user_id", flat=True).distinct())

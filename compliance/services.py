@@ -5,11 +5,11 @@ the acting user and the reason for the change.
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -23,6 +23,8 @@ from .snapshot import build_snapshot
 from .tasks import publication_go_live
 
 REASON_MAX_LENGTH = 500
+_M = TypeVar("_M", bound=models.Model)
+
 SEED_REASON = "initial content import"
 
 
@@ -38,12 +40,13 @@ def clean_reason(reason: str | None) -> str:
     return reason
 
 
-def _stamp(obj: models.Model, *, actor: AbstractBaseUser, reason: str) -> None:
+def _stamp(obj: models.Model, *, actor: User, reason: str) -> None:
+    # simple-history reads these from the instance on save; models do not declare them.
     obj._history_user = actor  # type: ignore[attr-defined]
     obj._change_reason = reason  # type: ignore[attr-defined]
 
 
-def content_save(*, obj: models.Model, actor: AbstractBaseUser, reason: str) -> models.Model:
+def content_save(*, obj: _M, actor: User, reason: str) -> _M:
     """Validate and save a content row (create or update).
 
     Side effects: one history row carrying `actor` and `reason`.
@@ -56,7 +59,7 @@ def content_save(*, obj: models.Model, actor: AbstractBaseUser, reason: str) -> 
     return obj
 
 
-def content_delete(*, obj: models.Model, actor: AbstractBaseUser, reason: str) -> None:
+def content_delete(*, obj: models.Model, actor: User, reason: str) -> None:
     """Delete a content row.
 
     Side effects: one history row of type "deleted" carrying `actor` and `reason`.
@@ -67,7 +70,7 @@ def content_delete(*, obj: models.Model, actor: AbstractBaseUser, reason: str) -
         obj.delete()
 
 
-def system_actor() -> AbstractBaseUser:
+def system_actor() -> User:
     """The account that management commands and scheduled jobs act as.
 
     It cannot log in: it exists so that history rows always name an actor.
@@ -88,7 +91,7 @@ def content_get_or_create(
     model: type[models.Model],
     lookup: dict[str, Any],
     values: dict[str, Any],
-    actor: AbstractBaseUser,
+    actor: User,
     reason: str,
 ) -> tuple[models.Model, bool]:
     """Create the row matching `lookup` with `values` unless it exists.
@@ -103,7 +106,7 @@ def content_get_or_create(
     return content_save(obj=obj, actor=actor, reason=reason), True
 
 
-def seed_load(*, data: dict[str, Any], actor: AbstractBaseUser, reason: str = SEED_REASON) -> dict[str, int]:
+def seed_load(*, data: dict[str, Any], actor: User, reason: str = SEED_REASON) -> dict[str, int]:
     """Load page content from a seed document; rows that exist are left alone.
 
     Returns how many rows were created per kind. Running it twice creates
@@ -167,7 +170,7 @@ def clean_summary(summary: str | None) -> str:
     return summary
 
 
-def _require_perm(actor: AbstractBaseUser, perm: str, action: str) -> None:
+def _require_perm(actor: User, perm: str, action: str) -> None:
     if not (actor.is_active and actor.has_perm(perm)):
         raise PermissionDenied(f"You are not allowed to {action}.")
 
@@ -184,7 +187,7 @@ def _ensure_something_to_publish(draft: dict[str, Any], now: datetime) -> None:
         )
 
 
-def four_eyes_check(*, requested_by_id: int, actor: AbstractBaseUser) -> None:
+def four_eyes_check(*, requested_by_id: int, actor: User) -> None:
     """Raise a ValidationError saying why `actor` may not approve, if so.
 
     With four-eyes on (settings.PUBLISH_FOUR_EYES), the approver is neither the
@@ -216,8 +219,8 @@ def _publication_create(
     *,
     snapshot: dict[str, Any],
     summary: str,
-    requested_by: AbstractBaseUser,
-    approved_by: AbstractBaseUser,
+    requested_by: User,
+    approved_by: User,
     now: datetime,
     effective_at: datetime,
 ) -> Publication:
@@ -237,7 +240,7 @@ def _publication_create(
     return publication
 
 
-def publication_request(*, summary: str, actor: AbstractBaseUser) -> PublicationRequest:
+def publication_request(*, summary: str, actor: User) -> PublicationRequest:
     """Ask for the current draft to be published.
 
     Side effects: one pending PublicationRequest (at most one exists at a time).
@@ -270,7 +273,7 @@ def _pending_request_for_update(request_id: int) -> PublicationRequest:
 def publication_approve(
     *,
     request_id: int,
-    actor: AbstractBaseUser,
+    actor: User,
     effective_at: datetime | None = None,
 ) -> Publication:
     """Approve a pending request: freeze the draft into the next version.
@@ -309,7 +312,7 @@ def publication_approve(
     return publication
 
 
-def publication_reject(*, request_id: int, actor: AbstractBaseUser, reason: str) -> PublicationRequest:
+def publication_reject(*, request_id: int, actor: User, reason: str) -> PublicationRequest:
     """Turn a pending request down with a reason the requester can read.
 
     Side effects: the request marked rejected with who, when and why.
@@ -326,7 +329,7 @@ def publication_reject(*, request_id: int, actor: AbstractBaseUser, reason: str)
     return pub_request
 
 
-def publication_publish_initial(*, actor: AbstractBaseUser) -> Publication | None:
+def publication_publish_initial(*, actor: User) -> Publication | None:
     """Publish the content as version 1 when nothing was ever published.
 
     For the seed loader: the first content of a new installation goes live

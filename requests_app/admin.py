@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.auth import acting_user
 from trustcenter.admin_readonly import ReadOnlyInline
 
 from . import services
@@ -341,7 +342,7 @@ class TicketAdmin(SimpleHistoryAdmin):
                     services.ticket_add_note(
                         ticket_id=form.instance.pk,
                         body=note_form.cleaned_data["body"],
-                        actor=request.user,
+                        actor=acting_user(request),
                     )
                 )
 

@@ -8,6 +8,7 @@ mail rows and files of the ticket) so that the retention purge can find all of i
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -52,11 +53,11 @@ class TicketHistoryQuerySet(HistoricalQuerySet):
                 f"Ticket.history.{name}() would rewrite the ticket's history; only the retention purge may."
             )
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> int:
         self._guard("update")
         return super().update(**kwargs)
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> tuple[int, dict[str, int]]:
         self._guard("delete")
         return super().delete()
 

@@ -103,11 +103,11 @@ def _fill_links(text: str, mail: OutboxMail) -> str:
         if placeholder in text:
             raw = tokens.recover_token(link["purpose"], link["nonce"], link["hash"])
             text = text.replace(placeholder, link["url"].replace("{token}", raw))
-    if STATUS_URL in text and mail.ticket_id:
+    if STATUS_URL in text and mail.ticket is not None:
         ticket = mail.ticket
         raw = tokens.recover_token(tokens.STATUS, ticket.status_link_nonce, ticket.status_token_hash)
         text = text.replace(STATUS_URL, tokens.status_url(raw))
-    if VERIFY_URL in text and mail.verification_id:
+    if VERIFY_URL in text and mail.verification is not None:
         vt = mail.verification
         raw = tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash)
         text = text.replace(VERIFY_URL, tokens.verify_url(raw))

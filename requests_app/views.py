@@ -8,13 +8,14 @@ one page that names no ticket.
 """
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -55,7 +56,10 @@ def _page(
     return render(request, template, {**base, **(context or {})}, status=status)
 
 
-def _private(response: HttpResponse, *, referrer_policy: str = "no-referrer") -> HttpResponse:
+_R = TypeVar("_R", bound=HttpResponseBase)
+
+
+def _private(response: _R, *, referrer_policy: str = "no-referrer") -> _R:
     """Headers for any page reached through a secret link.
 
     Pages with a form use "same-origin": under "no-referrer" browsers send
@@ -424,7 +428,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
-def attachment_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+def attachment_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponseBase:
     """A file of this ticket, only through this ticket's link, always as a download."""
     ticket = _ticket_for_link(token)
     attachment = None

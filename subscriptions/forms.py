@@ -1,5 +1,7 @@
 """Public forms of subscriptions (input validation only)."""
 
+from typing import cast
+
 from django import forms
 
 from requests_app.forms import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm
@@ -62,6 +64,6 @@ class ObjectionForm(IntakeForm):
 
     def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subprocessor"].choices = choices
+        cast(forms.ChoiceField, self.fields["subprocessor"]).choices = choices
         if len(choices) == 1:
             self.fields["subprocessor"].initial = choices[0][0]

@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
@@ -52,7 +52,8 @@ def clean_email(value: Any, *, field: str, required: bool) -> str:
     return text
 
 
-def stamp_history(ticket: Ticket, *, actor: AbstractBaseUser | None, reason: str) -> None:
+def stamp_history(ticket: Ticket, *, actor: User | None, reason: str) -> None:
+    # simple-history reads these from the instance on save; the model does not declare them.
     ticket._history_user = actor  # type: ignore[attr-defined]
     ticket._change_reason = reason[:1000]  # type: ignore[attr-defined]
 
@@ -61,7 +62,7 @@ def event_add(
     ticket: Ticket,
     *,
     kind: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     now: dt.datetime,
     from_status: str = "",
     to_status: str = "",

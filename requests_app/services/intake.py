@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -61,7 +61,7 @@ KNOWN_FIELDS = ("requester_name", "requester_email", "account_email", "legal_ent
 def _clean_submission(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     if kind not in TicketKind.values:
         raise ValidationError("Unknown kind of request.", code="kind_unknown")
-    cleaned = {
+    cleaned: dict[str, Any] = {
         # Data-subject requests need no name: the email address identifies the requester.
         "requester_name": clean_text(
             data.get("requester_name"), field="Name", required=kind in DOCUMENT_KINDS, max_length=200
@@ -203,7 +203,7 @@ def ticket_verify(*, raw_token: str) -> Ticket:
     return ticket
 
 
-def ticket_resend_verification(*, ticket_id: int, actor: AbstractBaseUser) -> VerificationToken:
+def ticket_resend_verification(*, ticket_id: int, actor: User) -> VerificationToken:
     """Send a fresh verification link; earlier unused links stop working, so
     only one is live at a time.
 
@@ -225,7 +225,7 @@ def ticket_resend_verification(*, ticket_id: int, actor: AbstractBaseUser) -> Ve
     return token
 
 
-def tickets_expire_unverified(*, now: dt.datetime | None = None, actor: AbstractBaseUser | None = None) -> int:
+def tickets_expire_unverified(*, now: dt.datetime | None = None, actor: User | None = None) -> int:
     """Move tickets whose verification links have all expired unused to `expired`.
 
     Returns how many. Side effects per ticket as in `ticket_transition`."""

@@ -5,7 +5,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 # app that owns the kind (documents: access requests grant access) from its
 # AppConfig.ready(). Called as hook(ticket=, actor=, now=) in the transaction of
 # the move, so the ticket is never fulfilled without its effect, nor the reverse.
-FULFIL_HOOKS: dict[str, Callable[..., None]] = {}
+FULFIL_HOOKS: dict[str, Callable[..., object]] = {}
 
 # Column stamped when a ticket enters a state.
 STATE_STAMP: dict[str, str] = {
@@ -98,9 +98,7 @@ def _check_transition(ticket: Ticket, to_status: str, *, reason: str, attachment
         raise ValidationError("Write what you need from the requester.", code="message_required")
 
 
-def _attachment_add(
-    ticket: Ticket, upload: UploadedFile, *, actor: AbstractBaseUser | None, now: dt.datetime
-) -> TicketAttachment:
+def _attachment_add(ticket: Ticket, upload: UploadedFile, *, actor: User | None, now: dt.datetime) -> TicketAttachment:
     name, sha256, size = attachment_check(upload)
     attachment = TicketAttachment(
         ticket=ticket,
@@ -148,7 +146,7 @@ def _apply_transition(
     ticket: Ticket,
     to_status: str,
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     reason: str,
     now: dt.datetime,
     attachment: TicketAttachment | None = None,
@@ -183,7 +181,7 @@ def ticket_transition(
     *,
     ticket_id: int,
     to_status: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     reason: str = "",
     attachment: UploadedFile | None = None,
     expected_status: str | None = None,
@@ -222,9 +220,7 @@ def ticket_transition(
     return ticket
 
 
-def ticket_request_info(
-    *, ticket_id: int, message: str, actor: AbstractBaseUser, expected_status: str | None = None
-) -> Ticket:
+def ticket_request_info(*, ticket_id: int, message: str, actor: User, expected_status: str | None = None) -> Ticket:
     """Ask the requester for information: moves to `awaiting_requester`; the
     message is mailed and shown on the status page."""
     message = clean_message(message, what="what you need from the requester")
@@ -237,7 +233,7 @@ def ticket_request_info(
     )
 
 
-def ticket_assign(*, ticket_id: int, assignee: AbstractBaseUser | None, actor: AbstractBaseUser) -> Ticket:
+def ticket_assign(*, ticket_id: int, assignee: User | None, actor: User) -> Ticket:
     """Assign the ticket to a staff member (or unassign with None).
 
     Side effects: history row; an "assigned" event (internal)."""
@@ -256,9 +252,7 @@ def ticket_assign(*, ticket_id: int, assignee: AbstractBaseUser | None, actor: A
     return ticket
 
 
-def ticket_extend(
-    *, ticket_id: int, reason: str, actor: AbstractBaseUser, new_due_date: dt.date | None = None
-) -> Ticket:
+def ticket_extend(*, ticket_id: int, reason: str, actor: User, new_due_date: dt.date | None = None) -> Ticket:
     """Extend the deadline once, with a reason, before the original deadline
     (GDPR Art. 12(3)); at most three months from receipt.
 
@@ -296,7 +290,7 @@ def ticket_extend(
     return ticket
 
 
-def ticket_set_legal_hold(*, ticket_id: int, legal_hold: bool, reason: str, actor: AbstractBaseUser) -> Ticket:
+def ticket_set_legal_hold(*, ticket_id: int, legal_hold: bool, reason: str, actor: User) -> Ticket:
     """Place or release a legal hold; a held ticket is skipped by the retention purge.
 
     Side effects: history row and an internal "legal_hold" event, both with the reason."""
@@ -315,7 +309,7 @@ def ticket_set_legal_hold(*, ticket_id: int, legal_hold: bool, reason: str, acto
     return ticket
 
 
-def ticket_add_note(*, ticket_id: int, body: str, actor: AbstractBaseUser) -> TicketNote:
+def ticket_add_note(*, ticket_id: int, body: str, actor: User) -> TicketNote:
     """Add an internal note (never shown or sent to the requester)."""
     body = clean_message(body, code="note_required", what="the note")
     ticket = Ticket.objects.filter(pk=ticket_id).first()
@@ -324,7 +318,7 @@ def ticket_add_note(*, ticket_id: int, body: str, actor: AbstractBaseUser) -> Ti
     return TicketNote.objects.create(ticket=ticket, author=actor, body=body, created_at=timezone.now())
 
 
-def ticket_add_message(*, ticket_id: int, message: str, actor: AbstractBaseUser) -> TicketEvent:
+def ticket_add_message(*, ticket_id: int, message: str, actor: User) -> TicketEvent:
     """Send the requester a message without changing the status.
 
     Side effects: a "message" event shown on the status page; a mail."""

@@ -1,5 +1,6 @@
 """Publishing: requests, four-eyes approval, scheduling, go-live, seed, roles, admin."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,7 +31,7 @@ def add_subprocessor(actor, slug: str = "fly", name: str = "Fly.io") -> Subproce
     return save(Subprocessor(slug=slug, name=name, purpose="Compute"), actor, "new provider")
 
 
-def codes(exc: ValidationError) -> list[str]:
+def codes(exc: ValidationError) -> list[str | None]:
     return [e.code for e in exc.error_list]
 
 
@@ -470,10 +471,10 @@ def test_second_seed_run_publishes_nothing(db, capsys):
 
 
 def test_seed_rows_added_later_wait_for_approval(db, editor):
-    call_command("load_seed_content", stdout=open("/dev/null", "w"))
+    call_command("load_seed_content", stdout=io.StringIO())
     services.content_delete(obj=Subprocessor.objects.get(slug="netlify"), actor=editor, reason="moved")
 
-    call_command("load_seed_content", stdout=open("/dev/null", "w"))  # re-creates netlify as draft
+    call_command("load_seed_content", stdout=io.StringIO())  # re-creates netlify as draft
 
     assert Publication.objects.count() == 1
 
@@ -501,7 +502,7 @@ CONTENT = [
 
 
 def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
-    assert perms("Compliance approver") == {f"compliance.view_{m}" for m in CONTENT + ["document"]} | {
+    assert perms("Compliance approver") == {f"compliance.view_{m}" for m in [*CONTENT, "document"]} | {
         "compliance.preview_draft",
         "compliance.approve_publication",
         "compliance.view_publication",
@@ -514,7 +515,7 @@ def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
 
 def test_editor_role_edits_previews_and_asks(db):
     assert perms("Compliance editor") == {
-        f"compliance.{verb}_{m}" for m in CONTENT + ["document"] for verb in ("add", "change", "delete", "view")
+        f"compliance.{verb}_{m}" for m in [*CONTENT, "document"] for verb in ("add", "change", "delete", "view")
     } | {
         "compliance.preview_draft",
         "compliance.request_publication",

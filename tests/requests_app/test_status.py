@@ -110,7 +110,7 @@ def test_requester_downloads_the_countersigned_file(client, handler):
 
 def test_file_of_another_ticket_is_not_served_under_this_link(client, handler):
     theirs, _their_token = fulfilled_dpa(handler, requester_email="other@example.net")
-    mine, my_token = submit("dpa")
+    _mine, my_token = submit("dpa")
     their_file = theirs.attachments.get()
     response = client.get(f"/requests/status/{my_token}/files/{their_file.pk}/")
     html = response.content.decode()
