@@ -21,11 +21,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from trustcenter.admin_readonly import ReadOnlyInline
+from trustcenter.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
 from . import services
 from .admin_workflow import WorkflowAdminMixin
-from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind
 from .models import ExtraHoliday, OutboxMail, Ticket, TicketAttachment, TicketEvent, TicketNote
 
 
@@ -261,6 +261,25 @@ class TicketAdmin(WorkflowAdminMixin, SimpleHistoryAdmin):
             filename=attachment.original_name,
             content_type="application/pdf",
         )
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(ReadOnlyAdmin):
+    """Every ticket's events in one list, for auditors who may not open tickets:
+    who moved, verified, assigned or extended what, when and why."""
+
+    list_display = ("created_at", "ticket", "kind", "actor", "from_status", "to_status", "text")
+    list_filter = ("kind",)
+    list_select_related = ("ticket", "actor")
+    search_fields = ("ticket__reference",)
+    ordering = ("-created_at", "-id")
+    fields = ("ticket", "created_at", "kind", "actor", "from_status", "to_status", "text", "visible_to_requester")
+    readonly_fields = fields
+
+    @admin.display(description="text")
+    def text(self, obj: TicketEvent) -> str:
+        # The requester's own words stay on the ticket, for those who work it.
+        return "(the requester's reply)" if obj.kind == TicketEventKind.REQUESTER_REPLY else obj.message
 
 
 @admin.register(OutboxMail)
