@@ -18,7 +18,7 @@ from simple_history.models import HistoricalRecords
 from compliance.models import HistoryBypassError, TrackedQuerySet
 from trustcenter.storage import PrivateStorage
 
-from .enums import MailStatus, TicketEventKind, TicketKind, TicketStatus
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, MailStatus, TicketEventKind, TicketKind, TicketStatus
 
 
 def private_storage() -> PrivateStorage:
@@ -195,9 +195,13 @@ class Ticket(models.Model):
 
     @property
     def is_data_subject_request(self) -> bool:
-        from .enums import DATA_SUBJECT_KINDS
-
         return self.kind in DATA_SUBJECT_KINDS
+
+    @property
+    def identity_pending(self) -> bool:
+        """A data-subject request still being worked whose requester's identity
+        is not confirmed yet (by the link, or by staff another way)."""
+        return self.is_data_subject_request and self.verified_at is None and self.status in ACTIVE_STATUSES
 
     @property
     def verification_address(self) -> str:

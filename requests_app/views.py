@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from compliance.models import Organization
 
 from . import selectors, services, tokens
-from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, STATES, TicketEventKind, TicketKind, requester_label
 from .forms import (
     DATA_RIGHTS,
     DATA_RIGHTS_BY_SLUG,
@@ -361,8 +361,13 @@ REQUESTER_EVENT_LABELS: dict[str, str] = {
 def _status_page(
     request: HttpRequest, ticket: Ticket, token: str, reply_form: RequesterReplyForm, *, status: int = 200
 ) -> HttpResponse:
+    state = STATES[ticket.status]
     events = [
-        (event, REQUESTER_EVENT_LABELS.get(event.kind, event.get_kind_display()))
+        (
+            event,
+            REQUESTER_EVENT_LABELS.get(event.kind, event.get_kind_display()),
+            requester_label(event.to_status) if event.kind == TicketEventKind.STATUS_CHANGED else "",
+        )
         for event in selectors.ticket_public_events(ticket)
     ]
     attachments = list(selectors.ticket_public_attachments(ticket).order_by("created_at", "id"))
@@ -373,11 +378,13 @@ def _status_page(
             "ticket": ticket,
             "token": token,
             "kind_label": ticket.get_kind_display(),
-            "status_label": ticket.get_status_display(),
+            "status_label": requester_label(ticket.status),
+            "notice": state.requester_notice,
+            "identity_pending": ticket.identity_pending,
             "events": events,
             "attachments": attachments,
             "is_data_subject": ticket.kind in DATA_SUBJECT_KINDS,
-            "can_reply": ticket.status in REPLY_STATUSES,
+            "can_reply": state.requester_may_reply,
             "form": reply_form,
         },
         status=status,
@@ -386,8 +393,6 @@ def _status_page(
     return _private(response, referrer_policy="same-origin")
 
 
-# A requester can write to staff while the ticket is being worked on.
-REPLY_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.AWAITING_REQUESTER})
 REPLY_SEEN_SECONDS = 24 * 3600
 
 
@@ -403,7 +408,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
     form = RequesterReplyForm(request.POST)
     if not form.is_valid():
         return _status_page(request, ticket, token, form, status=400)
-    if ticket.status not in REPLY_STATUSES:
+    if not STATES[ticket.status].requester_may_reply:
         form.add_error(
             None,
             ValidationError(

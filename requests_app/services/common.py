@@ -101,6 +101,15 @@ def lock(ticket_id: int, *, nowait: bool = True) -> Ticket:
         ) from None
 
 
+def expect_status(ticket: Ticket, expected_status: str | None) -> None:
+    """Refuse to change a ticket that has moved since the caller looked at it."""
+    if expected_status is not None and ticket.status != expected_status:
+        raise TicketConflict(
+            f"The ticket is now “{ticket.get_status_display()}”; someone else changed it. Reload the page.",
+            code="ticket_changed",
+        )
+
+
 def staff_notify_addresses() -> list[str]:
     """Who hears of new tickets: STAFF_NOTIFY_EMAILS when set, otherwise every
     active member of the Request handler role who has an address."""
