@@ -21,8 +21,6 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from compliance.models import Organization
-
 from . import selectors, services, tokens
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
 from .forms import (
@@ -47,14 +45,6 @@ LINK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 DOWNLOAD_TYPES = {".pdf": "application/pdf"}
 
 
-def _page(
-    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
-) -> HttpResponse:
-    org = Organization.objects.only("name").first()
-    base = {"org_name": org.name if org else "", "data_rights": DATA_RIGHTS, **_promises()}
-    return render(request, template, {**base, **(context or {})}, status=status)
-
-
 def _private(response: HttpResponse, *, referrer_policy: str = "no-referrer") -> HttpResponse:
     """Headers for any page reached through a secret link.
 
@@ -69,7 +59,7 @@ def _private(response: HttpResponse, *, referrer_policy: str = "no-referrer") ->
 
 def _link_invalid(request: HttpRequest, *, purpose: str) -> HttpResponse:
     """One answer for a wrong, used or expired link: same text, same status."""
-    return _private(_page(request, "requests_app/link_invalid.html", {"purpose": purpose}, status=404))
+    return _private(render(request, "requests_app/link_invalid.html", {"purpose": purpose, **_promises()}, status=404))
 
 
 def _promises() -> dict[str, int]:
@@ -88,7 +78,7 @@ def _promises() -> dict[str, int]:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """The kinds of request one can make here."""
-    return _page(request, "requests_app/index.html")
+    return render(request, "requests_app/index.html", {"data_rights": DATA_RIGHTS, **_promises()})
 
 
 FORM_COPY: dict[str, dict[str, str]] = {
@@ -137,10 +127,11 @@ def intake(request: HttpRequest, kind: str, right: str | None = None) -> HttpRes
         "right": data_right,
         "is_data_subject": kind in DATA_SUBJECT_KINDS,
         **FORM_COPY.get(kind, {}),
+        **_promises(),
     }
     if data_right:
         context.update(title=data_right.title, lede=data_right.summary)
-    return _page(request, "requests_app/form.html", context, status=status)
+    return render(request, "requests_app/form.html", context, status=status)
 
 
 def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
@@ -154,7 +145,7 @@ def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
     except ValueError:
         length = 0
     if length > settings.REQUEST_FORM_MAX_BODY:
-        response = _page(
+        response = render(
             request,
             "requests_app/message.html",
             {
@@ -179,7 +170,7 @@ TOO_MANY = (
 
 
 def _too_many(request: HttpRequest, *, back: str) -> HttpResponse:
-    return _page(
+    return render(
         request,
         "requests_app/message.html",
         {
@@ -235,7 +226,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
     info = request.session.get(SUBMITTED_SESSION_KEY)
     if not info:
         return _private(
-            _page(
+            render(
                 request,
                 "requests_app/message.html",
                 {
@@ -249,7 +240,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
             )
         )
     return _private(
-        _page(
+        render(
             request,
             "requests_app/submitted.html",
             {
@@ -257,6 +248,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
                 "kind_label": TicketKind(info["kind"]).label,
                 "needs_verification": info["needs_verification"],
                 "is_data_subject": info["kind"] in DATA_SUBJECT_KINDS,
+                **_promises(),
             },
         )
     )
@@ -277,7 +269,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         if not _verification_pending(token):
             return _link_invalid(request, purpose="verify")
-        return _private(_page(request, "requests_app/verify.html"), referrer_policy="same-origin")
+        return _private(render(request, "requests_app/verify.html"), referrer_policy="same-origin")
     try:
         ticket = services.ticket_verify(raw_token=token)
     except ValidationError:
@@ -301,7 +293,7 @@ def verified(request: HttpRequest) -> HttpResponse:
     info = request.session.get(VERIFIED_SESSION_KEY)
     if not info:
         return _private(
-            _page(
+            render(
                 request,
                 "requests_app/message.html",
                 {
@@ -312,7 +304,7 @@ def verified(request: HttpRequest) -> HttpResponse:
             )
         )
     return _private(
-        _page(
+        render(
             request,
             "requests_app/verified.html",
             {
@@ -338,7 +330,7 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _ticket_for_link(token)
     if ticket is None:
         return _link_invalid(request, purpose="status")
-    return _status_page(request, ticket, token, RequesterReplyForm())
+    return _statusrender(request, ticket, token, RequesterReplyForm())
 
 
 # Events as the requester reads them (staff see the enum labels in the admin).
@@ -354,7 +346,7 @@ REQUESTER_EVENT_LABELS: dict[str, str] = {
 }
 
 
-def _status_page(
+def _statusrender(
     request: HttpRequest, ticket: Ticket, token: str, reply_form: RequesterReplyForm, *, status: int = 200
 ) -> HttpResponse:
     events = [
@@ -362,7 +354,7 @@ def _status_page(
         for event in selectors.ticket_public_events(ticket)
     ]
     attachments = list(selectors.ticket_public_attachments(ticket).order_by("created_at", "id"))
-    response = _page(
+    response = render(
         request,
         "requests_app/status.html",
         {
@@ -398,7 +390,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
         return too_large
     form = RequesterReplyForm(request.POST)
     if not form.is_valid():
-        return _status_page(request, ticket, token, form, status=400)
+        return _statusrender(request, ticket, token, form, status=400)
     if ticket.status not in REPLY_STATUSES:
         form.add_error(
             None,
@@ -406,7 +398,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
                 "This request is no longer open for replies. Please write to us by email.", code="ticket_not_active"
             ),
         )
-        return _status_page(request, ticket, token, form, status=400)
+        return _statusrender(request, ticket, token, form, status=400)
     # A retried POST (double click) carries the same token: send the reply once.
     seen_key = f"requests_app:reply:{form.cleaned_data['submission_token']}"
     if cache.get(seen_key) is None:
@@ -418,7 +410,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
             except ValidationError as exc:
                 cache.delete(seen_key)
                 form.add_error(None, exc)
-                return _status_page(request, ticket, token, form, status=400)
+                return _statusrender(request, ticket, token, form, status=400)
     messages.success(request, "Your reply was sent. It now shows in the timeline below.")
     return redirect("requests_app:status", token=token)
 

@@ -1,6 +1,9 @@
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from django import template
+from django.template.context import Context
 
 register = template.Library()
 
@@ -19,3 +22,14 @@ def iso_datetime(value: str | None) -> datetime | None:
 @register.simple_tag
 def section_template(key: str) -> str:
     return f"compliance/sections/{key}.html"
+
+
+@register.simple_tag(takes_context=True)
+def layout_organization(context: Context) -> Mapping[str, Any]:
+    """The organization the layout's header names: that of the snapshot the
+    page renders if it renders one, else the published one (context processor
+    `public_layout`), else none (an error page rendered without the request)."""
+    snapshot = context.get("snapshot")
+    if isinstance(snapshot, Mapping) and isinstance(snapshot.get("organization"), Mapping):
+        return snapshot["organization"]
+    return context.get("published_organization") or {}
