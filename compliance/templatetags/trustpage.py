@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 from django.template.context import Context
+from django.utils import timezone
 
 register = template.Library()
 
@@ -17,6 +18,19 @@ def iso_datetime(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return None
+
+
+@register.filter
+def machine_datetime(value: datetime | str | None) -> str:
+    """A moment as HTML's `datetime` attribute takes it: ISO 8601 to the
+    second. (Django's "c" format keeps microseconds, which HTML refuses.)"""
+    if isinstance(value, str):
+        value = iso_datetime(value)
+    if not isinstance(value, datetime):
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)  # the zone the visible text is in
+    return value.isoformat(timespec="seconds")
 
 
 @register.simple_tag
