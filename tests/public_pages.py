@@ -119,9 +119,7 @@ def collect_public_pages(*, clock, settings, make_staff) -> dict[str, PublicPage
     # Version 1, then version 2 with a new subprocessor and documents, in effect now.
     publication_publish_initial(actor=system_actor())
     clock.advance(days=1)
-    save(
-        Subprocessor(slug="fly-io", name="Fly.io", purpose="Application hosting", location="EU"), editor, "new host"
-    )
+    save(Subprocessor(slug="fly-io", name="Fly.io", purpose="Application hosting", location="EU"), editor, "new host")
     save(
         Document(
             slug="soc2-report",
@@ -162,9 +160,7 @@ def collect_public_pages(*, clock, settings, make_staff) -> dict[str, PublicPage
     for right in DATA_RIGHTS:
         pages.get(f"data-subject form: {right.slug}", f"/requests/new/data-subject/{right.slug}/")
     pages.post("DPA form with errors", "/requests/new/dpa/", {"website": ""}, expect=400)
-    pages.post(
-        "BAA form with errors", "/requests/new/baa/", {"legal_entity": "x", "requester_email": "no"}, expect=400
-    )
+    pages.post("BAA form with errors", "/requests/new/baa/", {"legal_entity": "x", "requester_email": "no"}, expect=400)
     first_right = DATA_RIGHTS[0].slug
     pages.post("data-subject form with errors", f"/requests/new/data-subject/{first_right}/", {}, expect=400)
     submitter = Client()
@@ -206,9 +202,7 @@ def collect_public_pages(*, clock, settings, make_staff) -> dict[str, PublicPage
     )
     pages.get("status page, fulfilled with a file", f"/requests/status/{status_token}/")
     pages.get("status link invalid", "/requests/status/" + "x" * 43 + "/", expect=404)
-    pages.get(
-        "file link invalid", f"/requests/status/{status_token}/files/999999/", expect=404
-    )
+    pages.get("file link invalid", f"/requests/status/{status_token}/files/999999/", expect=404)
 
     # Subscriptions.
     pages.get("subscribe form", "/subscribe/")
@@ -249,4 +243,3 @@ def collect_public_pages(*, clock, settings, make_staff) -> dict[str, PublicPage
     clock.advance(days=60)
     pages.get("objection closed", "/subscribe/object/2/", expect=410)
     return pages.pages
-
