@@ -103,7 +103,7 @@ HEADER = re.compile(
 )
 
 
-def test_every_public_page_has_the_same_header_main_column_and_footer(transactional_db, clock, settings, make_staff):
+def test_every_public_page_has_the_same_header_main_column_and_footer(db, clock, settings, make_staff):
     pages = collect_public_pages(clock=clock, settings=settings, make_staff=make_staff)
 
     names = {}

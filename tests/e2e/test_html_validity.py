@@ -67,7 +67,7 @@ def test_the_checker_reports_an_invalid_page_with_its_line(tmp_path):
     ]
 
 
-def test_every_public_page_is_valid_html(transactional_db, clock, settings, make_staff, tmp_path):
+def test_every_public_page_is_valid_html(db, clock, settings, make_staff, tmp_path):
     pages = collect_public_pages(clock=clock, settings=settings, make_staff=make_staff)
     files = {}
     for page in pages.values():
