@@ -67,7 +67,7 @@ def site(live_server, settings, make_staff) -> dict[str, str]:
     add_document(editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\n%%EOF\n")
     add_subprocessor(editor)
     publish_draft(requester=editor, approver=approver, summary="Fly.io hosts the API; the SOC 2 report is listed.")
-    ticket, status_token = submit("dpa")
+    _ticket, status_token = submit("dpa")
     dsr, _ = submit("dsr_access", details="All of it.")
     subscription_services.subscriber_request(email="ann@example.org", scope="all")
     confirm = mailed_token("confirm", to="ann@example.org")
