@@ -22,6 +22,21 @@ def live_publication(now: datetime | None = None) -> Publication | None:
     return Publication.objects.live(now).first()
 
 
+# What the public layout shows before anything is published: no name, so the
+# header falls back to a neutral "Trust center".
+UNPUBLISHED_ORGANIZATION: dict[str, Any] = {"name": "", "security_email": ""}
+
+
+def published_organization(now: datetime | None = None) -> dict[str, Any]:
+    """The organization part of the live snapshot (name, contacts, ...), or
+    `UNPUBLISHED_ORGANIZATION`. One query that reads only that part of the
+    snapshot, not the whole page."""
+    organization = Publication.objects.live(now).values_list("snapshot__organization", flat=True).first()
+    if not isinstance(organization, dict):
+        return dict(UNPUBLISHED_ORGANIZATION)
+    return organization
+
+
 @dataclass(frozen=True)
 class AuditChainHead:
     """Where the audit chain stands now: what trust.json and the page footer show.

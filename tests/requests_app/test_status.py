@@ -74,7 +74,7 @@ def test_status_page_query_count_does_not_grow_with_events(client, handler, djan
     services.ticket_transition(ticket_id=ticket.pk, to_status="in_progress", actor=handler)
     for n in range(messages):
         services.ticket_add_message(ticket_id=ticket.pk, message=f"Update {n}", actor=handler)
-    # Ticket, its visible events, its files, the organisation's name.
+    # Ticket, its visible events, its files, the published organization (header).
     with django_assert_num_queries(4):
         response = client.get(f"/requests/status/{token}/")
     assert response.content.decode().count("Update ") == messages
