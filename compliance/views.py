@@ -35,6 +35,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from core.text import single_line
+
 from . import formats
 from .models import Publication
 from .selectors import (
@@ -402,7 +404,7 @@ class PublicationFeed(Feed):
 
     def _organization_name(self, entries: list[ChangelogEntry]) -> str:
         name = entries[0].publication.snapshot.get("organization", {}).get("name", "") if entries else ""
-        return name or "Trust center"
+        return single_line(name) or "Trust center"
 
     def title(self, entries: list[ChangelogEntry]) -> str:
         return f"{self._organization_name(entries)}: Security & Compliance changes"
