@@ -331,7 +331,7 @@ class Publication(models.Model):
     """
 
     version = models.PositiveIntegerField(unique=True, help_text="1, 2, 3… in order of approval.")
-    snapshot = models.JSONField(help_text="The page as `build_snapshot()` returned it at approval.")
+    snapshot = models.JSONField(help_text="The page as `build_snapshot()` returned it when publication was asked for.")
     summary = models.TextField(help_text="What changed and why, as the requester wrote it.")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -344,7 +344,11 @@ class Publication(models.Model):
         related_name="+",
     )
     snapshot_taken_at = models.DateTimeField(
-        default=timezone.now, help_text="When the draft was frozen into this publication (approval)."
+        default=timezone.now,
+        help_text="When the draft was frozen into the snapshot: when publication was asked for (the request).",
+    )
+    approved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a second person approved it (empty on versions from before it was kept)."
     )
     effective_at = models.DateTimeField(
         help_text="From when the public page shows this version (approval time, or a scheduled moment)."
@@ -389,6 +393,14 @@ class PublicationRequest(models.Model):
     """
 
     summary = models.TextField(help_text="What changes for readers, in a sentence or two.")
+    # The draft as it stood when publication was asked for: what the approver
+    # reviews and exactly what approval publishes. Edits made afterwards need
+    # a new request. Empty only on requests made before requests froze it.
+    snapshot = models.JSONField(null=True, blank=True, editable=False)
+    snapshot_sha256 = models.CharField(
+        "fingerprint", max_length=64, blank=True, editable=False, help_text="SHA-256 of the frozen snapshot."
+    )
+    snapshot_taken_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(
         max_length=20,
         choices=PublicationRequestStatus.choices,
