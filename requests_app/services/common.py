@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
 
+from core.text import validate_single_line
+
 from .. import tokens
 from ..models import Ticket, TicketEvent, VerificationToken
 from ..outbox import outbox_queue
@@ -21,12 +23,17 @@ class TicketConflict(ValidationError):
     """Another change to the same ticket is under way or has just happened."""
 
 
-def clean_text(value: Any, *, field: str, required: bool, max_length: int) -> str:
+def clean_text(value: Any, *, field: str, required: bool, max_length: int, one_line: bool = True) -> str:
     text = str(value or "").strip()
     if required and not text:
         raise ValidationError(f"{field} is required.", code=f"{field.lower().replace(' ', '_')}_required")
     if len(text) > max_length:
         raise ValidationError(f"{field} is too long (at most {max_length} characters).", code="too_long")
+    if one_line:
+        try:
+            validate_single_line(text)
+        except ValidationError as error:
+            raise ValidationError(f"{field}: {error.messages[0]}", code="control_characters") from None
     return text
 
 

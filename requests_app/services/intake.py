@@ -51,7 +51,7 @@ def _clean_submission(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         "legal_entity": clean_text(
             data.get("legal_entity"), field="Legal entity", required=kind in DOCUMENT_KINDS, max_length=200
         ),
-        "details": clean_text(data.get("details"), field="Details", required=False, max_length=10000),
+        "details": clean_text(data.get("details"), field="Details", required=False, max_length=10000, one_line=False),
     }
     form_data = {key: value for key, value in data.items() if key not in KNOWN_FIELDS}
     try:
