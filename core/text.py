@@ -10,6 +10,7 @@ that a value stored before the rule existed cannot break out either.
 """
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -54,7 +55,7 @@ class SingleLineCharField(models.CharField):
 
     default_validators = [validate_single_line]
 
-    def deconstruct(self) -> tuple[str, str, list, dict]:  # type: ignore[type-arg]
+    def deconstruct(self) -> Any:
         name, _path, args, kwargs = super().deconstruct()
         return name, "django.db.models.CharField", args, kwargs
 
@@ -64,6 +65,6 @@ class SingleLineEmailField(models.EmailField):
 
     default_validators = [*models.EmailField.default_validators, validate_single_line]
 
-    def deconstruct(self) -> tuple[str, str, list, dict]:  # type: ignore[type-arg]
+    def deconstruct(self) -> Any:
         name, _path, args, kwargs = super().deconstruct()
         return name, "django.db.models.EmailField", args, kwargs

@@ -69,7 +69,7 @@ def _mailed_token(path: str, to: str) -> str:
     outbox_send_due()
     for message in reversed(mail.outbox):
         if to in message.to:
-            found = re.search(rf"{path}([A-Za-z0-9_-]+)/", message.body)
+            found = re.search(rf"{path}([A-Za-z0-9_-]+)/", str(message.body))
             if found:
                 return found.group(1)
     raise AssertionError(f"no {path} link was mailed to {to}")

@@ -208,7 +208,7 @@ class PublicationRequestAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(self._detail_url(pk))
         form = PublicationApproveForm(request.POST)
         if not form.is_valid():
-            errors = [e for errs in form.errors.values() for e in errs]
+            errors = [str(e) for errs in form.errors.values() for e in errs]
             self.message_user(request, " ".join(errors), messages.ERROR)
             return HttpResponseRedirect(self._detail_url(pk))
         try:
@@ -236,7 +236,9 @@ class PublicationRequestAdmin(admin.ModelAdmin):
             try:
                 if not form.is_valid():
                     raise ValidationError("Give a reason for the rejection.", code="reason_required")
-                services.publication_reject(request_id=pk, actor=acting_user(request), reason=form.cleaned_data["reason"])
+                services.publication_reject(
+                    request_id=pk, actor=acting_user(request), reason=form.cleaned_data["reason"]
+                )
             except ValidationError as exc:
                 self.message_user(request, _error_text(exc), messages.ERROR)
             else:

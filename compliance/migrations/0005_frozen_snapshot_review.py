@@ -5,40 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('compliance', '0004_single_line_constraints'),
+        ("compliance", "0004_single_line_constraints"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='publication',
-            name='approved_at',
-            field=models.DateTimeField(blank=True, help_text='When a second person approved it (empty on versions from before it was kept).', null=True),
+            model_name="publication",
+            name="approved_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When a second person approved it (empty on versions from before it was kept).",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='publicationrequest',
-            name='snapshot',
+            model_name="publicationrequest",
+            name="snapshot",
             field=models.JSONField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='publicationrequest',
-            name='snapshot_sha256',
-            field=models.CharField(blank=True, editable=False, help_text='SHA-256 of the frozen snapshot.', max_length=64, verbose_name='fingerprint'),
+            model_name="publicationrequest",
+            name="snapshot_sha256",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                help_text="SHA-256 of the frozen snapshot.",
+                max_length=64,
+                verbose_name="fingerprint",
+            ),
         ),
         migrations.AddField(
-            model_name='publicationrequest',
-            name='snapshot_taken_at',
+            model_name="publicationrequest",
+            name="snapshot_taken_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AlterField(
-            model_name='publication',
-            name='snapshot',
-            field=models.JSONField(help_text='The page as `build_snapshot()` returned it when publication was asked for.'),
+            model_name="publication",
+            name="snapshot",
+            field=models.JSONField(
+                help_text="The page as `build_snapshot()` returned it when publication was asked for."
+            ),
         ),
         migrations.AlterField(
-            model_name='publication',
-            name='snapshot_taken_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, help_text='When the draft was frozen into the snapshot: when publication was asked for (the request).'),
+            model_name="publication",
+            name="snapshot_taken_at",
+            field=models.DateTimeField(
+                default=django.utils.timezone.now,
+                help_text="When the draft was frozen into the snapshot: when publication was asked for (the request).",
+            ),
         ),
     ]

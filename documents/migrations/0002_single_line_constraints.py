@@ -1,6 +1,5 @@
 from django.db import migrations
 
-
 # Live tables refuse control characters in one-line fields on PostgreSQL
 # (history tables keep what they hold). The columns are listed here, not read
 # from the models, so that later edits of the models cannot change what this

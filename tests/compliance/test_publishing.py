@@ -670,7 +670,9 @@ def test_admin_self_approval_is_refused_with_the_reason(client, published, make_
     client.force_login(both)
 
     page = client.get(request_url(request)).content.decode()
-    response = client.post(request_url(request, "approve"), {"when": "now", "fingerprint": request.snapshot_sha256}, follow=True)
+    response = client.post(
+        request_url(request, "approve"), {"when": "now", "fingerprint": request.snapshot_sha256}, follow=True
+    )
 
     refusal = "You asked for this publication. With four-eyes review on, someone else must approve it."
     assert refusal in page

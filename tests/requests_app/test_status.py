@@ -225,7 +225,7 @@ def test_replies_are_rate_limited(client, settings):
 
 
 def test_status_page_headings_and_labels_say_each_thing_once(client, handler):
-    ticket, token = submit("dpa")
+    _ticket, token = submit("dpa")
     html = client.get(f"/requests/status/{token}/").content.decode()
     assert re.findall(r"<h2[^>]*>(.*?)</h2>", html) == ["Summary", "Timeline", "Write to us about this request"]
     assert re.findall(r"<dt>(.*?)</dt>", html) == ["Status", "Received", "Due by"]

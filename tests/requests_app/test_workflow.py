@@ -181,7 +181,7 @@ def test_verification_link_opens_the_ticket_once(db):
     assert verified.status == TicketStatus.OPEN
     assert verified.verified_at == verified.opened_at == verified.status_changed_at is not None
     # The move goes through the table like any other: "verified", then "status_changed".
-    events = list(
+    events: list[tuple[object, ...]] = list(
         verified.events.values_list("kind", "actor", "from_status", "to_status", "message", "visible_to_requester")
     )
     assert events[-2:] == [
