@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django_otp import login as otp_login
 
-from . import mfa
+from . import mfa, services
 
 
 class TrustAdminSite(admin.AdminSite):
@@ -51,7 +51,12 @@ class TrustAdminSite(admin.AdminSite):
         return response
 
     def mfa_enrol_view(self, request: HttpRequest) -> HttpResponse:
-        """Set up an authenticator app: shows the secret as text, confirms with a code."""
+        """Set up an authenticator app: shows the secret as text, confirms with a code.
+
+        The secret is this session's own (mfa.enrolment_key): someone else
+        signed in with the same password sees a different one, and only the
+        authenticator whose code is confirmed becomes the account's.
+        """
         user = request.user
         if not (user.is_authenticated and user.is_active and user.is_staff):
             return redirect_to_login(request.get_full_path(), reverse(f"{self.name}:login"), REDIRECT_FIELD_NAME)
@@ -59,11 +64,19 @@ class TrustAdminSite(admin.AdminSite):
             # Already enrolled: sign in with that authenticator (a lost one is
             # removed by an administrator, then enrolled again).
             return HttpResponseRedirect(reverse(f"{self.name}:index"))
+        key = mfa.enrolment_key(request.session)
         form = mfa.EnrolmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            device = mfa.enrolment_confirm(user=user, token=form.cleaned_data["otp_token"])
+            device = services.authenticator_enrol(
+                user=user,
+                key=key,
+                token=form.cleaned_data["otp_token"],
+                keep_session_key=request.session.session_key,
+            )
             if device is not None:
+                request.session.pop(mfa.ENROLMENT_SESSION_KEY, None)
                 otp_login(request, device)
+                request.session.cycle_key()
                 messages.success(request, "Your authenticator app is set up. Use it every time you sign in.")
                 return HttpResponseRedirect(reverse(f"{self.name}:index"))
             form.add_error(
@@ -73,7 +86,7 @@ class TrustAdminSite(admin.AdminSite):
                     code="invalid_token",
                 ),
             )
-        device = mfa.enrolment_device(user=user)
+        device = mfa.device_for_key(user=user, key=key)
         secret = b32encode(device.bin_key).decode("ascii")
         context = {
             **self.each_context(request),

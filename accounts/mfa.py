@@ -3,11 +3,17 @@
 A staff member enrols one authenticator app; after that, every admin sign-in
 needs a fresh code from it. A code is accepted once: django-otp remembers the
 last time step used, so a replayed code is refused.
+
+The secret of an authenticator being set up lives only in the session that is
+setting it up (`ENROLMENT_SESSION_KEY`); no device row exists before a code
+from it is confirmed, so two sessions signed in with the same password never
+see the same secret.
 """
 
 import logging
 import re
-from typing import cast
+import time
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -16,12 +22,15 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 log = logging.getLogger("accounts.auth")
 
 DEVICE_NAME = "Authenticator app"
+ENROLMENT_SESSION_KEY = "accounts_mfa_enrolment_key"
 _TOKEN_RE = re.compile(r"[0-9]{6,8}")
+_KEY_RE = re.compile(r"[0-9a-f]{40}")
 
 
 def mfa_required() -> bool:
@@ -64,44 +73,60 @@ def totp_verify(*, device: TOTPDevice, token: str) -> bool:
         return locked.verify_token(token)
 
 
-def enrolment_device(*, user: User) -> TOTPDevice:
-    """The unconfirmed authenticator being set up by this user (created once)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
-    return device
+def enrolment_key(session: Any) -> str:
+    """The secret of the authenticator this session is setting up: made
+    fresh for the session on first use, never stored anywhere else."""
+    key = session.get(ENROLMENT_SESSION_KEY)
+    if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+        key = default_key()
+        session[ENROLMENT_SESSION_KEY] = key
+    return key
 
 
-def enrolment_confirm(*, user: User, token: str) -> TOTPDevice | None:
-    """Confirm the user's new authenticator with a code it shows.
+def device_for_key(*, user: AbstractBaseUser, key: str) -> TOTPDevice:
+    """An unsaved device for `key`: what the enrolment page shows and checks."""
+    return TOTPDevice(user=user, name=DEVICE_NAME, key=key, confirmed=False)
 
-    Refused (None) when the user already has a confirmed authenticator: adding
-    a second one must not be possible with a password alone.
-    Side effects: marks the device confirmed; removes other unconfirmed ones.
-    """
-    with transaction.atomic():
-        if confirmed_device(user) is not None:
-            return None
-        device = enrolment_device(user=user)
-        if not totp_verify(device=device, token=token):
-            return None
-        device.refresh_from_db()
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    log.info("authenticator enrolled user=%s", user.get_username())
-    return device
+
+def matching_step(*, device: TOTPDevice, token: str) -> int | None:
+    """The time step at which `device` shows `token` (within its tolerance), or None."""
+    token = token.replace(" ", "")
+    if not _TOKEN_RE.fullmatch(token):
+        return None
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if not totp.verify(int(token), device.tolerance):
+        return None
+    device.drift = totp.drift
+    return totp.t()
+
+
+class OneTimeCodeInput(forms.TextInput):
+    """A code field that never shows what was typed: a refused sign-in answers
+    the same whatever code was entered."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "16", **(attrs or {})})
+
+    def format_value(self, value: Any) -> None:
+        return None
 
 
 class AdminLoginForm(AdminAuthenticationForm):
     """Username and password, then (when MFA is required and the user has an
-    authenticator) a code from it."""
+    authenticator) a code from it.
+
+    Every refusal is the same: a wrong password, a right password with no
+    code, a wrong code or a used one all give Django's "enter the correct
+    username and password" error, count once towards the sign-in lockout and
+    show the form without the code. Only a right password for an account
+    without an authenticator goes on, to enrolment.
+    """
 
     otp_token = forms.CharField(
         label="Authenticator code",
         required=False,
-        max_length=16,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        widget=OneTimeCodeInput(),
         help_text="The 6-digit code your authenticator app shows now.",
     )
 
@@ -122,31 +147,24 @@ class AdminLoginForm(AdminAuthenticationForm):
         device = confirmed_device(user)
         if device is None:
             return cleaned  # signs in unverified and is sent to enrolment
-        token = (cleaned.get("otp_token") or "").strip()
-        if not token:
-            raise ValidationError("Enter the code from your authenticator app.", code="token_required")
-        if not totp_verify(device=device, token=token):
-            log.warning("second factor refused user=%s", user.get_username())
-            # Counts towards the sign-in lockout like a wrong password.
-            user_login_failed.send(
-                sender=__name__,
-                credentials={user.USERNAME_FIELD: user.get_username()},
-                request=self.request,
-            )
-            self.user_cache = None
-            raise ValidationError(
-                "That code is not valid or has already been used. Wait for the next code.",
-                code="invalid_token",
-            )
-        device.refresh_from_db()
-        # django-otp marks the session verified on login; User does not declare the attribute.
-        user.otp_device = device  # type: ignore[attr-defined]
-        return cleaned
+        if totp_verify(device=device, token=cleaned.get("otp_token") or ""):
+            device.refresh_from_db()
+            user.otp_device = device  # django-otp marks the session verified on login
+            return cleaned
+        log.warning("second factor refused user=%s", user.get_username())
+        # Counts towards the sign-in lockout like a wrong password.
+        user_login_failed.send(
+            sender=__name__,
+            credentials={user.USERNAME_FIELD: user.get_username()},
+            request=self.request,
+        )
+        self.user_cache = None
+        raise self.get_invalid_login_error()
 
 
 class EnrolmentForm(forms.Form):
     otp_token = forms.CharField(
         label="Code from your authenticator app",
         max_length=16,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+        widget=OneTimeCodeInput(attrs={"autofocus": True}),
     )

@@ -18,7 +18,7 @@ TRIGGER_NAME = "evidence_append_only"
 HEAD_TRIGGER_NAME = "evidence_head_forward_only"
 LEDGER_TABLES = ("evidence_chainlink", "evidence_chainschema", "evidence_purgerecord")
 # Insert-only records of other apps that the chain covers.
-RECORD_TABLES = ("compliance_publication",)
+RECORD_TABLES = ("compliance_publication", "accounts_staffsecurityevent")
 
 APPEND_ONLY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION evidence_refuse_rewrite() RETURNS trigger AS $$

@@ -1,7 +1,8 @@
 """Which tables are chained.
 
 The history tables of every page-content model, and rows of the insert-only
-record models listed in RECORD_MODELS (publications, purge runs). Records are
+record models listed in RECORD_MODELS (publications, purge runs, changes to
+staff sign-in). Records are
 named by dotted label and resolved when used, so a model that is not installed
 yet is simply not chained. Ticket history is deliberately absent: personal data
 of requesters never enters the chained policy history.
@@ -16,7 +17,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.options import Options
 
-RECORD_MODELS = ("compliance.Publication", "evidence.PurgeRecord")
+RECORD_MODELS = ("compliance.Publication", "evidence.PurgeRecord", "accounts.StaffSecurityEvent")
 PUBLICATION_LABEL = "compliance.publication"
 
 # Where each kind of record keeps its own time and acting user (first that exists).

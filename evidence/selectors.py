@@ -25,7 +25,11 @@ from .registry import PUBLICATION_LABEL, Chained, chained_models
 
 PAGE_SIZE = 50
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
-RECORD_TYPES = {PUBLICATION_LABEL: "published", "evidence.purgerecord": "purged history"}
+RECORD_TYPES = {
+    PUBLICATION_LABEL: "published",
+    "evidence.purgerecord": "purged history",
+    "accounts.staffsecurityevent": "sign-in changed",
+}
 
 
 @dataclass(frozen=True)

@@ -247,17 +247,20 @@ HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default
 # ---------------------------------------------------------------------------
 # Security hardening. See docs/roles.md for staff roles.
 
-# Staff sign-in: django-axes throttles failed logins per username and client
-# address together, so an attacker cannot lock out a user from everywhere, and
-# the lockout ends by itself after the cool-off.
+# Staff sign-in: django-axes counts failed sign-ins per username and client
+# address together (one person mistyping; an attacker cannot lock a user out
+# from everywhere) and per client address across all usernames (one address
+# trying many accounts: password spraying). Either reaching the limit refuses
+# that pair or address until the cool-off ends. A success does not wipe the
+# counts, so one working account cannot reset an address's budget.
 AUTHENTICATION_BACKENDS = [
     "accounts.auth.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "429.html"
 # Masked in axes logs and stored form data; the password always is.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]

@@ -15,7 +15,7 @@ def test_chained_models_are_content_history_and_records_only():
     labels = set(chained_models())
     expected = {m.history.model._meta.label_lower for m in CONTENT_MODELS}
     # Nothing else (no ticket history, no personal data of requesters) is chained.
-    assert labels == expected | {"compliance.publication", "evidence.purgerecord"}
+    assert labels == expected | {"compliance.publication", "evidence.purgerecord", "accounts.staffsecurityevent"}
 
 
 def test_each_content_write_appends_one_link_in_sequence(seeded, editor):

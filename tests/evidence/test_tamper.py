@@ -217,6 +217,7 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
     assert guarded == sorted(
         [
             *history_tables(),
+            "accounts_staffsecurityevent",
             "compliance_publication",
             "evidence_chainlink",
             "evidence_chainschema",

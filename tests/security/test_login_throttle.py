@@ -20,7 +20,8 @@ def attempt(client, username: str, password: str, ip: str = "203.0.113.7"):
 def test_throttling_settings():
     assert settings.AXES_FAILURE_LIMIT == 5
     assert timedelta(minutes=15) == settings.AXES_COOLOFF_TIME
-    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"], "ip_address"]
+    assert settings.AXES_RESET_ON_SUCCESS is False
     assert settings.AUTHENTICATION_BACKENDS[0] == "accounts.auth.LoginThrottleBackend"
 
 
@@ -39,16 +40,43 @@ def test_fifth_failure_locks_out_even_the_right_password(client, make_staff):
     assert "_auth_user_id" not in client.session
 
 
-def test_lockout_is_per_username_and_address(client, make_staff):
+def test_lockout_is_per_username_and_address_and_per_address(client, make_staff):
     make_staff("lou", "Compliance editor")
     make_staff("ann", "Compliance editor")
     for _ in range(5):
         attempt(client, "lou", WRONG)
     assert attempt(client, "lou", PASSWORD).status_code == 429
-    # Same user from another address, and another user from the same address.
+    # The same user from another address signs in.
     assert attempt(client, "lou", PASSWORD, ip="198.51.100.20").status_code == 302
     client.logout()
-    assert attempt(client, "ann", PASSWORD).status_code == 302
+    # The address has used up its budget for every username.
+    assert attempt(client, "ann", PASSWORD).status_code == 429
+    assert attempt(client, "ann", PASSWORD, ip="198.51.100.21").status_code == 302
+
+
+def test_one_address_spraying_many_usernames_is_locked_out(client, make_staff):
+    """Password spraying: one guess for each of many accounts from one address."""
+    for name in ("ann", "bea", "cai", "dov", "eli", "fay", "gus"):
+        make_staff(name, "Compliance editor")
+    statuses = [attempt(client, name, WRONG).status_code for name in ("ann", "bea", "cai", "dov", "eli", "fay")]
+    assert statuses == [200, 200, 200, 200, 429, 429]
+    # Even the right password of an account never tried from there is refused now.
+    assert attempt(client, "gus", PASSWORD).status_code == 429
+    assert "_auth_user_id" not in client.session
+    # One row per username tried from the address, refused ones included.
+    assert AccessAttempt.objects.filter(ip_address="203.0.113.7").count() == 7
+    # Another address is not affected.
+    assert attempt(client, "gus", PASSWORD, ip="198.51.100.9").status_code == 302
+
+
+def test_a_success_does_not_reset_the_address_budget(client, make_staff):
+    make_staff("ann", "Compliance editor")
+    make_staff("bea", "Compliance editor")
+    for name in ("ann", "bea", "ann", "bea"):
+        attempt(client, name, WRONG)
+    assert attempt(client, "ann", PASSWORD).status_code == 302  # four failures: still under the limit
+    client.logout()
+    assert attempt(client, "bea", WRONG).status_code == 429  # the fifth from this address
 
 
 def test_lockout_ends_after_the_cool_off(client, make_staff):
@@ -70,7 +98,7 @@ def test_sign_in_events_are_logged_without_passwords(client, make_staff, caplog)
     make_staff("lou", "Compliance editor")
     caplog.set_level(logging.DEBUG)
     # Someone types their password into the username field, too.
-    attempt(client, PASSWORD, PASSWORD)
+    attempt(client, PASSWORD, PASSWORD, ip="192.0.2.44")
     for _ in range(5):
         attempt(client, "lou", WRONG)
     client2 = client.__class__()
@@ -82,7 +110,7 @@ def test_sign_in_events_are_logged_without_passwords(client, make_staff, caplog)
     assert WRONG not in text
     events = [r.getMessage() for r in caplog.records if r.name == "accounts.auth"]
     assert events == [
-        "sign-in failed user=<unknown> ip=203.0.113.7",
+        "sign-in failed user=<unknown> ip=192.0.2.44",
         *["sign-in failed user=lou ip=203.0.113.7"] * 4,
         # django-axes reports the lockout while handling the fifth failure.
         "sign-in locked out user=lou ip=203.0.113.7 cool_off_minutes=15",
