@@ -9,9 +9,31 @@ from django.utils import timezone
 from compliance.services import publication_publish_initial, seed_load, system_actor
 from tests.factories import SEED_DATA
 
+# The positional order of the django_db marker's arguments (pytest-django).
+_DJANGO_DB_ARGS = ("transaction", "reset_sequences", "databases", "serialized_rollback", "available_apps")
+
+
+def _flushes_without_restoring(item: pytest.Item) -> bool:
+    """A transactional test that empties the database afterwards but does not
+    ask for serialized rollback: the flush re-creates content types with new
+    keys, and the next test that restores the database collides with them."""
+    marker = item.get_closest_marker("django_db")
+    options = {**dict(zip(_DJANGO_DB_ARGS, marker.args, strict=False)), **marker.kwargs} if marker else {}
+    fixtures = getattr(item, "fixturenames", ())
+    transactional = options.get("transaction") or "transactional_db" in fixtures or "live_server" in fixtures
+    restoring = options.get("serialized_rollback") or "django_db_serialized_rollback" in fixtures
+    return bool(transactional) and not restoring
+
 
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests skip on SQLite; scripts/test runs them on PostgreSQL."""
+    """Transactional tests restore the database; PostgreSQL-only tests skip on
+    SQLite (scripts/test runs them on PostgreSQL)."""
+    offenders = [item.nodeid for item in items if _flushes_without_restoring(item)]
+    if offenders:
+        raise pytest.UsageError(
+            "Transactional tests must restore the database: use "
+            "@pytest.mark.django_db(transaction=True, serialized_rollback=True). Missing in: " + ", ".join(offenders)
+        )
     if os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); CI runs it there")
