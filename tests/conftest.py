@@ -92,41 +92,6 @@ def is_postgres():
     return connection.vendor == "postgresql"
 
 
-@pytest.fixture
-def transactional_db(_share_serialized_contents, django_db_serialized_rollback, _django_db_helper):
-    """Every transactional test restores what migrations created (roles, content
-    types) after it flushes the database; mixing flushing tests with
-    serialized ones would otherwise collide on re-created content types."""
-
-
-# Playwright's sync API runs its event loop in this thread, and code running
-# while a browser is open sees a different `connections` object than the one
-# the test database was set up with; it lacks the serialized copy of what
-# migrations created. Share that copy so that browser tests restore the
-# database like every other transactional test.
-_SERIALIZED: dict[str, str] = {}
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    from django.db import connections
-
-    for alias in connections:
-        contents = getattr(connections[alias], "_test_serialized_contents", None)
-        if contents is not None:
-            _SERIALIZED[alias] = contents
-
-
-@pytest.fixture
-def _share_serialized_contents():
-    from django.db import connections
-
-    for alias, contents in _SERIALIZED.items():
-        if not hasattr(connections[alias], "_test_serialized_contents"):
-            # Django's test runner keeps the serialized copy on the connection, undeclared.
-            connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
-
-
 class Clock:
     """A stand-in for `django.utils.timezone.now` that tests move by hand."""
 
