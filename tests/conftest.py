@@ -1,9 +1,13 @@
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import RequestFactory
 from django.utils import timezone
 
 from compliance.services import publication_publish_initial, seed_load, system_actor
@@ -51,6 +55,26 @@ def _fast_hasher(settings):
 def _private_files_in_tmp(settings, tmp_path):
     """Uploads (documents, attachments) go to a directory of the test, never to var/."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def ratelimit_wait(monkeypatch) -> Callable[[str, str, str], int]:
+    """Stops django-ratelimit's clock; returns how many seconds the window of a
+    (group, key value, rate) counter then has left, as the limiter computes it."""
+    import django_ratelimit.core
+
+    frozen = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: frozen))
+
+    def wait(group: str, value: str, rate: str) -> int:
+        usage = django_ratelimit.core.get_usage(
+            RequestFactory().get("/"), group=group, key=lambda g, r: value, rate=rate
+        )
+        assert usage is not None
+        assert 0 < usage["time_left"] <= 3600
+        return usage["time_left"]
+
+    return wait
 
 
 @pytest.fixture

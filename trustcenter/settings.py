@@ -78,6 +78,8 @@ MIDDLEWARE = [
     # Early, so that responses of the middleware below carry it too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "trustcenter.middleware.RequestBodyLimitMiddleware",
+    # Outside django-axes and the views: stamps Retry-After on every 429 they answer.
+    "trustcenter.middleware.RetryAfterMiddleware",
     "trustcenter.middleware.StripNulHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

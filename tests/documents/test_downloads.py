@@ -7,6 +7,7 @@ import pytest
 
 from documents import services
 from documents.models import DocumentDownload, DocumentGrant
+from requests_app.ratelimits import IP_GROUP
 
 from .helpers import add_document, approve, ask, mailed_download_path, pdf, publish
 
@@ -206,3 +207,30 @@ def test_a_public_download_costs_two_queries(listed, client, django_assert_num_q
     with django_assert_num_queries(2):
         response = client.get("/documents/dpa-template/")
     assert (response.status_code, body(response)) == (200, b"%PDF-1.7\ndpa body\n%%EOF\n")
+
+
+def test_the_request_form_is_rate_limited_and_says_when_to_come_back(listed, nda, client, settings, ratelimit_wait):
+    settings.REQUEST_RATE_PER_IP = "1/h"
+    settings.REQUEST_RATE_PER_EMAIL = "100/h"
+
+    def ask_through_the_form(n: int):
+        return client.post(
+            "/documents/soc2-report/request/",
+            {
+                "requester_name": "Wendy Work",
+                "requester_email": f"wendy{n}@acme.example",
+                "legal_entity": "Acme Inc.",
+                "accept_nda": "on",
+                "nda_version": nda.pk,
+                "website": "",
+                "submission_token": f"form-token-000{n}-abcdefghij",
+            },
+            REMOTE_ADDR="198.51.100.9",
+        )
+
+    assert ask_through_the_form(1).status_code == 302
+    refused = ask_through_the_form(2)
+
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == str(ratelimit_wait(IP_GROUP, "198.51.100.9", "1/h"))
+    assert "Too many requests from your network or for this address." in refused.content.decode()
