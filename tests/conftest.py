@@ -2,6 +2,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +16,7 @@ from tests.factories import SEED_DATA
 
 # The positional order of the django_db marker's arguments (pytest-django).
 _DJANGO_DB_ARGS = ("transaction", "reset_sequences", "databases", "serialized_rollback", "available_apps")
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
 
 
 def _flushes_without_restoring(item: pytest.Item) -> bool:
@@ -30,14 +32,19 @@ def _flushes_without_restoring(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Transactional tests restore the database; PostgreSQL-only tests skip on
-    SQLite (scripts/test runs them on PostgreSQL)."""
+    """Transactional tests restore the database. Everything under tests/e2e
+    drives a browser and is marked `e2e` (so the SQLite phase of scripts/test
+    leaves it out even if a module forgets the mark). PostgreSQL-only tests
+    skip on SQLite; scripts/test runs them on PostgreSQL."""
     offenders = [item.nodeid for item in items if _flushes_without_restoring(item)]
     if offenders:
         raise pytest.UsageError(
             "Transactional tests must restore the database: use "
             "@pytest.mark.django_db(transaction=True, serialized_rollback=True). Missing in: " + ", ".join(offenders)
         )
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
     if os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); CI runs it there")
