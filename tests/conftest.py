@@ -6,13 +6,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
 from compliance.services import publication_publish_initial, seed_load, system_actor
-from tests.factories import SEED_DATA
+from tests.factories import SEED_DATA, StaffFactory
 
 # The positional order of the django_db marker's arguments (pytest-django).
 _DJANGO_DB_ARGS = ("transaction", "reset_sequences", "databases", "serialized_rollback", "available_apps")
@@ -91,18 +90,9 @@ def seeded(db):
 
 
 @pytest.fixture
-def make_staff(db, django_user_model):
+def make_staff(db):
     def make(username: str, *groups: str, superuser: bool = False):
-        user = django_user_model.objects.create_user(
-            username=username,
-            password="correct-horse-battery",
-            email=f"{username}@example.com",
-            is_staff=True,
-            is_superuser=superuser,
-        )
-        for name in groups:
-            user.groups.add(Group.objects.get(name=name))
-        return user
+        return StaffFactory.create(username=username, is_superuser=superuser, groups=groups)
 
     return make
 

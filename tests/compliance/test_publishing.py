@@ -24,11 +24,7 @@ from compliance.selectors import live_publication, publication_changelog
 from compliance.signals import publication_live
 from compliance.snapshot import build_snapshot
 from compliance.tasks import GO_LIVE_EARLY, GO_LIVE_SENT, GO_LIVE_SUPERSEDED, publication_go_live
-from tests.factories import publish_draft, save
-
-
-def add_subprocessor(actor, slug: str = "fly", name: str = "Fly.io") -> Subprocessor:
-    return save(Subprocessor(slug=slug, name=name, purpose="Compute"), actor, "new provider")
+from tests.factories import SubprocessorFactory, publish_draft, save
 
 
 def codes(exc: ValidationError) -> list[str | None]:
@@ -56,7 +52,7 @@ def announcements():
 
 
 def test_editor_asks_for_publication(clock, published, editor):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
 
     request = services.publication_request(summary="  Add Fly.io  ", actor=editor)
 
@@ -71,7 +67,7 @@ def test_editor_asks_for_publication(clock, published, editor):
 
 
 def test_asking_needs_the_permission(published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
 
     with pytest.raises(PermissionDenied):
         services.publication_request(summary="Add Fly.io", actor=approver)
@@ -80,7 +76,7 @@ def test_asking_needs_the_permission(published, editor, approver):
 
 @pytest.mark.parametrize("summary,code", [("   ", "summary_required"), ("x" * 1001, "summary_too_long")])
 def test_asking_needs_a_summary(published, editor, summary, code):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
 
     with pytest.raises(ValidationError) as exc:
         services.publication_request(summary=summary, actor=editor)
@@ -88,7 +84,7 @@ def test_asking_needs_a_summary(published, editor, summary, code):
 
 
 def test_one_request_at_a_time(published, editor):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     services.publication_request(summary="first", actor=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -113,7 +109,7 @@ def test_nothing_to_publish_is_refused(published, editor):
 
 
 def test_approval_freezes_the_draft_into_the_next_version(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     clock.advance(hours=2)
     draft = build_snapshot()
@@ -142,7 +138,7 @@ def test_approval_freezes_the_draft_into_the_next_version(clock, published, edit
 def test_versions_count_up_one_by_one(published, editor, approver):
     versions = []
     for i in range(3):
-        add_subprocessor(editor, slug=f"p{i}", name=f"P{i}")
+        SubprocessorFactory.create(actor=editor, slug=f"p{i}", name=f"P{i}")
         versions.append(publish_draft(requester=editor, approver=approver).version)
 
     assert versions == [2, 3, 4]
@@ -163,7 +159,7 @@ def test_a_draft_edit_is_not_live_until_approved(published, editor, approver):
 
 def test_approving_needs_the_permission(published, editor, make_staff):
     other_editor = make_staff("eve", "Compliance editor")
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     with pytest.raises(PermissionDenied):
@@ -174,7 +170,7 @@ def test_approving_needs_the_permission(published, editor, make_staff):
 def test_four_eyes_refuses_self_approval(published, make_staff):
     both = make_staff("bo", "Compliance editor", "Compliance approver")
     editor = make_staff("ed", "Compliance editor")
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=both)
 
     with pytest.raises(ValidationError) as exc:
@@ -191,7 +187,7 @@ def test_four_eyes_refuses_self_approval(published, make_staff):
 def test_four_eyes_refuses_anyone_who_edited_since_the_last_publication(clock, published, make_staff):
     both = make_staff("bo", "Compliance editor", "Compliance approver")
     editor = make_staff("ed", "Compliance editor")
-    add_subprocessor(both)
+    SubprocessorFactory.create(actor=both)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -207,9 +203,9 @@ def test_four_eyes_refuses_anyone_who_edited_since_the_last_publication(clock, p
 def test_edits_before_the_last_publication_do_not_bar_an_approver(published, make_staff, approver):
     both = make_staff("bo", "Compliance editor", "Compliance approver")
     editor = make_staff("ed", "Compliance editor")
-    add_subprocessor(both)
+    SubprocessorFactory.create(actor=both)
     publish_draft(requester=editor, approver=approver)  # both's edit is now reviewed and live
-    add_subprocessor(editor, slug="render", name="Render")
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")
     request = services.publication_request(summary="Add Render", actor=editor)
 
     publication = services.publication_approve(request_id=request.pk, actor=both)
@@ -220,7 +216,7 @@ def test_edits_before_the_last_publication_do_not_bar_an_approver(published, mak
 def test_with_four_eyes_off_self_approval_works(settings, published, make_staff):
     settings.PUBLISH_FOUR_EYES = False
     both = make_staff("bo", "Compliance editor", "Compliance approver")
-    add_subprocessor(both)
+    SubprocessorFactory.create(actor=both)
     request = services.publication_request(summary="Add Fly.io", actor=both)
 
     publication = services.publication_approve(request_id=request.pk, actor=both)
@@ -229,7 +225,7 @@ def test_with_four_eyes_off_self_approval_works(settings, published, make_staff)
 
 
 def test_a_decided_request_cannot_be_approved_again(published, editor, approver, other_approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     services.publication_approve(request_id=request.pk, actor=approver)
 
@@ -240,7 +236,7 @@ def test_a_decided_request_cannot_be_approved_again(published, editor, approver,
 
 
 def test_approval_refuses_when_the_draft_went_back_to_the_live_page(published, editor, approver):
-    fly = add_subprocessor(editor)
+    fly = SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     services.content_delete(obj=fly, actor=editor, reason="not yet")
 
@@ -253,7 +249,7 @@ def test_approval_refuses_when_the_draft_went_back_to_the_live_page(published, e
 
 
 def test_reject_with_a_reason(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     services.publication_reject(request_id=request.pk, actor=approver, reason=" contract not signed ")
@@ -272,7 +268,7 @@ def test_reject_with_a_reason(clock, published, editor, approver):
 
 
 def test_reject_needs_a_reason_and_the_permission(published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -287,7 +283,7 @@ def test_reject_needs_a_reason_and_the_permission(published, editor, approver):
 
 
 def test_a_scheduled_publication_appears_at_its_time_and_not_before(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     go_live = clock.now + timedelta(days=1)
 
@@ -301,14 +297,14 @@ def test_a_scheduled_publication_appears_at_its_time_and_not_before(clock, publi
 
 
 def test_a_scheduled_publication_freezes_the_draft_at_approval(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor, slug="fly")
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     scheduled = services.publication_approve(
         request_id=request.pk,
         actor=approver,
         effective_at=clock.now + timedelta(hours=1),
     )
-    add_subprocessor(editor, slug="render", name="Render")  # after approval
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")  # after approval
 
     clock.advance(hours=2)
 
@@ -317,7 +313,7 @@ def test_a_scheduled_publication_freezes_the_draft_at_approval(clock, published,
 
 
 def test_scheduling_in_the_past_is_refused(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -327,9 +323,9 @@ def test_scheduling_in_the_past_is_refused(clock, published, editor, approver):
 
 def test_a_later_version_overtakes_a_scheduled_one(clock, published, editor, approver, announcements):
     clock.advance(hours=1)
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     v2 = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=1))
-    add_subprocessor(editor, slug="render", name="Render")
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")
     v3 = publish_draft(requester=editor, approver=approver, summary="Add Render")
 
     assert live_publication() == v3
@@ -342,7 +338,7 @@ def test_a_later_version_overtakes_a_scheduled_one(clock, published, editor, app
 
 
 def test_republishing_the_live_content_cancels_a_scheduled_version(clock, published, editor, approver):
-    fly = add_subprocessor(editor)
+    fly = SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=1))
     services.content_delete(obj=fly, actor=editor, reason="not yet")
 
@@ -359,7 +355,7 @@ def test_republishing_the_live_content_cancels_a_scheduled_version(clock, publis
 
 
 def test_approval_enqueues_the_go_live_task_for_its_moment(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     go_live = clock.now + timedelta(days=1)
     publication = publish_draft(requester=editor, approver=approver, effective_at=go_live)
 
@@ -382,7 +378,7 @@ def test_the_worker_announces_a_scheduled_publication_at_its_time(
     # The worker recycles database connections between tasks; this test runs
     # inside the test's transaction, whose connection must stay open.
     monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(hours=3))
     worker = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
     announcements.clear()  # version 1's task, run below, is not what this test is about
@@ -397,7 +393,7 @@ def test_the_worker_announces_a_scheduled_publication_at_its_time(
 
 
 def test_the_task_run_early_waits_for_the_moment(clock, published, editor, approver, announcements):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     go_live = clock.now + timedelta(hours=3)
     publication = publish_draft(requester=editor, approver=approver, effective_at=go_live)
 
@@ -542,7 +538,7 @@ def messages_of(response) -> list[str]:
 
 
 def test_admin_editor_asks_for_publication_seeing_the_changes(client, published, editor):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     client.force_login(editor)
 
     form = client.get(ADD_URL)
@@ -571,7 +567,7 @@ def test_admin_approver_cannot_ask(client, published, approver):
 
 
 def test_admin_approver_publishes_now(client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
@@ -586,7 +582,7 @@ def test_admin_approver_publishes_now(client, published, editor, approver):
 
 def test_admin_approver_schedules_in_the_site_time_zone(settings, clock, client, published, editor, approver):
     settings.TIME_ZONE = "Europe/Berlin"
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
@@ -603,7 +599,7 @@ def test_admin_approver_schedules_in_the_site_time_zone(settings, clock, client,
 
 
 def test_admin_schedule_needs_a_moment(client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
@@ -615,7 +611,7 @@ def test_admin_schedule_needs_a_moment(client, published, editor, approver):
 
 def test_admin_self_approval_is_refused_with_the_reason(client, published, make_staff):
     both = make_staff("bo", "Compliance editor", "Compliance approver")
-    add_subprocessor(both)
+    SubprocessorFactory.create(actor=both)
     request = services.publication_request(summary="Add Fly.io", actor=both)
     client.force_login(both)
 
@@ -630,7 +626,7 @@ def test_admin_self_approval_is_refused_with_the_reason(client, published, make_
 
 
 def test_admin_editor_cannot_approve_or_reject(client, published, editor, make_staff):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(make_staff("eve", "Compliance editor"))
 
@@ -641,7 +637,7 @@ def test_admin_editor_cannot_approve_or_reject(client, published, editor, make_s
 
 
 def test_admin_approver_rejects_with_a_reason(client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 

@@ -8,8 +8,9 @@ import pytest
 from documents import services
 from documents.models import DocumentDownload, DocumentGrant
 from requests_app.ratelimits import IP_GROUP
+from tests.factories import DocumentFactory, pdf_file, publish_draft
 
-from .helpers import add_document, approve, ask, mailed_download_path, pdf, publish
+from .helpers import approve, ask, mailed_download_path
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def test_a_gated_document_is_not_served_by_the_public_url(listed, client):
 
 
 def test_a_document_not_yet_published_is_not_served(listed, editor, client):
-    add_document(editor, slug="new-report", title="New", visibility="public", content=b"%PDF-1.7\nnew")
+    DocumentFactory.create(actor=editor, slug="new-report", title="New", visibility="public", content=b"%PDF-1.7\nnew")
 
     assert client.get("/documents/new-report/").status_code == 404
 
@@ -51,11 +52,11 @@ def test_the_live_version_of_a_replaced_file_is_served_until_the_next_publicatio
     from tests.factories import save
 
     dpa = listed["dpa"]
-    dpa.file = pdf(b"%PDF-1.7\ndpa v2\n")
+    dpa.file = pdf_file(b"%PDF-1.7\ndpa v2\n")
     save(dpa, editor, "new template")
 
     assert body(client.get("/documents/dpa-template/")) == b"%PDF-1.7\ndpa body\n%%EOF\n"
-    publish(editor, approver)
+    publish_draft(requester=editor, approver=approver)
     assert body(client.get("/documents/dpa-template/")) == b"%PDF-1.7\ndpa v2\n"
 
 
@@ -144,7 +145,7 @@ def test_a_grant_stops_working_when_the_document_leaves_the_page(granted, editor
     doc = grant.document
     doc.is_active = False
     save(doc, editor, "report withdrawn")
-    publish(editor, approver)
+    publish_draft(requester=editor, approver=approver)
 
     _refused(client, path)
 

@@ -11,8 +11,9 @@ from requests_app.outbox import outbox_send_due
 from subscriptions import services
 from subscriptions.models import SubprocessorObjection, Subscriber
 from subscriptions.views import EMAIL_GROUP, IP_GROUP
+from tests.factories import SubprocessorFactory, publish_draft
 
-from .helpers import add_subprocessor, mailed_token, publish, subscribe
+from .helpers import mailed_token, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -134,8 +135,8 @@ OBJECTION = {
 
 @pytest.fixture
 def change(clock, published, editor, approver):
-    add_subprocessor(editor)
-    return publish(editor, approver, effective_at=clock.now + timedelta(days=30))
+    SubprocessorFactory.create(actor=editor)
+    return publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=30))
 
 
 def test_the_objection_form_names_the_change_and_its_deadline(client, change):
