@@ -6,7 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -50,6 +50,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, with the copy of what migrations created
+    (roles, content types) that serialized rollback restores kept on the
+    connection class rather than on one connection object: Playwright's event
+    loop gets its own set of connection objects (asgiref's Local follows the
+    loop's context), and without the copy those would flush without restoring.
+    """
+    for alias in connections:
+        contents = getattr(connections[alias], "_test_serialized_contents", None)
+        if contents is not None:
+            # Django keeps it as an undeclared attribute; one database alias here.
+            type(connections[alias])._test_serialized_contents = contents  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)

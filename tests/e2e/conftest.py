@@ -31,7 +31,7 @@ def _in_ci() -> bool:
 
 
 @pytest.fixture(scope="module")
-def browser(django_db_setup):
+def browser():
     """One browser per test module, not per session: while Playwright's event
     loop runs, Django hands this thread a separate set of database connections
     (asgiref's Local follows the loop's context), which the tests of other
@@ -42,15 +42,7 @@ def browser(django_db_setup):
         pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium to run browser tests)")
     from playwright.sync_api import sync_playwright
 
-    # Serialized rollback (browser tests flush the database, then restore what
-    # migrations created) reads the copy that test-database creation keeps on
-    # each connection. The connections handed out under the loop lack it, so
-    # it is carried over; without it the restore is silently skipped.
-    serialized = {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
     with sync_playwright() as playwright:
-        for alias, contents in serialized.items():
-            if contents is not None and not hasattr(connections[alias], "_test_serialized_contents"):
-                connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
