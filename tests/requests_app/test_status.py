@@ -7,6 +7,7 @@ from django.test import Client
 
 from requests_app import services
 from requests_app.models import TicketAttachment
+from requests_app.ratelimits import REPLY_GROUP
 
 from .helpers import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
@@ -215,12 +216,13 @@ def test_reply_through_a_wrong_link_is_404(client):
     assert not ticket.events.filter(kind="requester_reply").exists()
 
 
-def test_replies_are_rate_limited(client, settings):
+def test_replies_are_rate_limited(client, settings, ratelimit_wait):
     settings.REQUEST_RATE_PER_IP = "1/h"
     ticket, token = submit("dpa")
     assert reply(client, token, "First", "reply-token-0000000000001").status_code == 302
     response = reply(client, token, "Second", "reply-token-0000000000002")
     assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimit_wait(REPLY_GROUP, "127.0.0.1", "1/h"))
     assert ticket.events.filter(kind="requester_reply").count() == 1
 
 
