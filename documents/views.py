@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
@@ -62,7 +63,7 @@ def _file_response(entry: dict[str, Any]) -> FileResponse | None:
 
 
 @require_GET
-def public_download(request: HttpRequest, slug: str) -> HttpResponse:
+def public_download(request: HttpRequest, slug: str) -> HttpResponseBase:
     """A public document, as the live page lists it."""
     entry = live_listing(slug)
     if entry is None or entry.get("visibility") != DocumentVisibility.PUBLIC:
@@ -75,11 +76,11 @@ def public_download(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def gated_download(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+def gated_download(request: HttpRequest, slug: str, token: str) -> HttpResponseBase:
     """A gated document through the private link of a grant; logged."""
     grant = services.grant_for_link(document_slug=slug, raw_token=token)
     entry = live_listing(slug) if grant is not None else None
-    if entry is None or entry.get("visibility") != DocumentVisibility.GATED:
+    if grant is None or entry is None or entry.get("visibility") != DocumentVisibility.GATED:
         return _not_available(request)
     response = _file_response(entry)
     if response is None:

@@ -8,13 +8,14 @@ one page that names no ticket.
 """
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +23,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services, tokens
-from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, STATES, TicketEventKind, TicketKind, requester_label
 from .forms import (
     DATA_RIGHTS,
     DATA_RIGHTS_BY_SLUG,
@@ -45,7 +46,10 @@ LINK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 DOWNLOAD_TYPES = {".pdf": "application/pdf"}
 
 
-def _private(response: HttpResponse, *, referrer_policy: str = "no-referrer") -> HttpResponse:
+_R = TypeVar("_R", bound=HttpResponseBase)
+
+
+def _private(response: _R, *, referrer_policy: str = "no-referrer") -> _R:
     """Headers for any page reached through a secret link.
 
     Pages with a form use "same-origin": under "no-referrer" browsers send
@@ -330,7 +334,7 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _ticket_for_link(token)
     if ticket is None:
         return _link_invalid(request, purpose="status")
-    return _statusrender(request, ticket, token, RequesterReplyForm())
+    return _status_page(request, ticket, token, RequesterReplyForm())
 
 
 # Events as the requester reads them (staff see the enum labels in the admin).
@@ -346,11 +350,16 @@ REQUESTER_EVENT_LABELS: dict[str, str] = {
 }
 
 
-def _statusrender(
+def _status_page(
     request: HttpRequest, ticket: Ticket, token: str, reply_form: RequesterReplyForm, *, status: int = 200
 ) -> HttpResponse:
+    state = STATES[ticket.status]
     events = [
-        (event, REQUESTER_EVENT_LABELS.get(event.kind, event.get_kind_display()))
+        (
+            event,
+            REQUESTER_EVENT_LABELS.get(event.kind, event.get_kind_display()),
+            requester_label(event.to_status) if event.kind == TicketEventKind.STATUS_CHANGED else "",
+        )
         for event in selectors.ticket_public_events(ticket)
     ]
     attachments = list(selectors.ticket_public_attachments(ticket).order_by("created_at", "id"))
@@ -361,11 +370,13 @@ def _statusrender(
             "ticket": ticket,
             "token": token,
             "kind_label": ticket.get_kind_display(),
-            "status_label": ticket.get_status_display(),
+            "status_label": requester_label(ticket.status),
+            "notice": state.requester_notice,
+            "identity_pending": ticket.identity_pending,
             "events": events,
             "attachments": attachments,
             "is_data_subject": ticket.kind in DATA_SUBJECT_KINDS,
-            "can_reply": ticket.status in REPLY_STATUSES,
+            "can_reply": state.requester_may_reply,
             "form": reply_form,
         },
         status=status,
@@ -374,8 +385,6 @@ def _statusrender(
     return _private(response, referrer_policy="same-origin")
 
 
-# A requester can write to staff while the ticket is being worked on.
-REPLY_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.AWAITING_REQUESTER})
 REPLY_SEEN_SECONDS = 24 * 3600
 
 
@@ -390,15 +399,15 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
         return too_large
     form = RequesterReplyForm(request.POST)
     if not form.is_valid():
-        return _statusrender(request, ticket, token, form, status=400)
-    if ticket.status not in REPLY_STATUSES:
+        return _status_page(request, ticket, token, form, status=400)
+    if not STATES[ticket.status].requester_may_reply:
         form.add_error(
             None,
             ValidationError(
                 "This request is no longer open for replies. Please write to us by email.", code="ticket_not_active"
             ),
         )
-        return _statusrender(request, ticket, token, form, status=400)
+        return _status_page(request, ticket, token, form, status=400)
     # A retried POST (double click) carries the same token: send the reply once.
     seen_key = f"requests_app:reply:{form.cleaned_data['submission_token']}"
     if cache.get(seen_key) is None:
@@ -410,13 +419,13 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
             except ValidationError as exc:
                 cache.delete(seen_key)
                 form.add_error(None, exc)
-                return _statusrender(request, ticket, token, form, status=400)
+                return _status_page(request, ticket, token, form, status=400)
     messages.success(request, "Your reply was sent. It now shows in the timeline below.")
     return redirect("requests_app:status", token=token)
 
 
 @require_GET
-def attachment_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+def attachment_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponseBase:
     """A file of this ticket, only through this ticket's link, always as a download."""
     ticket = _ticket_for_link(token)
     attachment = None

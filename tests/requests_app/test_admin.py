@@ -179,8 +179,8 @@ def test_change_page_shows_workflow_buttons_for_the_status(handler_client):
     assert labels == [
         "Assign to me",
         "Acknowledge (start work)",
-        "Message requester",
         "Reject",
+        "Message requester",
         "Extend deadline",
         "Place legal hold",
     ]
@@ -252,7 +252,7 @@ def test_reject_extend_close_and_request_info(handler_client, handler):
     )
     assert (
         handler_client.post(
-            workflow_url(ticket, "request_info"), {"expected_status": ticket.status, "message": "Which account?"}
+            workflow_url(ticket, "request_info"), {"expected_status": ticket.status, "reason": "Which account?"}
         ).status_code
         == 302
     )
@@ -388,7 +388,12 @@ def test_open_without_link_needs_a_recorded_reason(handler_client, handler):
 def test_resend_verification_through_the_admin(handler_client):
     ticket, _ = submit(TicketKind.DSR_ACCESS)
     labels = [label for _, label in handler_client.get(change_url(ticket)).context["workflow_actions"]]
-    assert labels[:3] == ["Assign to me", "Resend verification link", "Open without link verification"]
+    assert labels[:4] == [
+        "Assign to me",
+        "Resend verification link",
+        "Record identity verified another way",
+        "Open without link verification",
+    ]
     response = handler_client.post(workflow_url(ticket, "resend_verification"), {"expected_status": ticket.status})
     assert response.status_code == 302
     assert ticket.verification_tokens.count() == 2
