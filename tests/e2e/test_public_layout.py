@@ -19,7 +19,8 @@ from tests.subscriptions.helpers import add_subprocessor, mailed_token
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 WIDTHS = {"phone": 375, "desktop": 1280}
-# Set to a directory to keep the screenshots (the changelog at both widths) for a look.
+# Set to a directory to keep a screenshot of every page at both widths for a look
+# (without it, only the changelog's are taken, into the test's temporary directory).
 SCREENSHOT_DIR = os.environ.get("LAYOUT_SCREENSHOT_DIR")
 
 MEASURE = """() => {
@@ -111,10 +112,11 @@ def test_every_public_page_has_the_header_the_column_and_no_sideways_scrolling(
         for name, path in site.items():
             page.goto(live_server.url + path)
             measured[name] = page.evaluate(MEASURE)
-            if name == "changelog":
+            if name == "changelog" or SCREENSHOT_DIR:
                 shots = Path(SCREENSHOT_DIR) if SCREENSHOT_DIR else tmp_path
                 shots.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(shots / f"changelog-{device}-{width}.png"), full_page=True)
+                file_name = "-".join(name.split()) + f"-{device}-{width}.png"
+                page.screenshot(path=str(shots / file_name), full_page=True)
     finally:
         context.close()
 
