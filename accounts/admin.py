@@ -17,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from trustcenter.admin_readonly import ReadOnlyAdmin
 
 from . import services
+from .auth import acting_user
 from .models import StaffSecurityEvent
 
 if admin.site.is_registered(TOTPDevice):
@@ -32,11 +33,11 @@ class AuthenticatorAdmin(TOTPDeviceAdmin):
         return False
 
     def delete_model(self, request: HttpRequest, obj: TOTPDevice) -> None:
-        services.authenticator_remove(device=obj, actor=request.user)
+        services.authenticator_remove(device=obj, actor=acting_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TOTPDevice]) -> None:
         for device in queryset.select_related("user"):
-            services.authenticator_remove(device=device, actor=request.user)
+            services.authenticator_remove(device=device, actor=acting_user(request))
 
 
 @admin.register(StaffSecurityEvent)

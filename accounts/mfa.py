@@ -13,7 +13,7 @@ see the same secret.
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -83,7 +83,7 @@ def enrolment_key(session: Any) -> str:
     return key
 
 
-def device_for_key(*, user: AbstractBaseUser, key: str) -> TOTPDevice:
+def device_for_key(*, user: User, key: str) -> TOTPDevice:
     """An unsaved device for `key`: what the enrolment page shows and checks."""
     return TOTPDevice(user=user, name=DEVICE_NAME, key=key, confirmed=False)
 
@@ -149,7 +149,7 @@ class AdminLoginForm(AdminAuthenticationForm):
             return cleaned  # signs in unverified and is sent to enrolment
         if totp_verify(device=device, token=cleaned.get("otp_token") or ""):
             device.refresh_from_db()
-            user.otp_device = device  # django-otp marks the session verified on login
+            user.otp_device = device  # type: ignore[attr-defined]  # django-otp reads it to mark the session verified
             return cleaned
         log.warning("second factor refused user=%s", user.get_username())
         # Counts towards the sign-in lockout like a wrong password.
