@@ -22,7 +22,6 @@ from .intake import (
     tickets_expire_unverified,
 )
 from .workflow import (
-    FULFIL_HOOKS,
     STATE_STAMP,
     requester_reply,
     ticket_add_message,
@@ -35,7 +34,6 @@ from .workflow import (
 )
 
 __all__ = [
-    "FULFIL_HOOKS",
     "MESSAGE_MAX_LENGTH",
     "STATE_STAMP",
     "SUBMIT_REASON",

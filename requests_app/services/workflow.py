@@ -3,7 +3,6 @@ changes staff make to a ticket (assignment, extension, notes, messages, hold).""
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -21,6 +20,7 @@ from ..enums import (
     TicketEventKind,
     TicketStatus,
 )
+from ..events import TicketFulfilled, ticket_fulfilled
 from ..models import Ticket, TicketAttachment, TicketEvent, TicketNote
 from ..outbox import outbox_queue
 from .common import (
@@ -35,12 +35,6 @@ from .common import (
 )
 
 logger = logging.getLogger(__name__)
-
-# What fulfilling a ticket of a kind does besides the workflow, registered by the
-# app that owns the kind (documents: access requests grant access) from its
-# AppConfig.ready(). Called as hook(ticket=, actor=, now=) in the transaction of
-# the move, so the ticket is never fulfilled without its effect, nor the reverse.
-FULFIL_HOOKS: dict[str, Callable[..., None]] = {}
 
 # Column stamped when a ticket enters a state.
 STATE_STAMP: dict[str, str] = {
@@ -200,7 +194,8 @@ def ticket_transition(
 
     Side effects: the new status and its per-state time; a history row with
     actor and reason; a "status_changed" event; the attachment (fulfilment);
-    the requester's mail the move implies.
+    the requester's mail the move implies; after commit, `TicketFulfilled`
+    for a move to "fulfilled" (documents grants access on it).
     """
     reason = (reason or "").strip()
     if len(reason) > MESSAGE_MAX_LENGTH:
@@ -216,8 +211,12 @@ def ticket_transition(
         now = timezone.now()
         stored = _attachment_add(ticket, attachment, actor=actor, now=now) if attachment is not None else None
         _apply_transition(ticket, to_status, actor=actor, reason=reason, now=now, attachment=stored)
-        if to_status == TicketStatus.FULFILLED and ticket.kind in FULFIL_HOOKS:
-            FULFIL_HOOKS[ticket.kind](ticket=ticket, actor=actor, now=now)
+        if to_status == TicketStatus.FULFILLED:
+            # What fulfilling means beyond the workflow belongs to the app that
+            # owns the kind (documents grants access), after this commits.
+            ticket_fulfilled.send_on_commit(
+                TicketFulfilled(ticket_id=ticket.pk, kind=ticket.kind, actor_id=actor.pk if actor else None)
+            )
     logger.info("Ticket id=%s moved to %s", ticket.pk, to_status)
     return ticket
 

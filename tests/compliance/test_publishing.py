@@ -1,6 +1,7 @@
 """Publishing: requests, four-eyes approval, scheduling, go-live, seed, roles, admin."""
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group
@@ -11,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from compliance import services
 from compliance.enums import PublicationRequestStatus
+from compliance.events import PublicationLive, publication_live
 from compliance.models import (
     Certification,
     Control,
@@ -20,7 +22,6 @@ from compliance.models import (
     Subprocessor,
 )
 from compliance.selectors import live_publication, publication_changelog
-from compliance.signals import publication_live
 from compliance.snapshot import build_snapshot
 from compliance.tasks import GO_LIVE_EARLY, GO_LIVE_SENT, GO_LIVE_SUPERSEDED, publication_go_live
 from tests.factories import publish_draft, save
@@ -39,16 +40,18 @@ def other_approver(make_staff):
     return make_staff("artemis", "Compliance approver")
 
 
+class Versions(list):
+    def append(self, event: PublicationLive) -> None:  # type: ignore[override]
+        super().append(event.version)
+
+
 @pytest.fixture
 def announcements():
-    received = []
-
-    def handler(sender, publication, **kwargs):
-        received.append(publication.version)
-
-    publication_live.connect(handler)
+    """The versions announced live while the test runs."""
+    received = Versions()
+    publication_live.connect(received.append, dispatch_uid="tests.announcements")
     yield received
-    publication_live.disconnect(handler)
+    publication_live.disconnect(dispatch_uid="tests.announcements")
 
 
 # --- asking ---------------------------------------------------------------------
@@ -470,10 +473,10 @@ def test_second_seed_run_publishes_nothing(db, capsys):
 
 
 def test_seed_rows_added_later_wait_for_approval(db, editor):
-    call_command("load_seed_content", stdout=open("/dev/null", "w"))
+    call_command("load_seed_content", stdout=StringIO())
     services.content_delete(obj=Subprocessor.objects.get(slug="netlify"), actor=editor, reason="moved")
 
-    call_command("load_seed_content", stdout=open("/dev/null", "w"))  # re-creates netlify as draft
+    call_command("load_seed_content", stdout=StringIO())  # re-creates netlify as draft
 
     assert Publication.objects.count() == 1
 
@@ -501,7 +504,7 @@ CONTENT = [
 
 
 def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
-    assert perms("Compliance approver") == {f"compliance.view_{m}" for m in CONTENT + ["document"]} | {
+    assert perms("Compliance approver") == {f"compliance.view_{m}" for m in [*CONTENT, "document"]} | {
         "compliance.preview_draft",
         "compliance.approve_publication",
         "compliance.view_publication",
@@ -514,7 +517,7 @@ def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
 
 def test_editor_role_edits_previews_and_asks(db):
     assert perms("Compliance editor") == {
-        f"compliance.{verb}_{m}" for m in CONTENT + ["document"] for verb in ("add", "change", "delete", "view")
+        f"compliance.{verb}_{m}" for m in [*CONTENT, "document"] for verb in ("add", "change", "delete", "view")
     } | {
         "compliance.preview_draft",
         "compliance.request_publication",

@@ -5,6 +5,7 @@ import re
 
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 
 from compliance.models import Document
 from documents import services
@@ -45,8 +46,10 @@ def ask(slug: str = "soc2-report", *, nda, ip: str = "198.51.100.7", **data):
 
 
 def approve(ticket, actor):
+    """Fulfil the ticket as staff do, and deliver what its commit sends (the grant)."""
     ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=actor)
-    return ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=actor, reason="ok")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=actor, reason="ok")
 
 
 def mailed_download_path(to: str = "wendy@acme.example") -> str:
