@@ -43,10 +43,10 @@ def reaches_into_project(source: str, ours: set[str]) -> list[str]:
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Name) and node.id in field_modules):
             continue
-        outer = node
+        outer: ast.AST = node
         while isinstance(parents[outer], ast.Attribute):
             outer = parents[outer]
-        holder = parents[outer]
+        holder: ast.AST = parents[outer]
         while isinstance(holder, (ast.List, ast.Tuple)):
             holder = parents[holder]
         if not (isinstance(holder, ast.keyword) and holder.arg in FIELD_REFERENCES):

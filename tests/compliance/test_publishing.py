@@ -41,7 +41,7 @@ def other_approver(make_staff):
 
 
 class Versions(list):
-    def append(self, event: PublicationLive) -> None:  # type: ignore[override]
+    def append(self, event: PublicationLive) -> None:
         super().append(event.version)
 
 
