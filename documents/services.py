@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -287,7 +287,7 @@ def download_record(*, grant: DocumentGrant, sha256: str, ip: str | None, user_a
     )
 
 
-def grant_revoke(*, grant_id: int, actor: AbstractBaseUser, reason: str) -> DocumentGrant:
+def grant_revoke(*, grant_id: int, actor: User, reason: str) -> DocumentGrant:
     """Withdraw access before it expires. Repeating it changes nothing.
 
     Side effects: revoked_at, revoked_by and the reason on the grant."""
@@ -303,7 +303,7 @@ def grant_revoke(*, grant_id: int, actor: AbstractBaseUser, reason: str) -> Docu
     return grant
 
 
-def nda_version_create(*, label: str, text: str, actor: AbstractBaseUser) -> NdaVersion:
+def nda_version_create(*, label: str, text: str, actor: User) -> NdaVersion:
     """Add an NDA version and make it the active one (the previous one stays on record)."""
     label, text = (label or "").strip(), (text or "").strip()
     if not label or not text:

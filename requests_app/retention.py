@@ -13,6 +13,8 @@ and the attachments' hashes.
 
 import datetime as dt
 import logging
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -31,7 +33,7 @@ RETENTION_REASON = "retention purge"
 # What a PurgeRecord of this purge says; it is chained, so it names counts only.
 PURGE_RECORD_REASON = "retention purge of ticket history: {rows} rows of 1 closed ticket"
 
-PURGED_VALUES = {
+PURGED_VALUES: dict[str, Any] = {
     "requester_name": "",
     "requester_email": "",
     "account_email": "",
@@ -86,8 +88,8 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
             for field, value in PURGED_VALUES.items():
                 setattr(ticket, field, value)
             ticket.personal_data_purged_at = now
-            ticket._history_user = actor  # type: ignore[attr-defined]
-            ticket._change_reason = RETENTION_REASON  # type: ignore[attr-defined]
+            ticket._history_user = actor
+            ticket._change_reason = RETENTION_REASON
             ticket.save()
             # A mail still queued after so long will never go out; it has no recipient now.
             OutboxMail.objects.filter(ticket=ticket, status=MailStatus.QUEUED).update(
@@ -102,7 +104,7 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
                 attachment.original_name = ""
                 attachment.purged_at = now
                 attachment.save(update_fields=["file", "original_name", "purged_at"])
-                transaction.on_commit(lambda name=name: private_storage().delete(name))
+                transaction.on_commit(partial(private_storage().delete, name))
                 counts["attachments"] += 1
             counts["replies"] += (
                 TicketEvent.objects.filter(ticket=ticket, kind=TicketEventKind.REQUESTER_REPLY)
