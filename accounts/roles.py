@@ -1,19 +1,31 @@
-"""Staff roles, as groups with exactly the permissions their work needs.
+"""Staff roles: one table, applied after every ``migrate``.
 
-Groups are created and kept exact by migrations: each migration that changes a
-role passes the full definition of that role at that point to `sync_roles`;
-roles it does not name are left as they are.
-A permission is named "app_label.codename".
+Each role is a group holding exactly the permissions of ``ROLES``. After every
+``migrate`` (``post_migrate``), ``roles_sync`` makes each role group's
+permissions exactly the table's: missing ones are added, extra ones (added by
+hand in the admin) removed. Groups not in the table are left alone. To change
+a role, change its row here (and ``docs/roles.md`` and the table of
+``tests/security/test_role_matrix.py``); the next ``migrate`` applies it.
+
+A permission is named "app_label.codename". The historical migrations
+0001-0005 carry their own frozen copies of the roles of their day.
 """
 
+import logging
 from typing import Any
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS, transaction
+
+logger = logging.getLogger(__name__)
 
 COMPLIANCE_EDITOR = "Compliance editor"
 COMPLIANCE_APPROVER = "Compliance approver"
 REQUEST_HANDLER = "Request handler"
 AUDITOR = "Auditor"
 
-CONTENT_MODELS = (
+# Everything on the public page, documents included.
+PAGE_CONTENT = (
     "organization",
     "section",
     "certification",
@@ -22,6 +34,7 @@ CONTENT_MODELS = (
     "datahandlingrow",
     "gdprfact",
     "contactroute",
+    "document",
 )
 
 
@@ -29,28 +42,138 @@ def crud(app_label: str, models: tuple[str, ...], verbs: tuple[str, ...]) -> lis
     return [f"{app_label}.{verb}_{model}" for model in models for verb in verbs]
 
 
-def sync_roles(apps: Any, roles: dict[str, list[str]]) -> None:
-    """Make each named group hold exactly the listed permissions.
+ROLES: dict[str, frozenset[str]] = {
+    # Writes the page content (each change with a reason) and asks for publication.
+    COMPLIANCE_EDITOR: frozenset(
+        [
+            *crud("compliance", PAGE_CONTENT, ("add", "change", "delete", "view")),
+            "compliance.preview_draft",
+            "compliance.request_publication",
+            "compliance.view_publication",
+            "compliance.view_publicationrequest",
+            "evidence.view_auditlog",
+            "documents.add_ndaversion",
+            "documents.view_ndaversion",
+            "subscriptions.view_publicationnotices",
+        ]
+    ),
+    # Reads the content to review it, and publishes; changes none of it.
+    COMPLIANCE_APPROVER: frozenset(
+        [
+            *crud("compliance", PAGE_CONTENT, ("view",)),
+            "compliance.preview_draft",
+            "compliance.approve_publication",
+            "compliance.view_publication",
+            "compliance.view_publicationrequest",
+            "evidence.view_auditlog",
+            "documents.view_ndaversion",
+            "subscriptions.view_publicationnotices",
+        ]
+    ),
+    # Works the ticket queue through the workflow buttons (services); never deletes.
+    REQUEST_HANDLER: frozenset(
+        [
+            "requests_app.view_ticket",
+            "requests_app.change_ticket",
+            "requests_app.add_ticketnote",
+            "requests_app.view_ticketnote",
+            "requests_app.view_ticketevent",
+            "requests_app.add_ticketattachment",
+            "requests_app.view_ticketattachment",
+            "requests_app.view_outboxmail",
+            "requests_app.view_extraholiday",
+            "requests_app.add_extraholiday",
+            "requests_app.change_extraholiday",
+            "subscriptions.view_subscriber",
+            "subscriptions.view_subprocessornotice",
+            "subscriptions.view_subprocessorobjection",
+            "subscriptions.view_publicationnotices",
+            "documents.view_ndaversion",
+            "documents.view_ndaacceptance",
+            "documents.view_documentgrant",
+            "documents.revoke_documentgrant",
+            "documents.view_documentdownload",
+        ]
+    ),
+    # Reads everything that is evidence; can change nothing.
+    AUDITOR: frozenset(
+        [
+            *crud("compliance", PAGE_CONTENT, ("view",)),
+            *crud("compliance", tuple(f"historical{m}" for m in PAGE_CONTENT), ("view",)),
+            "compliance.view_publication",
+            "compliance.view_publicationrequest",
+            "requests_app.view_ticketevent",
+            "evidence.view_auditlog",
+            "evidence.export_auditlog",
+            "evidence.view_chainlink",
+            "evidence.view_chainhead",
+            "evidence.view_chainschema",
+            "evidence.view_purgerecord",
+            "documents.view_ndaversion",
+            "documents.view_ndaacceptance",
+            "documents.view_documentgrant",
+            "documents.view_documentdownload",
+            "subscriptions.view_subprocessornotice",
+            "subscriptions.view_subprocessorobjection",
+            "subscriptions.view_publicationnotices",
+        ]
+    ),
+}
 
-    Works with the historical app registry of a migration. Raises LookupError
-    when a named permission does not exist, so a typo cannot pass silently.
+
+class UnknownPermission(LookupError):
+    """A role names a permission the database does not have."""
+
+
+def roles_sync(
+    *, roles: dict[str, frozenset[str]] | None = None, using: str = DEFAULT_DB_ALIAS, apps: Any = global_apps
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Make each role group hold exactly its permissions of the table.
+
+    Idempotent; creates a missing group. Returns, per role, the permissions
+    (app_label.codename) added and removed. Raises `UnknownPermission`,
+    changing nothing, when the table names a permission that does not exist
+    (a typo, or a database not fully migrated). `apps` is the registry to use
+    (the migration state's, after `migrate`).
     """
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-
+    roles = ROLES if roles is None else roles
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for name, perms in roles.items():
-        wanted = []
-        for perm in perms:
-            app_label, codename = perm.split(".", 1)
-            try:
-                wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-            except Permission.DoesNotExist as exc:
-                raise LookupError(f"Role {name!r} names unknown permission {perm!r}") from exc
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(wanted)
+    known = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.using(using).values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    missing = sorted(perm for perms in roles.values() for perm in perms if perm not in known)
+    if missing:
+        raise UnknownPermission(f"Roles name unknown permissions: {', '.join(missing)}")
+    changes: dict[str, tuple[list[str], list[str]]] = {}
+    with transaction.atomic(using=using):
+        for name, perms in roles.items():
+            group, _ = Group.objects.using(using).get_or_create(name=name)
+            held = {
+                f"{app_label}.{codename}"
+                for app_label, codename in group.permissions.values_list("content_type__app_label", "codename")
+            }
+            added, removed = sorted(perms - held), sorted(held - perms)
+            if added:
+                group.permissions.add(*(known[perm] for perm in added))
+            if removed:
+                group.permissions.remove(*(known[perm] for perm in removed))
+            changes[name] = (added, removed)
+    return changes
+
+
+def roles_sync_after_migrate(sender: Any, *, using: str = DEFAULT_DB_ALIAS, apps: Any = None, **kwargs: Any) -> None:
+    """post_migrate (after Django created every app's permissions): apply the
+    table. Migrated to an earlier state, some permissions do not exist yet;
+    the roles are then left as they are."""
+    try:
+        changes = roles_sync(using=using, apps=apps or global_apps)
+    except UnknownPermission as exc:
+        logger.warning("Roles not synchronised: %s", exc)
+        return
+    for name, (added, removed) in changes.items():
+        if added or removed:
+            logger.info("Role %s: added %s, removed %s", name, added or "none", removed or "none")

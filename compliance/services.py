@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 
 from .diff import snapshots_differ
 from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
+from .events import PublicationApproved, publication_approved
 from .models import ONE_PENDING_REQUEST, Publication, PublicationRequest
 from .selectors import editor_ids_since, latest_publication, live_publication, scheduled_publications
 from .snapshot import build_snapshot, snapshot_fingerprint
@@ -243,6 +244,9 @@ def _publication_create(
     # Enqueued in the same transaction: the announcement cannot be lost, nor
     # sent for a publication that was rolled back.
     publication_go_live.using(run_after=effective_at).enqueue(publication.pk)
+    publication_approved.send_on_commit(
+        PublicationApproved(publication_id=publication.pk, version=publication.version, effective_at=effective_at)
+    )
     return publication
 
 
@@ -318,7 +322,8 @@ def publication_approve(
     was shown; approval is refused if it is not this request's.
     `effective_at=None` publishes at once.
     Side effects: a Publication row; the request marked approved; a go-live
-    task enqueued for `effective_at` (it sends `publication_live`).
+    task enqueued for `effective_at` (it sends `PublicationLive`); after
+    commit, `PublicationApproved` (subscriptions queues its notices).
     """
     _require_perm(actor, "compliance.approve_publication", "approve publications")
     now = timezone.now()
@@ -384,7 +389,7 @@ def publication_publish_initial(*, actor: User) -> Publication | None:
     For the seed loader: the first content of a new installation goes live
     without review (there is nothing live to protect yet). Returns None, and
     changes nothing, once any publication exists.
-    Side effects: version 1 and its go-live task.
+    Side effects: version 1, its go-live task and, after commit, `PublicationApproved`.
     """
     with transaction.atomic():
         if Publication.objects.exists():

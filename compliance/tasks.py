@@ -2,14 +2,19 @@
 
 Nothing is needed for a scheduled publication to become visible: the public
 page always renders the highest version in effect. This task exists for what
-must *happen* at go-live: it announces the publication to other apps.
+must *happen* at go-live: it announces the publication to other apps
+(`events.PublicationLive`).
+
+The task is enqueued in the approval's own transaction, so it is neither lost
+nor run for an approval that was rolled back: it is also the safety net of
+work other apps start on `PublicationApproved` (subscriber notices).
 """
 
 from django.utils import timezone
 from django_tasks import task
 
+from .events import PublicationLive, publication_live
 from .models import Publication
-from .signals import publication_live
 
 GO_LIVE_SENT = "announced"
 GO_LIVE_EARLY = "early"
@@ -18,7 +23,7 @@ GO_LIVE_SUPERSEDED = "superseded"
 
 @task()
 def publication_go_live(publication_id: int) -> str:
-    """Send `publication_live` for a publication whose moment has come.
+    """Send `PublicationLive` for a publication whose moment has come.
 
     Enqueued by the approval in the same transaction as the publication, with
     `run_after=effective_at`. Returns what it did (kept in the task result).
@@ -34,5 +39,7 @@ def publication_go_live(publication_id: int) -> str:
     if overtaken:
         # A higher version took effect first: this one was never shown.
         return GO_LIVE_SUPERSEDED
-    publication_live.send(sender=Publication, publication=publication)
+    # The publication committed before this task could run, and the worker runs
+    # tasks outside any transaction: the event is sent after commit, now.
+    publication_live.send_now(PublicationLive(publication_id=publication.pk, version=publication.version))
     return GO_LIVE_SENT

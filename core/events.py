@@ -26,9 +26,11 @@ written in the same transaction as the record (see ``evidence``).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -89,3 +91,18 @@ class EventChannel(Generic[E]):
     def _check(self, event: E) -> None:
         if not isinstance(event, self.event_type):
             raise TypeError(f"{self!r} carries {self.event_type.__name__}, not {type(event).__name__}")
+
+
+_recorders = itertools.count(1)
+
+
+@contextmanager
+def recorded(channel: EventChannel[E]) -> Iterator[list[E]]:
+    """The events ``channel`` delivers while the block runs, in order (for tests)."""
+    seen: list[E] = []
+    uid = f"core.events.recorded.{next(_recorders)}"
+    channel.connect(seen.append, dispatch_uid=uid)
+    try:
+        yield seen
+    finally:
+        channel.disconnect(dispatch_uid=uid)

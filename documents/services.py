@@ -2,8 +2,9 @@
 
 Asking for access submits a ticket (kind `document_access`) and records the
 NDA acceptance in the same transaction. Staff decide in the ticket workflow:
-fulfilling grants access (`grant_on_fulfil`, called by `ticket_transition` in
-its transaction), rejecting denies it. Addresses on DOCUMENT_AUTO_APPROVE_DOMAINS
+fulfilling grants access (`document_grant_issue`, on the event `TicketFulfilled`
+after the fulfilment commits; `document_grants_redrive` issues any grant a
+failure left owed), rejecting denies it. Addresses on DOCUMENT_AUTO_APPROVE_DOMAINS
 are granted at once; free-mail addresses are refused when DOCUMENT_BLOCK_FREEMAIL.
 Personal data is never logged.
 """
@@ -22,8 +23,8 @@ from compliance.enums import DocumentVisibility
 from compliance.models import Document
 from compliance.services import clean_reason, system_actor
 from requests_app import tokens
-from requests_app.enums import TicketKind, TicketStatus
-from requests_app.models import Ticket
+from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
+from requests_app.models import Ticket, TicketEvent
 from requests_app.outbox import link_placeholder, outbox_queue
 from requests_app.services import ticket_submit, ticket_transition
 
@@ -154,7 +155,8 @@ def access_request_submit(
             ticket = ticket_transition(
                 ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=actor, reason=AUTO_APPROVE_REASON
             )
-            DocumentGrant.objects.filter(ticket=ticket).update(auto_approved=True)
+            # Granted here, in this transaction; `TicketFulfilled` then finds the grant made.
+            document_grant_issue(ticket_id=ticket.pk, auto_approved=True)
     logger.info("Document access ticket id=%s submitted", ticket.pk)
     return ticket
 
@@ -163,44 +165,101 @@ def grant_url_template(document_slug: str) -> str:
     return f"{settings.SITE_URL}/documents/{document_slug}/download/{{token}}/"
 
 
-def grant_on_fulfil(*, ticket: Ticket, actor: User | None, now: dt.datetime) -> DocumentGrant:
-    """Fulfilling a document access ticket: grant access for DOCUMENT_GRANT_DAYS.
+def document_grant_issue(*, ticket_id: int, auto_approved: bool = False) -> DocumentGrant | None:
+    """Grant the access a fulfilled document access ticket stands for, for
+    DOCUMENT_GRANT_DAYS; return the grant, or None for a ticket that is not
+    (or no longer) owed one.
 
-    Runs inside `ticket_transition`'s transaction. Side effects: a DocumentGrant;
-    a mail to the requester with the private download link (filled in at send
-    time; the raw token is stored nowhere).
+    Called on `TicketFulfilled` (after the fulfilment commits), directly by the
+    allowed-domain rule, and by `document_grants_redrive`. Idempotent: the
+    ticket row is locked and a ticket has at most one grant, so a second call
+    returns the grant the first made. The grant names whoever fulfilled the
+    ticket. Side effects, in one transaction: a DocumentGrant; a mail to the
+    requester with the private download link (filled in at send time; the raw
+    token is stored nowhere).
     """
-    try:
-        acceptance = NdaAcceptance.objects.select_related("document").get(ticket=ticket)
-    except NdaAcceptance.DoesNotExist:
-        raise ValidationError(
-            "This request has no NDA acceptance; access cannot be granted.", code="nda_missing"
-        ) from None
-    nonce = tokens.new_nonce()
-    grant = DocumentGrant.objects.create(
-        ticket=ticket,
-        document=acceptance.document,
-        token_nonce=nonce,
-        token_hash=tokens.token_hash(tokens.make_token(GRANT, nonce)),
-        granted_at=now,
-        granted_by=actor,
-        expires_at=now + dt.timedelta(days=settings.DOCUMENT_GRANT_DAYS),
-    )
-    outbox_queue(
-        template="document_access_granted",
-        to=ticket.requester_email,
-        subject=f"[{ticket.reference}] Your access to {acceptance.document.title}",
-        ticket=ticket,
-        context={"grant": grant, "document": acceptance.document, "download_url": "[[download_url]]"},
-        links=link_placeholder(
-            name="download_url",
-            purpose=GRANT,
-            nonce=nonce,
-            token_hash=grant.token_hash,
-            url=grant_url_template(acceptance.document.slug),
-        ),
-    )
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        existing = DocumentGrant.objects.filter(ticket=ticket).first()
+        if existing is not None:
+            return existing
+        if (
+            ticket.kind != TicketKind.DOCUMENT_ACCESS
+            or ticket.fulfilled_at is None
+            or ticket.personal_data_purged_at is not None
+        ):
+            return None
+        try:
+            acceptance = NdaAcceptance.objects.select_related("document").get(ticket=ticket)
+        except NdaAcceptance.DoesNotExist:
+            raise ValidationError(
+                "This request has no NDA acceptance; access cannot be granted.", code="nda_missing"
+            ) from None
+        fulfilment = (
+            TicketEvent.objects.filter(
+                ticket=ticket, kind=TicketEventKind.STATUS_CHANGED, to_status=TicketStatus.FULFILLED
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        now = timezone.now()
+        nonce = tokens.new_nonce()
+        grant = DocumentGrant.objects.create(
+            ticket=ticket,
+            document=acceptance.document,
+            token_nonce=nonce,
+            token_hash=tokens.token_hash(tokens.make_token(GRANT, nonce)),
+            granted_at=now,
+            granted_by_id=fulfilment.actor_id if fulfilment else None,
+            auto_approved=auto_approved,
+            expires_at=now + dt.timedelta(days=settings.DOCUMENT_GRANT_DAYS),
+        )
+        outbox_queue(
+            template="document_access_granted",
+            to=ticket.requester_email,
+            subject=f"[{ticket.reference}] Your access to {acceptance.document.title}",
+            ticket=ticket,
+            context={"grant": grant, "document": acceptance.document, "download_url": "[[download_url]]"},
+            links=link_placeholder(
+                name="download_url",
+                purpose=GRANT,
+                nonce=nonce,
+                token_hash=grant.token_hash,
+                url=grant_url_template(acceptance.document.slug),
+            ),
+        )
+    logger.info("Document access ticket id=%s: access granted", ticket.pk)
     return grant
+
+
+def tickets_owed_a_grant() -> list[int]:
+    """Fulfilled document access tickets without their grant (a failed receiver), oldest first."""
+    return list(
+        Ticket.objects.filter(
+            kind=TicketKind.DOCUMENT_ACCESS,
+            fulfilled_at__isnull=False,
+            personal_data_purged_at__isnull=True,
+            document_grant__isnull=True,
+            nda_acceptance__isnull=False,
+        )
+        .order_by("fulfilled_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def document_grants_redrive() -> int:
+    """The safety net of `TicketFulfilled`: issue every grant a fulfilled
+    ticket is still owed. Run by the periodic job `documents.grants`; returns
+    how many grants it issued."""
+    issued = 0
+    for ticket_id in tickets_owed_a_grant():
+        try:
+            document_grant_issue(ticket_id=ticket_id)
+        except Exception:
+            logger.exception("Document access ticket id=%s: grant could not be issued", ticket_id)
+            continue
+        issued += 1
+    return issued
 
 
 def grant_for_link(*, document_slug: str, raw_token: str, now: dt.datetime | None = None) -> DocumentGrant | None:

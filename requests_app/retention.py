@@ -13,7 +13,6 @@ and the attachments' hashes.
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -25,6 +24,7 @@ from compliance.services import system_actor
 from evidence.db import allow_history_purge
 
 from .enums import MailStatus, TicketEventKind, TicketStatus
+from .events import RetentionDue, retention_due
 from .models import OutboxMail, Ticket, TicketAttachment, TicketEvent, private_storage, ticket_history_rewrite
 
 logger = logging.getLogger(__name__)
@@ -33,10 +33,6 @@ RETENTION_REASON = "retention purge"
 # What a PurgeRecord of this purge says; it is chained, so it names counts only.
 PURGE_RECORD_REASON = "retention purge of ticket history: {rows} rows of 1 closed ticket"
 
-# Retention purges of other apps, run with the ticket purge by housekeeping and
-# `purge_requester_data`: name -> callable(now=...) returning counts only.
-# Apps register theirs in AppConfig.ready (requests_app imports none of them).
-PURGE_HOOKS: dict[str, Callable[..., dict[str, int]]] = {}
 PURGED_VALUES: dict[str, Any] = {
     "requester_name": "",
     "requester_email": "",
@@ -128,9 +124,15 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
 
 
 def retention_purge_all(*, now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
-    """Every retention purge: tickets, then each registered hook. Counts only."""
+    """Every retention purge: the tickets', then `RetentionDue` for the other
+    apps (documents, subscriptions), each purging its own data.
+
+    Returns the counts by name, sorted ("tickets" and what the receivers
+    reported); a receiver that failed is logged and missing here, and its purge
+    is redone by the next run.
+    """
     now = now or timezone.now()
-    results = {"tickets": tickets_purge_personal_data(now=now)}
-    for name, purge in sorted(PURGE_HOOKS.items()):
-        results[name] = purge(now=now)
-    return results
+    event = RetentionDue(now=now)
+    event.counts["tickets"] = tickets_purge_personal_data(now=now)
+    retention_due.send_now(event)
+    return dict(sorted(event.counts.items()))

@@ -7,11 +7,7 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = "Subscriptions and notices"
 
     def ready(self) -> None:
-        from requests_app.retention import PURGE_HOOKS
-
         from . import receivers
-        from .retention import subscribers_purge
 
+        # Publications are announced to subscribers; retention runs remove old addresses.
         receivers.connect()
-        # Housekeeping and `purge_requester_data` remove old subscriber addresses too.
-        PURGE_HOOKS["subscribers"] = subscribers_purge

@@ -1,49 +1,48 @@
 """How subscriptions learns of publications, without compliance importing it.
 
 Notices go out when a publication is approved, so that subscribers hear of a
-new subprocessor before it takes effect when the publication is scheduled: the
-creation of a Publication row (approval) enqueues `send_publication_notices`
-in the approval's own transaction (the task row is written with it, so it is
-neither lost nor run for an approval that was rolled back). The worker writes
-the notices afterwards, outside the approval, so a slow mail template or many
-subscribers never hold up or fail an approval.
+new subprocessor before it takes effect when the publication is scheduled:
 
-`publication_live` (sent at go-live) runs the same, idempotent service as a
-safety net: subscribers who confirmed between approval and go-live, or a task
-that failed, are served then.
+1. `compliance.services.publication_approve` sends `PublicationApproved` after
+   the approval commits; `on_publication_approved` enqueues the task
+   `send_publication_notices`. The worker writes the notices, outside the
+   approval, so a slow mail template or many subscribers never hold up or
+   fail an approval.
+2. At the publication's moment the go-live task (enqueued in the approval's own
+   transaction, so never lost) sends `PublicationLive`; `on_publication_live`
+   runs the same idempotent service. This is the re-drive: if enqueuing in
+   step 1 failed (the approval had committed already) or the task failed,
+   the notices are written at go-live at the latest; subscribers who confirmed
+   between approval and go-live are served then too.
+
+A failure in either receiver is logged by `core.events` and does not affect
+the approval or the other receivers.
+
+`RetentionDue` (each retention run): subscriber addresses past retention go
+(`retention.subscribers_purge`); the next run redoes a failed one.
 """
 
-import logging
-from typing import Any
+from compliance.events import PublicationApproved, PublicationLive, publication_approved, publication_live
+from requests_app.events import RetentionDue, retention_due
 
-from django.db.models.signals import post_save
-
-from compliance.models import Publication
-from compliance.signals import publication_live
-
-logger = logging.getLogger(__name__)
+from .retention import subscribers_purge
+from .services import publication_notices_send
+from .tasks import send_publication_notices
 
 
-def _on_publication_created(sender: type, instance: Publication, created: bool, **kwargs: Any) -> None:
-    if not created or kwargs.get("raw"):
-        return
-    from .tasks import send_publication_notices
-
-    # Keyword arguments: the go-live task of compliance is the one enqueued
-    # with the publication id as positional argument.
-    send_publication_notices.enqueue(publication_id=instance.pk)
+def on_publication_approved(event: PublicationApproved) -> None:
+    send_publication_notices.enqueue(publication_id=event.publication_id)
 
 
-def _on_publication_live(sender: type, publication: Publication, **kwargs: Any) -> None:
-    from .services import publication_notices_send
+def on_publication_live(event: PublicationLive) -> None:
+    publication_notices_send(publication_id=event.publication_id)
 
-    # A safety net must not break the go-live announcement for other receivers.
-    try:
-        publication_notices_send(publication_id=publication.pk)
-    except Exception:
-        logger.exception("Notices of publication id=%s could not be written at go-live", publication.pk)
+
+def on_retention_due(event: RetentionDue) -> None:
+    event.counts["subscribers"] = subscribers_purge(now=event.now)
 
 
 def connect() -> None:
-    post_save.connect(_on_publication_created, sender=Publication, dispatch_uid="subscriptions.publication_created")
-    publication_live.connect(_on_publication_live, dispatch_uid="subscriptions.publication_live")
+    publication_approved.connect(on_publication_approved, dispatch_uid="subscriptions.publication_approved")
+    publication_live.connect(on_publication_live, dispatch_uid="subscriptions.publication_live")
+    retention_due.connect(on_retention_due, dispatch_uid="subscriptions.retention_due")

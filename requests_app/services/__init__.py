@@ -19,7 +19,6 @@ from .common import MESSAGE_MAX_LENGTH, TicketConflict
 from .intake import SUBMIT_REASON, ticket_submit
 from .verification import ticket_resend_verification, ticket_verify, ticket_verify_otherwise, tickets_expire_unverified
 from .workflow import (
-    FULFIL_HOOKS,
     requester_reply,
     ticket_add_message,
     ticket_add_note,
@@ -31,7 +30,6 @@ from .workflow import (
 )
 
 __all__ = [
-    "FULFIL_HOOKS",
     "MESSAGE_MAX_LENGTH",
     "STATE_STAMP",
     "SUBMIT_REASON",

@@ -4,7 +4,6 @@ messages, hold)."""
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -15,6 +14,7 @@ from django.utils import timezone
 from .. import deadlines
 from ..attachments import attachment_check
 from ..enums import STATES, Move, TicketEventKind, TicketStatus
+from ..events import TicketFulfilled, ticket_fulfilled
 from ..models import Ticket, TicketAttachment, TicketEvent, TicketNote
 from ..outbox import outbox_queue
 from .common import (
@@ -29,12 +29,6 @@ from .common import (
 )
 
 logger = logging.getLogger(__name__)
-
-# What fulfilling a ticket of a kind does besides the workflow, registered by the
-# app that owns the kind (documents: access requests grant access) from its
-# AppConfig.ready(). Called as hook(ticket=, actor=, now=) in the transaction of
-# the move, so the ticket is never fulfilled without its effect, nor the reverse.
-FULFIL_HOOKS: dict[str, Callable[..., object]] = {}
 
 
 def _check_move(ticket: Ticket, to_status: str, *, reason: str, attachment: UploadedFile | None) -> Move:
@@ -91,7 +85,8 @@ def transition_locked(
 ) -> TicketEvent:
     """Make a move of the table on a ticket the caller has locked, in the caller's
     transaction: check it, store the attachment, stamp the state's time, save
-    with history, add the "status_changed" event and queue the requester's mail."""
+    with history, add the "status_changed" event and queue the requester's mail;
+    after commit, a move to "fulfilled" sends `TicketFulfilled`."""
     move = _check_move(ticket, to_status, reason=reason, attachment=attachment)
     stored = _attachment_add(ticket, attachment, actor=actor, now=now) if attachment is not None else None
     from_status, state = ticket.status, STATES[to_status]
@@ -120,6 +115,12 @@ def transition_locked(
             ticket=ticket,
             context={"reason": reason, "attachment": stored, "is_dsr": ticket.is_data_subject_request},
         )
+    if to_status == TicketStatus.FULFILLED:
+        # What fulfilling means beyond the workflow belongs to the app that owns
+        # the kind (documents grants access), after this commits.
+        ticket_fulfilled.send_on_commit(
+            TicketFulfilled(ticket_id=ticket.pk, kind=ticket.kind, actor_id=actor.pk if actor else None)
+        )
     return event
 
 
@@ -145,7 +146,9 @@ def ticket_transition(
 
     Side effects: the new status and its per-state time; a history row with
     actor and reason; a "status_changed" event (shown to the requester when the
-    move tells them); the attachment (fulfilment); the state's requester mail.
+    move tells them); the attachment (fulfilment); the state's requester mail;
+    after commit, `TicketFulfilled` for a move to "fulfilled" (documents grants
+    access on it).
     """
     reason = (reason or "").strip()
     if len(reason) > MESSAGE_MAX_LENGTH:
@@ -155,8 +158,6 @@ def ticket_transition(
         expect_status(ticket, expected_status)
         now = timezone.now()
         transition_locked(ticket, to_status, actor=actor, reason=reason, now=now, attachment=attachment)
-        if to_status == TicketStatus.FULFILLED and ticket.kind in FULFIL_HOOKS:
-            FULFIL_HOOKS[ticket.kind](ticket=ticket, actor=actor, now=now)
     logger.info("Ticket id=%s moved to %s", ticket.pk, to_status)
     return ticket
 

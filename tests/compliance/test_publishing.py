@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from compliance import services
 from compliance.enums import PublicationRequestStatus
+from compliance.events import PublicationLive, publication_live
 from compliance.models import (
     Certification,
     Control,
@@ -21,7 +22,6 @@ from compliance.models import (
     Subprocessor,
 )
 from compliance.selectors import live_publication, publication_changelog
-from compliance.signals import publication_live
 from compliance.snapshot import build_snapshot
 from compliance.tasks import GO_LIVE_EARLY, GO_LIVE_SENT, GO_LIVE_SUPERSEDED, publication_go_live
 from tests.factories import SubprocessorFactory, publish_draft, save
@@ -36,16 +36,18 @@ def other_approver(make_staff):
     return make_staff("artemis", "Compliance approver")
 
 
+class Versions(list):
+    def append(self, event: PublicationLive) -> None:
+        super().append(event.version)
+
+
 @pytest.fixture
 def announcements():
-    received = []
-
-    def handler(sender, publication, **kwargs):
-        received.append(publication.version)
-
-    publication_live.connect(handler)
+    """The versions announced live while the test runs."""
+    received = Versions()
+    publication_live.connect(received.append, dispatch_uid="tests.announcements")
     yield received
-    publication_live.disconnect(handler)
+    publication_live.disconnect(dispatch_uid="tests.announcements")
 
 
 # --- asking ---------------------------------------------------------------------

@@ -101,7 +101,7 @@ def test_mail_in_a_rolled_back_transaction_never_exists(db):
 def test_mail_is_handed_to_the_task_worker_on_commit(db, settings, django_capture_on_commit_callbacks):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        _ticket, _ = submit()
+        submit()
     assert len(callbacks) == 2
     assert list(OutboxMail.objects.values_list("status", flat=True)) == [MailStatus.SENT] * 2
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
@@ -162,7 +162,7 @@ def test_logs_carry_no_personal_data(db, settings, caplog, handler):
 def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     from django_tasks_db.models import DBTaskResult
 
-    from requests_app.tasks import requests_housekeeping
+    from core.models import PeriodicJobSlot
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.HOUSEKEEPING_INTERVAL_SECONDS = 0
@@ -172,21 +172,33 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     assert mail.outbox == []
     call_command("schedule_housekeeping")
     call_command("schedule_housekeeping")
-    assert capsys.readouterr().out == "Housekeeping queued.\nHousekeeping already queued.\n"
+    assert capsys.readouterr().out == (
+        "Periodic jobs queued: documents.grants, requests.housekeeping; already queued: none.\n"
+        "Periodic jobs queued: none; already queued: documents.grants, requests.housekeeping.\n"
+    )
     settings.EMAIL_BACKEND = LOCMEM
     OutboxMail.objects.filter(status=MailStatus.QUEUED).update(next_attempt_at=timezone.now())
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--max-tasks", "1", verbosity=0)
+    slot = PeriodicJobSlot.objects.get(name="requests.housekeeping").next_run_at
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--max-tasks", "2", verbosity=0)
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
-    path = requests_housekeeping.module_path
-    done = DBTaskResult.objects.get(task_path=path, status="SUCCESSFUL")
-    assert done.return_value is not None
-    # Every retention purge runs with it: tickets and those other apps registered.
-    assert done.return_value["purged"] == {
+    done = DBTaskResult.objects.get(
+        task_path="core.tasks.periodic_job_run", args_kwargs__args=["requests.housekeeping", slot.isoformat()]
+    )
+    returned = done.return_value or {}
+    assert (done.status, returned["outcome"]) == ("SUCCESSFUL", "ran")
+    # Every retention purge runs with it: tickets, and those of the apps that receive RetentionDue.
+    assert returned["result"]["purged"] == {
         "documents": {"acceptances": 0, "downloads": 0},
         "subscribers": {"deleted": 0, "anonymised": 0, "mails": 0},
         "tickets": {"tickets": 0, "history_rows": 0, "mails": 0, "attachments": 0, "replies": 0},
     }
-    assert DBTaskResult.objects.filter(task_path=path, status="READY").count() == 1  # the next run
+    following = PeriodicJobSlot.objects.get(name="requests.housekeeping")
+    assert following.next_run_at > slot
+    waiting = DBTaskResult.objects.filter(task_path="core.tasks.periodic_job_run", status="READY")
+    assert sorted(args for args in waiting.values_list("args_kwargs__args", flat=True)) == [
+        ["documents.grants", PeriodicJobSlot.objects.get(name="documents.grants").next_run_at.isoformat()],
+        ["requests.housekeeping", following.next_run_at.isoformat()],  # the next runs
+    ]
 
 
 def test_links_survive_a_secret_key_rotation_with_fallbacks(db, settings):

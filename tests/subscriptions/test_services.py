@@ -210,12 +210,14 @@ def test_approval_enqueues_the_notices_and_the_worker_sends_them_before_the_chan
     editor,
     approver,
     monkeypatch,
+    django_capture_on_commit_callbacks,
 ):
     # The worker recycles connections between tasks; the test's transaction must stay open.
     monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
     subscribe("subs@example.org", "subprocessors")
     SubprocessorFactory.create(actor=editor)
-    publication = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=30))
+    with django_capture_on_commit_callbacks(execute=True):  # the approval commits: PublicationApproved
+        publication = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=30))
 
     task = DBTaskResult.objects.get(
         task_path="subscriptions.tasks.send_publication_notices",
@@ -231,17 +233,17 @@ def test_approval_enqueues_the_notices_and_the_worker_sends_them_before_the_chan
 
 
 def test_going_live_serves_subscribers_who_confirmed_after_approval(clock, published, editor, approver):
-    from compliance.models import Publication
-    from compliance.signals import publication_live
+    from compliance.tasks import GO_LIVE_SENT, publication_go_live
 
     subscribe("early@example.org", "subprocessors")
     SubprocessorFactory.create(actor=editor)
     publication = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=3))
     services.publication_notices_send(publication_id=publication.pk)
     subscribe("late@example.org", "subprocessors")
+    clock.advance(days=3)
 
-    publication_live.send(sender=Publication, publication=publication)
-    publication_live.send(sender=Publication, publication=publication)
+    assert publication_go_live.call(publication.pk) == GO_LIVE_SENT
+    assert publication_go_live.call(publication.pk) == GO_LIVE_SENT
 
     assert sorted(SubprocessorNotice.objects.values_list("subscriber__email", flat=True)) == [
         "early@example.org",

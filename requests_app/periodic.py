@@ -1,0 +1,31 @@
+"""Periodic jobs of requests (see ``core.schedule``)."""
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+
+from core.schedule import PeriodicJob
+
+
+def housekeeping_interval() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.HOUSEKEEPING_INTERVAL_SECONDS)
+
+
+def requests_housekeeping() -> dict[str, Any]:
+    """Drain due mail (retries), expire unconfirmed data-subject requests and run
+    every retention purge (tickets, then `RetentionDue` for the other apps)."""
+    from compliance.services import system_actor
+
+    from .outbox import outbox_send_due
+    from .retention import retention_purge_all
+    from .services import tickets_expire_unverified
+
+    return {
+        "mail": outbox_send_due(),
+        "expired": tickets_expire_unverified(actor=system_actor()),
+        "purged": retention_purge_all(),
+    }
+
+
+JOBS = [PeriodicJob(name="requests.housekeeping", run=requests_housekeeping, interval=housekeeping_interval)]
