@@ -5,11 +5,13 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
 from django.urls import reverse
+
+from core.text import validate_single_line
 
 from .. import tokens
 from ..models import Ticket, TicketEvent, VerificationToken
@@ -22,12 +24,17 @@ class TicketConflict(ValidationError):
     """Another change to the same ticket is under way or has just happened."""
 
 
-def clean_text(value: Any, *, field: str, required: bool, max_length: int) -> str:
+def clean_text(value: Any, *, field: str, required: bool, max_length: int, one_line: bool = True) -> str:
     text = str(value or "").strip()
     if required and not text:
         raise ValidationError(f"{field} is required.", code=f"{field.lower().replace(' ', '_')}_required")
     if len(text) > max_length:
         raise ValidationError(f"{field} is too long (at most {max_length} characters).", code="too_long")
+    if one_line:
+        try:
+            validate_single_line(text)
+        except ValidationError as error:
+            raise ValidationError(f"{field}: {error.messages[0]}", code="control_characters") from None
     return text
 
 
@@ -53,7 +60,8 @@ def clean_email(value: Any, *, field: str, required: bool) -> str:
     return text
 
 
-def stamp_history(ticket: Ticket, *, actor: AbstractBaseUser | None, reason: str) -> None:
+def stamp_history(ticket: Ticket, *, actor: User | None, reason: str) -> None:
+    # simple-history reads these from the instance on save; the model does not declare them.
     ticket._history_user = actor  # type: ignore[attr-defined]
     ticket._change_reason = reason[:1000]  # type: ignore[attr-defined]
 
@@ -62,7 +70,7 @@ def event_add(
     ticket: Ticket,
     *,
     kind: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     now: dt.datetime,
     from_status: str = "",
     to_status: str = "",

@@ -41,7 +41,7 @@ KNOWN_FIELDS = ("requester_name", "requester_email", "account_email", "legal_ent
 def _clean_submission(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     if kind not in TicketKind.values:
         raise ValidationError("Unknown kind of request.", code="kind_unknown")
-    cleaned = {
+    cleaned: dict[str, Any] = {
         # Data-subject requests need no name: the email address identifies the requester.
         "requester_name": clean_text(
             data.get("requester_name"), field="Name", required=kind in DOCUMENT_KINDS, max_length=200
@@ -51,7 +51,7 @@ def _clean_submission(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         "legal_entity": clean_text(
             data.get("legal_entity"), field="Legal entity", required=kind in DOCUMENT_KINDS, max_length=200
         ),
-        "details": clean_text(data.get("details"), field="Details", required=False, max_length=10000),
+        "details": clean_text(data.get("details"), field="Details", required=False, max_length=10000, one_line=False),
     }
     form_data = {key: value for key, value in data.items() if key not in KNOWN_FIELDS}
     try:

@@ -10,7 +10,7 @@ then moves through `transition_locked`, like every other move.
 import datetime as dt
 import logging
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -33,7 +33,7 @@ def _links_retire(ticket: Ticket, *, now: dt.datetime) -> None:
         old.save(update_fields=["expires_at"])
 
 
-def _identity_confirm(ticket: Ticket, *, actor: AbstractBaseUser | None, how: str, now: dt.datetime) -> None:
+def _identity_confirm(ticket: Ticket, *, actor: User | None, how: str, now: dt.datetime) -> None:
     """Record the confirmed identity on a locked ticket and make the state's move for it."""
     ticket.verified_at = now
     # The requester sees their own confirmation; how staff verified someone stays internal.
@@ -94,9 +94,7 @@ def _pending(ticket_id: int, *, expected_status: str | None) -> Ticket:
     return ticket
 
 
-def ticket_verify_otherwise(
-    *, ticket_id: int, method: str, actor: AbstractBaseUser, expected_status: str | None = None
-) -> Ticket:
+def ticket_verify_otherwise(*, ticket_id: int, method: str, actor: User, expected_status: str | None = None) -> Ticket:
     """Staff confirmed the requester's identity by other means (a call to the
     account's number, a signed letter) and record how; it counts as
     verification. Mail still goes only to the addresses the ticket holds.
@@ -117,7 +115,7 @@ def ticket_verify_otherwise(
     return ticket
 
 
-def ticket_resend_verification(*, ticket_id: int, actor: AbstractBaseUser) -> VerificationToken:
+def ticket_resend_verification(*, ticket_id: int, actor: User) -> VerificationToken:
     """Send a fresh verification link, in any active state while identity is
     unconfirmed; earlier unused links stop working, so only one is live.
 
@@ -135,7 +133,7 @@ def ticket_resend_verification(*, ticket_id: int, actor: AbstractBaseUser) -> Ve
     return token
 
 
-def tickets_expire_unverified(*, now: dt.datetime | None = None, actor: AbstractBaseUser | None = None) -> int:
+def tickets_expire_unverified(*, now: dt.datetime | None = None, actor: User | None = None) -> int:
     """Move tickets awaiting verification whose links have all expired unused to `expired`.
 
     Returns how many. Side effects per ticket as in `ticket_transition`."""

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 # app that owns the kind (documents: access requests grant access) from its
 # AppConfig.ready(). Called as hook(ticket=, actor=, now=) in the transaction of
 # the move, so the ticket is never fulfilled without its effect, nor the reverse.
-FULFIL_HOOKS: dict[str, Callable[..., None]] = {}
+FULFIL_HOOKS: dict[str, Callable[..., object]] = {}
 
 
 def _check_move(ticket: Ticket, to_status: str, *, reason: str, attachment: UploadedFile | None) -> Move:
@@ -62,9 +62,7 @@ def _check_move(ticket: Ticket, to_status: str, *, reason: str, attachment: Uplo
     return move
 
 
-def _attachment_add(
-    ticket: Ticket, upload: UploadedFile, *, actor: AbstractBaseUser | None, now: dt.datetime
-) -> TicketAttachment:
+def _attachment_add(ticket: Ticket, upload: UploadedFile, *, actor: User | None, now: dt.datetime) -> TicketAttachment:
     name, sha256, size = attachment_check(upload)
     attachment = TicketAttachment(
         ticket=ticket,
@@ -86,7 +84,7 @@ def transition_locked(
     ticket: Ticket,
     to_status: str,
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     reason: str,
     now: dt.datetime,
     attachment: UploadedFile | None = None,
@@ -129,7 +127,7 @@ def ticket_transition(
     *,
     ticket_id: int,
     to_status: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     reason: str = "",
     attachment: UploadedFile | None = None,
     expected_status: str | None = None,
@@ -163,9 +161,7 @@ def ticket_transition(
     return ticket
 
 
-def ticket_request_info(
-    *, ticket_id: int, message: str, actor: AbstractBaseUser, expected_status: str | None = None
-) -> Ticket:
+def ticket_request_info(*, ticket_id: int, message: str, actor: User, expected_status: str | None = None) -> Ticket:
     """Ask the requester for information: moves to `awaiting_requester`; the
     message is mailed and shown on the status page."""
     return ticket_transition(
@@ -177,7 +173,7 @@ def ticket_request_info(
     )
 
 
-def ticket_assign(*, ticket_id: int, assignee: AbstractBaseUser | None, actor: AbstractBaseUser) -> Ticket:
+def ticket_assign(*, ticket_id: int, assignee: User | None, actor: User) -> Ticket:
     """Assign the ticket to a staff member (or unassign with None).
 
     Side effects: history row; an "assigned" event (internal)."""
@@ -196,9 +192,7 @@ def ticket_assign(*, ticket_id: int, assignee: AbstractBaseUser | None, actor: A
     return ticket
 
 
-def ticket_extend(
-    *, ticket_id: int, reason: str, actor: AbstractBaseUser, new_due_date: dt.date | None = None
-) -> Ticket:
+def ticket_extend(*, ticket_id: int, reason: str, actor: User, new_due_date: dt.date | None = None) -> Ticket:
     """Extend the deadline once, with a reason, before the original deadline
     (GDPR Art. 12(3)); at most three months from receipt.
 
@@ -236,7 +230,7 @@ def ticket_extend(
     return ticket
 
 
-def ticket_set_legal_hold(*, ticket_id: int, legal_hold: bool, reason: str, actor: AbstractBaseUser) -> Ticket:
+def ticket_set_legal_hold(*, ticket_id: int, legal_hold: bool, reason: str, actor: User) -> Ticket:
     """Place or release a legal hold; a held ticket is skipped by the retention purge.
 
     Side effects: history row and an internal "legal_hold" event, both with the reason."""
@@ -255,7 +249,7 @@ def ticket_set_legal_hold(*, ticket_id: int, legal_hold: bool, reason: str, acto
     return ticket
 
 
-def ticket_add_note(*, ticket_id: int, body: str, actor: AbstractBaseUser) -> TicketNote:
+def ticket_add_note(*, ticket_id: int, body: str, actor: User) -> TicketNote:
     """Add an internal note (never shown or sent to the requester)."""
     body = clean_message(body, code="note_required", what="the note")
     ticket = Ticket.objects.filter(pk=ticket_id).first()
@@ -264,7 +258,7 @@ def ticket_add_note(*, ticket_id: int, body: str, actor: AbstractBaseUser) -> Ti
     return TicketNote.objects.create(ticket=ticket, author=actor, body=body, created_at=timezone.now())
 
 
-def ticket_add_message(*, ticket_id: int, message: str, actor: AbstractBaseUser) -> TicketEvent:
+def ticket_add_message(*, ticket_id: int, message: str, actor: User) -> TicketEvent:
     """Send the requester a message without changing the status.
 
     Side effects: a "message" event shown on the status page; a mail."""

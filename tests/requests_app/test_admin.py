@@ -79,6 +79,27 @@ def test_queue_lists_tickets_with_due_indicators(handler_client):
     assert html.count('class="due-soon"') == 1
 
 
+def test_due_markers_are_coloured_by_the_admin_stylesheet_not_inline_styles(handler_client, settings):
+    now = timezone.now()
+    overdue, _ = submit()
+    set_due(overdue, now - dt.timedelta(hours=1))
+    soon, _ = submit()
+    set_due(soon, now + dt.timedelta(days=2))
+
+    queue = handler_client.get(CHANGELIST).content.decode()
+    change_form = handler_client.get(change_url(overdue)).content.decode()
+
+    assert '<strong class="due-overdue">Overdue</strong>' in queue
+    assert '<span class="due-soon">Due soon</span>' in queue
+    # The CSP allows no inline style attributes: the colour comes from the stylesheet both pages load.
+    for html in (queue, change_form):
+        assert html.count('<link href="/static/css/admin-extra.css" media="all" rel="stylesheet">') == 1
+        assert " style=" not in html
+    css = (settings.BASE_DIR / "static/css/admin-extra.css").read_text()
+    assert ".due-overdue { color: var(--error-fg, #ba2121); font-weight: 700; }" in css
+    assert ".due-soon { color: #8a5300; font-weight: 600; }" in css
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -75,7 +75,7 @@ def test_status_page_query_count_does_not_grow_with_events(client, handler, djan
     services.ticket_transition(ticket_id=ticket.pk, to_status="in_progress", actor=handler)
     for n in range(messages):
         services.ticket_add_message(ticket_id=ticket.pk, message=f"Update {n}", actor=handler)
-    # Ticket, its visible events, its files, the organisation's name.
+    # Ticket, its visible events, its files, the published organization (header).
     with django_assert_num_queries(4):
         response = client.get(f"/requests/status/{token}/")
     assert response.content.decode().count("Update ") == messages
@@ -111,7 +111,7 @@ def test_requester_downloads_the_countersigned_file(client, handler):
 
 def test_file_of_another_ticket_is_not_served_under_this_link(client, handler):
     theirs, _their_token = fulfilled_dpa(handler, requester_email="other@example.net")
-    mine, my_token = submit("dpa")
+    _mine, my_token = submit("dpa")
     their_file = theirs.attachments.get()
     response = client.get(f"/requests/status/{my_token}/files/{their_file.pk}/")
     html = response.content.decode()
@@ -230,7 +230,7 @@ def status_url(token):
 
 
 def test_status_page_headings_and_labels_say_each_thing_once(client, handler):
-    ticket, token = submit("dpa")
+    _ticket, token = submit("dpa")
     html = client.get(status_url(token)).content.decode()
     assert re.findall(r"<h2[^>]*>(.*?)</h2>", html) == ["Summary", "Timeline", "Write to us about this request"]
     assert re.findall(r"<dt>(.*?)</dt>", html) == ["Status", "Received", "Due by"]

@@ -2,6 +2,7 @@
 services and the status page follow; no state is a dead end for handlers."""
 
 import re
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -78,7 +79,7 @@ def test_a_move_that_tells_the_requester_enters_a_state_with_a_mail():
 def test_requesters_may_reply_while_the_ticket_is_worked_after_confirmation():
     may_reply = {status for status, state in STATES.items() if state.requester_may_reply}
     assert may_reply == {"open", "in_progress", "awaiting_requester"}
-    assert ACTIVE_STATUSES == may_reply | {"awaiting_verification"}
+    assert may_reply | {"awaiting_verification"} == ACTIVE_STATUSES
 
 
 # ---------------------------------------------------------------- the admin follows the table
@@ -173,7 +174,7 @@ ARRANGE = {
     TicketStatus.AWAITING_REQUESTER: [TicketStatus.IN_PROGRESS, TicketStatus.AWAITING_REQUESTER],
 }
 # What a handler tries, in this order, to get a ticket done; never a rejection.
-FORWARD = {
+FORWARD: dict[str, dict[str, Any]] = {
     "fulfil": {"reason": "Done.", "attachment": None},
     "acknowledge": {"reason": ""},
     "resume": {"reason": ""},
@@ -206,7 +207,7 @@ def test_every_active_state_has_a_way_forward_that_is_not_rejection(request, cli
     assert (ticket.status, ticket.verified_at) == (status, None)
 
     client.force_login(handler)
-    taken = []
+    taken: list[str] = []
     while ticket.status != TicketStatus.FULFILLED:
         assert len(taken) < 6, taken
         offered = [name for name, _ in buttons_on(client, ticket)]
