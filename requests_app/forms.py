@@ -274,7 +274,8 @@ class DataSubjectRequestForm(IntakeForm):
     account_email = _email(
         "Account email, if different",
         required=False,
-        help_text="If your account uses another address, enter it: we confirm the request there.",
+        help_text="If your account uses another address, enter it: we confirm the request there, "
+        "and send everything about it only there.",
     )
     details = forms.CharField(required=False)  # replaced per right in __init__
 

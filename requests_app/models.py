@@ -210,6 +210,15 @@ class Ticket(models.Model):
         Guidelines 01/2022: use a channel that already exists)."""
         return self.account_email or self.requester_email
 
+    @property
+    def answer_address(self) -> str:
+        """Where the requester's mail goes (acknowledgment with the status link,
+        questions, messages, outcome). For a data-subject request only the
+        account's address, the one that received the verification link: the
+        answer reveals personal data, so it goes to the channel the company
+        already knows, however identity was confirmed. Empty once purged."""
+        return self.verification_address if self.is_data_subject_request else self.requester_email
+
 
 class TicketEvent(models.Model):
     """An entry of the ticket's audit trail; append-only."""

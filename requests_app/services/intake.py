@@ -125,7 +125,7 @@ def _ticket_create(*, kind: str, cleaned: dict[str, Any], submission_token: str,
     event_add(ticket, kind=TicketEventKind.SUBMITTED, actor=None, now=now, to_status=ticket.status, visible=True)
     outbox_queue(
         template="ticket_received",
-        to=ticket.requester_email,
+        to=ticket.answer_address,
         subject=mail_subject(ticket, "We received your request"),
         ticket=ticket,
     )

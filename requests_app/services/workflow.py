@@ -106,7 +106,7 @@ def transition_locked(
         message=reason,
         visible=move.tells_requester,
     )
-    to = ticket.requester_email  # empty once purged: such tickets mail no one
+    to = ticket.answer_address  # empty once purged: such tickets mail no one
     if move.tells_requester and state.mail is not None and to:
         outbox_queue(
             template=state.mail.template,
@@ -223,7 +223,7 @@ def ticket_extend(*, ticket_id: int, reason: str, actor: User, new_due_date: dt.
         event_add(ticket, kind=TicketEventKind.EXTENDED, actor=actor, now=now, message=reason, visible=True)
         outbox_queue(
             template="deadline_extended",
-            to=ticket.requester_email,
+            to=ticket.answer_address,
             subject=mail_subject(ticket, "We need more time for your request"),
             ticket=ticket,
             context={"reason": reason, "new_due_at": new_due},
@@ -273,7 +273,7 @@ def ticket_add_message(*, ticket_id: int, message: str, actor: User) -> TicketEv
         )
         outbox_queue(
             template="ticket_message",
-            to=ticket.requester_email,
+            to=ticket.answer_address,
             subject=mail_subject(ticket, "A message about your request"),
             ticket=ticket,
             context={"message": message},

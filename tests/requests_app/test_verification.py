@@ -8,6 +8,8 @@ from django.urls import reverse
 from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
 from requests_app.models import OutboxMail, Ticket, VerificationToken
 from requests_app.services import (
+    ticket_add_message,
+    ticket_extend,
     ticket_resend_verification,
     ticket_transition,
     ticket_verify,
@@ -170,3 +172,23 @@ def test_resend_is_offered_wherever_identity_is_unconfirmed(handler_client, hand
     assert pending.verification_tokens.count() == 2
     for done in (ticket_in(TicketStatus.IN_PROGRESS, handler), submit(TicketKind.DPA)[0]):
         assert not {"Resend verification link", "Record identity verified another way"} & set(labels(done))
+
+
+def test_answers_go_only_to_the_account_address_however_identity_was_confirmed(handler):
+    ticket, _ = submit(TicketKind.DSR_ACCESS, account_email="ann.account@example.org")
+    ticket_verify_otherwise(ticket_id=ticket.pk, method=METHOD, actor=handler)
+    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=handler)
+    ticket_add_message(ticket_id=ticket.pk, message="Your export is nearly ready.", actor=handler)
+    ticket_extend(ticket_id=ticket.pk, reason="Many systems.", actor=handler)
+    ticket_transition(ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=handler, reason="Attached.")
+    to_requester = OutboxMail.objects.filter(ticket=ticket).exclude(template="staff_new_ticket").order_by("id")
+    assert list(to_requester.values_list("template", "to")) == [
+        ("ticket_received", "ann.account@example.org"),
+        ("verify_identity", "ann.account@example.org"),
+        ("ticket_in_progress", "ann.account@example.org"),
+        ("ticket_message", "ann.account@example.org"),
+        ("deadline_extended", "ann.account@example.org"),
+        ("ticket_fulfilled", "ann.account@example.org"),
+    ]
+    dpa, _ = submit(TicketKind.DPA, account_email="admin@example.org")
+    assert OutboxMail.objects.get(ticket=dpa, template="ticket_received").to == "ann@example.org"

@@ -110,8 +110,9 @@ def test_submit_data_subject_request_asks_for_verification_at_the_account_addres
     assert ticket.verification_requested_at == ticket.received_at
     vt = VerificationToken.objects.get(ticket=ticket)
     assert vt.expires_at - vt.created_at == dt.timedelta(days=7)
+    # Everything about a data-subject request goes to the account's address only.
     assert mails_of(ticket) == [
-        ("ticket_received", "ann@example.org"),
+        ("ticket_received", "ann.account@example.org"),
         ("staff_new_ticket", "queue@example.com"),
         ("verify_identity", "ann.account@example.org"),
     ]
