@@ -19,7 +19,7 @@ from .diff import snapshots_differ
 from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
 from .models import ONE_PENDING_REQUEST, Publication, PublicationRequest
 from .selectors import editor_ids_since, latest_publication, live_publication, scheduled_publications
-from .snapshot import build_snapshot
+from .snapshot import build_snapshot, snapshot_fingerprint
 from .tasks import publication_go_live
 
 REASON_MAX_LENGTH = 500
@@ -187,12 +187,15 @@ def _ensure_something_to_publish(draft: dict[str, Any], now: datetime) -> None:
         )
 
 
-def four_eyes_check(*, requested_by_id: int, actor: User) -> None:
+def four_eyes_check(*, requested_by_id: int, actor: User, frozen_at: datetime | None = None) -> None:
     """Raise a ValidationError saying why `actor` may not approve, if so.
 
     With four-eyes on (settings.PUBLISH_FOUR_EYES), the approver is neither the
-    requester nor anyone who changed content after the newest publication's
-    snapshot was taken (their change has not been seen by a second person).
+    requester nor anyone who made a change that the snapshot under review
+    carries: a change after the newest publication's snapshot and up to
+    `frozen_at`, when the request froze its snapshot (None: up to now).
+    Someone who edited only after the request may approve it: their edit is
+    not in it.
     """
     if not settings.PUBLISH_FOUR_EYES:
         return
@@ -202,15 +205,16 @@ def four_eyes_check(*, requested_by_id: int, actor: User) -> None:
             code="four_eyes_requester",
         )
     latest = latest_publication()
-    if actor.pk in editor_ids_since(latest.snapshot_taken_at if latest else None):
+    if actor.pk in editor_ids_since(latest.snapshot_taken_at if latest else None, until=frozen_at):
         since = (
-            f"since version {latest.version} was approved on "
+            f"since version {latest.version} was frozen on "
             f"{date_format(timezone.localtime(latest.snapshot_taken_at), 'j F Y, H:i')}"
             if latest
             else "and nothing has been published yet"
         )
         raise ValidationError(
-            f"You edited the content {since}. With four-eyes review on, someone who did not edit it must approve.",
+            f"You edited the content this request publishes ({since}). With four-eyes review on, "
+            "someone who did not edit it must approve.",
             code="four_eyes_editor",
         )
 
@@ -221,6 +225,7 @@ def _publication_create(
     summary: str,
     requested_by: User,
     approved_by: User,
+    snapshot_taken_at: datetime,
     now: datetime,
     effective_at: datetime,
 ) -> Publication:
@@ -231,7 +236,8 @@ def _publication_create(
         summary=summary,
         requested_by=requested_by,
         approved_by=approved_by,
-        snapshot_taken_at=now,
+        snapshot_taken_at=snapshot_taken_at,
+        approved_at=now,
         effective_at=effective_at,
     )
     # Enqueued in the same transaction: the announcement cannot be lost, nor
@@ -241,8 +247,11 @@ def _publication_create(
 
 
 def publication_request(*, summary: str, actor: User) -> PublicationRequest:
-    """Ask for the current draft to be published.
+    """Ask for the current draft to be published, exactly as it stands now.
 
+    The draft is frozen into the request (snapshot and fingerprint): the
+    approver reviews that snapshot and approval publishes it, whatever is
+    edited meanwhile; later edits need a new request.
     Side effects: one pending PublicationRequest (at most one exists at a time).
     Raises ValidationError `request_pending` when one is already waiting, also
     when another request was made at the same moment.
@@ -256,13 +265,21 @@ def publication_request(*, summary: str, actor: User) -> PublicationRequest:
                 "A publication request is already awaiting approval; it covers the whole draft.",
                 code="request_pending",
             )
-        _ensure_something_to_publish(build_snapshot(), now)
+        snapshot = build_snapshot()
+        _ensure_something_to_publish(snapshot, now)
         try:
             # Two requests made at once both pass the check above; the database's
             # one-pending constraint admits one. The savepoint keeps a caller's
             # transaction usable after the refusal.
             with transaction.atomic():
-                return PublicationRequest.objects.create(summary=summary, requested_by=actor, requested_at=now)
+                return PublicationRequest.objects.create(
+                    summary=summary,
+                    requested_by=actor,
+                    requested_at=now,
+                    snapshot=snapshot,
+                    snapshot_sha256=snapshot_fingerprint(snapshot),
+                    snapshot_taken_at=now,
+                )
         except IntegrityError as exc:
             if ONE_PENDING_REQUEST not in str(exc):
                 raise
@@ -290,12 +307,16 @@ def publication_approve(
     request_id: int,
     actor: User,
     effective_at: datetime | None = None,
+    fingerprint: str | None = None,
 ) -> Publication:
-    """Approve a pending request: freeze the draft into the next version.
+    """Approve a pending request: its frozen snapshot becomes the next version.
 
-    The snapshot is taken now, at approval, also when `effective_at` lies in
-    the future: what the approver reviewed is what goes live, and later edits
-    wait for the next request. `effective_at=None` publishes at once.
+    What goes live is exactly the snapshot the request froze, also when
+    `effective_at` lies in the future and whatever was edited since: what the
+    approver reviewed is what the public sees. `fingerprint`, when given (the
+    admin always gives it), is the fingerprint of the snapshot the approver
+    was shown; approval is refused if it is not this request's.
+    `effective_at=None` publishes at once.
     Side effects: a Publication row; the request marked approved; a go-live
     task enqueued for `effective_at` (it sends `publication_live`).
     """
@@ -308,14 +329,27 @@ def publication_approve(
         )
     with transaction.atomic():
         pub_request = _pending_request_for_update(request_id)
-        four_eyes_check(requested_by_id=pub_request.requested_by_id, actor=actor)
-        snapshot = build_snapshot()
-        _ensure_something_to_publish(snapshot, now)
+        if pub_request.snapshot is None or pub_request.snapshot_taken_at is None:
+            raise ValidationError(
+                "This request was made before requests froze the draft they publish. "
+                "Reject it and ask for publication again.",
+                code="request_not_frozen",
+            )
+        if fingerprint is not None and fingerprint != pub_request.snapshot_sha256:
+            raise ValidationError(
+                "What you reviewed is not what this request publishes. Open the request again and review it.",
+                code="fingerprint_mismatch",
+            )
+        four_eyes_check(
+            requested_by_id=pub_request.requested_by_id, actor=actor, frozen_at=pub_request.snapshot_taken_at
+        )
+        _ensure_something_to_publish(pub_request.snapshot, now)
         publication = _publication_create(
-            snapshot=snapshot,
+            snapshot=pub_request.snapshot,
             summary=pub_request.summary,
             requested_by=pub_request.requested_by,
             approved_by=actor,
+            snapshot_taken_at=pub_request.snapshot_taken_at,
             now=now,
             effective_at=effective_at or now,
         )
@@ -361,6 +395,7 @@ def publication_publish_initial(*, actor: User) -> Publication | None:
             summary=INITIAL_PUBLICATION_SUMMARY,
             requested_by=actor,
             approved_by=actor,
+            snapshot_taken_at=now,
             now=now,
             effective_at=now,
         )

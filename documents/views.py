@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from compliance.document_files import private_document_storage
 from compliance.enums import DocumentVisibility
-from compliance.models import Organization
 from requests_app.models import Ticket
 from requests_app.ratelimits import client_ip, submission_is_limited
 
@@ -30,15 +29,8 @@ from .selectors import listed_file_name, live_listing
 SUBMITTED_SESSION_KEY = "requests_app:submitted"  # the requests app's confirmation page
 
 
-def _page(
-    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
-) -> HttpResponse:
-    org = Organization.objects.only("name").first()
-    return render(request, template, {"org_name": org.name if org else "", **(context or {})}, status=status)
-
-
 def _not_available(request: HttpRequest) -> HttpResponse:
-    response = _page(
+    response = render(
         request,
         "subscriptions/message.html",
         {
@@ -116,7 +108,7 @@ def request_access(request: HttpRequest, slug: str) -> HttpResponse:
         return _not_available(request)
     nda = services.active_nda()
     if nda is None:
-        return _page(
+        return render(
             request,
             "subscriptions/message.html",
             {
@@ -139,7 +131,7 @@ def request_access(request: HttpRequest, slug: str) -> HttpResponse:
             status = outcome
     else:
         form = AccessRequestForm(initial={"nda_version": nda.pk})
-    return _page(
+    return render(
         request,
         "documents/request_access.html",
         {"document": document, "nda": nda, "form": form, "grant_days": settings.DOCUMENT_GRANT_DAYS},

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from .export import FORMATS
 from .registry import chained_models
-from .selectors import AuditFilters
+from .selectors import AuditFilters, validate_audit_date
 
 
 def _model_choices() -> list[tuple[str, str]]:
@@ -19,8 +19,18 @@ def _model_choices() -> list[tuple[str, str]]:
 
 
 class AuditFilterForm(forms.Form):
-    date_from = forms.DateField(label="From (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label="From (UTC)",
+        required=False,
+        validators=[validate_audit_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = forms.DateField(
+        label="To (UTC)",
+        required=False,
+        validators=[validate_audit_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     user = forms.CharField(label="User", required=False, max_length=150, help_text="Username")
     model = forms.ChoiceField(label="Kind", required=False, choices=_model_choices)
 
@@ -50,8 +60,12 @@ class AuditFilterForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    date_from = forms.DateField(label="From (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label="From (UTC)", validators=[validate_audit_date], widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To (UTC)", validators=[validate_audit_date], widget=forms.DateInput(attrs={"type": "date"})
+    )
     format = forms.ChoiceField(choices=[(f, f.upper() if f == "csv" else "JSON Lines") for f in FORMATS])
     manifest = forms.BooleanField(required=False, label="Download the manifest instead of the file")
 

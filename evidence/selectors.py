@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery, Value
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
@@ -125,6 +126,22 @@ class AuditPage:
     entries: list[AuditEntry]
     newer: int | None  # pass as ?after= to see newer entries
     older: int | None  # pass as ?before= to see older entries
+
+
+# The dates a filter or an export may name. Outside them the day arithmetic
+# overflows, and no link can be dated there anyway.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
+
+
+def validate_audit_date(day: date) -> None:
+    """Refuse a date outside EARLIEST_DATE..LATEST_DATE."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(
+            "Enter a date between %(earliest)s and %(latest)s.",
+            code="date_range",
+            params={"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
+        )
 
 
 def day_start(day: date) -> datetime:

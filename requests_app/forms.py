@@ -12,6 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from core.text import validate_single_line
+
 # Upper bounds shared by the forms and their tests.
 NAME_MAX = 200
 EMAIL_MAX = 254  # RFC 5321 path limit
@@ -107,6 +109,13 @@ DATA_RIGHTS: tuple[DataRight, ...] = (
 DATA_RIGHTS_BY_SLUG = {right.slug: right for right in DATA_RIGHTS}
 
 
+def one_line_fields(form: forms.Form) -> None:
+    """Every one-line input of `form` refuses line breaks and control characters."""
+    for field in form.fields.values():
+        if isinstance(field.widget, forms.TextInput | forms.EmailInput) and not field.widget.is_hidden:
+            field.validators.append(validate_single_line)
+
+
 class TokenForm(forms.Form):
     """A form carrying a random token per render, so a retried POST is recognised."""
 
@@ -124,6 +133,7 @@ class TokenForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        one_line_fields(self)
         if not self.is_bound:
             self.initial["submission_token"] = new_submission_token()
 

@@ -20,6 +20,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.text import single_line
+
 from . import tokens
 from .enums import MailStatus
 from .models import OutboxMail, Ticket, VerificationToken
@@ -60,8 +62,9 @@ def outbox_queue(
         ticket=ticket,
         verification=verification,
         template=template,
-        to=to,
-        subject=" ".join(subject.split())[:250],
+        # Header values are one line by construction, whatever the content held.
+        to=single_line(to),
+        subject=" ".join(single_line(subject).split())[:250],
         body_text=render_to_string(f"emails/{template}.txt", ctx),
         body_html=render_to_string(f"emails/{template}.html", ctx),
         headers=headers or {},

@@ -4,7 +4,7 @@ from typing import cast
 
 from django import forms
 
-from requests_app.forms import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm
+from requests_app.forms import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm, one_line_fields
 
 from .enums import SubscriptionScope
 
@@ -26,6 +26,7 @@ class SubscribeForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        one_line_fields(self)
 
     def visible_fields_in_order(self):
         return self.visible_fields()

@@ -223,7 +223,8 @@ def publication_subprocessor_changes(publication: Publication) -> SubprocessorCh
 def objection_closes_at(publication: Publication) -> dt.datetime:
     """End of the objection window: SUBPROCESSOR_OBJECTION_DAYS after approval,
     which is when the notices go out."""
-    return publication.snapshot_taken_at + dt.timedelta(days=settings.SUBPROCESSOR_OBJECTION_DAYS)
+    approved_at = publication.approved_at or publication.snapshot_taken_at
+    return approved_at + dt.timedelta(days=settings.SUBPROCESSOR_OBJECTION_DAYS)
 
 
 @dataclass(frozen=True)

@@ -108,11 +108,12 @@ def test_nothing_to_publish_is_refused(published, editor):
 # --- approving --------------------------------------------------------------------
 
 
-def test_approval_freezes_the_draft_into_the_next_version(clock, published, editor, approver):
+def test_approval_publishes_the_snapshot_the_request_froze(clock, published, editor, approver):
     SubprocessorFactory.create(actor=editor)
+    requested_at = clock.now
     request = services.publication_request(summary="Add Fly.io", actor=editor)
+    frozen = build_snapshot()
     clock.advance(hours=2)
-    draft = build_snapshot()
 
     publication = services.publication_approve(request_id=request.pk, actor=approver)
 
@@ -124,8 +125,12 @@ def test_approval_freezes_the_draft_into_the_next_version(clock, published, edit
         editor,
         approver,
     )
-    assert publication.snapshot == draft
-    assert (publication.snapshot_taken_at, publication.effective_at) == (clock.now, clock.now)
+    assert publication.snapshot == frozen == request.snapshot
+    assert (publication.snapshot_taken_at, publication.approved_at, publication.effective_at) == (
+        requested_at,
+        clock.now,
+        clock.now,
+    )
     assert (request.status, request.decided_by, request.decided_at, request.publication) == (
         PublicationRequestStatus.APPROVED,
         approver,
@@ -195,7 +200,7 @@ def test_four_eyes_refuses_anyone_who_edited_since_the_last_publication(clock, p
 
     assert codes(exc.value) == ["four_eyes_editor"]
     assert exc.value.messages == [
-        "You edited the content since version 1 was approved on 1 June 2026, 09:00. "
+        "You edited the content this request publishes (since version 1 was frozen on 1 June 2026, 09:00). "
         "With four-eyes review on, someone who did not edit it must approve."
     ]
 
@@ -235,14 +240,53 @@ def test_a_decided_request_cannot_be_approved_again(published, editor, approver,
     assert Publication.objects.count() == 2
 
 
-def test_approval_refuses_when_the_draft_went_back_to_the_live_page(published, editor, approver):
+def test_edits_after_the_request_are_not_published_by_its_approval(published, editor, approver):
     fly = SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")
     services.content_delete(obj=fly, actor=editor, reason="not yet")
+
+    publication = services.publication_approve(request_id=request.pk, actor=approver)
+
+    names = [s["name"] for s in publication.snapshot["subprocessors"]]
+    assert ("Fly.io" in names, "Render" in names) == (True, False)
+    assert live_publication() == publication
+
+
+def test_someone_who_edited_only_after_the_request_may_approve_it(published, editor, make_staff):
+    both = make_staff("bo", "Compliance editor", "Compliance approver")
+    SubprocessorFactory.create(actor=editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    SubprocessorFactory.create(actor=both, slug="render", name="Render")  # not part of the request
+
+    publication = services.publication_approve(request_id=request.pk, actor=both)
+
+    assert (publication.version, publication.approved_by) == (2, both)
+    assert "render" not in {s["slug"] for s in publication.snapshot["subprocessors"]}
+
+
+def test_approval_is_refused_for_a_fingerprint_the_request_does_not_have(published, editor, approver):
+    SubprocessorFactory.create(actor=editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+
+    with pytest.raises(ValidationError) as exc:
+        services.publication_approve(request_id=request.pk, actor=approver, fingerprint="0" * 64)
+
+    assert codes(exc.value) == ["fingerprint_mismatch"]
+    assert Publication.objects.count() == 1
+    request.refresh_from_db()
+    assert request.status == PublicationRequestStatus.PENDING
+
+
+def test_a_request_from_before_requests_froze_their_content_cannot_be_approved(published, editor, approver):
+    SubprocessorFactory.create(actor=editor)
+    request = PublicationRequest.objects.create(summary="old style", requested_by=editor)
 
     with pytest.raises(ValidationError) as exc:
         services.publication_approve(request_id=request.pk, actor=approver)
-    assert codes(exc.value) == ["nothing_to_publish"]
+
+    assert codes(exc.value) == ["request_not_frozen"]
+    assert Publication.objects.count() == 1
 
 
 # --- rejecting --------------------------------------------------------------------
@@ -572,9 +616,13 @@ def test_admin_approver_publishes_now(client, published, editor, approver):
     client.force_login(approver)
 
     page = client.get(request_url(request)).content.decode()
-    response = client.post(request_url(request, "approve"), {"when": "now"}, follow=True)
+    response = client.post(
+        request_url(request, "approve"), {"when": "now", "fingerprint": request.snapshot_sha256}, follow=True
+    )
 
     assert "<li>Subprocessor added: Fly.io</li>" in page
+    assert f'name="fingerprint" value="{request.snapshot_sha256}"' in page
+    assert 'data-testid="draft-moved-on"' not in page
     assert 'value="Approve"' in page
     assert messages_of(response) == ["Version 2 is live."]
     assert live_publication().approved_by == approver
@@ -588,7 +636,7 @@ def test_admin_approver_schedules_in_the_site_time_zone(settings, clock, client,
 
     response = client.post(
         request_url(request, "approve"),
-        {"when": "schedule", "effective_at": "2026-06-02T10:00"},
+        {"when": "schedule", "effective_at": "2026-06-02T10:00", "fingerprint": request.snapshot_sha256},
         follow=True,
     )
 
@@ -603,7 +651,9 @@ def test_admin_schedule_needs_a_moment(client, published, editor, approver):
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
-    response = client.post(request_url(request, "approve"), {"when": "schedule"}, follow=True)
+    response = client.post(
+        request_url(request, "approve"), {"when": "schedule", "fingerprint": request.snapshot_sha256}, follow=True
+    )
 
     assert messages_of(response) == ["Give the moment it goes live."]
     assert Publication.objects.count() == 1
@@ -616,7 +666,9 @@ def test_admin_self_approval_is_refused_with_the_reason(client, published, make_
     client.force_login(both)
 
     page = client.get(request_url(request)).content.decode()
-    response = client.post(request_url(request, "approve"), {"when": "now"}, follow=True)
+    response = client.post(
+        request_url(request, "approve"), {"when": "now", "fingerprint": request.snapshot_sha256}, follow=True
+    )
 
     refusal = "You asked for this publication. With four-eyes review on, someone else must approve it."
     assert refusal in page
@@ -678,3 +730,39 @@ def test_admin_approver_may_read_but_not_edit_content(client, published, approve
     assert 'name="_save"' not in page.content.decode()
     assert post.status_code == 403
     assert Control.objects.get(pk=control.pk).title == "Breach notification"
+
+
+def test_admin_review_shows_the_frozen_request_and_that_the_draft_moved_on(client, published, editor, approver):
+    SubprocessorFactory.create(actor=editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")
+    client.force_login(approver)
+
+    page = client.get(request_url(request)).content.decode()
+    frozen_page = client.get(f"/preview/request/{request.pk}/")
+
+    assert "<li>Subprocessor added: Fly.io</li>" in page
+    assert "Render" not in page
+    assert 'data-testid="draft-moved-on"' in page
+    assert frozen_page.status_code == 200
+    assert ("Fly.io" in frozen_page.content.decode(), "Render" in frozen_page.content.decode()) == (True, False)
+    assert "no-store" in frozen_page["Cache-Control"]
+
+
+def test_admin_approval_without_the_reviewed_fingerprint_changes_nothing(client, published, editor, approver):
+    SubprocessorFactory.create(actor=editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    client.force_login(approver)
+
+    response = client.post(request_url(request, "approve"), {"when": "now"}, follow=True)
+
+    assert messages_of(response) == ["Open the request again and review it before approving."]
+    assert Publication.objects.count() == 1
+
+
+def test_frozen_request_preview_needs_the_preview_permission(client, published, editor, make_staff):
+    SubprocessorFactory.create(actor=editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    client.force_login(make_staff("hal", "Request handler"))
+
+    assert client.get(f"/preview/request/{request.pk}/").status_code == 403

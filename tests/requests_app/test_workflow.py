@@ -179,14 +179,26 @@ def test_verification_link_opens_the_ticket_once(db):
     raw = sent_link("verify")
     verified = ticket_verify(raw_token=raw)
     assert verified.status == TicketStatus.OPEN
-    assert verified.verified_at == verified.opened_at is not None
-    event = verified.events.get(kind=TicketEventKind.VERIFIED)
-    assert (event.from_status, event.to_status, event.actor) == (
-        TicketStatus.AWAITING_VERIFICATION,
-        TicketStatus.OPEN,
-        None,
+    assert verified.verified_at == verified.opened_at == verified.status_changed_at is not None
+    # The move goes through the table like any other: "verified", then "status_changed".
+    events: list[tuple[object, ...]] = list(
+        verified.events.values_list("kind", "actor", "from_status", "to_status", "message", "visible_to_requester")
     )
-    assert verified.history.first().history_change_reason == "identity verified by the requester"
+    assert events[-2:] == [
+        (TicketEventKind.VERIFIED, None, "", "", "", True),
+        (
+            TicketEventKind.STATUS_CHANGED,
+            None,
+            TicketStatus.AWAITING_VERIFICATION,
+            TicketStatus.OPEN,
+            "identity verified by the requester through the link",
+            False,
+        ),
+    ]
+    assert verified.history.count() == 2  # submitted, then verified and opened in one save
+    assert verified.history.first().history_change_reason == (
+        "awaiting_verification → open: identity verified by the requester through the link"
+    )
     with pytest.raises(ValidationError) as exc:
         ticket_verify(raw_token=raw)
     assert exc.value.code == "verification_used"
