@@ -30,7 +30,9 @@ def brand(html: str) -> str:
 def live(published, editor, approver):
     """Version 2, with a gated document whose request page exists."""
     nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
-    DocumentFactory.create(actor=editor)
+    DocumentFactory.create(
+        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\n%%EOF\n"
+    )
     publish_draft(requester=editor, approver=approver)
     cache.clear()
 

@@ -20,6 +20,7 @@ from requests_app.enums import (
 )
 from requests_app.models import Ticket
 from requests_app.services import ticket_transition
+from tests.factories import DocumentFactory, publish_draft
 
 from .conftest import pdf_upload, submit, ticket_in
 
@@ -159,11 +160,12 @@ def ticket_of(kind: str, settings, editor, approver):
         return ticket
     from documents.services import nda_version_create
     from tests.documents.helpers import ask
-    from tests.factories import DocumentFactory, publish_draft
 
     settings.DOCUMENT_AUTO_APPROVE_DOMAINS = []
     nda = nda_version_create(label="2026-06", text="You keep our reports confidential.", actor=editor)
-    DocumentFactory.create(actor=editor)
+    DocumentFactory.create(
+        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\n%%EOF\n"
+    )
     publish_draft(requester=editor, approver=approver)
     return ask(nda=nda)
 
