@@ -6,9 +6,10 @@ factor for that account. Removing one (a lost phone) goes through the service
 that records it in the audit log and tells the owner.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
@@ -31,12 +32,13 @@ class AuthenticatorAdmin(TOTPDeviceAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    # The admin only runs these for a signed-in staff member.
     def delete_model(self, request: HttpRequest, obj: TOTPDevice) -> None:
-        services.authenticator_remove(device=obj, actor=request.user)
+        services.authenticator_remove(device=obj, actor=cast(User, request.user))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TOTPDevice]) -> None:
         for device in queryset.select_related("user"):
-            services.authenticator_remove(device=device, actor=request.user)
+            services.authenticator_remove(device=device, actor=cast(User, request.user))
 
 
 @admin.register(StaffSecurityEvent)

@@ -13,12 +13,12 @@ see the same secret.
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -37,16 +37,16 @@ def mfa_required() -> bool:
     return bool(settings.ADMIN_MFA_REQUIRED)
 
 
-def confirmed_device(user: AbstractBaseUser) -> TOTPDevice | None:
+def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
-def is_verified(user: AbstractBaseUser) -> bool:
+def is_verified(user: User | AnonymousUser) -> bool:
     """Signed in with a second factor in this session (set by OTPMiddleware or at login)."""
     return getattr(user, "otp_device", None) is not None
 
 
-def needs_enrolment(user: AbstractBaseUser) -> bool:
+def needs_enrolment(user: User | AnonymousUser) -> bool:
     """A signed-in staff member who must set up an authenticator before using the admin."""
     return (
         mfa_required()
@@ -83,7 +83,7 @@ def enrolment_key(session: Any) -> str:
     return key
 
 
-def device_for_key(*, user: AbstractBaseUser, key: str) -> TOTPDevice:
+def device_for_key(*, user: User, key: str) -> TOTPDevice:
     """An unsaved device for `key`: what the enrolment page shows and checks."""
     return TOTPDevice(user=user, name=DEVICE_NAME, key=key, confirmed=False)
 
@@ -134,14 +134,14 @@ class AdminLoginForm(AdminAuthenticationForm):
         # AuthenticationForm sets max_length after the field is built, so it is
         # not enforced; an overlong name would reach the lockout table's column.
         username = self.cleaned_data["username"]
-        limit = self.fields["username"].max_length or 150
+        limit = cast(forms.CharField, self.fields["username"]).max_length or 150
         if len(username) > limit:
             raise ValidationError(f"Usernames have at most {limit} characters.", code="max_length")
         return username
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        user = self.get_user()
+        user = self.user_cache
         if user is None or not mfa_required():
             return cleaned
         device = confirmed_device(user)
@@ -149,7 +149,8 @@ class AdminLoginForm(AdminAuthenticationForm):
             return cleaned  # signs in unverified and is sent to enrolment
         if totp_verify(device=device, token=cleaned.get("otp_token") or ""):
             device.refresh_from_db()
-            user.otp_device = device  # django-otp marks the session verified on login
+            # django-otp marks the session verified on login; User does not declare the attribute.
+            user.otp_device = device  # type: ignore[attr-defined]
             return cleaned
         log.warning("second factor refused user=%s", user.get_username())
         # Counts towards the sign-in lockout like a wrong password.

@@ -4,7 +4,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group
+from django.contrib.auth.models import AbstractUser, Group, User
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
@@ -60,7 +60,7 @@ def _reset(User: type[AbstractUser], username: str, password: str, *, superuser:
 # --- Second factor: enrolment and removal of authenticators ----------------
 
 
-def staff_sessions_end(*, user: AbstractBaseUser, keep_session_key: str | None = None) -> int:
+def staff_sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
     """Sign the user out everywhere except in the session `keep_session_key`.
 
     Reads the stored sessions (SESSION_ENGINE must keep them in the database,
@@ -80,7 +80,7 @@ def staff_sessions_end(*, user: AbstractBaseUser, keep_session_key: str | None =
 
 
 def _security_event(
-    *, kind: str, subject: AbstractBaseUser, actor: AbstractBaseUser | None, device_name: str, sessions_ended: int = 0
+    *, kind: str, subject: User, actor: User | None, device_name: str, sessions_ended: int = 0
 ) -> StaffSecurityEvent:
     """The audit record and the mail to the person whose sign-in changed."""
     event = StaffSecurityEvent.objects.create(
@@ -104,9 +104,7 @@ def _security_event(
     return event
 
 
-def authenticator_enrol(
-    *, user: AbstractBaseUser, key: str, token: str, keep_session_key: str | None = None
-) -> TOTPDevice | None:
+def authenticator_enrol(*, user: User, key: str, token: str, keep_session_key: str | None = None) -> TOTPDevice | None:
     """Confirm the authenticator set up with `key` (held in the enrolling
     session only) by a code it shows. None when the code does not match or the
     user already has an authenticator: adding a second one must not be
@@ -143,7 +141,7 @@ def authenticator_enrol(
     return device
 
 
-def authenticator_remove(*, device: TOTPDevice, actor: AbstractBaseUser) -> None:
+def authenticator_remove(*, device: TOTPDevice, actor: User) -> None:
     """Remove an authenticator (a lost phone); the person then enrols again.
 
     Side effects: the device row is deleted; every session of its user ends

@@ -15,7 +15,7 @@ def _model_choices() -> list[tuple[str, str]]:
     for label, chained in chained_models().items():
         meta = (chained.content_model or chained.model)._meta
         choices.append((label, str(meta.verbose_name).capitalize()))
-    return [("", "All")] + sorted(choices, key=lambda c: c[1])
+    return [("", "All"), *sorted(choices, key=lambda c: c[1])]
 
 
 class AuditFilterForm(forms.Form):
@@ -35,7 +35,8 @@ class AuditFilterForm(forms.Form):
     model = forms.ChoiceField(label="Kind", required=False, choices=_model_choices)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise ValidationError("The start date is after the end date.", code="date_order")
         return data
@@ -69,7 +70,8 @@ class ExportForm(forms.Form):
     manifest = forms.BooleanField(required=False, label="Download the manifest instead of the file")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start: date | None = data.get("date_from")
         end: date | None = data.get("date_to")
         if start and end and start > end:

@@ -15,6 +15,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models.options import Options
 
 RECORD_MODELS = ("compliance.Publication", "evidence.PurgeRecord", "accounts.StaffSecurityEvent")
 PUBLICATION_LABEL = "compliance.publication"
@@ -40,6 +41,21 @@ class Chained:
         return sorted(f.attname for f in self.model._meta.concrete_fields)
 
     @property
+    def content_meta(self) -> "Options[models.Model]":
+        """The content model's options, for history rows (refused for records)."""
+        if self.content_model is None:
+            raise LookupError(f"{self.label} holds records, not versions of content.")
+        return self.content_model._meta
+
+    @property
+    def content_pk_attname(self) -> str:
+        """The column of a history row that names the content row it is a version of."""
+        pk = self.content_meta.pk
+        if pk is None:
+            raise LookupError(f"{self.label}: the content model has no primary key.")
+        return pk.attname
+
+    @property
     def tracked_attnames(self) -> list[str]:
         """Fields of the content that a change can touch (history rows only)."""
         if self.content_model is None:
@@ -50,9 +66,11 @@ class Chained:
 def _first_attname(model: type[models.Model], names: tuple[str, ...]) -> str | None:
     for name in names:
         try:
-            return model._meta.get_field(name).attname
+            field = model._meta.get_field(name)
         except FieldDoesNotExist:
             continue
+        if isinstance(field, models.Field):
+            return field.attname
     return None
 
 
@@ -62,7 +80,7 @@ def chained_models() -> dict[str, Chained]:
 
     result: dict[str, Chained] = {}
     for content_model in CONTENT_MODELS:
-        history_model = content_model.history.model  # type: ignore[attr-defined]
+        history_model = content_model.history.model
         label = history_model._meta.label_lower
         result[label] = Chained(
             model=history_model,

@@ -158,27 +158,27 @@ def seq_range(date_from: date | None, date_to: date | None) -> tuple[int, int] |
     Link times never go back, so the first link at or after the start and the
     last before the end bound the range: two index lookups. None when empty.
     """
-    lo, hi = 1, None
+    lo, hi = 1, 2**62
     if date_from is not None:
-        lo = (
+        first = (
             ChainLink.objects.filter(recorded_at__gte=day_start(date_from))
             .order_by("recorded_at", "seq")
             .values_list("seq", flat=True)
             .first()
         )
-        if lo is None:
+        if first is None:
             return None
+        lo = first
     if date_to is not None:
-        hi = (
+        last = (
             ChainLink.objects.filter(recorded_at__lt=day_start(date_to + timedelta(days=1)))
             .order_by("-recorded_at", "-seq")
             .values_list("seq", flat=True)
             .first()
         )
-        if hi is None:
+        if last is None:
             return None
-    if hi is None:
-        hi = 2**62
+        hi = last
     return (lo, hi) if lo <= hi else None
 
 
@@ -239,7 +239,7 @@ def iter_entries(filters: AuditFilters, batch: int = 1000) -> Iterator[AuditEntr
 def _history_rows(chained: Chained, pks: list[int]) -> dict[int, Any]:
     """The page's history rows and, in the same query, each one's previous version."""
     model = chained.model
-    object_pk = chained.content_model._meta.pk.attname  # type: ignore[union-attr]
+    object_pk = chained.content_pk_attname
     previous = (
         model._base_manager.filter(**{object_pk: OuterRef(object_pk)}, history_id__lt=OuterRef("history_id"))
         .order_by("-history_id")
@@ -312,7 +312,7 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
     for label, by_pk in rows.items():
         chained = registry[label]
         if chained.is_history:
-            object_pk = chained.content_model._meta.pk.attname  # type: ignore[union-attr]
+            object_pk = chained.content_pk_attname
             for row in by_pk.values():
                 versions_by_object[(label, getattr(row, object_pk))].append(row)
 
@@ -361,8 +361,8 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
 
 
 def _fill_history(entry: AuditEntry, chained: Chained, row: Any, versions: dict[tuple[str, Any], list[Any]]) -> None:
-    content_meta = chained.content_model._meta  # type: ignore[union-attr]
-    object_pk = content_meta.pk.attname
+    content_meta = chained.content_meta
+    object_pk = chained.content_pk_attname
     entry.object_id = getattr(row, object_pk)
     entry.object_repr = str(row.instance)
     entry.changed_at = row.history_date

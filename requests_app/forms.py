@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
+
+from core.text import validate_single_line
 
 # Upper bounds shared by the forms and their tests.
 NAME_MAX = 200
@@ -106,6 +109,13 @@ DATA_RIGHTS: tuple[DataRight, ...] = (
 DATA_RIGHTS_BY_SLUG = {right.slug: right for right in DATA_RIGHTS}
 
 
+def one_line_fields(form: forms.Form) -> None:
+    """Every one-line input of `form` refuses line breaks and control characters."""
+    for field in form.fields.values():
+        if isinstance(field.widget, forms.TextInput | forms.EmailInput) and not field.widget.is_hidden:
+            field.validators.append(validate_single_line)
+
+
 class TokenForm(forms.Form):
     """A form carrying a random token per render, so a retried POST is recognised."""
 
@@ -123,14 +133,16 @@ class TokenForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        one_line_fields(self)
         if not self.is_bound:
             self.initial["submission_token"] = new_submission_token()
 
     def full_clean(self) -> None:
         super().full_clean()
-        if self.is_bound and "submission_token" in self._errors:
+        if self.is_bound and "submission_token" in self.errors:
             # Re-rendered with a fresh token, so that sending it again can work.
-            data = self.data.copy()
+            data = QueryDict(mutable=True)
+            data.update(self.data)
             data["submission_token"] = new_submission_token()
             self.data = data
 
@@ -149,7 +161,7 @@ class IntakeForm(TokenForm):
     )
 
     #: Field names that `ticket_submit` never sees.
-    control_fields = ("submission_token", HONEYPOT_FIELD)
+    control_fields: tuple[str, ...] = ("submission_token", HONEYPOT_FIELD)
 
     @property
     def honeypot_filled(self) -> bool:

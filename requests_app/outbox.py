@@ -20,6 +20,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.text import single_line
+
 from . import tokens
 from .enums import MailStatus
 from .models import OutboxMail, Ticket, VerificationToken
@@ -60,8 +62,9 @@ def outbox_queue(
         ticket=ticket,
         verification=verification,
         template=template,
-        to=to,
-        subject=" ".join(subject.split())[:250],
+        # Header values are one line by construction, whatever the content held.
+        to=single_line(to),
+        subject=" ".join(single_line(subject).split())[:250],
         body_text=render_to_string(f"emails/{template}.txt", ctx),
         body_html=render_to_string(f"emails/{template}.html", ctx),
         headers=headers or {},
@@ -103,11 +106,11 @@ def _fill_links(text: str, mail: OutboxMail) -> str:
         if placeholder in text:
             raw = tokens.recover_token(link["purpose"], link["nonce"], link["hash"])
             text = text.replace(placeholder, link["url"].replace("{token}", raw))
-    if STATUS_URL in text and mail.ticket_id:
+    if STATUS_URL in text and mail.ticket is not None:
         ticket = mail.ticket
         raw = tokens.recover_token(tokens.STATUS, ticket.status_link_nonce, ticket.status_token_hash)
         text = text.replace(STATUS_URL, tokens.status_url(raw))
-    if VERIFY_URL in text and mail.verification_id:
+    if VERIFY_URL in text and mail.verification is not None:
         vt = mail.verification
         raw = tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash)
         text = text.replace(VERIFY_URL, tokens.verify_url(raw))

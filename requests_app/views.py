@@ -8,23 +8,22 @@ one page that names no ticket.
 """
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from compliance.models import Organization
-
 from . import selectors, services, tokens
-from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, STATES, TicketEventKind, TicketKind, requester_label
 from .forms import (
     DATA_RIGHTS,
     DATA_RIGHTS_BY_SLUG,
@@ -47,15 +46,10 @@ LINK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 DOWNLOAD_TYPES = {".pdf": "application/pdf"}
 
 
-def _page(
-    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
-) -> HttpResponse:
-    org = Organization.objects.only("name").first()
-    base = {"org_name": org.name if org else "", "data_rights": DATA_RIGHTS, **_promises()}
-    return render(request, template, {**base, **(context or {})}, status=status)
+_R = TypeVar("_R", bound=HttpResponseBase)
 
 
-def _private(response: HttpResponse, *, referrer_policy: str = "no-referrer") -> HttpResponse:
+def _private(response: _R, *, referrer_policy: str = "no-referrer") -> _R:
     """Headers for any page reached through a secret link.
 
     Pages with a form use "same-origin": under "no-referrer" browsers send
@@ -69,7 +63,7 @@ def _private(response: HttpResponse, *, referrer_policy: str = "no-referrer") ->
 
 def _link_invalid(request: HttpRequest, *, purpose: str) -> HttpResponse:
     """One answer for a wrong, used or expired link: same text, same status."""
-    return _private(_page(request, "requests_app/link_invalid.html", {"purpose": purpose}, status=404))
+    return _private(render(request, "requests_app/link_invalid.html", {"purpose": purpose, **_promises()}, status=404))
 
 
 def _promises() -> dict[str, int]:
@@ -88,7 +82,7 @@ def _promises() -> dict[str, int]:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """The kinds of request one can make here."""
-    return _page(request, "requests_app/index.html")
+    return render(request, "requests_app/index.html", {"data_rights": DATA_RIGHTS, **_promises()})
 
 
 FORM_COPY: dict[str, dict[str, str]] = {
@@ -137,10 +131,11 @@ def intake(request: HttpRequest, kind: str, right: str | None = None) -> HttpRes
         "right": data_right,
         "is_data_subject": kind in DATA_SUBJECT_KINDS,
         **FORM_COPY.get(kind, {}),
+        **_promises(),
     }
     if data_right:
         context.update(title=data_right.title, lede=data_right.summary)
-    return _page(request, "requests_app/form.html", context, status=status)
+    return render(request, "requests_app/form.html", context, status=status)
 
 
 def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
@@ -154,7 +149,7 @@ def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
     except ValueError:
         length = 0
     if length > settings.REQUEST_FORM_MAX_BODY:
-        response = _page(
+        response = render(
             request,
             "requests_app/message.html",
             {
@@ -179,7 +174,7 @@ TOO_MANY = (
 
 
 def _too_many(request: HttpRequest, *, back: str) -> HttpResponse:
-    return _page(
+    return render(
         request,
         "requests_app/message.html",
         {
@@ -235,7 +230,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
     info = request.session.get(SUBMITTED_SESSION_KEY)
     if not info:
         return _private(
-            _page(
+            render(
                 request,
                 "requests_app/message.html",
                 {
@@ -249,7 +244,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
             )
         )
     return _private(
-        _page(
+        render(
             request,
             "requests_app/submitted.html",
             {
@@ -257,6 +252,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
                 "kind_label": TicketKind(info["kind"]).label,
                 "needs_verification": info["needs_verification"],
                 "is_data_subject": info["kind"] in DATA_SUBJECT_KINDS,
+                **_promises(),
             },
         )
     )
@@ -277,7 +273,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         if not _verification_pending(token):
             return _link_invalid(request, purpose="verify")
-        return _private(_page(request, "requests_app/verify.html"), referrer_policy="same-origin")
+        return _private(render(request, "requests_app/verify.html"), referrer_policy="same-origin")
     try:
         ticket = services.ticket_verify(raw_token=token)
     except ValidationError:
@@ -301,7 +297,7 @@ def verified(request: HttpRequest) -> HttpResponse:
     info = request.session.get(VERIFIED_SESSION_KEY)
     if not info:
         return _private(
-            _page(
+            render(
                 request,
                 "requests_app/message.html",
                 {
@@ -312,7 +308,7 @@ def verified(request: HttpRequest) -> HttpResponse:
             )
         )
     return _private(
-        _page(
+        render(
             request,
             "requests_app/verified.html",
             {
@@ -357,23 +353,30 @@ REQUESTER_EVENT_LABELS: dict[str, str] = {
 def _status_page(
     request: HttpRequest, ticket: Ticket, token: str, reply_form: RequesterReplyForm, *, status: int = 200
 ) -> HttpResponse:
+    state = STATES[ticket.status]
     events = [
-        (event, REQUESTER_EVENT_LABELS.get(event.kind, event.get_kind_display()))
+        (
+            event,
+            REQUESTER_EVENT_LABELS.get(event.kind, event.get_kind_display()),
+            requester_label(event.to_status) if event.kind == TicketEventKind.STATUS_CHANGED else "",
+        )
         for event in selectors.ticket_public_events(ticket)
     ]
     attachments = list(selectors.ticket_public_attachments(ticket).order_by("created_at", "id"))
-    response = _page(
+    response = render(
         request,
         "requests_app/status.html",
         {
             "ticket": ticket,
             "token": token,
             "kind_label": ticket.get_kind_display(),
-            "status_label": ticket.get_status_display(),
+            "status_label": requester_label(ticket.status),
+            "notice": state.requester_notice,
+            "identity_pending": ticket.identity_pending,
             "events": events,
             "attachments": attachments,
             "is_data_subject": ticket.kind in DATA_SUBJECT_KINDS,
-            "can_reply": ticket.status in REPLY_STATUSES,
+            "can_reply": state.requester_may_reply,
             "form": reply_form,
         },
         status=status,
@@ -382,8 +385,6 @@ def _status_page(
     return _private(response, referrer_policy="same-origin")
 
 
-# A requester can write to staff while the ticket is being worked on.
-REPLY_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.AWAITING_REQUESTER})
 REPLY_SEEN_SECONDS = 24 * 3600
 
 
@@ -399,7 +400,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
     form = RequesterReplyForm(request.POST)
     if not form.is_valid():
         return _status_page(request, ticket, token, form, status=400)
-    if ticket.status not in REPLY_STATUSES:
+    if not STATES[ticket.status].requester_may_reply:
         form.add_error(
             None,
             ValidationError(
@@ -424,7 +425,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
-def attachment_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+def attachment_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponseBase:
     """A file of this ticket, only through this ticket's link, always as a download."""
     ticket = _ticket_for_link(token)
     attachment = None

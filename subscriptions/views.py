@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from compliance.models import Organization, Publication
+from compliance.models import Publication
 from requests_app.models import Ticket
 from requests_app.ratelimits import client_ip, submission_is_limited
 
@@ -32,13 +32,6 @@ EMAIL_GROUP = "subscriptions.subscribe.email"
 SUBMITTED_SESSION_KEY = "requests_app:submitted"  # the requests app's confirmation page
 
 
-def _page(
-    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
-) -> HttpResponse:
-    org = Organization.objects.only("name").first()
-    return render(request, template, {"org_name": org.name if org else "", **(context or {})}, status=status)
-
-
 def _private(response: HttpResponse, *, referrer_policy: str = "same-origin") -> HttpResponse:
     add_never_cache_headers(response)
     response["Referrer-Policy"] = referrer_policy
@@ -48,7 +41,7 @@ def _private(response: HttpResponse, *, referrer_policy: str = "same-origin") ->
 
 def _message(request: HttpRequest, heading: str, *paragraphs: str, status: int = 200) -> HttpResponse:
     return _private(
-        _page(request, "subscriptions/message.html", {"heading": heading, "paragraphs": paragraphs}, status=status)
+        render(request, "subscriptions/message.html", {"heading": heading, "paragraphs": paragraphs}, status=status)
     )
 
 
@@ -99,7 +92,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     else:
         scope = request.GET.get("scope")
         form = SubscribeForm(initial={"scope": scope if scope in SubscriptionScope.values else SubscriptionScope.ALL})
-    return _page(
+    return render(
         request,
         "subscriptions/subscribe.html",
         {
@@ -131,7 +124,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         )
         if not pending:
             return _link_invalid(request)
-        return _private(_page(request, "subscriptions/confirm.html"))
+        return _private(render(request, "subscriptions/confirm.html"))
     try:
         subscriber = services.subscriber_confirm(raw_token=token)
     except ValidationError:
@@ -151,7 +144,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         if services.subscriber_by_unsubscribe_token(token) is None:
             return _link_invalid(request)
-        return _private(_page(request, "subscriptions/unsubscribe.html"))
+        return _private(render(request, "subscriptions/unsubscribe.html"))
     try:
         services.subscriber_unsubscribe(raw_token=token)
     except ValidationError:
@@ -176,7 +169,7 @@ def objection(request: HttpRequest, version: int) -> HttpResponse:
     closes_at = services.objection_closes_at(publication)
     context: dict[str, Any] = {"publication": publication, "changes": changes, "closes_at": closes_at}
     if timezone.now() > closes_at:
-        return _page(request, "subscriptions/objection_closed.html", context, status=410)
+        return render(request, "subscriptions/objection_closed.html", context, status=410)
     choices = list(changes.concerned.items())
     status = 200
     if request.method == "POST":
@@ -189,7 +182,7 @@ def objection(request: HttpRequest, version: int) -> HttpResponse:
             status = outcome
     else:
         form = ObjectionForm(choices=choices)
-    return _page(request, "subscriptions/objection.html", {**context, "form": form}, status=status)
+    return render(request, "subscriptions/objection.html", {**context, "form": form}, status=status)
 
 
 def _object(request: HttpRequest, publication: Publication, form: ObjectionForm) -> HttpResponse | int:

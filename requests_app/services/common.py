@@ -5,10 +5,12 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
+
+from core.text import validate_single_line
 
 from .. import tokens
 from ..models import Ticket, TicketEvent, VerificationToken
@@ -21,12 +23,17 @@ class TicketConflict(ValidationError):
     """Another change to the same ticket is under way or has just happened."""
 
 
-def clean_text(value: Any, *, field: str, required: bool, max_length: int) -> str:
+def clean_text(value: Any, *, field: str, required: bool, max_length: int, one_line: bool = True) -> str:
     text = str(value or "").strip()
     if required and not text:
         raise ValidationError(f"{field} is required.", code=f"{field.lower().replace(' ', '_')}_required")
     if len(text) > max_length:
         raise ValidationError(f"{field} is too long (at most {max_length} characters).", code="too_long")
+    if one_line:
+        try:
+            validate_single_line(text)
+        except ValidationError as error:
+            raise ValidationError(f"{field}: {error.messages[0]}", code="control_characters") from None
     return text
 
 
@@ -52,7 +59,8 @@ def clean_email(value: Any, *, field: str, required: bool) -> str:
     return text
 
 
-def stamp_history(ticket: Ticket, *, actor: AbstractBaseUser | None, reason: str) -> None:
+def stamp_history(ticket: Ticket, *, actor: User | None, reason: str) -> None:
+    # simple-history reads these from the instance on save; the model does not declare them.
     ticket._history_user = actor  # type: ignore[attr-defined]
     ticket._change_reason = reason[:1000]  # type: ignore[attr-defined]
 
@@ -61,7 +69,7 @@ def event_add(
     ticket: Ticket,
     *,
     kind: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     now: dt.datetime,
     from_status: str = "",
     to_status: str = "",
@@ -98,6 +106,15 @@ def lock(ticket_id: int, *, nowait: bool = True) -> Ticket:
             "Someone else is changing this ticket right now. Reload the page and try again.",
             code="ticket_locked",
         ) from None
+
+
+def expect_status(ticket: Ticket, expected_status: str | None) -> None:
+    """Refuse to change a ticket that has moved since the caller looked at it."""
+    if expected_status is not None and ticket.status != expected_status:
+        raise TicketConflict(
+            f"The ticket is now “{ticket.get_status_display()}”; someone else changed it. Reload the page.",
+            code="ticket_changed",
+        )
 
 
 def staff_notify_addresses() -> list[str]:
