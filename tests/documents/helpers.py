@@ -4,7 +4,6 @@ import itertools
 import re
 
 from django.core import mail
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 
 from documents import services

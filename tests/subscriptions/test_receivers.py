@@ -11,8 +11,9 @@ from compliance.events import publication_approved
 from compliance.models import Publication
 from compliance.tasks import GO_LIVE_SENT, publication_go_live
 from subscriptions.models import SubprocessorNotice
+from tests.factories import SubprocessorFactory, publish_draft
 
-from .helpers import add_subprocessor, publish, subscribe
+from .helpers import subscribe
 
 NOTICES_TASK = "subscriptions.tasks.send_publication_notices"
 
@@ -23,18 +24,18 @@ def queued_notice_tasks() -> list[dict]:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_notices_task_is_queued_once_the_approval_commits(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     with transaction.atomic():
-        publication = publish(editor, approver, effective_at=clock.now + timedelta(days=30))
+        publication = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=30))
         assert queued_notice_tasks() == [{"publication_id": published.pk}]  # version 1's, from the fixture
     assert queued_notice_tasks() == [{"publication_id": published.pk}, {"publication_id": publication.pk}]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_rolled_back_approval_queues_no_notices(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     with pytest.raises(RuntimeError), transaction.atomic():
-        publish(editor, approver)
+        publish_draft(requester=editor, approver=approver)
         raise RuntimeError("the admin's transaction fails after the approval")
     assert (queued_notice_tasks(), Publication.objects.count()) == ([{"publication_id": published.pk}], 1)
 
@@ -44,12 +45,12 @@ def test_going_live_writes_the_notices_a_lost_queueing_left_owed(
     clock, published, editor, approver, django_capture_on_commit_callbacks
 ):
     subscribe("subs@example.org", "subprocessors")
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     # The approval commits, but its receiver never runs (the process died right after the commit).
     publication_approved.disconnect(dispatch_uid="subscriptions.publication_approved")
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            publication = publish(editor, approver, effective_at=clock.now + timedelta(days=3))
+            publication = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=3))
     finally:
         from subscriptions.receivers import on_publication_approved
 
