@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 
-from trustcenter.storage import PrivateStorage
+from core.storage import PrivateStorage
 
 PDF_MAGIC = b"%PDF-"
 # The PDF header may follow a little junk; readers look within the first 1024 bytes.

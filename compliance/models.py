@@ -13,32 +13,10 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.history import TrackedQuerySet
+
 from .document_files import document_fingerprint, private_document_storage, validate_document_file
 from .enums import CertificationStatus, ControlStatus, DocumentVisibility, PublicationRequestStatus, SectionKey
-
-
-class HistoryBypassError(TypeError):
-    """Raised by writes that would change tracked rows without a history row."""
-
-
-class TrackedQuerySet(models.QuerySet):
-    """QuerySet for history-tracked models: bulk writes that skip simple-history
-    are refused, so the change history stays complete."""
-
-    def _refuse(self, name: str) -> None:
-        raise HistoryBypassError(
-            f"{self.model.__name__}.objects.{name}() would skip the change history; "
-            "save each row through a service instead."
-        )
-
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
-        self._refuse("update")
-
-    def bulk_create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self._refuse("bulk_create")
-
-    def bulk_update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self._refuse("bulk_update")
 
 
 class TrackedModel(models.Model):

@@ -3,14 +3,15 @@ and the audit chain head the public page and trust.json show."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+from core.dates import end_of_day
 
 from .diff import Change, snapshot_diff
 from .models import CONTENT_MODELS, Publication
@@ -84,12 +85,6 @@ def scheduled_publications(now: datetime | None = None) -> list[Publication]:
     """Versions approved for a future moment, soonest first."""
     now = now if now is not None else timezone.now()
     return list(Publication.objects.filter(effective_at__gt=now).order_by("effective_at", "version"))
-
-
-def end_of_day(day: date) -> datetime:
-    """The last instant of `day` in the site's time zone."""
-    tz = ZoneInfo(settings.TIME_ZONE)
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) - timedelta(microseconds=1)
 
 
 def publication_as_of(day: date, now: datetime | None = None) -> Publication | None:

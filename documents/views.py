@@ -19,8 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from compliance.document_files import private_document_storage
 from compliance.enums import DocumentVisibility
 from compliance.models import Organization
+from core.ratelimits import client_ip, submission_is_limited
 from requests_app.models import Ticket
-from requests_app.ratelimits import client_ip, submission_is_limited
 
 from . import services
 from .forms import AccessRequestForm

@@ -6,7 +6,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNot
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
-from trustcenter.admin_readonly import ReadOnlyAdmin
+from core.admin_readonly import ReadOnlyAdmin
 
 from .export import export_filename, write_export
 from .forms import AuditFilterForm, ExportForm

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from trustcenter.admin_readonly import ReadOnlyInline
+from core.admin_readonly import ReadOnlyInline
 
 from . import services
 from .admin_forms import (
@@ -37,7 +37,7 @@ from .admin_forms import (
     WorkflowForm,
 )
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketStatus
-from .models import ExtraHoliday, OutboxMail, Ticket, TicketAttachment, TicketEvent, TicketNote
+from .models import ExtraHoliday, Ticket, TicketAttachment, TicketEvent, TicketNote
 
 
 def due_state(ticket: Ticket, now: dt.datetime) -> str:
@@ -451,39 +451,6 @@ class TicketAdmin(SimpleHistoryAdmin):
             filename=attachment.original_name,
             content_type="application/pdf",
         )
-
-
-@admin.register(OutboxMail)
-class OutboxMailAdmin(admin.ModelAdmin):
-    list_display = ("id", "template", "ticket", "status", "attempts", "next_attempt_at", "sent_at", "last_error")
-    list_filter = ("status", "template")
-    list_select_related = ("ticket",)
-    search_fields = ("ticket__reference",)
-    ordering = ("-created_at", "-id")
-    fields = (
-        "ticket",
-        "template",
-        "to",
-        "subject",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "created_at",
-        "sent_at",
-        "purged_at",
-        "body_text",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ExtraHoliday)

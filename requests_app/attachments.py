@@ -1,26 +1,14 @@
 """Checks for files staff attach to tickets: PDF only, by content; size cap."""
 
 import hashlib
-import re
-import unicodedata
-from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from core.text import clean_filename
+
 PDF_MAGIC = b"%PDF-"
-
-
-def sanitize_filename(name: str) -> str:
-    """A safe display name: no path, no control or odd characters, ends in .pdf."""
-    base = PurePath(name.replace("\\", "/")).name
-    base = unicodedata.normalize("NFKC", base)
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
-    base = re.sub(r"[^\w.\- ()]+", "_", base).strip(" .")
-    stem = base[:-4] if base.lower().endswith(".pdf") else base
-    stem = stem[:100] or "document"
-    return f"{stem}.pdf"
 
 
 def attachment_check(upload: UploadedFile) -> tuple[str, str, int]:
@@ -46,4 +34,4 @@ def attachment_check(upload: UploadedFile) -> tuple[str, str, int]:
             code="attachment_too_large",
         )
     upload.seek(0)
-    return sanitize_filename(upload.name or "document.pdf"), digest.hexdigest(), size
+    return clean_filename(upload.name or "document.pdf"), digest.hexdigest(), size

@@ -19,11 +19,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from compliance.services import system_actor
+from core.enums import MailStatus
+from core.history import stamp_history, system_actor
+from core.storage import private_storage
 from evidence.db import allow_history_purge
 
-from .enums import MailStatus, TicketEventKind, TicketStatus
-from .models import OutboxMail, Ticket, TicketAttachment, TicketEvent, private_storage, ticket_history_rewrite
+from .enums import TicketEventKind, TicketStatus
+from .models import Ticket, TicketAttachment, TicketEvent, ticket_history_rewrite
 
 logger = logging.getLogger(__name__)
 
@@ -90,14 +92,11 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
             for field, value in PURGED_VALUES.items():
                 setattr(ticket, field, value)
             ticket.personal_data_purged_at = now
-            ticket._history_user = actor  # type: ignore[attr-defined]
-            ticket._change_reason = RETENTION_REASON  # type: ignore[attr-defined]
+            stamp_history(ticket, actor=actor, reason=RETENTION_REASON)
             ticket.save()
             # A mail still queued after so long will never go out; it has no recipient now.
-            OutboxMail.objects.filter(ticket=ticket, status=MailStatus.QUEUED).update(
-                status=MailStatus.FAILED, last_error=RETENTION_REASON
-            )
-            counts["mails"] += OutboxMail.objects.filter(ticket=ticket, purged_at__isnull=True).update(
+            ticket.mails.filter(status=MailStatus.QUEUED).update(status=MailStatus.FAILED, last_error=RETENTION_REASON)
+            counts["mails"] += ticket.mails.filter(purged_at__isnull=True).update(
                 to="", body_text="", body_html="", purged_at=now
             )
             for attachment in TicketAttachment.objects.filter(ticket=ticket, purged_at__isnull=True):

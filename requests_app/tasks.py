@@ -1,7 +1,7 @@
 """Background tasks (Django Tasks API; `manage.py db_worker` runs them).
 
-Besides sending each mail right after its transaction commits, the worker runs
-a housekeeping task every HOUSEKEEPING_INTERVAL_SECONDS: it drains due mail
+Mail is sent by `core.outbox.send_outbox_mail`. The worker also runs a
+housekeeping task every HOUSEKEEPING_INTERVAL_SECONDS: it drains due mail
 (retries), expires unconfirmed data-subject requests and runs every retention
 purge (tickets, and those other apps register in `retention.PURGE_HOOKS`).
 The task schedules its own next run; `schedule_housekeeping` (run after each
@@ -16,32 +16,18 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from .models import OutboxMail
+from core.history import system_actor
+from core.outbox import outbox_send_due
+
+from .retention import retention_purge_all
+from .services import tickets_expire_unverified
 
 logger = logging.getLogger(__name__)
 
 
 @task()
-def send_outbox_mail(mail_id: int) -> str:
-    """Send one outbox mail; after a failure, schedule the next try at its backoff time."""
-    from .outbox import enqueue_send, outbox_send_one
-
-    outcome = outbox_send_one(mail_id=mail_id)
-    if outcome in {"retry", "not_due"}:
-        next_attempt_at = OutboxMail.objects.values_list("next_attempt_at", flat=True).get(pk=mail_id)
-        enqueue_send(mail_id, run_after=next_attempt_at)
-    return outcome
-
-
-@task()
 def requests_housekeeping() -> dict[str, Any]:
     """Periodic work for requests; always schedules its next run, even after an error."""
-    from compliance.services import system_actor
-
-    from .outbox import outbox_send_due
-    from .retention import retention_purge_all
-    from .services import tickets_expire_unverified
-
     try:
         return {
             "mail": outbox_send_due(),

@@ -22,8 +22,10 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance.models import Organization
+from core import tokens
+from core.ratelimits import client_ip, reply_is_limited, submission_is_limited
 
-from . import selectors, services, tokens
+from . import selectors, services
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
 from .forms import (
     DATA_RIGHTS,
@@ -34,7 +36,6 @@ from .forms import (
     form_for_kind,
 )
 from .models import Ticket, VerificationToken
-from .ratelimits import client_ip, reply_is_limited, submission_is_limited
 
 SUBMITTED_SESSION_KEY = "requests_app:submitted"
 VERIFIED_SESSION_KEY = "requests_app:verified"

@@ -8,7 +8,8 @@ SECRET_KEY (see requests_app.tokens), so the database alone opens nothing.
 from django.db import models
 
 from compliance.models import Publication
-from requests_app.models import OutboxMail, Ticket
+from core.models import OutboxMail
+from requests_app.models import Ticket
 
 from .enums import SubscriptionScope
 

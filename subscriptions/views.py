@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from compliance.models import Organization, Publication
+from core.ratelimits import client_ip, submission_is_limited
 from requests_app.models import Ticket
-from requests_app.ratelimits import client_ip, submission_is_limited
 
 from . import services
 from .enums import SubscriptionScope

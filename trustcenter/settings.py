@@ -254,7 +254,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "429.html"
 # Masked in axes logs and stored form data; the password always is.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
-AXES_CLIENT_IP_CALLABLE = "accounts.auth.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.ratelimits.client_ip"
 AXES_VERBOSE = False  # accounts.auth logs sign-in events in one format instead
 # Number of reverse proxies in front of the app that append to X-Forwarded-For;
 # 0 means the peer address is the client.

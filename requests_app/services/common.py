@@ -7,12 +7,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
+from django.urls import reverse
 
-from .. import tokens
+from core import tokens
+
+from ..mail import VERIFY, ticket_mail_queue
 from ..models import Ticket, TicketEvent, VerificationToken
-from ..outbox import outbox_queue
 
 MESSAGE_MAX_LENGTH = 5000
 
@@ -37,24 +38,6 @@ def clean_message(message: str, *, code: str = "message_required", what: str = "
     if len(text) > MESSAGE_MAX_LENGTH:
         raise ValidationError(f"Keep it under {MESSAGE_MAX_LENGTH} characters.", code="too_long")
     return text
-
-
-def clean_email(value: Any, *, field: str, required: bool) -> str:
-    text = str(value or "").strip()
-    if not text:
-        if required:
-            raise ValidationError(f"{field} is required.", code=f"{field.lower().replace(' ', '_')}_required")
-        return ""
-    try:
-        validate_email(text)
-    except ValidationError:
-        raise ValidationError(f"{field} is not a valid address.", code="email_invalid") from None
-    return text
-
-
-def stamp_history(ticket: Ticket, *, actor: AbstractBaseUser | None, reason: str) -> None:
-    ticket._history_user = actor  # type: ignore[attr-defined]
-    ticket._change_reason = reason[:1000]  # type: ignore[attr-defined]
 
 
 def event_add(
@@ -121,28 +104,28 @@ def staff_notify_addresses() -> list[str]:
 
 def staff_notify(ticket: Ticket, *, template: str, subject: str, context: dict[str, Any] | None = None) -> None:
     for address in staff_notify_addresses():
-        outbox_queue(
+        ticket_mail_queue(
             template=template,
             to=address,
             subject=mail_subject(ticket, subject),
             ticket=ticket,
             context={
-                "admin_url": f"{settings.SITE_URL}/admin/requests_app/ticket/{ticket.pk}/change/",
+                "admin_url": settings.SITE_URL + reverse("admin:requests_app_ticket_change", args=[ticket.pk]),
                 **(context or {}),
             },
         )
 
 
 def issue_verification(ticket: Ticket, *, now: dt.datetime) -> VerificationToken:
-    nonce = tokens.new_nonce()
+    nonce, token_hash = tokens.new_token(VERIFY)
     vt = VerificationToken.objects.create(
         ticket=ticket,
         nonce=nonce,
-        token_hash=tokens.token_hash(tokens.make_token(tokens.VERIFY, nonce)),
+        token_hash=token_hash,
         created_at=now,
         expires_at=now + dt.timedelta(days=settings.VERIFICATION_VALID_DAYS),
     )
-    outbox_queue(
+    ticket_mail_queue(
         template="verify_identity",
         to=ticket.verification_address,
         subject=mail_subject(ticket, "Please confirm your request"),

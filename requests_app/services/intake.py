@@ -11,7 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import deadlines, tokens
+from core import tokens
+from core.history import stamp_history
+from core.text import clean_email
+
+from .. import deadlines
 from ..enums import (
     ACTIVE_STATUSES,
     DATA_SUBJECT_KINDS,
@@ -21,19 +25,17 @@ from ..enums import (
     TicketKind,
     TicketStatus,
 )
+from ..mail import STATUS, ticket_mail_queue
 from ..models import Ticket, TicketSequence, VerificationToken
-from ..outbox import outbox_queue
 from ..selectors import ticket_status_token
 from .common import (
     TicketConflict,
-    clean_email,
     clean_text,
     event_add,
     issue_verification,
     lock,
     mail_subject,
     staff_notify,
-    stamp_history,
 )
 from .workflow import ticket_transition
 
@@ -138,13 +140,13 @@ def _ticket_create(*, kind: str, cleaned: dict[str, Any], submission_token: str,
         opened_at=None if is_dsr else now,
         verification_requested_at=now if is_dsr else None,
         status_link_nonce=nonce,
-        status_token_hash=tokens.token_hash(tokens.make_token(tokens.STATUS, nonce)),
+        status_token_hash=tokens.token_hash(tokens.make_token(STATUS, nonce)),
         submission_token=submission_token,
     )
     stamp_history(ticket, actor=None, reason=SUBMIT_REASON)
     ticket.save()
     event_add(ticket, kind=TicketEventKind.SUBMITTED, actor=None, now=now, to_status=ticket.status, visible=True)
-    outbox_queue(
+    ticket_mail_queue(
         template="ticket_received",
         to=ticket.requester_email,
         subject=mail_subject(ticket, "We received your request"),

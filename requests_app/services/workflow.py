@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from core.history import stamp_history
+
 from .. import deadlines
 from ..attachments import attachment_check
 from ..enums import (
@@ -21,8 +23,8 @@ from ..enums import (
     TicketEventKind,
     TicketStatus,
 )
+from ..mail import ticket_mail_queue
 from ..models import Ticket, TicketAttachment, TicketEvent, TicketNote
-from ..outbox import outbox_queue
 from .common import (
     MESSAGE_MAX_LENGTH,
     TicketConflict,
@@ -31,7 +33,6 @@ from .common import (
     lock,
     mail_subject,
     staff_notify,
-    stamp_history,
 )
 
 logger = logging.getLogger(__name__)
@@ -141,7 +142,9 @@ def _transition_mail(
     mail = REQUESTER_MAIL_ON_ENTRY.get(to_status)
     if mail is not None:
         template, subject = mail
-        outbox_queue(template=template, to=to, subject=mail_subject(ticket, subject), ticket=ticket, context=context)
+        ticket_mail_queue(
+            template=template, to=to, subject=mail_subject(ticket, subject), ticket=ticket, context=context
+        )
 
 
 def _apply_transition(
@@ -286,7 +289,7 @@ def ticket_extend(
         stamp_history(ticket, actor=actor, reason=f"deadline extended: {reason}")
         ticket.save()
         event_add(ticket, kind=TicketEventKind.EXTENDED, actor=actor, now=now, message=reason, visible=True)
-        outbox_queue(
+        ticket_mail_queue(
             template="deadline_extended",
             to=ticket.requester_email,
             subject=mail_subject(ticket, "We need more time for your request"),
@@ -336,7 +339,7 @@ def ticket_add_message(*, ticket_id: int, message: str, actor: AbstractBaseUser)
         event = event_add(
             ticket, kind=TicketEventKind.MESSAGE, actor=actor, now=timezone.now(), message=message, visible=True
         )
-        outbox_queue(
+        ticket_mail_queue(
             template="ticket_message",
             to=ticket.requester_email,
             subject=mail_subject(ticket, "A message about your request"),

@@ -18,8 +18,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from compliance import formats
 from compliance.enums import CertificationStatus, ControlStatus, DocumentVisibility, SectionKey
 from compliance.models import ContactRoute, Organization, Publication
-from compliance.services import system_actor
 from compliance.snapshot import build_snapshot
+from core.history import system_actor
 from tests.factories import publish_draft, save
 
 SITE = "https://trust.example.com"

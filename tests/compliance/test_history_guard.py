@@ -7,8 +7,8 @@ import pytest
 from django.db import models
 
 from compliance.enums import SectionKey
-from compliance.models import CONTENT_MODELS, Control, HistoryBypassError, Section
-from compliance.services import system_actor
+from compliance.models import CONTENT_MODELS, Control, Section
+from core.history import HistoryBypassError, system_actor
 from tests.factories import new_row, save
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -20,8 +20,8 @@ from compliance.models import (
     Section,
     Subprocessor,
 )
-from compliance.services import system_actor
 from compliance.snapshot import build_snapshot
+from core.history import system_actor
 from tests.factories import add_rows_per_section, published_page, save
 
 PAGE_QUERIES = 10  # the snapshot's; the views pass the footer's audit chain head in

@@ -7,9 +7,9 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from compliance.models import Document
+from core.outbox import outbox_send_due
 from documents import services
 from requests_app.enums import TicketStatus
-from requests_app.outbox import outbox_send_due
 from requests_app.services import ticket_transition
 from tests.factories import publish_draft, save
 

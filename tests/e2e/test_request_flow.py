@@ -7,10 +7,12 @@ import re
 import pytest
 from django.core import mail
 
-from compliance.services import publication_publish_initial, system_actor
+from compliance.services import publication_publish_initial
+from core.history import system_actor
+from core.models import OutboxMail
+from core.outbox import outbox_send_one
 from requests_app.enums import TicketStatus
-from requests_app.models import OutboxMail, Ticket
-from requests_app.outbox import outbox_send_one
+from requests_app.models import Ticket
 
 # A live server needs committed data: transactional, restoring what migrations
 # made (roles, content types) like every transactional test.

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compliance.models import Certification
-from compliance.services import content_save, publication_publish_initial, system_actor
+from compliance.services import content_save, publication_publish_initial
+from core.history import system_actor
 from evidence.db import allow_history_purge
 from evidence.models import ChainHead, ChainLink, ChainSchema, PurgeRecord
 from evidence.selectors import chain_head

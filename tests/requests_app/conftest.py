@@ -5,8 +5,8 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.outbox import outbox_send_due
 from requests_app.enums import TicketKind, TicketStatus
-from requests_app.outbox import outbox_send_due
 from requests_app.services import ticket_submit, ticket_transition, ticket_verify
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -7,8 +7,10 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from requests_app import services, tokens
+from core import tokens
+from requests_app import services
 from requests_app.forms import DATA_RIGHTS, DataSubjectRequestForm, form_for_kind, new_submission_token
+from requests_app.mail import VERIFY
 from requests_app.models import Ticket, VerificationToken
 
 DPA_ANSWERS = {
@@ -69,7 +71,7 @@ def submit(kind: str, **overrides) -> tuple[Ticket, str]:
 def verification_link_token(ticket: Ticket) -> str:
     """The raw token of the ticket's newest verification link, as the mail carries it."""
     vt = VerificationToken.objects.filter(ticket=ticket).order_by("-created_at", "-id").first()
-    return tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash)
+    return tokens.recover_token(VERIFY, vt.nonce, vt.token_hash)
 
 
 def pdf_upload(name: str = "countersigned.pdf", body: bytes = b"%PDF-1.4\n% test document\n%%EOF\n"):

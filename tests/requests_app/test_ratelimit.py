@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.checks import run_checks
 from django.test import Client
 
-from requests_app.models import OutboxMail, Ticket
+from core.models import OutboxMail
+from requests_app.models import Ticket
 
 from .helpers import DPA_ANSWERS, DSR_ANSWERS, fresh_rate_limits, post_form  # noqa: F401
 

@@ -5,9 +5,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from requests_app.enums import MailStatus, TicketEventKind, TicketKind, TicketStatus
-from requests_app.models import OutboxMail, Ticket, TicketAttachment, TicketEvent
-from requests_app.outbox import outbox_send_due
+from core.enums import MailStatus
+from core.models import OutboxMail
+from core.outbox import outbox_send_due
+from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
+from requests_app.models import Ticket, TicketAttachment, TicketEvent
 from requests_app.services import requester_reply, ticket_request_info, ticket_transition, tickets_purge_personal_data
 
 from .conftest import pdf_upload, submit
@@ -139,7 +141,7 @@ def test_command_prints_counts_only(db, handler, capsys, settings):
 
 
 def test_ticket_history_is_append_only_outside_the_purge(db):
-    from compliance.models import HistoryBypassError
+    from core.history import HistoryBypassError
 
     ticket, _ = submit()
     with pytest.raises(HistoryBypassError):

@@ -30,11 +30,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from compliance.models import Document, Subprocessor
-from compliance.services import publication_publish_initial, system_actor
+from compliance.services import publication_publish_initial
+from core import tokens
+from core.history import system_actor
 from documents import services as document_services
 from requests_app import services as request_services
-from requests_app import tokens
 from requests_app.forms import new_submission_token
+from requests_app.mail import VERIFY
 from requests_app.models import Ticket, VerificationToken
 from subscriptions import services as subscription_services
 from subscriptions.models import Subscriber
@@ -512,7 +514,7 @@ def test_verification_confirm_post_survives_hostile_input():
             submission_token=new_submission_token(),
         )
         vt = VerificationToken.objects.get(ticket=ticket)
-        raw = tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash)
+        raw = tokens.recover_token(VERIFY, vt.nonce, vt.token_hash)
         if link == "used":
             request_services.ticket_verify(raw_token=raw)
         token = raw if link in ("fresh", "used") else link
@@ -738,7 +740,7 @@ def test_forged_forwarded_for_and_user_agent_never_break_the_admin_sign_in(setti
 
 
 def test_a_forwarded_entry_that_is_no_address_falls_back_to_the_peer(rf, settings):
-    from accounts.auth import client_ip
+    from core.ratelimits import client_ip
 
     settings.TRUSTED_PROXY_COUNT = 1
     for forwarded, expected in [

@@ -21,12 +21,15 @@ from django.test import Client
 from django.utils import timezone
 
 from compliance.models import Certification, Subprocessor
-from compliance.services import content_save, publication_publish_initial, system_actor
+from compliance.services import content_save, publication_publish_initial
+from core import tokens
+from core.history import system_actor
+from core.models import OutboxMail
 from documents import services as document_services
 from requests_app import services as request_services
-from requests_app import tokens
 from requests_app.forms import new_submission_token
-from requests_app.models import OutboxMail, Ticket, VerificationToken
+from requests_app.mail import VERIFY
+from requests_app.models import Ticket, VerificationToken
 from requests_app.selectors import ticket_status_token
 from subscriptions.models import Subscriber
 from tests.documents.helpers import add_document
@@ -175,7 +178,7 @@ def test_data_subject_values_are_escaped_everywhere(handler_client, right):
     check_ticket_everywhere(ticket, handler_client, text_values=(SCRIPT, IMG, FORMULA), mails=3)
     # Verified, the requester can write on the status page too.
     vt = VerificationToken.objects.get(ticket=ticket)
-    request_services.ticket_verify(raw_token=tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash))
+    request_services.ticket_verify(raw_token=tokens.recover_token(VERIFY, vt.nonce, vt.token_hash))
     ticket.refresh_from_db()
     check_ticket_everywhere(ticket, handler_client, text_values=(SCRIPT, IMG, FORMULA), mails=3)
 

@@ -5,7 +5,7 @@ import re
 from django.core import mail
 
 from compliance.models import Subprocessor
-from requests_app.outbox import outbox_send_due
+from core.outbox import outbox_send_due
 from subscriptions import services
 from subscriptions.models import Subscriber
 from tests.factories import publish_draft, save
