@@ -32,8 +32,9 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date, quote_etag
 from django.utils.safestring import mark_safe
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
+
+from core.http import no_store
 
 from . import formats
 from .models import Publication
@@ -224,7 +225,7 @@ def as_of(request: HttpRequest, day: str) -> HttpResponse:
     )
 
 
-@never_cache
+@no_store
 @staff_member_required
 def preview(request: HttpRequest) -> HttpResponse:
     """The draft, rendered as it would go live, with what would change."""

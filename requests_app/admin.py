@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_readonly import ReadOnlyInline
+from core.http import mark_no_store
 
 from . import services
 from .admin_forms import (
@@ -445,11 +446,13 @@ class TicketAdmin(SimpleHistoryAdmin):
         if not request.user.has_perm("requests_app.view_ticketattachment"):
             raise PermissionDenied
         attachment = get_object_or_404(TicketAttachment, pk=attachment_id, ticket_id=object_id, purged_at__isnull=True)
-        return FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type="application/pdf",
+        return mark_no_store(
+            FileResponse(
+                attachment.file.open("rb"),
+                as_attachment=True,
+                filename=attachment.original_name,
+                content_type="application/pdf",
+            )
         )
 
 

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from requests_app.forms import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm
+from core.intake import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm
 
 from .enums import SubscriptionScope
 

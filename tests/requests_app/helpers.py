@@ -8,8 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from core import tokens
+from core.intake import new_submission_token
 from requests_app import services
-from requests_app.forms import DATA_RIGHTS, DataSubjectRequestForm, form_for_kind, new_submission_token
+from requests_app.forms import DATA_RIGHTS, DataSubjectRequestForm, form_for_kind
 from requests_app.mail import VERIFY
 from requests_app.models import Ticket, VerificationToken
 

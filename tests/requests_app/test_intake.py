@@ -9,16 +9,10 @@ from django.test import Client
 
 from compliance.services import publication_publish_initial
 from core.history import system_actor
+from core.intake import DETAILS_MAX, NAME_MAX
 from core.models import OutboxMail
 from requests_app import selectors
-from requests_app.forms import (
-    DATA_RIGHTS,
-    DETAILS_MAX,
-    NAME_MAX,
-    BaaRequestForm,
-    DataSubjectRequestForm,
-    DpaRequestForm,
-)
+from requests_app.forms import DATA_RIGHTS, BaaRequestForm, DataSubjectRequestForm, DpaRequestForm
 from requests_app.mail import STATUS_URL, status_url
 from requests_app.models import Ticket
 

@@ -33,9 +33,9 @@ from compliance.models import Document, Subprocessor
 from compliance.services import publication_publish_initial
 from core import tokens
 from core.history import system_actor
+from core.intake import new_submission_token
 from documents import services as document_services
 from requests_app import services as request_services
-from requests_app.forms import new_submission_token
 from requests_app.mail import VERIFY
 from requests_app.models import Ticket, VerificationToken
 from subscriptions import services as subscription_services

@@ -24,10 +24,10 @@ from compliance.models import Certification, Subprocessor
 from compliance.services import content_save, publication_publish_initial
 from core import tokens
 from core.history import system_actor
+from core.intake import new_submission_token
 from core.models import OutboxMail
 from documents import services as document_services
 from requests_app import services as request_services
-from requests_app.forms import new_submission_token
 from requests_app.mail import VERIFY
 from requests_app.models import Ticket, VerificationToken
 from requests_app.selectors import ticket_status_token
