@@ -515,3 +515,15 @@ def test_diff_does_not_change_its_arguments():
 )
 def test_unknown_scalar_and_dict_areas(old, new, expected):
     assert texts(old, new) == expected
+
+
+def test_control_characters_in_a_change_are_shown_visibly():
+    """A line break hidden in a one-line field must not read as an ordinary value."""
+    new = base()
+    new["organization"]["name"] = "Acme\r\nContact: mailto:evil@example.org"
+    new["subprocessors"][0]["location"] = "United States\x1b[31m"
+
+    assert texts(base(), new) == [
+        "Company name: Coaxiom -> Acme␍␊Contact: mailto:evil@example.org",
+        "Netlify location: United States -> United States␛[31m",
+    ]
