@@ -14,13 +14,18 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.history import TrackedQuerySet
+from evidence.registry import ChainSpec
 
 from .document_files import document_fingerprint, private_document_storage, validate_document_file
 from .enums import CertificationStatus, ControlStatus, DocumentVisibility, PublicationRequestStatus, SectionKey
 
 
 class TrackedModel(models.Model):
+    """Page content: bulk writes that skip history are refused, and every
+    version (simple-history row) is chained into the evidence ledger."""
+
     objects = TrackedQuerySet.as_manager()
+    chain_spec = ChainSpec(history=True)
 
     class Meta:
         abstract = True
@@ -305,6 +310,10 @@ class Publication(models.Model):
     Rows are only ever inserted (see `PublicationQuerySet`); the public page
     renders the highest version whose `effective_at` has come.
     """
+
+    # Chained when approved; the audit log links every earlier change to the
+    # publication that took it live.
+    chain_spec = ChainSpec(time_field="snapshot_taken_at", user_field="approved_by", action="published", publishes=True)
 
     version = models.PositiveIntegerField(unique=True, help_text="1, 2, 3… in order of approval.")
     snapshot = models.JSONField(help_text="The page as `build_snapshot()` returned it at approval.")

@@ -35,13 +35,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core.http import no_store
+from evidence.selectors import Head, chain_head
 
 from . import formats
 from .models import Publication
 from .selectors import (
-    AuditChainHead,
     ChangelogEntry,
-    audit_chain_head,
     draft_comparison,
     live_publication,
     publication_as_of,
@@ -85,7 +84,7 @@ def _cached_response(
     build: Callable[[], str],
     last_modified: datetime,
     public: bool = True,
-    head: AuditChainHead | None = None,
+    head: Head | None = None,
     fill: Callable[[str], str] | None = None,
 ) -> HttpResponse:
     """Answer 304 when the client holds this version (and head), else the HTML.
@@ -117,7 +116,7 @@ def _cached_response(
     return response
 
 
-def _chain_head_filler(request: HttpRequest, head: AuditChainHead | None, **context: Any) -> Callable[[str], str]:
+def _chain_head_filler(request: HttpRequest, head: Head | None, **context: Any) -> Callable[[str], str]:
     """Puts the footer's chain head into the cached HTML."""
 
     def fill(html: str) -> str:
@@ -152,7 +151,7 @@ def trust_page(request: HttpRequest) -> HttpResponse:
     publication = live_publication()
     if publication is None:
         return _not_published(request)
-    head = audit_chain_head()
+    head = chain_head()
     return _cached_response(
         request,
         publication=publication,
@@ -212,7 +211,7 @@ def as_of(request: HttpRequest, day: str) -> HttpResponse:
     # The footer shows the head as it is now, labelled so: it is what a reader
     # of this page can check later, and it covers the version shown (chained
     # before it). The version's own link is in the audit log.
-    head = audit_chain_head()
+    head = chain_head()
     return _cached_response(
         request,
         publication=publication,
@@ -238,7 +237,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "snapshot": comparison.draft,
         "last_updated": timezone.now(),
         "banner": banner,
-        "audit_head": audit_chain_head(),
+        "audit_head": chain_head(),
     }
     return render(request, PAGE_TEMPLATE, context)
 
@@ -351,7 +350,7 @@ def trust_json(request: HttpRequest) -> HttpResponse:
     if publication is None:
         return _format_not_published(JSON, CORS_HEADERS)
     schema_url = _site(reverse("compliance:trust-schema"))
-    head = audit_chain_head()
+    head = chain_head()
     document = formats.trust_document(
         publication.snapshot,
         version=publication.version,

@@ -5,11 +5,13 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 
+from accounts.roles import REQUEST_HANDLER
 from core import tokens
 
 from ..mail import VERIFY, ticket_mail_queue
@@ -88,10 +90,6 @@ def staff_notify_addresses() -> list[str]:
     active member of the Request handler role who has an address."""
     if settings.STAFF_NOTIFY_EMAILS:
         return list(settings.STAFF_NOTIFY_EMAILS)
-    from django.contrib.auth import get_user_model
-
-    from accounts.roles import REQUEST_HANDLER
-
     return sorted(
         set(
             get_user_model()

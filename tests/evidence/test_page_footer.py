@@ -149,14 +149,6 @@ def test_preview_footer_shows_the_current_head(live, client, editor):
     assert footer(html) == ("Audit chain head", f"#{head.seq} {head.hash}")
 
 
-def test_without_a_head_provider_the_footer_leaves_the_head_out(live, client, settings):
-    settings.TRUST_JSON_CHAIN_HEAD = ""
-    html = client.get("/").content.decode()
-    assert FOOTER.findall(html) == []
-    assert "<!--audit-chain-head-->" not in html
-    assert "Version 1 · " in html
-
-
 def test_backfill_migration_chains_history_written_before_the_ledger(seeded):
     expected = list(ChainLink.objects.order_by("seq").values_list("model_label", "row_pk"))
     with transaction.atomic(), connection.cursor() as cursor:
