@@ -14,9 +14,10 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.history import TrackedQuerySet
+from core.storage import private_storage
 from evidence.registry import ChainSpec
 
-from .document_files import document_fingerprint, private_document_storage, validate_document_file
+from .document_files import document_fingerprint, validate_document_file
 from .enums import CertificationStatus, ControlStatus, DocumentVisibility, PublicationRequestStatus, SectionKey
 
 
@@ -228,7 +229,7 @@ class Document(OrderedContent):
         default=DocumentVisibility.GATED,
     )
     file = models.FileField(
-        storage=private_document_storage,
+        storage=private_storage,
         upload_to=document_upload_path,
         max_length=200,
         validators=[validate_document_file],

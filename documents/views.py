@@ -15,12 +15,12 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from compliance.document_files import private_document_storage
 from compliance.enums import DocumentVisibility
 from compliance.models import Organization
 from core.http import mark_no_store
 from core.intake import intake_submit
 from core.ratelimits import client_ip
+from core.storage import private_storage
 from requests_app.models import Ticket
 from requests_app.views import confirm_submission
 
@@ -57,7 +57,7 @@ def _file_response(entry: dict[str, Any]) -> FileResponse | None:
     if name is None:
         return None
     try:
-        handle = private_document_storage().open(name, "rb")
+        handle = private_storage().open(name, "rb")
     except FileNotFoundError:
         return None
     response = FileResponse(handle, as_attachment=True, filename=f"{entry['slug']}.pdf", content_type="application/pdf")

@@ -25,6 +25,7 @@ from core import tokens
 from core.http import SAME_ORIGIN, mark_no_store
 from core.intake import IntakeForm, intake_submit
 from core.ratelimits import reply_is_limited
+from core.text import clean_filename
 
 from . import selectors, services
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
@@ -411,7 +412,7 @@ def attachment_download(request: HttpRequest, token: str, attachment_id: int) ->
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         return _link_invalid(request, purpose="file")
-    filename = _download_name(attachment.original_name)
+    filename = clean_filename(attachment.original_name, ascii_only=True)
     # The type is chosen from an allow-list, never taken from the upload as is.
     content_type = DOWNLOAD_TYPES.get(_extension(filename), "application/octet-stream")
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
@@ -423,9 +424,3 @@ def attachment_download(request: HttpRequest, token: str, attachment_id: int) ->
 def _extension(name: str) -> str:
     dot = name.rfind(".")
     return name[dot:].lower() if dot > 0 else ""
-
-
-def _download_name(name: str) -> str:
-    """A file name safe in a header and on any disk: letters, digits, - _ . only."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "document"
-    return cleaned[:100]

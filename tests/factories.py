@@ -17,6 +17,7 @@ from compliance.models import (
     Section,
     Subprocessor,
 )
+from tests.pdfs import pdf as pdf_bytes
 
 SEED_PATH = Path(__file__).resolve().parents[1] / "compliance" / "seed" / "coaxiom.json"
 SEED_DATA: dict[str, Any] = json.loads(SEED_PATH.read_text(encoding="utf-8"))
@@ -99,7 +100,7 @@ def new_row(model, actor):
             slug="soc2-report",
             title="SOC 2 report",
             visibility="gated",
-            file=SimpleUploadedFile("soc2.pdf", b"%PDF-1.7\n% report\n%%EOF\n"),
+            file=SimpleUploadedFile("soc2.pdf", pdf_bytes("report")),
         )
     raise LookupError(f"No builder for {model.__name__}")
 

@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 
 from documents import services
+from tests.pdfs import pdf as pdf_bytes
 
 from .helpers import add_document, publish
 
@@ -35,17 +36,17 @@ def listed(clock, published, editor, approver, nda):
         slug="soc2-report",
         title="SOC 2 Type I report",
         visibility="gated",
-        content=b"%PDF-1.7\nsoc2 body\n%%EOF\n",
+        content=pdf_bytes("soc2 body"),
     )
     pentest = add_document(
         editor,
         slug="pentest-summary",
         title="Pen-test summary",
         visibility="gated",
-        content=b"%PDF-1.7\npentest body\n%%EOF\n",
+        content=pdf_bytes("pentest body"),
     )
     dpa = add_document(
-        editor, slug="dpa-template", title="DPA template", visibility="public", content=b"%PDF-1.7\ndpa body\n%%EOF\n"
+        editor, slug="dpa-template", title="DPA template", visibility="public", content=pdf_bytes("dpa body")
     )
     publish(editor, approver)
     return {"soc2": soc2, "pentest": pentest, "dpa": dpa}

@@ -12,12 +12,13 @@ from documents import services
 from requests_app.enums import TicketStatus
 from requests_app.services import ticket_transition
 from tests.factories import publish_draft, save
+from tests.pdfs import pdf as pdf_bytes
 
 _tokens = itertools.count(1)
 REQUESTER = {"requester_name": "Wendy Work", "requester_email": "wendy@acme.example", "legal_entity": "Acme Inc."}
 
 
-def pdf(content: bytes = b"%PDF-1.7\nbody\n%%EOF\n", name: str = "report.pdf") -> SimpleUploadedFile:
+def pdf(content: bytes = pdf_bytes("body"), name: str = "report.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from compliance.models import Document, Publication
 from compliance.snapshot import build_snapshot
+from tests.pdfs import pdf as pdf_bytes
 
 from .helpers import add_document, pdf
 
@@ -25,26 +26,26 @@ def test_a_file_over_the_size_cap_is_refused(editor, settings):
     settings.DOCUMENT_MAX_BYTES = 100
 
     with pytest.raises(ValidationError) as refused:
-        add_document(editor, slug="x", title="X", visibility="public", content=b"%PDF-1.7\n" + b"0" * 100)
+        add_document(editor, slug="x", title="X", visibility="public", content=pdf_bytes("document"))
 
     assert refused.value.error_dict["file"][0].code == "document_too_large"
 
 
 def test_an_upload_is_stored_privately_with_its_hash_and_history(editor, settings):
-    doc = add_document(editor, slug="soc2", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nabc")
+    doc = add_document(editor, slug="soc2", title="SOC 2 report", visibility="gated", content=pdf_bytes("abc"))
 
     assert doc.file.name.startswith("documents/") and doc.file.name.endswith(".pdf")
     assert str(settings.PRIVATE_MEDIA_ROOT) in doc.file.path
     with pytest.raises(ValueError):
         doc.file.url  # noqa: B018 - private files have no URL
-    assert doc.sha256 == hashlib.sha256(b"%PDF-1.7\nabc").hexdigest()
+    assert doc.sha256 == hashlib.sha256(pdf_bytes("abc")).hexdigest()
     assert doc.size == 12
     row = doc.history.get()
     assert (row.history_user, row.history_change_reason, row.history_type) == (editor, "document uploaded", "+")
 
 
 def test_the_snapshot_lists_documents_without_bytes_or_paths(editor):
-    doc = add_document(editor, slug="soc2", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nabc")
+    doc = add_document(editor, slug="soc2", title="SOC 2 report", visibility="gated", content=pdf_bytes("abc"))
 
     assert build_snapshot()["documents"] == [
         {
@@ -58,7 +59,7 @@ def test_the_snapshot_lists_documents_without_bytes_or_paths(editor):
 
 
 def test_the_page_shows_documents_of_the_live_version_only(client, listed, editor):
-    add_document(editor, slug="draft-only", title="Draft only", visibility="public", content=b"%PDF-1.7\nz")
+    add_document(editor, slug="draft-only", title="Draft only", visibility="public", content=pdf_bytes("z"))
 
     html = client.get("/").content.decode()
 
@@ -90,14 +91,18 @@ def test_the_admin_uploads_through_the_content_services_with_a_reason(client, ma
             "visibility": "gated",
             "position": 10,
             "is_active": "on",
-            "file": pdf(b"%PDF-1.7\npentest"),
+            "file": pdf(pdf_bytes("pentest")),
             "change_reason": "2026 test",
         },
     )
 
     assert response.status_code == 302
     doc = Document.objects.get()
-    assert (doc.title, doc.size, doc.history.get().history_change_reason) == ("Pen-test summary", 16, "2026 test")
+    assert (doc.title, doc.size, doc.history.get().history_change_reason) == (
+        "Pen-test summary",
+        len(pdf_bytes("pentest")),
+        "2026 test",
+    )
 
 
 def test_the_admin_refuses_a_disguised_file(client, make_staff):

@@ -21,10 +21,11 @@ from requests_app.services import ticket_transition
 from subscriptions.models import Subscriber
 from subscriptions.services import publication_notices_send
 from tests.factories import publish_draft, save
+from tests.pdfs import pdf as pdf_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-REPORT = b"%PDF-1.7\n% SOC 2 report for the browser test\n%%EOF\n"
+REPORT = pdf_bytes("SOC 2 report for the browser test")
 
 
 def send_outbox() -> None:

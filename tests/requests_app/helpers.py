@@ -13,6 +13,7 @@ from requests_app import services
 from requests_app.forms import DATA_RIGHTS, DataSubjectRequestForm, form_for_kind
 from requests_app.mail import VERIFY
 from requests_app.models import Ticket, VerificationToken
+from tests.pdfs import pdf as pdf_bytes
 
 DPA_ANSWERS = {
     "legal_entity": "Example GmbH",
@@ -75,5 +76,5 @@ def verification_link_token(ticket: Ticket) -> str:
     return tokens.recover_token(VERIFY, vt.nonce, vt.token_hash)
 
 
-def pdf_upload(name: str = "countersigned.pdf", body: bytes = b"%PDF-1.4\n% test document\n%%EOF\n"):
+def pdf_upload(name: str = "countersigned.pdf", body: bytes = pdf_bytes("test document")):
     return SimpleUploadedFile(name, body, content_type="application/pdf")

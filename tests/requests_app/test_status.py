@@ -7,6 +7,7 @@ from django.test import Client
 
 from requests_app import services
 from requests_app.models import TicketAttachment
+from tests.pdfs import pdf as pdf_bytes
 
 from .helpers import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
@@ -17,7 +18,7 @@ from .helpers import (  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+PDF_BYTES = pdf_bytes("Countersigned DPA")
 
 
 def fulfilled_dpa(handler, **overrides):

@@ -42,6 +42,7 @@ from subscriptions import services as subscription_services
 from subscriptions.models import Subscriber
 from tests.documents.helpers import add_document
 from tests.factories import publish_draft, save
+from tests.pdfs import pdf as pdf_bytes
 from tests.security.fuzz import hostile_text, hostile_value
 
 pytestmark = pytest.mark.django_db
@@ -411,7 +412,7 @@ def gated_document(seeded, editor, make_staff) -> tuple[Document, int]:
     publication_publish_initial(actor=system_actor())
     nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
     document = add_document(
-        editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
+        editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes("soc2")
     )
     publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"))
     return document, nda.pk

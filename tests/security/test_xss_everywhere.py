@@ -34,6 +34,7 @@ from requests_app.selectors import ticket_status_token
 from subscriptions.models import Subscriber
 from tests.documents.helpers import add_document
 from tests.factories import publish_draft, save
+from tests.pdfs import pdf as pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -238,9 +239,7 @@ def test_objection_values_are_escaped_everywhere(handler_client, objection_url):
 def test_document_request_values_are_escaped_everywhere(handler_client, seeded, editor, make_staff):
     publication_publish_initial(actor=system_actor())
     nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
-    add_document(
-        editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
-    )
+    add_document(editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes("soc2"))
     publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"))
     ticket = submit_form(
         "/documents/soc2-report/request/",
