@@ -25,6 +25,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from core.admin_readonly import ReadOnlyAdmin
+
 from . import services
 from .diff import snapshot_diff
 from .enums import PublicationRequestStatus
@@ -335,7 +337,7 @@ def _changed_after(snapshot: dict[str, Any], moment: datetime) -> bool:
 
 
 @admin.register(Publication)
-class PublicationAdmin(admin.ModelAdmin):
+class PublicationAdmin(ReadOnlyAdmin):
     """Every version ever approved. Read-only: publications are never changed."""
 
     list_display = ["version", "summary", "effective_at", "state", "requested_by", "approved_by"]
@@ -379,15 +381,6 @@ class PublicationAdmin(admin.ModelAdmin):
     @admin.display(description="snapshot")
     def snapshot_json(self, obj: Publication) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.snapshot, indent=2, ensure_ascii=False))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Publication | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Publication | None = None) -> bool:
-        return False
 
 
 @admin.register(PublicationRequest)
