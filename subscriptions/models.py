@@ -2,7 +2,7 @@
 
 Writes go through `subscriptions.services`. Link tokens are never stored: a
 subscriber row keeps a nonce and the SHA-256 of the token made from it with
-SECRET_KEY (see requests_app.tokens), so the database alone opens nothing.
+SECRET_KEY (see core.tokens), so the database alone opens nothing.
 """
 
 from django.db import models
