@@ -356,7 +356,7 @@ def trust_json(request: HttpRequest) -> HttpResponse:
         version=publication.version,
         effective_at=publication.effective_at,
         summary=publication.summary,
-        chain_head=head.as_json() if head is not None else None,
+        chain_head=head.as_json(),
         schema_url=schema_url,
     )
     # No Last-Modified: the chain head can move between publications, and a

@@ -7,11 +7,11 @@ and tests alike. `system_actor` is the account commands and scheduled jobs act
 as, so that a history row always names someone.
 """
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
 
 # simple-history stores the reason in a 100-character-plus text column; long
@@ -27,32 +27,29 @@ class TrackedQuerySet(models.QuerySet):
     """QuerySet for history-tracked models: bulk writes that skip simple-history
     are refused, so the change history stays complete."""
 
-    def _refuse(self, name: str) -> None:
+    def _refuse(self, name: str) -> NoReturn:
         raise HistoryBypassError(
             f"{self.model.__name__}.objects.{name}() would skip the change history; "
             "save each row through a service instead."
         )
 
-    def update(self, **kwargs: Any) -> int:
+    def update(self, **kwargs: Any) -> NoReturn:
         self._refuse("update")
-        return 0
 
-    def bulk_create(self, *args: Any, **kwargs: Any) -> list[Any]:
+    def bulk_create(self, *args: Any, **kwargs: Any) -> NoReturn:
         self._refuse("bulk_create")
-        return []
 
-    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
         self._refuse("bulk_update")
-        return 0
 
 
-def stamp_history(obj: models.Model, *, actor: AbstractBaseUser | None, reason: str) -> None:
+def stamp_history(obj: models.Model, *, actor: User | None, reason: str) -> None:
     """Name the acting user and the reason on the history row the next save writes."""
     obj._history_user = actor  # type: ignore[attr-defined]
     obj._change_reason = reason[:CHANGE_REASON_MAX_LENGTH]  # type: ignore[attr-defined]
 
 
-def system_actor() -> AbstractBaseUser:
+def system_actor() -> User:
     """The account that management commands and scheduled jobs act as.
 
     It cannot log in: it exists so that history rows always name an actor.

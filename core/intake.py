@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 
 from .ratelimits import client_ip, submission_is_limited
 from .text import EMAIL_MAX_LENGTH
@@ -64,9 +64,10 @@ class TokenForm(forms.Form):
 
     def full_clean(self) -> None:
         super().full_clean()
-        if self.is_bound and "submission_token" in self._errors:
+        if self.is_bound and "submission_token" in self.errors:
             # Re-rendered with a fresh token, so that sending it again can work.
-            data = self.data.copy()
+            data = QueryDict(mutable=True)
+            data.update(self.data)
             data["submission_token"] = new_submission_token()
             self.data = data
 
@@ -85,7 +86,7 @@ class IntakeForm(TokenForm):
     )
 
     #: Field names that `ticket_submit` never sees.
-    control_fields = ("submission_token", HONEYPOT_FIELD)
+    control_fields: tuple[str, ...] = ("submission_token", HONEYPOT_FIELD)
 
     @property
     def honeypot_filled(self) -> bool:

@@ -20,7 +20,7 @@ def check(data: bytes, max_bytes: int = 1024 * 1024) -> None:
     pdf_check(io.BytesIO(data), max_bytes=max_bytes, code_prefix="upload")
 
 
-def refusal(data: bytes, max_bytes: int = 1024 * 1024) -> tuple[str, str]:
+def refusal(data: bytes, max_bytes: int = 1024 * 1024) -> tuple[str | None, str]:
     with pytest.raises(ValidationError) as refused:
         check(data, max_bytes)
     return refused.value.code, refused.value.messages[0]

@@ -44,7 +44,7 @@ def after_retention(days: int = 731) -> dt.datetime:
 def everything_about(ticket: Ticket) -> str:
     rows = [str(Ticket.objects.filter(pk=ticket.pk).values().get())]
     rows += [str(h) for h in ticket.history.values()]
-    rows += [str(m) for m in OutboxMail.objects.filter(ticket=ticket).values()]
+    rows += [str(m) for m in ticket.mails.values()]
     rows += [str(e) for e in TicketEvent.objects.filter(ticket=ticket).values()]
     rows += [str(a) for a in TicketAttachment.objects.filter(ticket=ticket).values()]
     return "\n".join(rows)
