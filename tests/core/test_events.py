@@ -21,7 +21,7 @@ def channel():
     return EventChannel(Happened)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_sent_after_commit_not_before(channel):
     seen: list[tuple[str, int]] = []
     channel.connect(lambda e: seen.append(("got", e.thing_id)), dispatch_uid="t1")
@@ -31,7 +31,7 @@ def test_sent_after_commit_not_before(channel):
     assert seen == [("got", 7)]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_not_sent_when_rolled_back(channel):
     seen: list[int] = []
     channel.connect(lambda e: seen.append(e.thing_id), dispatch_uid="t2")
@@ -41,7 +41,7 @@ def test_not_sent_when_rolled_back(channel):
     assert seen == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_failing_receiver_is_logged_and_others_still_run(channel, caplog):
     seen: list[int] = []
 
