@@ -105,9 +105,3 @@ class TicketEventKind(models.TextChoices):
     ATTACHMENT_ADDED = "attachment_added", "Attachment added"
     LEGAL_HOLD = "legal_hold", "Legal hold changed"
     RETENTION_PURGE = "retention_purge", "Personal data purged"
-
-
-class MailStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
