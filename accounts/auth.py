@@ -13,7 +13,9 @@ from axes.backends import AxesStandaloneBackend
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -87,3 +89,15 @@ def _log_locked_out(
         ip_address or _ip(request),
         minutes,
     )
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in account behind an admin or staff request, as services expect it.
+
+    Admin views run only for signed-in staff, so an anonymous user here means a
+    view was wired without that guard: refuse rather than act for nobody.
+    """
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in first.")
+    return user

@@ -7,11 +7,12 @@ last time step used, so a replayed code is refused.
 
 import logging
 import re
+from typing import cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,16 +28,16 @@ def mfa_required() -> bool:
     return bool(settings.ADMIN_MFA_REQUIRED)
 
 
-def confirmed_device(user: AbstractBaseUser) -> TOTPDevice | None:
+def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
-def is_verified(user: AbstractBaseUser) -> bool:
+def is_verified(user: User | AnonymousUser) -> bool:
     """Signed in with a second factor in this session (set by OTPMiddleware or at login)."""
     return getattr(user, "otp_device", None) is not None
 
 
-def needs_enrolment(user: AbstractBaseUser) -> bool:
+def needs_enrolment(user: User | AnonymousUser) -> bool:
     """A signed-in staff member who must set up an authenticator before using the admin."""
     return (
         mfa_required()
@@ -63,7 +64,7 @@ def totp_verify(*, device: TOTPDevice, token: str) -> bool:
         return locked.verify_token(token)
 
 
-def enrolment_device(*, user: AbstractBaseUser) -> TOTPDevice:
+def enrolment_device(*, user: User) -> TOTPDevice:
     """The unconfirmed authenticator being set up by this user (created once)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
@@ -71,7 +72,7 @@ def enrolment_device(*, user: AbstractBaseUser) -> TOTPDevice:
     return device
 
 
-def enrolment_confirm(*, user: AbstractBaseUser, token: str) -> TOTPDevice | None:
+def enrolment_confirm(*, user: User, token: str) -> TOTPDevice | None:
     """Confirm the user's new authenticator with a code it shows.
 
     Refused (None) when the user already has a confirmed authenticator: adding
@@ -108,14 +109,14 @@ class AdminLoginForm(AdminAuthenticationForm):
         # AuthenticationForm sets max_length after the field is built, so it is
         # not enforced; an overlong name would reach the lockout table's column.
         username = self.cleaned_data["username"]
-        limit = self.fields["username"].max_length or 150
+        limit = cast(forms.CharField, self.fields["username"]).max_length or 150
         if len(username) > limit:
             raise ValidationError(f"Usernames have at most {limit} characters.", code="max_length")
         return username
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        user = self.get_user()
+        user = self.user_cache
         if user is None or not mfa_required():
             return cleaned
         device = confirmed_device(user)
@@ -138,7 +139,8 @@ class AdminLoginForm(AdminAuthenticationForm):
                 code="invalid_token",
             )
         device.refresh_from_db()
-        user.otp_device = device  # django-otp marks the session verified on login
+        # django-otp marks the session verified on login; User does not declare the attribute.
+        user.otp_device = device  # type: ignore[attr-defined]
         return cleaned
 
 

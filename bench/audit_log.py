@@ -12,8 +12,10 @@ import io
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -29,8 +31,10 @@ from django.db import connection, reset_queries  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+T = TypeVar("T")
 
-def timed(label: str, fn, runs: int = 5):  # type: ignore[no-untyped-def]
+
+def timed(label: str, fn: Callable[[], T], runs: int = 5) -> T:
     reset_queries()  # the debug query log is capped; start from empty
     with CaptureQueriesContext(connection) as ctx:
         result = fn()
@@ -52,7 +56,7 @@ def fill(rows: int) -> None:
     from evidence.models import ChainHead, ChainLink, ChainSchema
 
     actor = system_actor()
-    control = Control.objects.order_by("pk").first()
+    control = Control.objects.earliest("pk")
     history = Control.history.model
     attnames = sorted(f.attname for f in history._meta.concrete_fields)
     schema, _ = ChainSchema.objects.get_or_create(model_label="compliance.historicalcontrol", fields=",".join(attnames))
@@ -104,7 +108,7 @@ def main() -> None:
 
         # The verifier on a real chain (real hashes), before the bulk rows.
         actor = system_actor()
-        cert = Certification.objects.order_by("pk").first()
+        cert = Certification.objects.earliest("pk")
         for i in range(2000):
             cert.target = f"target {i}"
             content_save(obj=cert, actor=actor, reason=f"edit {i}")

@@ -8,6 +8,7 @@ database (or DATABASE_URL if set):
 Run with `make bench`.
 """
 
+import io
 import os
 import sys
 import tempfile
@@ -85,7 +86,7 @@ def publish() -> None:
 
 def main() -> None:
     call_command("migrate", verbosity=0)
-    call_command("load_seed_content", verbosity=0, stdout=open(os.devnull, "w"))
+    call_command("load_seed_content", verbosity=0, stdout=io.StringIO())
     from core.history import system_actor
     from tests.factories import add_rows_per_section
 

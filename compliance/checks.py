@@ -17,6 +17,7 @@ when the database is unreachable or not migrated yet it stays silent rather
 than failing the command.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,12 +62,12 @@ def live_security_txt_expiry(now: datetime | None = None) -> SecurityTxtExpiry |
     )
 
 
-def _applies(app_configs: list[AppConfig] | None) -> bool:
+def _applies(app_configs: Sequence[AppConfig] | None) -> bool:
     return app_configs is None or any(config.name == "compliance" for config in app_configs)
 
 
 @register("compliance")
-def check_formats_settings(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_formats_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     if not _applies(app_configs):
         return []
     messages: list[CheckMessage] = []
@@ -92,7 +93,7 @@ def check_formats_settings(app_configs: list[AppConfig] | None = None, **kwargs:
 
 
 @register("compliance", deploy=True)
-def check_site_url_https(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_site_url_https(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     if not _applies(app_configs) or urlsplit(settings.SITE_URL).scheme == "https":
         return []
     return [
@@ -105,7 +106,7 @@ def check_site_url_https(app_configs: list[AppConfig] | None = None, **kwargs: A
 
 
 @register("compliance")
-def check_security_txt_expiry(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_security_txt_expiry(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     if not _applies(app_configs):
         return []
     try:

@@ -18,6 +18,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from core.text import single_line, xml_text
+
 Snapshot = dict[str, Any]
 ChainHead = dict[str, Any]
 
@@ -58,7 +60,8 @@ def security_contacts(snapshot: Snapshot) -> list[str]:
     ]
     contacts: list[str] = []
     for email in emails:
-        email = email.strip()
+        # One field per line by construction: a value can never add a line.
+        email = "".join(single_line(email).split())
         uri = f"mailto:{email}"
         if email and uri not in contacts:
             contacts.append(uri)
@@ -83,17 +86,17 @@ def security_txt(
     if not contacts:
         raise ValueError("The published content names no security contact.")
     site_url = site_url.rstrip("/")
-    name = snapshot.get("organization", {}).get("name", "")
+    name = single_line(snapshot.get("organization", {}).get("name", ""))
     lines = [
         f"# Security contact{' for ' + name if name else ''}, from published version {version}.",
         *(f"Contact: {uri}" for uri in contacts),
         f"Expires: {rfc3339(security_txt_expires(effective_at, expires_days))}",
     ]
     if encryption_url:
-        lines.append(f"Encryption: {encryption_url}")
-    languages = snapshot.get("organization", {}).get("preferred_languages", [])
-    if languages:
-        lines.append(f"Preferred-Languages: {', '.join(languages)}")
+        lines.append(f"Encryption: {single_line(encryption_url)}")
+    languages = [single_line(lang) for lang in snapshot.get("organization", {}).get("preferred_languages", [])]
+    if any(languages):
+        lines.append(f"Preferred-Languages: {', '.join(lang for lang in languages if lang)}")
     lines.append(f"Canonical: {site_url}/.well-known/security.txt")
     lines.append(f"Policy: {site_url}/#{DISCLOSURE_ANCHOR}")
     return "\n".join(lines) + "\n"
@@ -160,9 +163,10 @@ def feed_entry_html(summary: str, diff_lines: list[str]) -> str:
     written by editors is shown as text and never interpreted as markup.
     """
     parts = []
-    if summary.strip():
-        parts.append(f"<p>{escape(summary.strip())}</p>")
+    summary = xml_text(summary).strip()
+    if summary:
+        parts.append(f"<p>{escape(summary)}</p>")
     if diff_lines:
-        items = "".join(f"<li>{escape(line)}</li>" for line in diff_lines)
+        items = "".join(f"<li>{escape(xml_text(line))}</li>" for line in diff_lines)
         parts.append(f"<ul>{items}</ul>")
     return "".join(parts) or "<p>No visible changes.</p>"

@@ -14,6 +14,13 @@ class PublicationRequestForm(forms.Form):
 class PublicationApproveForm(forms.Form):
     NOW = "now"
     SCHEDULE = "schedule"
+    # The fingerprint of the frozen snapshot the approver was shown.
+    fingerprint = forms.CharField(
+        widget=forms.HiddenInput,
+        min_length=64,
+        max_length=64,
+        error_messages={"required": "Open the request again and review it before approving."},
+    )
     when = forms.ChoiceField(
         choices=[(NOW, "Publish now"), (SCHEDULE, "Schedule for a later moment")],
         initial=NOW,
@@ -24,11 +31,12 @@ class PublicationApproveForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="In the site's time zone. The draft is frozen now, at approval; it becomes visible then.",
+        help_text="In the site's time zone. What goes live then is the content frozen by the request.",
     )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("when") == self.SCHEDULE and not data.get("effective_at"):
             self.add_error(
                 "effective_at", forms.ValidationError("Give the moment it goes live.", code="effective_at_required")

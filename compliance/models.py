@@ -7,6 +7,7 @@ the page can be compared item by item across versions.
 """
 
 from datetime import datetime
+from typing import Any, ClassVar, NoReturn
 
 from django.conf import settings
 from django.db import models
@@ -15,6 +16,7 @@ from simple_history.models import HistoricalRecords
 
 from core.history import TrackedQuerySet
 from core.storage import private_storage
+from core.text import SingleLineCharField, SingleLineEmailField
 from evidence.registry import ChainSpec
 
 from .document_files import document_fingerprint, validate_document_file
@@ -27,6 +29,8 @@ class TrackedModel(models.Model):
 
     objects = TrackedQuerySet.as_manager()
     chain_spec = ChainSpec(history=True)
+    # Declared for the type checker only: each concrete model sets `history = HistoricalRecords()`.
+    history: ClassVar[Any]
 
     class Meta:
         abstract = True
@@ -57,14 +61,14 @@ class Organization(TrackedModel):
     """The company the page is about. There is exactly one row."""
 
     singleton = models.BooleanField(default=True, unique=True, editable=False)
-    name = models.CharField(max_length=120, help_text="Short name, e.g. “Coaxiom”.")
-    legal_name = models.CharField(max_length=200, help_text="Legal entity, e.g. “Coaxiom LLC”.")
-    page_title = models.CharField(max_length=120, default="Security & Compliance")
+    name = SingleLineCharField(max_length=120, help_text="Short name, e.g. “Coaxiom”.")
+    legal_name = SingleLineCharField(max_length=200, help_text="Legal entity, e.g. “Coaxiom LLC”.")
+    page_title = SingleLineCharField(max_length=120, default="Security & Compliance")
     intro = models.TextField(help_text="Opening paragraph of the page.")
-    website = models.CharField(max_length=200, blank=True, help_text="Shown as text, e.g. “coaxiom.io”.")
-    contact_email = models.EmailField(help_text="General security and compliance contact.")
-    security_email = models.EmailField(help_text="Where vulnerability reports go (security.txt Contact).")
-    preferred_languages = models.CharField(
+    website = SingleLineCharField(max_length=200, blank=True, help_text="Shown as text, e.g. “coaxiom.io”.")
+    contact_email = SingleLineEmailField(help_text="General security and compliance contact.")
+    security_email = SingleLineEmailField(help_text="Where vulnerability reports go (security.txt Contact).")
+    preferred_languages = SingleLineCharField(
         max_length=60, default="en", help_text="Comma-separated language tags, e.g. “en, de”."
     )
     history = HistoricalRecords()
@@ -84,7 +88,7 @@ class Section(TrackedModel):
     """A section of the page: its title, introduction and place in the order."""
 
     key = models.CharField(max_length=40, choices=SectionKey.choices, unique=True)
-    title = models.CharField(max_length=120)
+    title = SingleLineCharField(max_length=120)
     intro = models.TextField(blank=True, help_text="Paragraph under the section heading.")
     position = models.PositiveIntegerField(default=100)
     history = HistoricalRecords()
@@ -99,9 +103,9 @@ class Section(TrackedModel):
 class Certification(OrderedContent):
     """A certification, attestation or agreement, with its real-world status."""
 
-    name = models.CharField(max_length=120, help_text="e.g. “SOC 2 Type I”.")
+    name = SingleLineCharField(max_length=120, help_text="e.g. “SOC 2 Type I”.")
     status = models.CharField(max_length=30, choices=CertificationStatus.choices, default=CertificationStatus.PLANNED)
-    target = models.CharField(max_length=120, blank=True, help_text="Target or timing as text, e.g. “Q4 2026”.")
+    target = SingleLineCharField(max_length=120, blank=True, help_text="Target or timing as text, e.g. “Q4 2026”.")
     description = models.TextField(blank=True)
     history = HistoricalRecords()
 
@@ -129,8 +133,8 @@ class Control(OrderedContent):
             ]
         },
     )
-    group = models.CharField(max_length=120, blank=True, help_text="Optional sub-heading, e.g. “Data in Transit”.")
-    title = models.CharField(max_length=200)
+    group = SingleLineCharField(max_length=120, blank=True, help_text="Optional sub-heading, e.g. “Data in Transit”.")
+    title = SingleLineCharField(max_length=200)
     body = models.TextField(blank=True, help_text="Shown after the title, separated by a dash.")
     status = models.CharField(max_length=20, choices=ControlStatus.choices, default=ControlStatus.IN_PLACE)
     history = HistoricalRecords()
@@ -145,12 +149,12 @@ class Control(OrderedContent):
 class Subprocessor(OrderedContent):
     """An infrastructure provider that processes data on the company's behalf."""
 
-    name = models.CharField(max_length=120)
-    purpose = models.CharField(max_length=300)
-    certifications = models.CharField(
+    name = SingleLineCharField(max_length=120)
+    purpose = SingleLineCharField(max_length=300)
+    certifications = SingleLineCharField(
         max_length=300, blank=True, help_text="Comma-separated, e.g. “SOC 2 Type II, ISO 27001”."
     )
-    location = models.CharField(max_length=120, blank=True, help_text="Where data is processed.")
+    location = SingleLineCharField(max_length=120, blank=True, help_text="Where data is processed.")
     history = HistoricalRecords()
 
     class Meta(OrderedContent.Meta):
@@ -167,7 +171,7 @@ class Subprocessor(OrderedContent):
 class DataHandlingRow(OrderedContent):
     """A row of the data handling table: a category and what is (not) collected."""
 
-    category = models.CharField(max_length=120)
+    category = SingleLineCharField(max_length=120)
     description = models.TextField()
     history = HistoricalRecords()
 
@@ -181,7 +185,7 @@ class DataHandlingRow(OrderedContent):
 class GdprFact(OrderedContent):
     """A labelled statement in the GDPR section, e.g. “Legal Basis”."""
 
-    label = models.CharField(max_length=120)
+    label = SingleLineCharField(max_length=120)
     body = models.TextField()
     history = HistoricalRecords()
 
@@ -195,9 +199,9 @@ class GdprFact(OrderedContent):
 class ContactRoute(OrderedContent):
     """Where to send which kind of inquiry."""
 
-    label = models.CharField(max_length=120, help_text="e.g. “Privacy & legal”.")
-    email = models.EmailField()
-    topics = models.CharField(max_length=300, help_text="What to send there, e.g. “DPA requests, GDPR inquiries”.")
+    label = SingleLineCharField(max_length=120, help_text="e.g. “Privacy & legal”.")
+    email = SingleLineEmailField()
+    topics = SingleLineCharField(max_length=300, help_text="What to send there, e.g. “DPA requests, GDPR inquiries”.")
     history = HistoricalRecords()
 
     class Meta(OrderedContent.Meta):
@@ -221,7 +225,7 @@ class Document(OrderedContent):
     access request. The file lives under PRIVATE_MEDIA_ROOT and has no URL;
     views serve it only for the version listed by the live publication."""
 
-    title = models.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     description = models.TextField(blank=True)
     visibility = models.CharField(
         max_length=10,
@@ -258,7 +262,7 @@ class Document(OrderedContent):
 
 
 # Models whose rows make up the page, in the order the admin lists them.
-CONTENT_MODELS: tuple[type[models.Model], ...] = (
+CONTENT_MODELS: tuple[type[TrackedModel], ...] = (
     Organization,
     Section,
     Certification,
@@ -292,16 +296,16 @@ class PublicationQuerySet(models.QuerySet):
         still-scheduled version held and supersedes it."""
         return self.in_effect(at).order_by("-version")
 
-    def _refuse(self, name: str) -> None:
+    def _refuse(self, name: str) -> NoReturn:
         raise PublicationImmutableError(f"Publication.objects.{name}(): publications are never changed.")
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> NoReturn:
         self._refuse("update")
 
-    def bulk_update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
         self._refuse("bulk_update")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> NoReturn:
         self._refuse("delete")
 
 
@@ -317,7 +321,7 @@ class Publication(models.Model):
     chain_spec = ChainSpec(time_field="snapshot_taken_at", user_field="approved_by", action="published", publishes=True)
 
     version = models.PositiveIntegerField(unique=True, help_text="1, 2, 3… in order of approval.")
-    snapshot = models.JSONField(help_text="The page as `build_snapshot()` returned it at approval.")
+    snapshot = models.JSONField(help_text="The page as `build_snapshot()` returned it when publication was asked for.")
     summary = models.TextField(help_text="What changed and why, as the requester wrote it.")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -330,7 +334,11 @@ class Publication(models.Model):
         related_name="+",
     )
     snapshot_taken_at = models.DateTimeField(
-        default=timezone.now, help_text="When the draft was frozen into this publication (approval)."
+        default=timezone.now,
+        help_text="When the draft was frozen into the snapshot: when publication was asked for (the request).",
+    )
+    approved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a second person approved it (empty on versions from before it was kept)."
     )
     effective_at = models.DateTimeField(
         help_text="From when the public page shows this version (approval time, or a scheduled moment)."
@@ -356,14 +364,14 @@ class Publication(models.Model):
     def __str__(self) -> str:
         return f"Version {self.version}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # An integrity guard, not workflow: a publication is evidence of what
         # the public saw, so an existing row is never rewritten.
         if not self._state.adding:
             raise PublicationImmutableError("A publication is never changed once written.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PublicationImmutableError("A publication is never deleted.")
 
 
@@ -375,6 +383,14 @@ class PublicationRequest(models.Model):
     """
 
     summary = models.TextField(help_text="What changes for readers, in a sentence or two.")
+    # The draft as it stood when publication was asked for: what the approver
+    # reviews and exactly what approval publishes. Edits made afterwards need
+    # a new request. Empty only on requests made before requests froze it.
+    snapshot = models.JSONField(null=True, blank=True, editable=False)
+    snapshot_sha256 = models.CharField(
+        "fingerprint", max_length=64, blank=True, editable=False, help_text="SHA-256 of the frozen snapshot."
+    )
+    snapshot_taken_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(
         max_length=20,
         choices=PublicationRequestStatus.choices,

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Model
 from django.utils import timezone
@@ -16,6 +17,21 @@ from .snapshot import Snapshot, build_snapshot
 def live_publication(now: datetime | None = None) -> Publication | None:
     """The publication the public sees at `now` (default: the present). One query."""
     return Publication.objects.live(now).first()
+
+
+# What the public layout shows before anything is published: no name, so the
+# header falls back to a neutral "Trust center".
+UNPUBLISHED_ORGANIZATION: dict[str, Any] = {"name": "", "security_email": ""}
+
+
+def published_organization(now: datetime | None = None) -> dict[str, Any]:
+    """The organization part of the live snapshot (name, contacts, ...), or
+    `UNPUBLISHED_ORGANIZATION`. One query that reads only that part of the
+    snapshot, not the whole page."""
+    organization = Publication.objects.live(now).values_list("snapshot__organization", flat=True).first()
+    if not isinstance(organization, dict):
+        return dict(UNPUBLISHED_ORGANIZATION)
+    return organization
 
 
 def latest_publication() -> Publication | None:
@@ -74,16 +90,19 @@ def publication_changelog(now: datetime | None = None) -> list[ChangelogEntry]:
     return entries
 
 
-def editor_ids_since(moment: datetime | None) -> set[int]:
+def editor_ids_since(moment: datetime | None, until: datetime | None = None) -> set[int]:
     """Ids of the users who changed any content row at or after `moment` (all
-    time if None). "At" counts: an edit stamped the same instant as a snapshot
-    may not be in it, so it is treated as unreviewed."""
+    time if None) and, given `until`, at or before it. "At" counts at both
+    ends: an edit stamped the same instant as a snapshot may or may not be in
+    it, so it is treated as part of it and as unreviewed."""
     ids: set[int] = set()
     model: type[Model]
     for model in CONTENT_MODELS:
-        rows = model.history.exclude(history_user__isnull=True)  # type: ignore[attr-defined]
+        rows = model.history.exclude(history_user__isnull=True)
         if moment is not None:
             rows = rows.filter(history_date__gte=moment)
+        if until is not None:
+            rows = rows.filter(history_date__lte=until)
         ids.update(rows.values_list("history_user_id", flat=True).distinct())
     return ids
 

@@ -5,10 +5,10 @@ the acting user and the reason for the change.
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -20,10 +20,12 @@ from .diff import snapshots_differ
 from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
 from .models import Publication, PublicationRequest
 from .selectors import editor_ids_since, latest_publication, live_publication, scheduled_publications
-from .snapshot import build_snapshot
+from .snapshot import build_snapshot, snapshot_fingerprint
 from .tasks import publication_go_live
 
 REASON_MAX_LENGTH = 500
+_M = TypeVar("_M", bound=models.Model)
+
 SEED_REASON = "initial content import"
 
 
@@ -39,7 +41,7 @@ def clean_reason(reason: str | None) -> str:
     return reason
 
 
-def content_save(*, obj: models.Model, actor: AbstractBaseUser, reason: str) -> models.Model:
+def content_save(*, obj: _M, actor: User, reason: str) -> _M:
     """Validate and save a content row (create or update).
 
     Side effects: one history row carrying `actor` and `reason`.
@@ -52,7 +54,7 @@ def content_save(*, obj: models.Model, actor: AbstractBaseUser, reason: str) -> 
     return obj
 
 
-def content_delete(*, obj: models.Model, actor: AbstractBaseUser, reason: str) -> None:
+def content_delete(*, obj: models.Model, actor: User, reason: str) -> None:
     """Delete a content row.
 
     Side effects: one history row of type "deleted" carrying `actor` and `reason`.
@@ -68,7 +70,7 @@ def content_get_or_create(
     model: type[models.Model],
     lookup: dict[str, Any],
     values: dict[str, Any],
-    actor: AbstractBaseUser,
+    actor: User,
     reason: str,
 ) -> tuple[models.Model, bool]:
     """Create the row matching `lookup` with `values` unless it exists.
@@ -83,7 +85,7 @@ def content_get_or_create(
     return content_save(obj=obj, actor=actor, reason=reason), True
 
 
-def seed_load(*, data: dict[str, Any], actor: AbstractBaseUser, reason: str = SEED_REASON) -> dict[str, int]:
+def seed_load(*, data: dict[str, Any], actor: User, reason: str = SEED_REASON) -> dict[str, int]:
     """Load page content from a seed document; rows that exist are left alone.
 
     Returns how many rows were created per kind. Running it twice creates
@@ -147,7 +149,7 @@ def clean_summary(summary: str | None) -> str:
     return summary
 
 
-def _require_perm(actor: AbstractBaseUser, perm: str, action: str) -> None:
+def _require_perm(actor: User, perm: str, action: str) -> None:
     if not (actor.is_active and actor.has_perm(perm)):
         raise PermissionDenied(f"You are not allowed to {action}.")
 
@@ -164,12 +166,15 @@ def _ensure_something_to_publish(draft: dict[str, Any], now: datetime) -> None:
         )
 
 
-def four_eyes_check(*, requested_by_id: int, actor: AbstractBaseUser) -> None:
+def four_eyes_check(*, requested_by_id: int, actor: User, frozen_at: datetime | None = None) -> None:
     """Raise a ValidationError saying why `actor` may not approve, if so.
 
     With four-eyes on (settings.PUBLISH_FOUR_EYES), the approver is neither the
-    requester nor anyone who changed content after the newest publication's
-    snapshot was taken (their change has not been seen by a second person).
+    requester nor anyone who made a change that the snapshot under review
+    carries: a change after the newest publication's snapshot and up to
+    `frozen_at`, when the request froze its snapshot (None: up to now).
+    Someone who edited only after the request may approve it: their edit is
+    not in it.
     """
     if not settings.PUBLISH_FOUR_EYES:
         return
@@ -179,15 +184,16 @@ def four_eyes_check(*, requested_by_id: int, actor: AbstractBaseUser) -> None:
             code="four_eyes_requester",
         )
     latest = latest_publication()
-    if actor.pk in editor_ids_since(latest.snapshot_taken_at if latest else None):
+    if actor.pk in editor_ids_since(latest.snapshot_taken_at if latest else None, until=frozen_at):
         since = (
-            f"since version {latest.version} was approved on "
+            f"since version {latest.version} was frozen on "
             f"{date_format(timezone.localtime(latest.snapshot_taken_at), 'j F Y, H:i')}"
             if latest
             else "and nothing has been published yet"
         )
         raise ValidationError(
-            f"You edited the content {since}. With four-eyes review on, someone who did not edit it must approve.",
+            f"You edited the content this request publishes ({since}). With four-eyes review on, "
+            "someone who did not edit it must approve.",
             code="four_eyes_editor",
         )
 
@@ -196,8 +202,9 @@ def _publication_create(
     *,
     snapshot: dict[str, Any],
     summary: str,
-    requested_by: AbstractBaseUser,
-    approved_by: AbstractBaseUser,
+    requested_by: User,
+    approved_by: User,
+    snapshot_taken_at: datetime,
     now: datetime,
     effective_at: datetime,
 ) -> Publication:
@@ -208,7 +215,8 @@ def _publication_create(
         summary=summary,
         requested_by=requested_by,
         approved_by=approved_by,
-        snapshot_taken_at=now,
+        snapshot_taken_at=snapshot_taken_at,
+        approved_at=now,
         effective_at=effective_at,
     )
     # Enqueued in the same transaction: the announcement cannot be lost, nor
@@ -217,9 +225,12 @@ def _publication_create(
     return publication
 
 
-def publication_request(*, summary: str, actor: AbstractBaseUser) -> PublicationRequest:
-    """Ask for the current draft to be published.
+def publication_request(*, summary: str, actor: User) -> PublicationRequest:
+    """Ask for the current draft to be published, exactly as it stands now.
 
+    The draft is frozen into the request (snapshot and fingerprint): the
+    approver reviews that snapshot and approval publishes it, whatever is
+    edited meanwhile; later edits need a new request.
     Side effects: one pending PublicationRequest (at most one exists at a time).
     """
     _require_perm(actor, "compliance.request_publication", "ask for publication")
@@ -231,8 +242,16 @@ def publication_request(*, summary: str, actor: AbstractBaseUser) -> Publication
                 "A publication request is already awaiting approval; it covers the whole draft.",
                 code="request_pending",
             )
-        _ensure_something_to_publish(build_snapshot(), now)
-        return PublicationRequest.objects.create(summary=summary, requested_by=actor, requested_at=now)
+        snapshot = build_snapshot()
+        _ensure_something_to_publish(snapshot, now)
+        return PublicationRequest.objects.create(
+            summary=summary,
+            requested_by=actor,
+            requested_at=now,
+            snapshot=snapshot,
+            snapshot_sha256=snapshot_fingerprint(snapshot),
+            snapshot_taken_at=now,
+        )
 
 
 def _pending_request_for_update(request_id: int) -> PublicationRequest:
@@ -250,14 +269,18 @@ def _pending_request_for_update(request_id: int) -> PublicationRequest:
 def publication_approve(
     *,
     request_id: int,
-    actor: AbstractBaseUser,
+    actor: User,
     effective_at: datetime | None = None,
+    fingerprint: str | None = None,
 ) -> Publication:
-    """Approve a pending request: freeze the draft into the next version.
+    """Approve a pending request: its frozen snapshot becomes the next version.
 
-    The snapshot is taken now, at approval, also when `effective_at` lies in
-    the future: what the approver reviewed is what goes live, and later edits
-    wait for the next request. `effective_at=None` publishes at once.
+    What goes live is exactly the snapshot the request froze, also when
+    `effective_at` lies in the future and whatever was edited since: what the
+    approver reviewed is what the public sees. `fingerprint`, when given (the
+    admin always gives it), is the fingerprint of the snapshot the approver
+    was shown; approval is refused if it is not this request's.
+    `effective_at=None` publishes at once.
     Side effects: a Publication row; the request marked approved; a go-live
     task enqueued for `effective_at` (it sends `publication_live`).
     """
@@ -270,14 +293,27 @@ def publication_approve(
         )
     with transaction.atomic():
         pub_request = _pending_request_for_update(request_id)
-        four_eyes_check(requested_by_id=pub_request.requested_by_id, actor=actor)
-        snapshot = build_snapshot()
-        _ensure_something_to_publish(snapshot, now)
+        if pub_request.snapshot is None or pub_request.snapshot_taken_at is None:
+            raise ValidationError(
+                "This request was made before requests froze the draft they publish. "
+                "Reject it and ask for publication again.",
+                code="request_not_frozen",
+            )
+        if fingerprint is not None and fingerprint != pub_request.snapshot_sha256:
+            raise ValidationError(
+                "What you reviewed is not what this request publishes. Open the request again and review it.",
+                code="fingerprint_mismatch",
+            )
+        four_eyes_check(
+            requested_by_id=pub_request.requested_by_id, actor=actor, frozen_at=pub_request.snapshot_taken_at
+        )
+        _ensure_something_to_publish(pub_request.snapshot, now)
         publication = _publication_create(
-            snapshot=snapshot,
+            snapshot=pub_request.snapshot,
             summary=pub_request.summary,
             requested_by=pub_request.requested_by,
             approved_by=actor,
+            snapshot_taken_at=pub_request.snapshot_taken_at,
             now=now,
             effective_at=effective_at or now,
         )
@@ -289,7 +325,7 @@ def publication_approve(
     return publication
 
 
-def publication_reject(*, request_id: int, actor: AbstractBaseUser, reason: str) -> PublicationRequest:
+def publication_reject(*, request_id: int, actor: User, reason: str) -> PublicationRequest:
     """Turn a pending request down with a reason the requester can read.
 
     Side effects: the request marked rejected with who, when and why.
@@ -306,7 +342,7 @@ def publication_reject(*, request_id: int, actor: AbstractBaseUser, reason: str)
     return pub_request
 
 
-def publication_publish_initial(*, actor: AbstractBaseUser) -> Publication | None:
+def publication_publish_initial(*, actor: User) -> Publication | None:
     """Publish the content as version 1 when nothing was ever published.
 
     For the seed loader: the first content of a new installation goes live
@@ -323,6 +359,7 @@ def publication_publish_initial(*, actor: AbstractBaseUser) -> Publication | Non
             summary=INITIAL_PUBLICATION_SUMMARY,
             requested_by=actor,
             approved_by=actor,
+            snapshot_taken_at=now,
             now=now,
             effective_at=now,
         )

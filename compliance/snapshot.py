@@ -8,6 +8,8 @@ compare. Keys are stable slugs, never database ids.
 It runs a fixed number of queries whatever the number of rows.
 """
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -100,6 +102,13 @@ def _control_groups(controls: list[Control]) -> list[dict[str, Any]]:
             }
         )
     return groups
+
+
+def snapshot_fingerprint(snapshot: Snapshot) -> str:
+    """SHA-256 of the snapshot's canonical JSON (sorted keys, no spaces): the
+    same content has the same fingerprint whichever database stored it."""
+    canonical = json.dumps(snapshot, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def build_snapshot() -> Snapshot:

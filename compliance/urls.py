@@ -9,6 +9,7 @@ urlpatterns = [
     path("changelog/", views.changelog, name="changelog"),
     path("as-of/<str:day>/", views.as_of, name="as_of"),
     path("preview/", views.preview, name="preview"),
+    path("preview/request/<int:pk>/", views.preview_request, name="preview-request"),
     # Machine-readable formats of the live publication.
     path(".well-known/security.txt", views.security_txt, name="security-txt"),
     path("security.txt", views.security_txt_redirect, name="security-txt-redirect"),

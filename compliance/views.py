@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -24,7 +24,7 @@ from django.contrib.syndication.views import Feed
 from django.core.cache import cache as html_cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -35,10 +35,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core.http import no_store
+from core.text import single_line
 from evidence.selectors import Head, chain_head
 
 from . import formats
-from .models import Publication
+from .diff import snapshot_diff
+from .models import Publication, PublicationRequest
 from .selectors import (
     ChangelogEntry,
     draft_comparison,
@@ -105,7 +107,8 @@ def _cached_response(
         last_modified=int(last_modified.timestamp()),
     )
     if response is None:
-        html = html_cache.get_or_set(f"compliance:html:{kind}:{body_tag}", build, HTML_CACHE_SECONDS)
+        # The cache holds only what `build` returned.
+        html = cast(str, html_cache.get_or_set(f"compliance:html:{kind}:{body_tag}", build, HTML_CACHE_SECONDS))
         response = HttpResponse(fill(html) if fill is not None else html)
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(last_modified.timestamp())
@@ -236,6 +239,25 @@ def preview(request: HttpRequest) -> HttpResponse:
     context = {
         "snapshot": comparison.draft,
         "last_updated": timezone.now(),
+        "banner": banner,
+        "audit_head": chain_head(),
+    }
+    return render(request, PAGE_TEMPLATE, context)
+
+
+@no_store
+@staff_member_required
+def preview_request(request: HttpRequest, pk: int) -> HttpResponse:
+    """The snapshot a publication request froze, exactly as approval would publish it."""
+    if not request.user.has_perm("compliance.preview_draft"):
+        raise PermissionDenied("You may not preview the draft.")
+    pub_request = get_object_or_404(PublicationRequest.objects.exclude(snapshot=None), pk=pk)
+    live = live_publication()
+    changes = snapshot_diff(live.snapshot if live else None, pub_request.snapshot)
+    banner = {"kind": "request", "changes": changes, "live": live, "request": pub_request}
+    context = {
+        "snapshot": pub_request.snapshot,
+        "last_updated": pub_request.snapshot_taken_at,
         "banner": banner,
         "audit_head": chain_head(),
     }
@@ -402,7 +424,7 @@ class PublicationFeed(Feed):
 
     def _organization_name(self, entries: list[ChangelogEntry]) -> str:
         name = entries[0].publication.snapshot.get("organization", {}).get("name", "") if entries else ""
-        return name or "Trust center"
+        return single_line(name) or "Trust center"
 
     def title(self, entries: list[ChangelogEntry]) -> str:
         return f"{self._organization_name(entries)}: Security & Compliance changes"
@@ -454,7 +476,7 @@ def publication_feed(request: HttpRequest) -> HttpResponse:
     return _respond(
         request,
         body,
-        content_type=feed.content_type,
+        content_type=Atom1Feed.content_type,
         etag_prefix=f"feed-v{entries[0].publication.version if entries else 0}",
         last_modified=last,
     )

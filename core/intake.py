@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from .ratelimits import client_ip, submission_is_limited
-from .text import EMAIL_MAX_LENGTH
+from .text import EMAIL_MAX_LENGTH, validate_single_line
 
 # Upper bounds shared by the forms and their tests.
 NAME_MAX = 200
@@ -35,6 +35,13 @@ TOO_MANY = (
 )
 
 T = TypeVar("T")
+
+
+def one_line_fields(form: forms.Form) -> None:
+    """Every one-line input of `form` refuses line breaks and control characters."""
+    for field in form.fields.values():
+        if isinstance(field.widget, forms.TextInput | forms.EmailInput) and not field.widget.is_hidden:
+            field.validators.append(validate_single_line)
 
 
 def new_submission_token() -> str:
@@ -59,6 +66,7 @@ class TokenForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        one_line_fields(self)
         if not self.is_bound:
             self.initial["submission_token"] = new_submission_token()
 

@@ -30,6 +30,7 @@ from django_tasks import task
 from . import tokens
 from .enums import MailStatus
 from .models import OutboxMail
+from .text import single_line
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +82,9 @@ def outbox_queue(
         about_type=ContentType.objects.get_for_model(about) if about is not None else None,
         about_id=about.pk if about is not None else None,
         template=template,
-        to=to,
-        subject=" ".join(subject.split())[:250],
+        # Header values are one line by construction, whatever the content held.
+        to=single_line(to),
+        subject=" ".join(single_line(subject).split())[:250],
         body_text=render_to_string(f"emails/{template}.txt", ctx),
         body_html=render_to_string(f"emails/{template}.html", ctx),
         headers=headers or {},

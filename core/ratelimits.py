@@ -9,6 +9,7 @@ reaches the cache: no address is stored in clear there.
 """
 
 import ipaddress
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -56,6 +57,15 @@ def _ip_key(group: str, request: HttpRequest) -> str:
     return client_ip(request)
 
 
+def _fixed_key(value: str) -> Callable[[str, HttpRequest], str]:
+    """A django-ratelimit key function that counts under `value`."""
+
+    def key(group: str, request: HttpRequest) -> str:
+        return value
+
+    return key
+
+
 def submission_is_limited(request: HttpRequest, *, emails: list[str]) -> bool:
     """Count one submission against the client's address and each email; True when over.
 
@@ -67,7 +77,7 @@ def submission_is_limited(request: HttpRequest, *, emails: list[str]) -> bool:
         limited |= is_ratelimited(
             request,
             group=EMAIL_GROUP,
-            key=lambda group, req, value=email.lower(): value,
+            key=_fixed_key(email.lower()),
             rate=settings.REQUEST_RATE_PER_EMAIL,
             increment=True,
         )

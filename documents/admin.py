@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.auth import acting_user
 from compliance.services import REASON_MAX_LENGTH
 from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
@@ -46,7 +48,7 @@ class NdaVersionAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: NdaVersion, form: Any, change: bool) -> None:
         if change:
             return  # the text of a version is never changed; add a new version
-        saved = services.nda_version_create(label=obj.label, text=obj.text, actor=request.user)
+        saved = services.nda_version_create(label=obj.label, text=obj.text, actor=acting_user(request))
         obj.pk, obj.active, obj.created_at = saved.pk, saved.active, saved.created_at
 
 
@@ -140,7 +142,9 @@ class DocumentGrantAdmin(ReadOnlyAdmin):
             count = 0
             for grant in queryset:
                 try:
-                    services.grant_revoke(grant_id=grant.pk, actor=request.user, reason=form.cleaned_data["reason"])
+                    services.grant_revoke(
+                        grant_id=grant.pk, actor=acting_user(request), reason=form.cleaned_data["reason"]
+                    )
                 except ValidationError as exc:
                     self.message_user(request, " ".join(exc.messages), messages.ERROR)
                     return None
@@ -156,7 +160,7 @@ class DocumentGrantAdmin(ReadOnlyAdmin):
                 "grants": queryset,
                 "form": form,
                 "title": "Revoke document access",
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from compliance.models import Document
+from core.text import SingleLineCharField
 from requests_app.models import Ticket
 
 
@@ -17,7 +18,7 @@ class NdaVersion(models.Model):
     """A version of the click-through non-disclosure agreement. Requesters accept
     the active one; earlier versions stay as the record of what was accepted."""
 
-    label = models.CharField(max_length=40, unique=True, help_text="e.g. “2026-06”.")
+    label = SingleLineCharField(max_length=40, unique=True, help_text="e.g. “2026-06”.")
     text = models.TextField(help_text="The full text shown to requesters. Never edit it once accepted: add a version.")
     active = models.BooleanField(default=False, help_text="The version new requests accept; one at a time.")
     created_at = models.DateTimeField()

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -165,7 +165,7 @@ def grant_url_template(document_slug: str) -> str:
     return token_url_template("documents:gated_download", slug=document_slug)
 
 
-def grant_on_fulfil(*, ticket: Ticket, actor: AbstractBaseUser | None, now: dt.datetime) -> DocumentGrant:
+def grant_on_fulfil(*, ticket: Ticket, actor: User | None, now: dt.datetime) -> DocumentGrant:
     """Fulfilling a document access ticket: grant access for DOCUMENT_GRANT_DAYS.
 
     Runs inside `ticket_transition`'s transaction. Side effects: a DocumentGrant;
@@ -230,7 +230,7 @@ def download_record(*, grant: DocumentGrant, sha256: str, ip: str | None, user_a
     )
 
 
-def grant_revoke(*, grant_id: int, actor: AbstractBaseUser, reason: str) -> DocumentGrant:
+def grant_revoke(*, grant_id: int, actor: User, reason: str) -> DocumentGrant:
     """Withdraw access before it expires. Repeating it changes nothing.
 
     Side effects: revoked_at, revoked_by and the reason on the grant."""
@@ -246,7 +246,7 @@ def grant_revoke(*, grant_id: int, actor: AbstractBaseUser, reason: str) -> Docu
     return grant
 
 
-def nda_version_create(*, label: str, text: str, actor: AbstractBaseUser) -> NdaVersion:
+def nda_version_create(*, label: str, text: str, actor: User) -> NdaVersion:
     """Add an NDA version and make it the active one (the previous one stays on record)."""
     label, text = (label or "").strip(), (text or "").strip()
     if not label or not text:

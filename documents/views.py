@@ -11,12 +11,12 @@ from typing import Any
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from compliance.enums import DocumentVisibility
-from compliance.models import Organization
 from core.http import mark_no_store
 from core.intake import intake_submit
 from core.ratelimits import client_ip
@@ -29,15 +29,8 @@ from .forms import AccessRequestForm
 from .selectors import listed_file_name, live_listing
 
 
-def _page(
-    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
-) -> HttpResponse:
-    org = Organization.objects.only("name").first()
-    return render(request, template, {"org_name": org.name if org else "", **(context or {})}, status=status)
-
-
 def _not_available(request: HttpRequest) -> HttpResponse:
-    response = _page(
+    response = render(
         request,
         "subscriptions/message.html",
         {
@@ -67,7 +60,7 @@ def _file_response(entry: dict[str, Any]) -> FileResponse | None:
 
 
 @require_GET
-def public_download(request: HttpRequest, slug: str) -> HttpResponse:
+def public_download(request: HttpRequest, slug: str) -> HttpResponseBase:
     """A public document, as the live page lists it."""
     entry = live_listing(slug)
     if entry is None or entry.get("visibility") != DocumentVisibility.PUBLIC:
@@ -80,11 +73,11 @@ def public_download(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def gated_download(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+def gated_download(request: HttpRequest, slug: str, token: str) -> HttpResponseBase:
     """A gated document through the private link of a grant; logged."""
     grant = services.grant_for_link(document_slug=slug, raw_token=token)
     entry = live_listing(slug) if grant is not None else None
-    if entry is None or entry.get("visibility") != DocumentVisibility.GATED:
+    if grant is None or entry is None or entry.get("visibility") != DocumentVisibility.GATED:
         return _not_available(request)
     response = _file_response(entry)
     if response is None:
@@ -109,7 +102,7 @@ def request_access(request: HttpRequest, slug: str) -> HttpResponse:
         return _not_available(request)
     nda = services.active_nda()
     if nda is None:
-        return _page(
+        return render(
             request,
             "subscriptions/message.html",
             {
@@ -132,7 +125,7 @@ def request_access(request: HttpRequest, slug: str) -> HttpResponse:
             status = outcome
     else:
         form = AccessRequestForm(initial={"nda_version": nda.pk})
-    return _page(
+    return render(
         request,
         "documents/request_access.html",
         {"document": document, "nda": nda, "form": form, "grant_days": settings.DOCUMENT_GRANT_DAYS},

@@ -3,6 +3,7 @@ import tempfile
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
@@ -23,12 +24,12 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
-        changelist = "%s_%s_changelist" % info
+        changelist = "{}_{}_changelist".format(*info)
         # The log replaces the changelist; the standard object pages stay
         # (read-only: every add, change and delete is refused above).
         return [
             path("", self.admin_site.admin_view(self.log_view), name=changelist),
-            path("export/", self.admin_site.admin_view(self.export_view), name="%s_%s_export" % info),
+            path("export/", self.admin_site.admin_view(self.export_view), name="{}_{}_export".format(*info)),
         ] + [url for url in super().get_urls() if getattr(url, "name", None) != changelist]
 
     def log_view(self, request: HttpRequest) -> HttpResponse:
@@ -60,7 +61,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
         }
         return TemplateResponse(request, "admin/evidence/audit_log.html", context)
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
         if not request.user.has_perm(EXPORT_PERMISSION):
@@ -86,7 +87,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
         filename = export_filename(data["date_from"], data["date_to"], data["format"])
         if data["manifest"]:
             out.close()
-            response: HttpResponse = HttpResponse(manifest.to_json(), content_type="application/json")
+            response: HttpResponseBase = HttpResponse(manifest.to_json(), content_type="application/json")
             response["Content-Disposition"] = f'attachment; filename="{filename}.manifest.json"'
         else:
             out.seek(0)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from .export import FORMATS
 from .registry import chained_models
-from .selectors import AuditFilters
+from .selectors import AuditFilters, validate_audit_date
 
 
 def _model_choices() -> list[tuple[str, str]]:
@@ -15,17 +15,28 @@ def _model_choices() -> list[tuple[str, str]]:
     for label, chained in chained_models().items():
         meta = (chained.content_model or chained.model)._meta
         choices.append((label, str(meta.verbose_name).capitalize()))
-    return [("", "All")] + sorted(choices, key=lambda c: c[1])
+    return [("", "All"), *sorted(choices, key=lambda c: c[1])]
 
 
 class AuditFilterForm(forms.Form):
-    date_from = forms.DateField(label="From (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label="From (UTC)",
+        required=False,
+        validators=[validate_audit_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = forms.DateField(
+        label="To (UTC)",
+        required=False,
+        validators=[validate_audit_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     user = forms.CharField(label="User", required=False, max_length=150, help_text="Username")
     model = forms.ChoiceField(label="Kind", required=False, choices=_model_choices)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise ValidationError("The start date is after the end date.", code="date_order")
         return data
@@ -49,13 +60,18 @@ class AuditFilterForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    date_from = forms.DateField(label="From (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label="From (UTC)", validators=[validate_audit_date], widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To (UTC)", validators=[validate_audit_date], widget=forms.DateInput(attrs={"type": "date"})
+    )
     format = forms.ChoiceField(choices=[(f, f.upper() if f == "csv" else "JSON Lines") for f in FORMATS])
     manifest = forms.BooleanField(required=False, label="Download the manifest instead of the file")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start: date | None = data.get("date_from")
         end: date | None = data.get("date_to")
         if start and end and start > end:

@@ -25,6 +25,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
+from django.db.models.options import Options
 
 SPEC_ATTRIBUTE = "chain_spec"
 
@@ -62,6 +63,21 @@ class Chained:
         return sorted(f.attname for f in self.model._meta.concrete_fields)
 
     @property
+    def content_meta(self) -> "Options[models.Model]":
+        """The content model's options, for history rows (refused for records)."""
+        if self.content_model is None:
+            raise LookupError(f"{self.label} holds records, not versions of content.")
+        return self.content_model._meta
+
+    @property
+    def content_pk_attname(self) -> str:
+        """The column of a history row that names the content row it is a version of."""
+        pk = self.content_meta.pk
+        if pk is None:
+            raise LookupError(f"{self.label}: the content model has no primary key.")
+        return pk.attname
+
+    @property
     def tracked_attnames(self) -> list[str]:
         """Fields of the content that a change can touch (history rows only)."""
         if self.content_model is None:
@@ -73,9 +89,12 @@ def _attname(model: type[models.Model], name: str | None) -> str | None:
     if name is None:
         return None
     try:
-        return model._meta.get_field(name).attname
+        field = model._meta.get_field(name)
     except FieldDoesNotExist:
-        raise ImproperlyConfigured(f"{model._meta.label}.{SPEC_ATTRIBUTE} names no field {name!r}.") from None
+        field = None
+    if not isinstance(field, models.Field):
+        raise ImproperlyConfigured(f"{model._meta.label}.{SPEC_ATTRIBUTE} names no field {name!r}.")
+    return field.attname
 
 
 def declared_specs() -> list[tuple[type[models.Model], ChainSpec]]:

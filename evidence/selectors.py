@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery, Value
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
@@ -129,6 +130,22 @@ class AuditPage:
     older: int | None  # pass as ?before= to see older entries
 
 
+# The dates a filter or an export may name. Outside them the day arithmetic
+# overflows, and no link can be dated there anyway.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
+
+
+def validate_audit_date(day: date) -> None:
+    """Refuse a date outside EARLIEST_DATE..LATEST_DATE."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(
+            "Enter a date between %(earliest)s and %(latest)s.",
+            code="date_range",
+            params={"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
+        )
+
+
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -139,27 +156,27 @@ def seq_range(date_from: date | None, date_to: date | None) -> tuple[int, int] |
     Link times never go back, so the first link at or after the start and the
     last before the end bound the range: two index lookups. None when empty.
     """
-    lo, hi = 1, None
+    lo, hi = 1, 2**62
     if date_from is not None:
-        lo = (
+        first = (
             ChainLink.objects.filter(recorded_at__gte=day_start(date_from))
             .order_by("recorded_at", "seq")
             .values_list("seq", flat=True)
             .first()
         )
-        if lo is None:
+        if first is None:
             return None
+        lo = first
     if date_to is not None:
-        hi = (
+        last = (
             ChainLink.objects.filter(recorded_at__lt=day_start(date_to + timedelta(days=1)))
             .order_by("-recorded_at", "-seq")
             .values_list("seq", flat=True)
             .first()
         )
-        if hi is None:
+        if last is None:
             return None
-    if hi is None:
-        hi = 2**62
+        hi = last
     return (lo, hi) if lo <= hi else None
 
 
@@ -220,7 +237,7 @@ def iter_entries(filters: AuditFilters, batch: int = 1000) -> Iterator[AuditEntr
 def _history_rows(chained: Chained, pks: list[int]) -> dict[int, Any]:
     """The page's history rows and, in the same query, each one's previous version."""
     model = chained.model
-    object_pk = chained.content_model._meta.pk.attname  # type: ignore[union-attr]
+    object_pk = chained.content_pk_attname
     previous = (
         model._base_manager.filter(**{object_pk: OuterRef(object_pk)}, history_id__lt=OuterRef("history_id"))
         .order_by("-history_id")
@@ -294,7 +311,7 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
     for label, by_pk in rows.items():
         chained = registry[label]
         if chained.is_history:
-            object_pk = chained.content_model._meta.pk.attname  # type: ignore[union-attr]
+            object_pk = chained.content_pk_attname
             for row in by_pk.values():
                 versions_by_object[(label, getattr(row, object_pk))].append(row)
 
@@ -343,8 +360,8 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
 
 
 def _fill_history(entry: AuditEntry, chained: Chained, row: Any, versions: dict[tuple[str, Any], list[Any]]) -> None:
-    content_meta = chained.content_model._meta  # type: ignore[union-attr]
-    object_pk = content_meta.pk.attname
+    content_meta = chained.content_meta
+    object_pk = chained.content_pk_attname
     entry.object_id = getattr(row, object_pk)
     entry.object_repr = str(row.instance)
     entry.changed_at = row.history_date

@@ -1,43 +1,33 @@
-"""The ticket queue and its workflow buttons.
+"""The ticket queue, the ticket page, the outbox and extra holidays.
 
-Ticket fields are never edited directly: each button opens a small form whose
-view calls a service, and a refusal shows the service's message. Tickets are
-never deleted here.
+Ticket fields are never edited directly: the workflow buttons
+(`admin_workflow`) each open a small form whose view calls a service, and a
+refusal shows the service's message. Tickets are never deleted here.
 """
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_readonly import ReadOnlyInline
+from accounts.auth import acting_user
+from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 from core.http import mark_no_store
 
 from . import services
-from .admin_forms import (
-    ExtendForm,
-    FulfilForm,
-    InternalReasonForm,
-    MessageForm,
-    OptionalReasonForm,
-    ReasonForm,
-    RecordedReasonForm,
-    WorkflowForm,
-)
-from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketStatus
+from .admin_workflow import WorkflowAdminMixin
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind
 from .models import ExtraHoliday, Ticket, TicketAttachment, TicketEvent, TicketNote
 
 
@@ -147,133 +137,14 @@ class TicketNoteInline(admin.StackedInline):
         return False
 
 
-@dataclass(frozen=True)
-class WorkflowAction:
-    label: str
-    form_class: type[WorkflowForm]
-    from_statuses: frozenset[str]
-    permission: str = "requests_app.change_ticket"
-    help: str = ""
-
-
-ACTIONS: dict[str, WorkflowAction] = {
-    "assign_me": WorkflowAction("Assign to me", WorkflowForm, frozenset(TicketStatus.values) - {TicketStatus.CLOSED}),
-    "resend_verification": WorkflowAction(
-        "Resend verification link",
-        WorkflowForm,
-        frozenset({TicketStatus.AWAITING_VERIFICATION}),
-        help="Sends a new single-use link to the account's address; earlier links stop working.",
-    ),
-    "open": WorkflowAction(
-        "Open without link verification",
-        RecordedReasonForm,
-        frozenset({TicketStatus.AWAITING_VERIFICATION}),
-        help="Only when the requester's identity was established another way; say how. "
-        "Erasure, access and portability still cannot be fulfilled until the link is used.",
-    ),
-    "acknowledge": WorkflowAction(
-        "Acknowledge (start work)",
-        OptionalReasonForm,
-        frozenset({TicketStatus.OPEN}),
-        help="Moves the ticket to “In progress” and tells the requester work has started.",
-    ),
-    "resume": WorkflowAction("Resume work", InternalReasonForm, frozenset({TicketStatus.AWAITING_REQUESTER})),
-    "request_info": WorkflowAction(
-        "Request information",
-        MessageForm,
-        frozenset({TicketStatus.IN_PROGRESS}),
-        help="Moves the ticket to “Awaiting requester” and mails them your message.",
-    ),
-    "message": WorkflowAction("Message requester", MessageForm, ACTIVE_STATUSES),
-    "fulfil": WorkflowAction(
-        "Fulfil",
-        FulfilForm,
-        frozenset({TicketStatus.IN_PROGRESS}),
-        permission="requests_app.add_ticketattachment",
-        help="The requester is mailed a link to their status page, where they can download the PDF.",
-    ),
-    "reject": WorkflowAction(
-        "Reject",
-        ReasonForm,
-        frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS}),
-        help="The reason is mailed to the requester; for data-subject requests the mail also names "
-        "their right to complain to a supervisory authority.",
-    ),
-    "withdraw": WorkflowAction(
-        "Record withdrawal",
-        OptionalReasonForm,
-        frozenset({TicketStatus.AWAITING_REQUESTER}),
-    ),
-    "extend": WorkflowAction(
-        "Extend deadline",
-        ExtendForm,
-        ACTIVE_STATUSES,
-        help="Once, before the original deadline, with a reason; the requester is mailed a notice.",
-    ),
-    "close": WorkflowAction(
-        "Close",
-        WorkflowForm,
-        frozenset({TicketStatus.FULFILLED, TicketStatus.REJECTED, TicketStatus.WITHDRAWN, TicketStatus.EXPIRED}),
-    ),
-    "hold": WorkflowAction(
-        "Place legal hold",
-        RecordedReasonForm,
-        frozenset(TicketStatus.values),
-        help="Keeps the requester's data past the retention period, e.g. for a legal claim.",
-    ),
-    "release_hold": WorkflowAction("Release legal hold", RecordedReasonForm, frozenset(TicketStatus.values)),
-}
-
-TRANSITION_OF_ACTION = {
-    "open": TicketStatus.OPEN,
-    "acknowledge": TicketStatus.IN_PROGRESS,
-    "resume": TicketStatus.IN_PROGRESS,
-    "fulfil": TicketStatus.FULFILLED,
-    "reject": TicketStatus.REJECTED,
-    "withdraw": TicketStatus.WITHDRAWN,
-    "close": TicketStatus.CLOSED,
-}
-
-
-def run_action(name: str, ticket: Ticket, data: dict[str, Any], actor: Any) -> None:
-    """Call the service behind a workflow button with the form's cleaned data."""
-    expected = data["expected_status"]
-    if name not in TRANSITION_OF_ACTION and name != "request_info" and ticket.status != expected:
-        # The transition services check this under the row lock; for the
-        # other actions the page must at least not be stale.
-        raise services.TicketConflict("Someone else changed this ticket. Reload the page.", code="ticket_changed")
-    if name == "assign_me":
-        services.ticket_assign(ticket_id=ticket.pk, assignee=actor, actor=actor)
-    elif name == "resend_verification":
-        services.ticket_resend_verification(ticket_id=ticket.pk, actor=actor)
-    elif name == "request_info":
-        services.ticket_request_info(
-            ticket_id=ticket.pk, message=data["message"], actor=actor, expected_status=expected
-        )
-    elif name == "message":
-        services.ticket_add_message(ticket_id=ticket.pk, message=data["message"], actor=actor)
-    elif name in {"hold", "release_hold"}:
-        services.ticket_set_legal_hold(
-            ticket_id=ticket.pk, legal_hold=name == "hold", reason=data["reason"], actor=actor
-        )
-    elif name == "extend":
-        services.ticket_extend(
-            ticket_id=ticket.pk, reason=data["reason"], actor=actor, new_due_date=data.get("new_due_date")
-        )
-    else:
-        services.ticket_transition(
-            ticket_id=ticket.pk,
-            to_status=TRANSITION_OF_ACTION[name],
-            actor=actor,
-            reason=data.get("reason", ""),
-            attachment=data.get("attachment"),
-            expected_status=expected,
-        )
-
-
 @admin.register(Ticket)
-class TicketAdmin(SimpleHistoryAdmin):
+class TicketAdmin(WorkflowAdminMixin, SimpleHistoryAdmin):
     list_display = ("reference", "kind", "status", "verification", "assignee", "due_at", "due_indicator")
+
+    class Media:
+        # The queue's due markers and the workflow buttons: styles from a file, as the CSP allows no inline ones.
+        css = {"all": ("css/admin-extra.css",)}
+
     list_filter = ("kind", "status", VerificationFilter, ("assignee", admin.RelatedOnlyFieldListFilter), DueFilter)
     list_select_related = ("assignee",)
     search_fields = ("reference", "requester_email", "account_email")
@@ -342,23 +213,23 @@ class TicketAdmin(SimpleHistoryAdmin):
                     services.ticket_add_note(
                         ticket_id=form.instance.pk,
                         body=note_form.cleaned_data["body"],
-                        actor=request.user,
+                        actor=acting_user(request),
                     )
                 )
 
     @admin.display(description="verification")
     def verification(self, obj: Ticket) -> str:
         if obj.kind not in DATA_SUBJECT_KINDS:
-            return "–"
+            return "—"
         return "verified" if obj.verified_at else "pending"
 
     @admin.display(description="")
     def due_indicator(self, obj: Ticket) -> str:
         state = due_state(obj, timezone.now())
         if state == "overdue":
-            return format_html('<strong class="due-overdue" style="color:#ba2121">{}</strong>', "Overdue")
+            return format_html('<strong class="due-overdue">{}</strong>', "Overdue")
         if state == "soon":
-            return format_html('<span class="due-soon" style="color:#a05a00">{}</span>', "Due soon")
+            return format_html('<span class="due-soon">{}</span>', "Due soon")
         return ""
 
     @admin.display(description="form answers")
@@ -369,11 +240,7 @@ class TicketAdmin(SimpleHistoryAdmin):
 
     def get_urls(self) -> list[Any]:
         return [
-            path(
-                "<int:object_id>/workflow/<str:action>/",
-                self.admin_site.admin_view(self.workflow_view),
-                name="requests_app_ticket_workflow",
-            ),
+            *self.workflow_urls(),
             path(
                 "<int:object_id>/attachment/<int:attachment_id>/",
                 self.admin_site.admin_view(self.attachment_view),
@@ -382,65 +249,14 @@ class TicketAdmin(SimpleHistoryAdmin):
             *super().get_urls(),
         ]
 
-    def available_actions(self, request: HttpRequest, ticket: Ticket) -> list[tuple[str, WorkflowAction]]:
-        return [
-            (name, action)
-            for name, action in ACTIONS.items()
-            if ticket.status in action.from_statuses
-            and request.user.has_perm("requests_app.change_ticket")
-            and request.user.has_perm(action.permission)
-            and not (name == "extend" and ticket.extended_at is not None)
-            and not (name == "hold" and (ticket.legal_hold or ticket.personal_data_purged_at))
-            and not (name == "release_hold" and not ticket.legal_hold)
-        ]
-
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         ticket = Ticket.objects.filter(pk=object_id).first() if object_id.isdigit() else None
         extra = dict(extra_context or {})
         if ticket is not None:
-            extra["workflow_actions"] = [
-                (reverse("admin:requests_app_ticket_workflow", args=[ticket.pk, name]), action.label)
-                for name, action in self.available_actions(request, ticket)
-            ]
+            extra["workflow_actions"] = self.workflow_buttons(request, ticket)
         return super().change_view(request, object_id, form_url, extra_context=extra)
-
-    def workflow_view(self, request: HttpRequest, object_id: int, action: str) -> HttpResponse:
-        ticket = get_object_or_404(Ticket, pk=object_id)
-        spec = ACTIONS.get(action)
-        if spec is None:
-            raise Http404("No such action.")
-        if not (request.user.has_perm("requests_app.change_ticket") and request.user.has_perm(spec.permission)):
-            raise PermissionDenied
-        change_url = reverse("admin:requests_app_ticket_change", args=[ticket.pk])
-        if request.method == "POST":
-            form = spec.form_class(request.POST, request.FILES)
-            if form.is_valid():
-                try:
-                    run_action(action, ticket, form.cleaned_data, request.user)
-                except ValidationError as exc:
-                    for message in exc.messages:
-                        form.add_error(None, message)
-                else:
-                    messages.success(request, f"{ticket.reference}: {spec.label} done.")
-                    return HttpResponseRedirect(change_url)
-        else:
-            form = spec.form_class(initial={"expected_status": ticket.status})
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": ticket,
-            "ticket": ticket,
-            "form": form,
-            "action": spec,
-            "change_url": change_url,
-            "title": f"{spec.label}: {ticket.reference}",
-            "has_file_field": any(isinstance(f, forms.FileField) for f in form.fields.values()),
-        }
-        return TemplateResponse(
-            request, "admin/requests_app/ticket/workflow.html", context, status=400 if request.method == "POST" else 200
-        )
 
     def attachment_view(self, request: HttpRequest, object_id: int, attachment_id: int) -> FileResponse:
         if not request.user.has_perm("requests_app.view_ticketattachment"):
@@ -454,6 +270,25 @@ class TicketAdmin(SimpleHistoryAdmin):
                 content_type="application/pdf",
             )
         )
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(ReadOnlyAdmin):
+    """Every ticket's events in one list, for auditors who may not open tickets:
+    who moved, verified, assigned or extended what, when and why."""
+
+    list_display = ("created_at", "ticket", "kind", "actor", "from_status", "to_status", "text")
+    list_filter = ("kind",)
+    list_select_related = ("ticket", "actor")
+    search_fields = ("ticket__reference",)
+    ordering = ("-created_at", "-id")
+    fields = ("ticket", "created_at", "kind", "actor", "from_status", "to_status", "text", "visible_to_requester")
+    readonly_fields = fields
+
+    @admin.display(description="text")
+    def text(self, obj: TicketEvent) -> str:
+        # The requester's own words stay on the ticket, for those who work it.
+        return "(the requester's reply)" if obj.kind == TicketEventKind.REQUESTER_REPLY else obj.message
 
 
 @admin.register(ExtraHoliday)

@@ -8,6 +8,7 @@ mail rows and files of the ticket) so that the retention purge can find all of i
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
@@ -18,8 +19,9 @@ from simple_history.models import HistoricalRecords
 from core.history import HistoryBypassError, TrackedQuerySet
 from core.models import OutboxMail
 from core.storage import private_storage
+from core.text import SingleLineCharField, SingleLineEmailField
 
-from .enums import TicketEventKind, TicketKind, TicketStatus
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
 
 
 def _in_choices(field: str, choices: type[models.TextChoices]) -> models.Q:
@@ -50,11 +52,11 @@ class TicketHistoryQuerySet(HistoricalQuerySet):
                 f"Ticket.history.{name}() would rewrite the ticket's history; only the retention purge may."
             )
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> int:
         self._guard("update")
         return super().update(**kwargs)
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> tuple[int, dict[str, int]]:
         self._guard("delete")
         return super().delete()
 
@@ -86,13 +88,13 @@ class Ticket(models.Model):
     status = models.CharField(max_length=30, choices=TicketStatus.choices)
 
     # Requester personal data: purged by the retention job (see PERSONAL_FIELDS).
-    requester_name = models.CharField(max_length=200)
-    requester_email = models.EmailField()
-    account_email = models.EmailField(
+    requester_name = SingleLineCharField(max_length=200)
+    requester_email = SingleLineEmailField()
+    account_email = SingleLineEmailField(
         blank=True,
         help_text="Address of the account the request concerns; identity is verified through it.",
     )
-    legal_entity = models.CharField(max_length=200, blank=True)
+    legal_entity = SingleLineCharField(max_length=200, blank=True)
     details = models.TextField(blank=True)
     form_data = models.JSONField(default=dict, blank=True, help_text="Answers specific to the kind.")
     submitted_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -197,9 +199,13 @@ class Ticket(models.Model):
 
     @property
     def is_data_subject_request(self) -> bool:
-        from .enums import DATA_SUBJECT_KINDS
-
         return self.kind in DATA_SUBJECT_KINDS
+
+    @property
+    def identity_pending(self) -> bool:
+        """A data-subject request still being worked whose requester's identity
+        is not confirmed yet (by the link, or by staff another way)."""
+        return self.is_data_subject_request and self.verified_at is None and self.status in ACTIVE_STATUSES
 
     @property
     def verification_address(self) -> str:
@@ -267,7 +273,7 @@ class TicketAttachment(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="attachments")
     file = models.FileField(storage=private_storage, upload_to=attachment_path, max_length=200)
-    original_name = models.CharField(max_length=120)
+    original_name = SingleLineCharField(max_length=120)
     content_type = models.CharField(max_length=80)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
@@ -309,7 +315,7 @@ class ExtraHoliday(models.Model):
     """A day off that the country calendar lacks (company closure, local holiday)."""
 
     date = models.DateField(unique=True)
-    description = models.CharField(max_length=120)
+    description = SingleLineCharField(max_length=120)
 
     class Meta:
         ordering = ["date"]

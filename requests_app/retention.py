@@ -14,6 +14,8 @@ and the attachments' hashes.
 import datetime as dt
 import logging
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -37,7 +39,7 @@ PURGE_RECORD_REASON = "retention purge of ticket history: {rows} rows of 1 close
 # `purge_requester_data`: name -> callable(now=...) returning counts only.
 # Apps register theirs in AppConfig.ready (requests_app imports none of them).
 PURGE_HOOKS: dict[str, Callable[..., dict[str, int]]] = {}
-PURGED_VALUES = {
+PURGED_VALUES: dict[str, Any] = {
     "requester_name": "",
     "requester_email": "",
     "account_email": "",
@@ -105,7 +107,7 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
                 attachment.original_name = ""
                 attachment.purged_at = now
                 attachment.save(update_fields=["file", "original_name", "purged_at"])
-                transaction.on_commit(lambda name=name: private_storage().delete(name))
+                transaction.on_commit(partial(private_storage().delete, name))
                 counts["attachments"] += 1
             counts["replies"] += (
                 TicketEvent.objects.filter(ticket=ticket, kind=TicketEventKind.REQUESTER_REPLY)

@@ -15,12 +15,12 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from compliance.models import Organization
 from core import tokens
 from core.http import SAME_ORIGIN, mark_no_store
 from core.intake import IntakeForm, intake_submit
@@ -28,7 +28,7 @@ from core.ratelimits import reply_is_limited
 from core.text import clean_filename
 
 from . import selectors, services
-from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, STATES, TicketEventKind, TicketKind, requester_label
 from .forms import (
     DATA_RIGHTS,
     DATA_RIGHTS_BY_SLUG,
@@ -49,17 +49,11 @@ LINK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 DOWNLOAD_TYPES = {".pdf": "application/pdf"}
 
 
-def _page(
-    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
-) -> HttpResponse:
-    org = Organization.objects.only("name").first()
-    base = {"org_name": org.name if org else "", "data_rights": DATA_RIGHTS, **_promises()}
-    return render(request, template, {**base, **(context or {})}, status=status)
-
-
 def _link_invalid(request: HttpRequest, *, purpose: str) -> HttpResponse:
     """One answer for a wrong, used or expired link: same text, same status."""
-    return mark_no_store(_page(request, "requests_app/link_invalid.html", {"purpose": purpose}, status=404))
+    return mark_no_store(
+        render(request, "requests_app/link_invalid.html", {"purpose": purpose, **_promises()}, status=404)
+    )
 
 
 def _promises() -> dict[str, int]:
@@ -78,7 +72,7 @@ def _promises() -> dict[str, int]:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """The kinds of request one can make here."""
-    return _page(request, "requests_app/index.html")
+    return render(request, "requests_app/index.html", {"data_rights": DATA_RIGHTS, **_promises()})
 
 
 FORM_COPY: dict[str, dict[str, str]] = {
@@ -127,10 +121,11 @@ def intake(request: HttpRequest, kind: str, right: str | None = None) -> HttpRes
         "right": data_right,
         "is_data_subject": kind in DATA_SUBJECT_KINDS,
         **FORM_COPY.get(kind, {}),
+        **_promises(),
     }
     if data_right:
         context.update(title=data_right.title, lede=data_right.summary)
-    return _page(request, "requests_app/form.html", context, status=status)
+    return render(request, "requests_app/form.html", context, status=status)
 
 
 def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
@@ -144,7 +139,7 @@ def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
     except ValueError:
         length = 0
     if length > settings.REQUEST_FORM_MAX_BODY:
-        response = _page(
+        response = render(
             request,
             "requests_app/message.html",
             {
@@ -163,7 +158,7 @@ def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
 
 
 def _too_many(request: HttpRequest, *, back: str) -> HttpResponse:
-    return _page(
+    return render(
         request,
         "requests_app/message.html",
         {
@@ -211,7 +206,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
     info = request.session.get(SUBMITTED_SESSION_KEY)
     if not info:
         return mark_no_store(
-            _page(
+            render(
                 request,
                 "requests_app/message.html",
                 {
@@ -225,7 +220,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
             )
         )
     return mark_no_store(
-        _page(
+        render(
             request,
             "requests_app/submitted.html",
             {
@@ -233,6 +228,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
                 "kind_label": TicketKind(info["kind"]).label,
                 "needs_verification": info["needs_verification"],
                 "is_data_subject": info["kind"] in DATA_SUBJECT_KINDS,
+                **_promises(),
             },
         )
     )
@@ -253,7 +249,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         if not _verification_pending(token):
             return _link_invalid(request, purpose="verify")
-        return mark_no_store(_page(request, "requests_app/verify.html"), referrer_policy=SAME_ORIGIN)
+        return mark_no_store(render(request, "requests_app/verify.html"), referrer_policy=SAME_ORIGIN)
     try:
         ticket = services.ticket_verify(raw_token=token)
     except ValidationError:
@@ -277,7 +273,7 @@ def verified(request: HttpRequest) -> HttpResponse:
     info = request.session.get(VERIFIED_SESSION_KEY)
     if not info:
         return mark_no_store(
-            _page(
+            render(
                 request,
                 "requests_app/message.html",
                 {
@@ -288,7 +284,7 @@ def verified(request: HttpRequest) -> HttpResponse:
             )
         )
     return mark_no_store(
-        _page(
+        render(
             request,
             "requests_app/verified.html",
             {
@@ -333,23 +329,30 @@ REQUESTER_EVENT_LABELS: dict[str, str] = {
 def _status_page(
     request: HttpRequest, ticket: Ticket, token: str, reply_form: RequesterReplyForm, *, status: int = 200
 ) -> HttpResponse:
+    state = STATES[ticket.status]
     events = [
-        (event, REQUESTER_EVENT_LABELS.get(event.kind, event.get_kind_display()))
+        (
+            event,
+            REQUESTER_EVENT_LABELS.get(event.kind, event.get_kind_display()),
+            requester_label(event.to_status) if event.kind == TicketEventKind.STATUS_CHANGED else "",
+        )
         for event in selectors.ticket_public_events(ticket)
     ]
     attachments = list(selectors.ticket_public_attachments(ticket).order_by("created_at", "id"))
-    response = _page(
+    response = render(
         request,
         "requests_app/status.html",
         {
             "ticket": ticket,
             "token": token,
             "kind_label": ticket.get_kind_display(),
-            "status_label": ticket.get_status_display(),
+            "status_label": requester_label(ticket.status),
+            "notice": state.requester_notice,
+            "identity_pending": ticket.identity_pending,
             "events": events,
             "attachments": attachments,
             "is_data_subject": ticket.kind in DATA_SUBJECT_KINDS,
-            "can_reply": ticket.status in REPLY_STATUSES,
+            "can_reply": state.requester_may_reply,
             "form": reply_form,
         },
         status=status,
@@ -358,8 +361,6 @@ def _status_page(
     return mark_no_store(response, referrer_policy=SAME_ORIGIN)
 
 
-# A requester can write to staff while the ticket is being worked on.
-REPLY_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.AWAITING_REQUESTER})
 REPLY_SEEN_SECONDS = 24 * 3600
 
 
@@ -375,7 +376,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
     form = RequesterReplyForm(request.POST)
     if not form.is_valid():
         return _status_page(request, ticket, token, form, status=400)
-    if ticket.status not in REPLY_STATUSES:
+    if not STATES[ticket.status].requester_may_reply:
         form.add_error(
             None,
             ValidationError(
@@ -400,7 +401,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
-def attachment_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+def attachment_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponseBase:
     """A file of this ticket, only through this ticket's link, always as a download."""
     ticket = _ticket_for_link(token)
     attachment = None

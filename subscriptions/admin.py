@@ -106,6 +106,7 @@ class PublicationNoticesAdmin(ReadOnlyAdmin):
             )
         )
 
+    # The counts below are annotations from get_queryset, which the model does not declare.
     @admin.display(description="notices", ordering="notice_total")
     def notices_sent(self, obj: PublicationNotices) -> str:
         url = reverse("admin:subscriptions_subprocessornotice_changelist") + f"?publication__id__exact={obj.pk}"

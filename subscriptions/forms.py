@@ -1,8 +1,10 @@
 """Public forms of subscriptions (input validation only)."""
 
+from typing import cast
+
 from django import forms
 
-from core.intake import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm
+from core.intake import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm, one_line_fields
 
 from .enums import SubscriptionScope
 
@@ -24,6 +26,7 @@ class SubscribeForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        one_line_fields(self)
 
     def visible_fields_in_order(self):
         return self.visible_fields()
@@ -62,6 +65,6 @@ class ObjectionForm(IntakeForm):
 
     def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subprocessor"].choices = choices
+        cast(forms.ChoiceField, self.fields["subprocessor"]).choices = choices
         if len(choices) == 1:
             self.fields["subprocessor"].initial = choices[0][0]

@@ -9,6 +9,7 @@ from django.db import models
 
 from compliance.models import Publication
 from core.models import OutboxMail
+from core.text import SingleLineCharField, SingleLineEmailField
 from requests_app.models import Ticket
 
 from .enums import SubscriptionScope
@@ -18,7 +19,7 @@ class Subscriber(models.Model):
     """An address that asked for notices. It receives them only once it has
     confirmed (double opt-in) and until it unsubscribes."""
 
-    email = models.EmailField(unique=True, help_text="Stored lower-cased.")
+    email = SingleLineEmailField(unique=True, help_text="Stored lower-cased.")
     scope = models.CharField(max_length=20, choices=SubscriptionScope.choices, default=SubscriptionScope.ALL)
     requested_scope = models.CharField(
         max_length=20,
@@ -89,7 +90,7 @@ class SubprocessorObjection(models.Model):
     publication = models.ForeignKey(Publication, on_delete=models.PROTECT, related_name="objections")
     ticket = models.OneToOneField(Ticket, on_delete=models.PROTECT, related_name="subprocessor_objection")
     subprocessor_slug = models.SlugField(max_length=80)
-    subprocessor_name = models.CharField(max_length=120)
+    subprocessor_name = SingleLineCharField(max_length=120)
     created_at = models.DateTimeField()
 
     class Meta:

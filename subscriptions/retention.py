@@ -33,7 +33,7 @@ def erased_email(subscriber_id: int) -> str:
     return f"subscriber-{subscriber_id}@{ERASED_DOMAIN}"
 
 
-def subscribers_due_for_purge(now: dt.datetime):  # type: ignore[no-untyped-def]
+def subscribers_due_for_purge(now: dt.datetime):
     cutoff = now - dt.timedelta(days=settings.SUBSCRIBER_RETENTION_DAYS)
     link_expired_before_cutoff = Q(confirm_sent_at__lte=cutoff - dt.timedelta(days=CONFIRM_VALID_DAYS))
     return (

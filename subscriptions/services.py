@@ -157,7 +157,11 @@ def subscriber_confirm(*, raw_token: str) -> Subscriber:
         subscriber = (
             Subscriber.objects.select_for_update().filter(confirm_token_hash=tokens.token_hash(raw_token)).first()
         )
-        if subscriber is None or subscriber.confirm_sent_at + dt.timedelta(days=CONFIRM_VALID_DAYS) <= now:
+        if (
+            subscriber is None
+            or subscriber.confirm_sent_at is None
+            or subscriber.confirm_sent_at + dt.timedelta(days=CONFIRM_VALID_DAYS) <= now
+        ):
             raise ValidationError(LINK_INVALID, code="link_invalid")
         if not subscriber.is_active:
             subscriber.confirmed_at = now
@@ -206,7 +210,8 @@ def publication_subprocessor_changes(publication: Publication) -> SubprocessorCh
 def objection_closes_at(publication: Publication) -> dt.datetime:
     """End of the objection window: SUBPROCESSOR_OBJECTION_DAYS after approval,
     which is when the notices go out."""
-    return publication.snapshot_taken_at + dt.timedelta(days=settings.SUBPROCESSOR_OBJECTION_DAYS)
+    approved_at = publication.approved_at or publication.snapshot_taken_at
+    return approved_at + dt.timedelta(days=settings.SUBPROCESSOR_OBJECTION_DAYS)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from compliance.models import Organization, Publication
+from compliance.models import Publication
 from core.http import SAME_ORIGIN, mark_no_store
 from core.intake import intake_submit
 from core.ratelimits import client_ip
@@ -33,16 +33,9 @@ IP_GROUP = "subscriptions.subscribe.ip"
 EMAIL_GROUP = "subscriptions.subscribe.email"
 
 
-def _page(
-    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
-) -> HttpResponse:
-    org = Organization.objects.only("name").first()
-    return render(request, template, {"org_name": org.name if org else "", **(context or {})}, status=status)
-
-
 def _message(request: HttpRequest, heading: str, *paragraphs: str, status: int = 200) -> HttpResponse:
     return mark_no_store(
-        _page(request, "subscriptions/message.html", {"heading": heading, "paragraphs": paragraphs}, status=status),
+        render(request, "subscriptions/message.html", {"heading": heading, "paragraphs": paragraphs}, status=status),
         referrer_policy=SAME_ORIGIN,
     )
 
@@ -94,7 +87,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     else:
         scope = request.GET.get("scope")
         form = SubscribeForm(initial={"scope": scope if scope in SubscriptionScope.values else SubscriptionScope.ALL})
-    return _page(
+    return render(
         request,
         "subscriptions/subscribe.html",
         {
@@ -126,7 +119,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         )
         if not pending:
             return _link_invalid(request)
-        return mark_no_store(_page(request, "subscriptions/confirm.html"), referrer_policy=SAME_ORIGIN)
+        return mark_no_store(render(request, "subscriptions/confirm.html"), referrer_policy=SAME_ORIGIN)
     try:
         subscriber = services.subscriber_confirm(raw_token=token)
     except ValidationError:
@@ -146,7 +139,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         if services.subscriber_by_unsubscribe_token(token) is None:
             return _link_invalid(request)
-        return mark_no_store(_page(request, "subscriptions/unsubscribe.html"), referrer_policy=SAME_ORIGIN)
+        return mark_no_store(render(request, "subscriptions/unsubscribe.html"), referrer_policy=SAME_ORIGIN)
     try:
         services.subscriber_unsubscribe(raw_token=token)
     except ValidationError:
@@ -171,7 +164,7 @@ def objection(request: HttpRequest, version: int) -> HttpResponse:
     closes_at = services.objection_closes_at(publication)
     context: dict[str, Any] = {"publication": publication, "changes": changes, "closes_at": closes_at}
     if timezone.now() > closes_at:
-        return _page(request, "subscriptions/objection_closed.html", context, status=410)
+        return render(request, "subscriptions/objection_closed.html", context, status=410)
     choices = list(changes.concerned.items())
     status = 200
     if request.method == "POST":
@@ -184,7 +177,7 @@ def objection(request: HttpRequest, version: int) -> HttpResponse:
             status = outcome
     else:
         form = ObjectionForm(choices=choices)
-    return _page(request, "subscriptions/objection.html", {**context, "form": form}, status=status)
+    return render(request, "subscriptions/objection.html", {**context, "form": form}, status=status)
 
 
 def _object(request: HttpRequest, publication: Publication, form: ObjectionForm) -> HttpResponse | int:

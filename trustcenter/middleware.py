@@ -50,3 +50,21 @@ class StripNulHeadersMiddleware:
             if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
                 request.META[key] = value.replace("\x00", "")
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Send the Permissions-Policy header (PERMISSIONS_POLICY) on every response.
+
+    The site uses no browser feature behind a permission (camera, location,
+    payment, ...), so each one named is denied to the page and to any frame.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.value = ", ".join(f"{feature}=()" for feature in settings.PERMISSIONS_POLICY)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.value:
+            response.headers.setdefault("Permissions-Policy", self.value)
+        return response

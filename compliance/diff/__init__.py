@@ -339,7 +339,7 @@ def _diff_other(area: str, old: Any, new: Any) -> list[Change]:
         isinstance(v, list) and all(isinstance(i, dict) and "slug" in i for i in v) for v in (old or [], new or [])
     )
     if slugged:
-        sample = next(iter((new or []) + (old or [])), {})
+        sample: dict[str, Any] = next(iter((new or []) + (old or [])), {})
         name_field = next((f for f in ("name", "title", "label", "category") if f in sample), "slug")
         fields = tuple(_Field(f, f.replace("_", " ")) for f in sample if f not in {"slug", name_field})
         spec = _ListSpec(noun=f"{label} item", plural=area.replace("_", " "), name_field=name_field, fields=fields)

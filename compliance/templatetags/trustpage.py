@@ -1,6 +1,10 @@
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from django import template
+from django.template.context import Context
+from django.utils import timezone
 
 register = template.Library()
 
@@ -16,6 +20,30 @@ def iso_datetime(value: str | None) -> datetime | None:
         return None
 
 
+@register.filter
+def machine_datetime(value: datetime | str | None) -> str:
+    """A moment as HTML's `datetime` attribute takes it: ISO 8601 to the
+    second. (Django's "c" format keeps microseconds, which HTML refuses.)"""
+    if isinstance(value, str):
+        value = iso_datetime(value)
+    if not isinstance(value, datetime):
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)  # the zone the visible text is in
+    return value.isoformat(timespec="seconds")
+
+
 @register.simple_tag
 def section_template(key: str) -> str:
     return f"compliance/sections/{key}.html"
+
+
+@register.simple_tag(takes_context=True)
+def layout_organization(context: Context) -> Mapping[str, Any]:
+    """The organization the layout's header names: that of the snapshot the
+    page renders if it renders one, else the published one (context processor
+    `public_layout`), else none (an error page rendered without the request)."""
+    snapshot = context.get("snapshot")
+    if isinstance(snapshot, Mapping) and isinstance(snapshot.get("organization"), Mapping):
+        return snapshot["organization"]
+    return context.get("published_organization") or {}

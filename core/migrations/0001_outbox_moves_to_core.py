@@ -1,7 +1,7 @@
 """The outbox model moves from requests_app to core; its table stays where it is.
 
 State only: the table `requests_app_outboxmail`, its rows, indexes and
-constraints are untouched (see requests_app 0006 and subscriptions 0002).
+constraints are untouched (see requests_app 0007 and subscriptions 0003).
 """
 
 import django.db.models.deletion

@@ -63,7 +63,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0001_outbox_moves_to_core"),
-        ("requests_app", "0006_outbox_moves_to_core"),
+        ("requests_app", "0007_outbox_moves_to_core"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 

@@ -6,24 +6,20 @@ outbox mail the change implies. Services raise `ValidationError` with a code;
 `TicketConflict` (a ValidationError) when another change got there first.
 Personal data of requesters is never logged: logs name ticket ids and references.
 
-The services are split by seam: `intake` (submission, verification),
-`workflow` (staff changes), `common` (shared helpers) and, in its own module,
-`requests_app.retention`. Import them from here.
+The services are split by seam: `intake` (submission), `verification` (the
+requester's identity), `workflow` (status moves by the table in
+`enums.STATES`, and the other staff changes), `common` (shared helpers) and,
+in its own module, `requests_app.retention`. Import them from here.
 """
 
+from ..enums import STATE_STAMP
 from ..retention import tickets_purge_personal_data
 from ..selectors import ticket_by_status_token, ticket_status_token
 from .common import MESSAGE_MAX_LENGTH, TicketConflict
-from .intake import (
-    SUBMIT_REASON,
-    ticket_resend_verification,
-    ticket_submit,
-    ticket_verify,
-    tickets_expire_unverified,
-)
+from .intake import SUBMIT_REASON, ticket_submit
+from .verification import ticket_resend_verification, ticket_verify, ticket_verify_otherwise, tickets_expire_unverified
 from .workflow import (
     FULFIL_HOOKS,
-    STATE_STAMP,
     requester_reply,
     ticket_add_message,
     ticket_add_note,
@@ -53,6 +49,7 @@ __all__ = [
     "ticket_submit",
     "ticket_transition",
     "ticket_verify",
+    "ticket_verify_otherwise",
     "tickets_expire_unverified",
     "tickets_purge_personal_data",
 ]

@@ -6,13 +6,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 
 from accounts.roles import REQUEST_HANDLER
 from core import tokens
+from core.text import validate_single_line
 
 from ..mail import VERIFY, ticket_mail_queue
 from ..models import Ticket, TicketEvent, VerificationToken
@@ -24,12 +25,17 @@ class TicketConflict(ValidationError):
     """Another change to the same ticket is under way or has just happened."""
 
 
-def clean_text(value: Any, *, field: str, required: bool, max_length: int) -> str:
+def clean_text(value: Any, *, field: str, required: bool, max_length: int, one_line: bool = True) -> str:
     text = str(value or "").strip()
     if required and not text:
         raise ValidationError(f"{field} is required.", code=f"{field.lower().replace(' ', '_')}_required")
     if len(text) > max_length:
         raise ValidationError(f"{field} is too long (at most {max_length} characters).", code="too_long")
+    if one_line:
+        try:
+            validate_single_line(text)
+        except ValidationError as error:
+            raise ValidationError(f"{field}: {error.messages[0]}", code="control_characters") from None
     return text
 
 
@@ -46,7 +52,7 @@ def event_add(
     ticket: Ticket,
     *,
     kind: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     now: dt.datetime,
     from_status: str = "",
     to_status: str = "",
@@ -83,6 +89,15 @@ def lock(ticket_id: int, *, nowait: bool = True) -> Ticket:
             "Someone else is changing this ticket right now. Reload the page and try again.",
             code="ticket_locked",
         ) from None
+
+
+def expect_status(ticket: Ticket, expected_status: str | None) -> None:
+    """Refuse to change a ticket that has moved since the caller looked at it."""
+    if expected_status is not None and ticket.status != expected_status:
+        raise TicketConflict(
+            f"The ticket is now “{ticket.get_status_display()}”; someone else changed it. Reload the page.",
+            code="ticket_changed",
+        )
 
 
 def staff_notify_addresses() -> list[str]:

@@ -3,7 +3,7 @@ and leaves exactly one history row naming the editor; history is shown with
 field-level differences and can never be used to revert."""
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.conf import settings as django_settings
@@ -19,6 +19,7 @@ from compliance.models import (
     Organization,
     Section,
     Subprocessor,
+    TrackedModel,
 )
 from core.history import system_actor
 from tests.factories import new_row, published_page, save
@@ -61,11 +62,14 @@ def form_data(obj: models.Model, **changes: Any) -> dict[str, Any]:
     return data
 
 
-def counts(model: type[models.Model]) -> tuple[int, int]:
+_Tracked = TypeVar("_Tracked", bound=TrackedModel)
+
+
+def counts(model: type[TrackedModel]) -> tuple[int, int]:
     return model.objects.count(), model.history.count()
 
 
-def existing(model: type[models.Model]) -> models.Model:
+def existing(model: type[_Tracked]) -> _Tracked:
     """A saved row, written by someone other than the editor under test."""
     return save(new_row(model, system_actor()), system_actor(), "set up by the system")
 

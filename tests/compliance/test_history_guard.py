@@ -4,10 +4,9 @@ import ast
 from pathlib import Path
 
 import pytest
-from django.db import models
 
 from compliance.enums import SectionKey
-from compliance.models import CONTENT_MODELS, Control, Section
+from compliance.models import CONTENT_MODELS, Control, Section, TrackedModel
 from core.history import HistoryBypassError, system_actor
 from tests.factories import new_row, save
 
@@ -18,13 +17,13 @@ CONTENT_MODEL_NAMES = {model.__name__ for model in CONTENT_MODELS}
 
 
 @pytest.fixture
-def rows(db) -> dict[type[models.Model], models.Model]:
+def rows(db) -> dict[type[TrackedModel], TrackedModel]:
     actor = system_actor()
     return {model: save(new_row(model, actor), actor) for model in CONTENT_MODELS}
 
 
-def _snapshot(model: type[models.Model]) -> tuple[list[dict], int]:
-    return list(model.objects.values()), model.history.count()
+def _snapshot(model: type[TrackedModel]) -> tuple[list[dict], int]:
+    return [dict(row) for row in model.objects.values()], model.history.count()
 
 
 @pytest.mark.parametrize("model", CONTENT_MODELS, ids=lambda m: m.__name__)

@@ -214,7 +214,7 @@ def test_as_of_equals_the_live_page_of_that_date(clock, client, seeded, editor, 
 
 
 def test_as_of_shows_the_version_in_effect_at_the_end_of_the_day(client, three_versions):
-    v1, v2, v3 = three_versions
+    _v1, _v2, _v3 = three_versions
 
     day1 = client.get("/as-of/2026-06-01/").content.decode()
     day3 = client.get("/as-of/2026-06-03/").content.decode()

@@ -1,5 +1,6 @@
 """Publishing: requests, four-eyes approval, scheduling, go-live, seed, roles, admin."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,7 +31,7 @@ def add_subprocessor(actor, slug: str = "fly", name: str = "Fly.io") -> Subproce
     return save(Subprocessor(slug=slug, name=name, purpose="Compute"), actor, "new provider")
 
 
-def codes(exc: ValidationError) -> list[str]:
+def codes(exc: ValidationError) -> list[str | None]:
     return [e.code for e in exc.error_list]
 
 
@@ -111,11 +112,12 @@ def test_nothing_to_publish_is_refused(published, editor):
 # --- approving --------------------------------------------------------------------
 
 
-def test_approval_freezes_the_draft_into_the_next_version(clock, published, editor, approver):
+def test_approval_publishes_the_snapshot_the_request_froze(clock, published, editor, approver):
     add_subprocessor(editor)
+    requested_at = clock.now
     request = services.publication_request(summary="Add Fly.io", actor=editor)
+    frozen = build_snapshot()
     clock.advance(hours=2)
-    draft = build_snapshot()
 
     publication = services.publication_approve(request_id=request.pk, actor=approver)
 
@@ -127,8 +129,12 @@ def test_approval_freezes_the_draft_into_the_next_version(clock, published, edit
         editor,
         approver,
     )
-    assert publication.snapshot == draft
-    assert (publication.snapshot_taken_at, publication.effective_at) == (clock.now, clock.now)
+    assert publication.snapshot == frozen == request.snapshot
+    assert (publication.snapshot_taken_at, publication.approved_at, publication.effective_at) == (
+        requested_at,
+        clock.now,
+        clock.now,
+    )
     assert (request.status, request.decided_by, request.decided_at, request.publication) == (
         PublicationRequestStatus.APPROVED,
         approver,
@@ -198,7 +204,7 @@ def test_four_eyes_refuses_anyone_who_edited_since_the_last_publication(clock, p
 
     assert codes(exc.value) == ["four_eyes_editor"]
     assert exc.value.messages == [
-        "You edited the content since version 1 was approved on 1 June 2026, 09:00. "
+        "You edited the content this request publishes (since version 1 was frozen on 1 June 2026, 09:00). "
         "With four-eyes review on, someone who did not edit it must approve."
     ]
 
@@ -238,14 +244,53 @@ def test_a_decided_request_cannot_be_approved_again(published, editor, approver,
     assert Publication.objects.count() == 2
 
 
-def test_approval_refuses_when_the_draft_went_back_to_the_live_page(published, editor, approver):
+def test_edits_after_the_request_are_not_published_by_its_approval(published, editor, approver):
     fly = add_subprocessor(editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
+    add_subprocessor(editor, slug="render", name="Render")
     services.content_delete(obj=fly, actor=editor, reason="not yet")
+
+    publication = services.publication_approve(request_id=request.pk, actor=approver)
+
+    names = [s["name"] for s in publication.snapshot["subprocessors"]]
+    assert ("Fly.io" in names, "Render" in names) == (True, False)
+    assert live_publication() == publication
+
+
+def test_someone_who_edited_only_after_the_request_may_approve_it(published, editor, make_staff):
+    both = make_staff("bo", "Compliance editor", "Compliance approver")
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    add_subprocessor(both, slug="render", name="Render")  # not part of the request
+
+    publication = services.publication_approve(request_id=request.pk, actor=both)
+
+    assert (publication.version, publication.approved_by) == (2, both)
+    assert "render" not in {s["slug"] for s in publication.snapshot["subprocessors"]}
+
+
+def test_approval_is_refused_for_a_fingerprint_the_request_does_not_have(published, editor, approver):
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+
+    with pytest.raises(ValidationError) as exc:
+        services.publication_approve(request_id=request.pk, actor=approver, fingerprint="0" * 64)
+
+    assert codes(exc.value) == ["fingerprint_mismatch"]
+    assert Publication.objects.count() == 1
+    request.refresh_from_db()
+    assert request.status == PublicationRequestStatus.PENDING
+
+
+def test_a_request_from_before_requests_froze_their_content_cannot_be_approved(published, editor, approver):
+    add_subprocessor(editor)
+    request = PublicationRequest.objects.create(summary="old style", requested_by=editor)
 
     with pytest.raises(ValidationError) as exc:
         services.publication_approve(request_id=request.pk, actor=approver)
-    assert codes(exc.value) == ["nothing_to_publish"]
+
+    assert codes(exc.value) == ["request_not_frozen"]
+    assert Publication.objects.count() == 1
 
 
 # --- rejecting --------------------------------------------------------------------
@@ -470,10 +515,10 @@ def test_second_seed_run_publishes_nothing(db, capsys):
 
 
 def test_seed_rows_added_later_wait_for_approval(db, editor):
-    call_command("load_seed_content", stdout=open("/dev/null", "w"))
+    call_command("load_seed_content", stdout=io.StringIO())
     services.content_delete(obj=Subprocessor.objects.get(slug="netlify"), actor=editor, reason="moved")
 
-    call_command("load_seed_content", stdout=open("/dev/null", "w"))  # re-creates netlify as draft
+    call_command("load_seed_content", stdout=io.StringIO())  # re-creates netlify as draft
 
     assert Publication.objects.count() == 1
 
@@ -501,7 +546,7 @@ CONTENT = [
 
 
 def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
-    assert perms("Compliance approver") == {f"compliance.view_{m}" for m in CONTENT + ["document"]} | {
+    assert perms("Compliance approver") == {f"compliance.view_{m}" for m in [*CONTENT, "document"]} | {
         "compliance.preview_draft",
         "compliance.approve_publication",
         "compliance.view_publication",
@@ -514,7 +559,7 @@ def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
 
 def test_editor_role_edits_previews_and_asks(db):
     assert perms("Compliance editor") == {
-        f"compliance.{verb}_{m}" for m in CONTENT + ["document"] for verb in ("add", "change", "delete", "view")
+        f"compliance.{verb}_{m}" for m in [*CONTENT, "document"] for verb in ("add", "change", "delete", "view")
     } | {
         "compliance.preview_draft",
         "compliance.request_publication",
@@ -575,9 +620,13 @@ def test_admin_approver_publishes_now(client, published, editor, approver):
     client.force_login(approver)
 
     page = client.get(request_url(request)).content.decode()
-    response = client.post(request_url(request, "approve"), {"when": "now"}, follow=True)
+    response = client.post(
+        request_url(request, "approve"), {"when": "now", "fingerprint": request.snapshot_sha256}, follow=True
+    )
 
     assert "<li>Subprocessor added: Fly.io</li>" in page
+    assert f'name="fingerprint" value="{request.snapshot_sha256}"' in page
+    assert 'data-testid="draft-moved-on"' not in page
     assert 'value="Approve"' in page
     assert messages_of(response) == ["Version 2 is live."]
     assert live_publication().approved_by == approver
@@ -591,7 +640,7 @@ def test_admin_approver_schedules_in_the_site_time_zone(settings, clock, client,
 
     response = client.post(
         request_url(request, "approve"),
-        {"when": "schedule", "effective_at": "2026-06-02T10:00"},
+        {"when": "schedule", "effective_at": "2026-06-02T10:00", "fingerprint": request.snapshot_sha256},
         follow=True,
     )
 
@@ -606,7 +655,9 @@ def test_admin_schedule_needs_a_moment(client, published, editor, approver):
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
-    response = client.post(request_url(request, "approve"), {"when": "schedule"}, follow=True)
+    response = client.post(
+        request_url(request, "approve"), {"when": "schedule", "fingerprint": request.snapshot_sha256}, follow=True
+    )
 
     assert messages_of(response) == ["Give the moment it goes live."]
     assert Publication.objects.count() == 1
@@ -619,7 +670,9 @@ def test_admin_self_approval_is_refused_with_the_reason(client, published, make_
     client.force_login(both)
 
     page = client.get(request_url(request)).content.decode()
-    response = client.post(request_url(request, "approve"), {"when": "now"}, follow=True)
+    response = client.post(
+        request_url(request, "approve"), {"when": "now", "fingerprint": request.snapshot_sha256}, follow=True
+    )
 
     refusal = "You asked for this publication. With four-eyes review on, someone else must approve it."
     assert refusal in page
@@ -681,3 +734,39 @@ def test_admin_approver_may_read_but_not_edit_content(client, published, approve
     assert 'name="_save"' not in page.content.decode()
     assert post.status_code == 403
     assert Control.objects.get(pk=control.pk).title == "Breach notification"
+
+
+def test_admin_review_shows_the_frozen_request_and_that_the_draft_moved_on(client, published, editor, approver):
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    add_subprocessor(editor, slug="render", name="Render")
+    client.force_login(approver)
+
+    page = client.get(request_url(request)).content.decode()
+    frozen_page = client.get(f"/preview/request/{request.pk}/")
+
+    assert "<li>Subprocessor added: Fly.io</li>" in page
+    assert "Render" not in page
+    assert 'data-testid="draft-moved-on"' in page
+    assert frozen_page.status_code == 200
+    assert ("Fly.io" in frozen_page.content.decode(), "Render" in frozen_page.content.decode()) == (True, False)
+    assert "no-store" in frozen_page["Cache-Control"]
+
+
+def test_admin_approval_without_the_reviewed_fingerprint_changes_nothing(client, published, editor, approver):
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    client.force_login(approver)
+
+    response = client.post(request_url(request, "approve"), {"when": "now"}, follow=True)
+
+    assert messages_of(response) == ["Open the request again and review it before approving."]
+    assert Publication.objects.count() == 1
+
+
+def test_frozen_request_preview_needs_the_preview_permission(client, published, editor, make_staff):
+    add_subprocessor(editor)
+    request = services.publication_request(summary="Add Fly.io", actor=editor)
+    client.force_login(make_staff("hal", "Request handler"))
+
+    assert client.get(f"/preview/request/{request.pk}/").status_code == 403

@@ -183,7 +183,7 @@ def test_snapshot_takes_the_same_number_of_queries_for_1_and_30_rows_per_list(se
 
     assert (len(small["certifications"]), len(large["certifications"])) == (7, 36)
     assert (len(small["contact_routes"]), len(large["contact_routes"])) == (3, 32)
-    access = [s for s in large["sections"] if s["key"] == "access-controls"][0]
+    access = next(s for s in large["sections"] if s["key"] == "access-controls")
     assert sum(len(g["items"]) for g in access["groups"]) == 6 + 30
 
 
@@ -212,5 +212,7 @@ def test_a_retirement_and_a_delete_move_content_updated_at(seeded, editor):
     content_delete(obj=DataHandlingRow.objects.get(slug="training-data"), actor=editor, reason="merged")
 
     deleted_at = content_last_changed_at()
+    assert deleted_at is not None
+    assert retired_at is not None
     assert deleted_at > retired_at
     assert deleted_at == DataHandlingRow.history.filter(history_type="-").get().history_date

@@ -55,7 +55,7 @@ def mailed_download_path(to: str = "wendy@acme.example") -> str:
     for message in reversed(mail.outbox):
         if message.to == [to]:
             found = re.search(
-                r"https://trust\.example\.com(/documents/[a-z0-9-]+/download/[A-Za-z0-9_-]+/)", message.body
+                r"https://trust\.example\.com(/documents/[a-z0-9-]+/download/[A-Za-z0-9_-]+/)", str(message.body)
             )
             if found:
                 return found.group(1)

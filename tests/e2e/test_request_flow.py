@@ -32,7 +32,7 @@ def send_outbox() -> None:
 def link_in_mail(to: str, path: str) -> str:
     for message in mail.outbox:
         if message.to == [to]:
-            found = re.search(rf"https?://\S+{path}[A-Za-z0-9_-]+/", message.body)
+            found = re.search(rf"https?://\S+{path}[A-Za-z0-9_-]+/", str(message.body))
             if found:
                 return found.group(0)
     raise AssertionError(f"no mail to {to} with a {path} link")

@@ -37,7 +37,7 @@ def link_in_mail(to: str, path: str) -> str:
     send_outbox()
     for message in reversed(mail.outbox):
         if message.to == [to]:
-            found = re.search(rf"https?://\S+{path}[A-Za-z0-9_-]+/", message.body)
+            found = re.search(rf"https?://\S+{path}[A-Za-z0-9_-]+/", str(message.body))
             if found:
                 return found.group(0)
     raise AssertionError(f"no mail to {to} with a {path} link")

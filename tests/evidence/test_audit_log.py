@@ -50,7 +50,7 @@ def test_created_and_deleted_entries(seeded, editor):
     control_pk = control.pk
     content_delete(obj=control, actor=editor, reason="Replaced by TLS 1.3")
     entries = audit_log_page(filters=AuditFilters(model_label="compliance.historicalcontrol"), size=500).entries
-    deleted, created = entries[0], [e for e in entries if e.object_id == control_pk and e.change_type == "created"][0]
+    deleted, created = entries[0], next(e for e in entries if e.object_id == control_pk and e.change_type == "created")
     assert (deleted.change_type, deleted.changes, deleted.reason, deleted.user) == (
         "deleted",
         [],

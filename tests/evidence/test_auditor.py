@@ -108,7 +108,7 @@ def test_auditor_cannot_add_change_delete_revert_or_act_in_any_admin(seeded, aud
     request = RequestFactory().get("/admin/")
     request.user = auditor
     publication_publish_initial(actor=system_actor())
-    cert = Certification.objects.order_by("pk").first()
+    cert = Certification.objects.earliest("pk")
     cert.target = "soon"
     content_save(obj=cert, actor=editor, reason="pending change")
     publication_request(summary="pending", actor=editor)
@@ -120,6 +120,7 @@ def test_auditor_cannot_add_change_delete_revert_or_act_in_any_admin(seeded, aud
         version = None
         if isinstance(model_admin, SimpleHistoryAdmin) and obj is not None:
             version = (
+                # Every SimpleHistoryAdmin model has `history`; the registry types them as plain models.
                 model.history.filter(  # type: ignore[attr-defined]
                     **{model._meta.pk.attname: obj.pk}
                 )
@@ -135,16 +136,18 @@ def test_auditor_cannot_add_change_delete_revert_or_act_in_any_admin(seeded, aud
             # Other pages of an admin (approve, export, ...) may answer otherwise;
             # that they changed nothing is checked once all have been tried.
             refused.append(url)
-        for url in (_url(f"{info}_add"), _url(f"{info}_delete", obj.pk if obj else 999999)):
-            if url is not None:
-                assert client.get(url).status_code == 403, ("GET", url)
+        for page in (_url(f"{info}_add"), _url(f"{info}_delete", obj.pk if obj else 999999)):
+            if page is not None:
+                assert client.get(page).status_code == 403, ("GET", page)
         # Where the auditor may look, no admin action is offered; posting one
         # anyway (here or elsewhere) does nothing.
         if model_admin.has_view_or_change_permission(request):
             assert model_admin.get_actions(request) == {}, model
         changelist = _url(f"{info}_changelist")
         if changelist and obj is not None:
-            for action in [name for _, name, _ in model_admin._get_base_actions()] + ["delete_selected"]:
+            # Every action the admin defines, before the permission filter that get_actions applies.
+            base_actions = model_admin._get_base_actions()  # type: ignore[attr-defined]
+            for action in [name for _, name, _ in base_actions] + ["delete_selected"]:
                 client.post(changelist, {**FORM_DATA, "action": action, "_selected_action": [obj.pk]})
         history = _url(f"{info}_history", obj.pk) if obj is not None else None
         if history:

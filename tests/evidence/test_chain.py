@@ -23,7 +23,7 @@ def test_each_content_write_appends_one_link_in_sequence(seeded, editor):
     cert = Certification.objects.get(slug="soc2-type-1")
     cert.target = "Q1 2027"
     content_save(obj=cert, actor=editor, reason="Audit moved")
-    content_delete(obj=Control.objects.order_by("pk").first(), actor=editor, reason="Obsolete")
+    content_delete(obj=Control.objects.earliest("pk"), actor=editor, reason="Obsolete")
 
     links = list(ChainLink.objects.filter(seq__gt=head_before.seq).order_by("seq"))
     assert [link.seq for link in links] == [head_before.seq + 1, head_before.seq + 2]

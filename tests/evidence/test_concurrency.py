@@ -91,9 +91,12 @@ def test_purge_permission_ends_with_its_transaction():
         allow_history_purge(cursor, reason="retention")
         cursor.execute("UPDATE compliance_historicalcontrol SET body = 'purged' WHERE history_id = %s", [history_id])
         assert cursor.rowcount == 1
-    with pytest.raises(DatabaseError, match="history is append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE compliance_historicalcontrol SET body = 'again' WHERE history_id = %s", [history_id])
+    with (
+        pytest.raises(DatabaseError, match="history is append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE compliance_historicalcontrol SET body = 'again' WHERE history_id = %s", [history_id])
     assert Control.history.get(history_id=history_id).body == "purged"
 
 

@@ -171,6 +171,38 @@ def test_admin_export_form_errors(auditor_client):
     assert "The start date is after the end date." in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("date_from", "date_to"),
+    [("0001-01-01", "9999-12-31"), ("2026-01-01", "9999-12-31"), ("0001-01-01", "2026-01-01")],
+)
+def test_admin_export_refuses_out_of_range_dates(seeded, auditor_client, date_from, date_to):
+    response = auditor_client.get(EXPORT_URL, {"date_from": date_from, "date_to": date_to, "format": "csv"})
+    assert response.status_code == 400
+    assert "Enter a date between 1970-01-01 and 9998-12-31." in response.content.decode()
+    assert "Content-Disposition" not in response
+
+
+def test_audit_log_filter_refuses_out_of_range_dates(seeded, auditor_client):
+    response = auditor_client.get("/admin/evidence/auditlog/", {"date_from": "0001-01-01", "date_to": "9999-12-31"})
+    assert response.status_code == 200
+    assert response.content.decode().count("Enter a date between 1970-01-01 and 9998-12-31.") == 2
+
+
+def test_export_accepts_the_edges_of_the_range(seeded, auditor_client):
+    response = auditor_client.get(EXPORT_URL, {"date_from": "1970-01-01", "date_to": "9998-12-31", "format": "csv"})
+    assert response.status_code == 200
+    assert int(response["X-Export-Rows"]) == ChainLink.objects.count()
+
+
+@pytest.mark.parametrize(("date_from", "date_to"), [("0001-01-01", "2026-01-01"), ("2026-01-01", "9999-12-31")])
+def test_command_refuses_out_of_range_dates(tmp_path, db, date_from, date_to):
+    bad = date_from if date_from.startswith("0001") else date_to
+    with pytest.raises(CommandError) as refused:
+        call_command("export_audit_log", "--from", date_from, "--to", date_to, "--out", str(tmp_path))
+    assert str(refused.value) == f"{bad}: Enter a date between 1970-01-01 and 9998-12-31."
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_documents_are_chained_and_exported_by_file_name(seeded, editor, tmp_path, today, settings):
     from compliance.models import Document
     from evidence.verify import verify_chain

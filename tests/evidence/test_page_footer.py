@@ -160,10 +160,10 @@ def test_backfill_migration_chains_history_written_before_the_ledger(seeded):
     module = importlib.import_module("evidence.migrations.0002_genesis_and_existing_history")
 
     class SchemaEditor:
-        pass
+        def __init__(self) -> None:
+            self.connection = connection
 
     editor = SchemaEditor()
-    editor.connection = connection
     module.forwards(apps, editor)
     chained = list(ChainLink.objects.order_by("seq").values_list("model_label", "row_pk"))
     # Seed rows were written in one go: the backfill orders by time, then kind, then id.

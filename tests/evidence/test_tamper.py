@@ -216,8 +216,8 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
         all_history = sorted(row[0] for row in cursor.fetchall())
     assert all_history == history_tables()
     assert guarded == sorted(
-        history_tables()
-        + [
+        [
+            *history_tables(),
             "compliance_publication",
             "evidence_chainlink",
             "evidence_chainschema",
@@ -237,9 +237,12 @@ def test_triggers_refuse_update_and_delete_on_history(chain, statement):
                 tables.append(table)
     assert len(tables) >= 8
     for table in tables:
-        with pytest.raises(DatabaseError, match="history is append-only"):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(statement.format(table=table))
+        with (
+            pytest.raises(DatabaseError, match="history is append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement.format(table=table))
 
 
 @pytest.mark.parametrize(
@@ -268,9 +271,12 @@ def test_triggers_refuse_rewriting_publications(chain, statement):
     ],
 )
 def test_triggers_refuse_rewriting_the_ledger(chain, statement):
-    with pytest.raises(DatabaseError, match="append-only|only moves forward"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (
+        pytest.raises(DatabaseError, match=r"append-only|only moves forward"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
 
 
 def test_purge_path_may_rewrite_and_leaves_a_chained_record(chain):

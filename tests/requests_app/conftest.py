@@ -43,7 +43,7 @@ def sent_link(kind: str) -> str:
     """The raw token of the last verify/status link actually mailed."""
     outbox_send_due()
     for message in reversed(mail.outbox):
-        found = re.search(rf"/requests/{kind}/([A-Za-z0-9_-]+)/", message.body)
+        found = re.search(rf"/requests/{kind}/([A-Za-z0-9_-]+)/", str(message.body))
         if found:
             return found.group(1)
     raise AssertionError(f"no {kind} link was mailed")
@@ -54,7 +54,7 @@ def pdf_upload(name: str = "Signed DPA.pdf", content: bytes = PDF_BYTES) -> Simp
 
 
 # Service calls that bring a fresh data-subject access ticket to each status.
-def ticket_in(status: str, actor, kind: str = TicketKind.DSR_ACCESS):
+def ticket_in(status: TicketStatus, actor, kind: str = TicketKind.DSR_ACCESS):
     ticket, _ = submit(kind, account_email="ann.account@example.org")
     if status == TicketStatus.AWAITING_VERIFICATION:
         return ticket

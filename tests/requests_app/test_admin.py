@@ -79,6 +79,27 @@ def test_queue_lists_tickets_with_due_indicators(handler_client):
     assert html.count('class="due-soon"') == 1
 
 
+def test_due_markers_are_coloured_by_the_admin_stylesheet_not_inline_styles(handler_client, settings):
+    now = timezone.now()
+    overdue, _ = submit()
+    set_due(overdue, now - dt.timedelta(hours=1))
+    soon, _ = submit()
+    set_due(soon, now + dt.timedelta(days=2))
+
+    queue = handler_client.get(CHANGELIST).content.decode()
+    change_form = handler_client.get(change_url(overdue)).content.decode()
+
+    assert '<strong class="due-overdue">Overdue</strong>' in queue
+    assert '<span class="due-soon">Due soon</span>' in queue
+    # The CSP allows no inline style attributes: the colour comes from the stylesheet both pages load.
+    for html in (queue, change_form):
+        assert html.count('<link href="/static/css/admin-extra.css" media="all" rel="stylesheet">') == 1
+        assert " style=" not in html
+    css = (settings.BASE_DIR / "static/css/admin-extra.css").read_text()
+    assert ".due-overdue { color: var(--error-fg, #ba2121); font-weight: 700; }" in css
+    assert ".due-soon { color: #8a5300; font-weight: 600; }" in css
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -158,8 +179,8 @@ def test_change_page_shows_workflow_buttons_for_the_status(handler_client):
     assert labels == [
         "Assign to me",
         "Acknowledge (start work)",
-        "Message requester",
         "Reject",
+        "Message requester",
         "Extend deadline",
         "Place legal hold",
     ]
@@ -231,7 +252,7 @@ def test_reject_extend_close_and_request_info(handler_client, handler):
     )
     assert (
         handler_client.post(
-            workflow_url(ticket, "request_info"), {"expected_status": ticket.status, "message": "Which account?"}
+            workflow_url(ticket, "request_info"), {"expected_status": ticket.status, "reason": "Which account?"}
         ).status_code
         == 302
     )
@@ -367,7 +388,12 @@ def test_open_without_link_needs_a_recorded_reason(handler_client, handler):
 def test_resend_verification_through_the_admin(handler_client):
     ticket, _ = submit(TicketKind.DSR_ACCESS)
     labels = [label for _, label in handler_client.get(change_url(ticket)).context["workflow_actions"]]
-    assert labels[:3] == ["Assign to me", "Resend verification link", "Open without link verification"]
+    assert labels[:4] == [
+        "Assign to me",
+        "Resend verification link",
+        "Record identity verified another way",
+        "Open without link verification",
+    ]
     response = handler_client.post(workflow_url(ticket, "resend_verification"), {"expected_status": ticket.status})
     assert response.status_code == 302
     assert ticket.verification_tokens.count() == 2

@@ -2,6 +2,7 @@
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -49,13 +50,15 @@ def test_two_concurrent_transitions_one_wins_one_conflicts(handler):
     for _ in range(5):  # several rounds, so both orders of arrival are likely exercised
         ticket = ticket_in(TicketStatus.IN_PROGRESS, handler)
         results = race(
-            lambda: ticket_transition(
+            partial(
+                ticket_transition,
                 ticket_id=ticket.pk,
                 to_status=TicketStatus.FULFILLED,
                 actor=handler,
                 expected_status=TicketStatus.IN_PROGRESS,
             ),
-            lambda: ticket_transition(
+            partial(
+                ticket_transition,
                 ticket_id=ticket.pk,
                 to_status=TicketStatus.REJECTED,
                 actor=handler,

@@ -103,7 +103,7 @@ def test_mail_in_a_rolled_back_transaction_never_exists(db):
 def test_mail_is_handed_to_the_task_worker_on_commit(db, settings, django_capture_on_commit_callbacks):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        ticket, _ = submit()
+        _ticket, _ = submit()
     assert len(callbacks) == 2
     assert list(OutboxMail.objects.values_list("status", flat=True)) == [MailStatus.SENT] * 2
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
@@ -181,6 +181,7 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
     path = requests_housekeeping.module_path
     done = DBTaskResult.objects.get(task_path=path, status="SUCCESSFUL")
+    assert done.return_value is not None
     # Every retention purge runs with it: tickets and those other apps registered.
     assert done.return_value["purged"] == {
         "documents": {"acceptances": 0, "downloads": 0},

@@ -75,7 +75,7 @@ def test_status_page_query_count_does_not_grow_with_events(client, handler, djan
     services.ticket_transition(ticket_id=ticket.pk, to_status="in_progress", actor=handler)
     for n in range(messages):
         services.ticket_add_message(ticket_id=ticket.pk, message=f"Update {n}", actor=handler)
-    # Ticket, its visible events, its files, the organisation's name.
+    # Ticket, its visible events, its files, the published organization (header).
     with django_assert_num_queries(4):
         response = client.get(f"/requests/status/{token}/")
     assert response.content.decode().count("Update ") == messages
@@ -111,7 +111,7 @@ def test_requester_downloads_the_countersigned_file(client, handler):
 
 def test_file_of_another_ticket_is_not_served_under_this_link(client, handler):
     theirs, _their_token = fulfilled_dpa(handler, requester_email="other@example.net")
-    mine, my_token = submit("dpa")
+    _mine, my_token = submit("dpa")
     their_file = theirs.attachments.get()
     response = client.get(f"/requests/status/{my_token}/files/{their_file.pk}/")
     html = response.content.decode()
@@ -223,3 +223,33 @@ def test_replies_are_rate_limited(client, settings):
     response = reply(client, token, "Second", "reply-token-0000000000002")
     assert response.status_code == 429
     assert ticket.events.filter(kind="requester_reply").count() == 1
+
+
+def test_status_page_headings_and_labels_say_each_thing_once(client, handler):
+    _ticket, token = submit("dpa")
+    html = client.get(f"/requests/status/{token}/").content.decode()
+    assert re.findall(r"<h2[^>]*>(.*?)</h2>", html) == ["Summary", "Timeline", "Write to us about this request"]
+    assert re.findall(r"<dt>(.*?)</dt>", html) == ["Status", "Received", "Due by"]
+
+
+def test_status_page_names_the_state_as_the_table_says(client, handler):
+    ticket, token = submit("dpa")
+    services.ticket_transition(ticket_id=ticket.pk, to_status="in_progress", actor=handler)
+    services.ticket_request_info(ticket_id=ticket.pk, message="Which entity signs?", actor=handler)
+    html = client.get(f"/requests/status/{token}/").content.decode()
+    assert '<span class="status status-awaiting_requester" data-testid="status">Waiting for your answer</span>' in html
+    assert '<p class="notice">We have asked you for something; please answer below.</p>' in html
+    heads = re.findall(r'<p class="timeline-head">.*?<strong>(.*?)</strong>(.*?)</p>', html)
+    assert heads[-1] == ("Status changed", ": Waiting for your answer")
+
+
+def test_status_page_asks_for_confirmation_while_identity_is_pending(client, handler):
+    ticket, token = submit("dsr_access")
+    notice = "We are waiting for you to confirm this request through the link we sent"
+    html = client.get(f"/requests/status/{token}/").content.decode()
+    assert "Waiting for your confirmation</span>" in html and notice in html
+    services.ticket_transition(ticket_id=ticket.pk, to_status="open", actor=handler, reason="Link pending.")
+    html = client.get(f"/requests/status/{token}/").content.decode()
+    assert 'data-testid="status">Open</span>' in html and notice in html
+    client.post(f"/requests/verify/{verification_link_token(ticket)}/")
+    assert notice not in client.get(f"/requests/status/{token}/").content.decode()

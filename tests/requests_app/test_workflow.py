@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from core.models import OutboxMail
@@ -95,10 +96,11 @@ def test_acknowledgment_mail_carries_the_status_link_only_when_sent(db):
     link = f"https://trust.example.com/requests/status/{raw_token}/"
     assert ack.subject == f"[{ticket.reference}] We received your request"
     assert link in ack.body
-    assert f'href="{link}"' in ack.alternatives[0].content
+    assert isinstance(ack, EmailMultiAlternatives)
+    assert f'href="{link}"' in str(ack.alternatives[0][0])
     staff = next(m for m in mail.outbox if m.to == ["queue@example.com"])
     assert f"/admin/requests_app/ticket/{ticket.pk}/change/" in staff.body
-    assert "ann@example.org" not in staff.subject + staff.body  # staff mail names the reference only
+    assert "ann@example.org" not in f"{staff.subject}{staff.body}"  # staff mail names the reference only
 
 
 def test_submit_data_subject_request_asks_for_verification_at_the_account_address(db):
@@ -174,18 +176,30 @@ def test_data_subject_request_needs_no_legal_entity(db):
 
 
 def test_verification_link_opens_the_ticket_once(db):
-    ticket, _ = submit(TicketKind.DSR_ACCESS)
+    _ticket, _ = submit(TicketKind.DSR_ACCESS)
     raw = sent_link("verify")
     verified = ticket_verify(raw_token=raw)
     assert verified.status == TicketStatus.OPEN
-    assert verified.verified_at == verified.opened_at is not None
-    event = verified.events.get(kind=TicketEventKind.VERIFIED)
-    assert (event.from_status, event.to_status, event.actor) == (
-        TicketStatus.AWAITING_VERIFICATION,
-        TicketStatus.OPEN,
-        None,
+    assert verified.verified_at == verified.opened_at == verified.status_changed_at is not None
+    # The move goes through the table like any other: "verified", then "status_changed".
+    events: list[tuple[object, ...]] = list(
+        verified.events.values_list("kind", "actor", "from_status", "to_status", "message", "visible_to_requester")
     )
-    assert verified.history.first().history_change_reason == "identity verified by the requester"
+    assert events[-2:] == [
+        (TicketEventKind.VERIFIED, None, "", "", "", True),
+        (
+            TicketEventKind.STATUS_CHANGED,
+            None,
+            TicketStatus.AWAITING_VERIFICATION,
+            TicketStatus.OPEN,
+            "identity verified by the requester through the link",
+            False,
+        ),
+    ]
+    assert verified.history.count() == 2  # submitted, then verified and opened in one save
+    assert verified.history.first().history_change_reason == (
+        "awaiting_verification → open: identity verified by the requester through the link"
+    )
     with pytest.raises(ValidationError) as exc:
         ticket_verify(raw_token=raw)
     assert exc.value.code == "verification_used"
@@ -345,7 +359,7 @@ def test_fulfilling_a_dpa_stores_the_pdf_privately_and_mails_the_status_link(db,
     assert stored.is_relative_to(Path(settings.PRIVATE_MEDIA_ROOT))
     assert stored.read_bytes() == PDF_BYTES
     with pytest.raises(ValueError):
-        attachment.file.url  # no public URL serves private files
+        _ = attachment.file.url  # no public URL serves private files
     assert list(ticket.events.values_list("kind", flat=True))[-2:] == [
         TicketEventKind.ATTACHMENT_ADDED,
         TicketEventKind.STATUS_CHANGED,
@@ -587,7 +601,7 @@ def test_resending_verification_retires_the_earlier_link(db, handler):
 
 def test_mail_that_cannot_be_built_is_retried_and_does_not_block_others(db, settings):
     first, _ = submit()
-    second, _ = submit()
+    _second, _ = submit()
     broken = OutboxMail.objects.filter(ticket=first).first()
     broken.subject = "Header\ninjection"
     broken.save()

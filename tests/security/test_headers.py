@@ -35,8 +35,50 @@ EXPECTED_CSP = {
 }
 
 
+# Every feature a browser gates behind a permission that the site never uses.
+DENIED_FEATURES = {
+    "accelerometer",
+    "ambient-light-sensor",
+    "autoplay",
+    "bluetooth",
+    "browsing-topics",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "identity-credentials-get",
+    "idle-detection",
+    "interest-cohort",
+    "local-fonts",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-create",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "web-share",
+    "xr-spatial-tracking",
+}
+
+
+def permissions_policy(response) -> dict[str, str]:
+    policy = {}
+    for part in response["Permissions-Policy"].split(","):
+        name, _, allow = part.strip().partition("=")
+        policy[name] = allow
+    return policy
+
+
 def assert_security_headers(response) -> None:
     assert csp(response) == EXPECTED_CSP
+    assert permissions_policy(response) == {feature: "()" for feature in DENIED_FEATURES}
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
@@ -139,6 +181,40 @@ def test_session_expires_after_idle_time_and_each_request_extends_it(client, mak
     expired = client.get("/admin/")
     assert expired.status_code == 302
     assert expired["Location"] == "/admin/login/?next=/admin/"
+
+
+def test_permissions_policy_on_every_kind_of_response(client, published, settings):
+    """Pages, formats, redirects, refusals made by middleware (413) and by the
+    sign-in lockout (429), and static files all deny the unused features."""
+    settings.MAX_REQUEST_BODY_BYTES = 10
+    settings.AXES_FAILURE_LIMIT = 1
+    responses = {
+        "page": client.get("/"),
+        "json": client.get("/trust.json"),
+        "security.txt": client.get("/.well-known/security.txt"),
+        "redirect": client.get("/security.txt"),
+        "not found": client.get("/no-such-page/"),
+        "too large": client.post("/requests/new/dpa/", {"x": "y" * 100}),
+        "admin redirect": client.get("/admin/"),
+    }
+    settings.MAX_REQUEST_BODY_BYTES = 25 * 1024 * 1024
+    client.post("/admin/login/", {"username": "nobody", "password": "wrong-password-1"})
+    responses["locked out"] = client.post("/admin/login/", {"username": "nobody", "password": "wrong-password-1"})
+    statuses = {name: response.status_code for name, response in responses.items()}
+    assert statuses == {
+        "page": 200,
+        "json": 200,
+        "security.txt": 200,
+        "redirect": 301,
+        "not found": 404,
+        "too large": 413,
+        "admin redirect": 302,
+        "locked out": 429,
+    }
+    for name, response in responses.items():
+        assert permissions_policy(response) == {feature: "()" for feature in DENIED_FEATURES}, name
+    header = responses["page"]["Permissions-Policy"]
+    assert "camera=()" in header and "geolocation=()" in header and "interest-cohort=()" in header
 
 
 def test_csp_never_allows_inline_or_eval_scripts():

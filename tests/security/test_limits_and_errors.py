@@ -82,6 +82,7 @@ def test_no_store_on_function_views():
     assert response["Cache-Control"] == "no-store"
     assert response["X-Robots-Tag"] == "noindex, nofollow"
     assert "ETag" not in response
+    assert isinstance(response, HttpResponse)
     assert response.content == b"private"
 
 

@@ -19,6 +19,7 @@ admin offers at all.
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -45,7 +46,7 @@ CONTENT = (
 # What each known role may do, per model ("app_label.model": verbs), and the
 # permissions it holds that are not about one model's rows. Models that do not
 # exist (yet) in this build are ignored; everything not listed is refused.
-ROLE_TABLE: dict[str, dict[str, object]] = {
+ROLE_TABLE: dict[str, dict[str, Any]] = {
     "Compliance editor": {
         "models": {
             **{f"compliance.{m}": "view add change delete" for m in CONTENT},
@@ -264,7 +265,9 @@ def expected_actions(entry: Entry, user, superuser) -> set[str]:
     request.user = superuser
     verbs = granted_verbs(user, entry.model)
     expected = set()
-    for name, (func, _, _) in entry.model_admin.get_actions(request).items():
+    for name, action in entry.model_admin.get_actions(request).items():
+        assert action is not None
+        func = action[0]
         needed = getattr(func, "allowed_permissions", ())
         user_request = RequestFactory().get(entry.url("changelist"))
         user_request.user = user
@@ -399,8 +402,8 @@ def test_known_roles_hold_exactly_their_table(db):
     problems = []
     for group in Group.objects.filter(name__in=ROLE_TABLE).prefetch_related("permissions__content_type"):
         table = ROLE_TABLE[group.name]
-        wanted = set(table["extra"])  # type: ignore[arg-type]
-        for label, verbs in table["models"].items():  # type: ignore[union-attr]
+        wanted = set(table["extra"])
+        for label, verbs in table["models"].items():
             app_label, model_name = label.split(".")
             if label in existing:
                 wanted |= {f"{app_label}.{verb}_{model_name}" for verb in verbs.split()}
@@ -462,6 +465,7 @@ def test_staff_without_group_sees_nothing(world):
     client.force_login(world["users"]["staff without group"])
     index = client.get("/admin/")
     assert index.status_code == 200
+    assert index.context_data is not None
     assert index.context_data["app_list"] == []
 
 

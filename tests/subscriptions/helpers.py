@@ -25,7 +25,7 @@ def mailed_token(kind: str, *, to: str) -> str:
     outbox_send_due()
     for message in reversed(mail.outbox):
         if message.to == [to]:
-            found = re.search(rf"/subscribe/{kind}/([A-Za-z0-9_-]+)/", message.body)
+            found = re.search(rf"/subscribe/{kind}/([A-Za-z0-9_-]+)/", str(message.body))
             if found:
                 return found.group(1)
     raise AssertionError(f"no {kind} link was mailed to {to}")

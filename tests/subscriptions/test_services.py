@@ -131,7 +131,7 @@ def test_the_database_refuses_a_second_notice_of_a_publication(clock, published,
         SubprocessorNotice.objects.create(
             publication=publication,
             subscriber=subscriber,
-            mail=OutboxMail.objects.last(),
+            mail=OutboxMail.objects.latest("pk"),
             subprocessor_change=True,
             created_at=clock.now,
         )

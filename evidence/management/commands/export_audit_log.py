@@ -2,16 +2,23 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evidence.export import FORMATS, export_filename, write_export
+from evidence.selectors import validate_audit_date
 
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise CommandError(f"Not a date (YYYY-MM-DD): {text!r}") from exc
+    try:
+        validate_audit_date(day)
+    except ValidationError as exc:
+        raise CommandError(f"{text}: {' '.join(exc.messages)}") from exc
+    return day
 
 
 class Command(BaseCommand):

@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"checked {seq} links …")
 
         result = verify_chain(expect_head=expect, progress=progress)
-        if not result.ok:
+        if result.broken is not None:
             separator = " " if result.broken.seq is not None else ": "
             raise CommandError(f"Chain BROKEN{separator}{result.broken}")
         self.stdout.write(f"Chain OK: {result.links} links, head {result.head_seq}:{result.head_hash}")

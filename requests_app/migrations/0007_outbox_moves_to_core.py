@@ -38,9 +38,9 @@ def restore_content_type(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0005_ticket_history_guard"),
+        ("requests_app", "0006_single_line_constraints"),
         ("core", "0001_outbox_moves_to_core"),
-        ("subscriptions", "0002_notice_mail_in_core"),
+        ("subscriptions", "0003_notice_mail_in_core"),
         ("accounts", "0005_documents_subscriptions_roles"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("auth", "0012_alter_user_first_name_max_length"),

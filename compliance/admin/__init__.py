@@ -1,5 +1,3 @@
-import json
-from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -7,7 +5,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_field, unquote
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import Subquery
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -16,22 +13,16 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.urls import reverse
 from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from core.admin_readonly import ReadOnlyAdmin
+from accounts.auth import acting_user
 
-from . import services
-from .diff import snapshot_diff
-from .enums import PublicationRequestStatus
-from .forms import PublicationApproveForm, PublicationRejectForm, PublicationRequestForm
-from .models import (
+from .. import services
+from ..models import (
     Certification,
     ContactRoute,
     Control,
@@ -39,12 +30,9 @@ from .models import (
     Document,
     GdprFact,
     Organization,
-    Publication,
-    PublicationRequest,
     Section,
     Subprocessor,
 )
-from .selectors import draft_comparison, scheduled_publications
 
 REASON_FIELD = "change_reason"
 REASON_HELP = "Why is this changing? Recorded in the history with your name."
@@ -66,7 +54,8 @@ class ReasonForm(forms.ModelForm):
         return self.cleaned_data["change_reason"].strip()
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # A save that changes nothing would add a history row that records nothing.
         if self.instance.pk is not None and not [f for f in self.changed_data if f != REASON_FIELD]:
             raise ValidationError(NOTHING_CHANGED, code="nothing_changed")
@@ -130,13 +119,14 @@ class ContentAdmin(SimpleHistoryAdmin):
         return fieldsets
 
     def save_model(self, request: HttpRequest, obj: models.Model, form: forms.Form, change: bool) -> None:
-        services.content_save(obj=obj, actor=request.user, reason=form.cleaned_data[REASON_FIELD])
+        services.content_save(obj=obj, actor=acting_user(request), reason=form.cleaned_data[REASON_FIELD])
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         if request.method == "POST":
             try:
+                # The request carries the reason to delete_model, which Django calls without it.
                 request._content_change_reason = services.clean_reason(request.POST.get(REASON_FIELD))  # type: ignore[attr-defined]
             except ValidationError as exc:
                 self.message_user(request, exc.messages[0], messages.ERROR)
@@ -144,7 +134,8 @@ class ContentAdmin(SimpleHistoryAdmin):
         return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
-        services.content_delete(obj=obj, actor=request.user, reason=request._content_change_reason)  # type: ignore[attr-defined]
+        reason = request._content_change_reason  # type: ignore[attr-defined]  # set by delete_view above
+        services.content_delete(obj=obj, actor=acting_user(request), reason=reason)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Bulk delete would skip the reason; items are deleted one at a time.
@@ -177,7 +168,7 @@ class ContentAdmin(SimpleHistoryAdmin):
             return HttpResponseNotAllowed(["GET", "HEAD"])
         opts = self.model._meta
         record = get_object_or_404(
-            self.model.history.select_related("history_user"),  # type: ignore[attr-defined]
+            self.model.history.select_related("history_user"),
             **{opts.pk.attname: unquote(object_id), "history_id": unquote(version_id)},
         )
         if not self.has_view_history_or_change_history_permission(request, record.instance):
@@ -302,7 +293,7 @@ class ContactRouteAdmin(OrderedContentAdmin):
 class DocumentForm(ReasonForm):
     class Meta:
         model = Document
-        fields = "__all__"
+        fields = ["slug", "position", "is_active", "title", "description", "visibility", "file"]
         # A plain file input: the stored file has no URL to link to (private storage).
         widgets = {"file": forms.FileInput(attrs={"accept": "application/pdf"})}
 
@@ -327,199 +318,6 @@ class DocumentAdmin(OrderedContentAdmin):
 # --- Publishing ----------------------------------------------------------------
 
 
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
+from .publishing import PublicationAdmin, PublicationRequestAdmin  # noqa: E402  (registers them)
 
-
-def _changed_after(snapshot: dict[str, Any], moment: datetime) -> bool:
-    updated = snapshot.get("content_updated_at")
-    return bool(updated) and datetime.fromisoformat(updated) > moment
-
-
-@admin.register(Publication)
-class PublicationAdmin(ReadOnlyAdmin):
-    """Every version ever approved. Read-only: publications are never changed."""
-
-    list_display = ["version", "summary", "effective_at", "state", "requested_by", "approved_by"]
-    list_select_related = ["requested_by", "approved_by"]
-    list_filter = ["effective_at"]
-    search_fields = ["summary"]
-    fields = [
-        "version",
-        "summary",
-        "effective_at",
-        "snapshot_taken_at",
-        "requested_by",
-        "approved_by",
-        "changes",
-        "snapshot_json",
-    ]
-    readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        live = Publication.objects.live().values("version")[:1]
-        return super().get_queryset(request).annotate(live_version=Subquery(live))
-
-    @admin.display(description="state")
-    def state(self, obj: Publication) -> str:
-        if obj.version == getattr(obj, "live_version", None):
-            return "live"
-        if obj.effective_at > timezone.now():
-            return "scheduled"
-        if (obj.live_version or 0) < obj.version:  # type: ignore[attr-defined]
-            return "superseded before going live"
-        return "earlier version"
-
-    @admin.display(description="changes from the previous version")
-    def changes(self, obj: Publication) -> str:
-        previous = Publication.objects.filter(version__lt=obj.version).order_by("-version").first()
-        if previous is None:
-            return "First publication."
-        lines = [c.text for c in snapshot_diff(previous.snapshot, obj.snapshot)] or ["No visible change."]
-        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
-
-    @admin.display(description="snapshot")
-    def snapshot_json(self, obj: Publication) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.snapshot, indent=2, ensure_ascii=False))
-
-
-@admin.register(PublicationRequest)
-class PublicationRequestAdmin(admin.ModelAdmin):
-    """Editors ask for publication here; approvers publish, schedule or reject.
-
-    Every decision goes through the publishing services, which enforce the
-    permissions and the four-eyes rule; this class only shows and forwards.
-    """
-
-    list_display = ["id", "summary", "status", "requested_by", "requested_at", "decided_by", "publication"]
-    list_filter = ["status"]
-    list_select_related = ["requested_by", "decided_by", "publication"]
-    fields = [
-        "summary",
-        "status",
-        "requested_by",
-        "requested_at",
-        "decided_by",
-        "decided_at",
-        "rejection_reason",
-        "publication",
-    ]
-    readonly_fields = fields
-    change_form_template = "admin/compliance/publicationrequest/change_form.html"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("compliance.request_publication")
-
-    def has_change_permission(self, request: HttpRequest, obj: PublicationRequest | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: PublicationRequest | None = None) -> bool:
-        return False
-
-    def get_urls(self) -> list:
-        return [
-            path(
-                "<int:pk>/approve/",
-                self.admin_site.admin_view(self.approve_view),
-                name="compliance_publicationrequest_approve",
-            ),
-            path(
-                "<int:pk>/reject/",
-                self.admin_site.admin_view(self.reject_view),
-                name="compliance_publicationrequest_reject",
-            ),
-        ] + super().get_urls()
-
-    def _detail_url(self, pk: int) -> str:
-        return reverse("admin:compliance_publicationrequest_change", args=[pk])
-
-    def add_view(
-        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = PublicationRequestForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                created = services.publication_request(summary=form.cleaned_data["summary"], actor=request.user)
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                self.message_user(request, "Publication requested; an approver will review it.", messages.SUCCESS)
-                return HttpResponseRedirect(self._detail_url(created.pk))
-        comparison = draft_comparison()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Ask for publication",
-            "opts": self.model._meta,
-            "form": form,
-            "comparison": comparison,
-            "pending": PublicationRequest.objects.filter(status=PublicationRequestStatus.PENDING).first(),
-        }
-        return TemplateResponse(request, "admin/compliance/publicationrequest/request_form.html", context)
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra_context = extra_context or {}
-        obj = self.get_object(request, object_id)
-        if obj is not None and obj.status == PublicationRequestStatus.PENDING:
-            comparison = draft_comparison()
-            can_approve = request.user.has_perm("compliance.approve_publication")
-            refusal = None
-            if can_approve:
-                try:
-                    services.four_eyes_check(requested_by_id=obj.requested_by_id, actor=request.user)
-                except ValidationError as exc:
-                    refusal = _error_text(exc)
-            extra_context.update(
-                {
-                    "comparison": comparison,
-                    "changed_since_request": _changed_after(comparison.draft, obj.requested_at),
-                    "can_approve": can_approve,
-                    "four_eyes_refusal": refusal,
-                    "scheduled": scheduled_publications(),
-                    "approve_form": PublicationApproveForm(),
-                    "reject_form": PublicationRejectForm(),
-                }
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseRedirect(self._detail_url(pk))
-        form = PublicationApproveForm(request.POST)
-        if not form.is_valid():
-            errors = [e for errs in form.errors.values() for e in errs]
-            self.message_user(request, " ".join(errors), messages.ERROR)
-            return HttpResponseRedirect(self._detail_url(pk))
-        try:
-            publication = services.publication_approve(
-                request_id=pk,
-                actor=request.user,
-                effective_at=form.cleaned_data["effective_at"],
-            )
-        except ValidationError as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
-            return HttpResponseRedirect(self._detail_url(pk))
-        if publication.effective_at > publication.snapshot_taken_at:
-            when = date_format(timezone.localtime(publication.effective_at), "j F Y, H:i T")
-            self.message_user(
-                request, f"Version {publication.version} is scheduled to go live on {when}.", messages.SUCCESS
-            )
-        else:
-            self.message_user(request, f"Version {publication.version} is live.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:compliance_publication_changelist"))
-
-    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if request.method == "POST":
-            form = PublicationRejectForm(request.POST)
-            try:
-                if not form.is_valid():
-                    raise ValidationError("Give a reason for the rejection.", code="reason_required")
-                services.publication_reject(request_id=pk, actor=request.user, reason=form.cleaned_data["reason"])
-            except ValidationError as exc:
-                self.message_user(request, _error_text(exc), messages.ERROR)
-            else:
-                self.message_user(request, "Request rejected.", messages.SUCCESS)
-        return HttpResponseRedirect(self._detail_url(pk))
+__all__ = ["ContentAdmin", "PublicationAdmin", "PublicationRequestAdmin"]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("subscriptions", "0001_initial"),
+        ("subscriptions", "0002_single_line_constraints"),
         ("core", "0001_outbox_moves_to_core"),
     ]
 
