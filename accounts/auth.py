@@ -6,7 +6,6 @@ existing account, because people sometimes type their password into the
 username field.
 """
 
-import ipaddress
 import logging
 from typing import Any
 
@@ -19,6 +18,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
+
+from core.ratelimits import client_ip
 
 log = logging.getLogger("accounts.auth")
 
@@ -36,38 +37,6 @@ class LoginThrottleBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
-
-
-def _address(text: str) -> str:
-    """`text` as an IP address in canonical form, or "" when it is none.
-
-    Forwarded headers can be forged or garbled, and the address ends up in IP
-    columns (tickets, NDA acceptances, sign-in records) that refuse anything else.
-    """
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return ""
-    if getattr(address, "scope_id", None):  # "fe80::1%eth0": no IP column takes a zone
-        return ""
-    return str(address)
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client address: the peer, or the entry the trusted proxies appended.
-
-    A forwarded entry that is not an address falls back to the peer (the proxy)."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        # Each trusted proxy appends the address it received the request from;
-        # entries further left were written by the client and can be forged.
-        if len(hops) >= proxies:
-            address = _address(hops[-proxies])
-            if address:
-                return address
-    return _address(request.META.get("REMOTE_ADDR", ""))
 
 
 def loggable_username(username: object) -> str:

@@ -9,6 +9,8 @@ outlives the account and never changes when it is renamed or deleted.
 from django.conf import settings
 from django.db import models
 
+from evidence.registry import ChainSpec
+
 
 class StaffSecurityEventKind(models.TextChoices):
     AUTHENTICATOR_ADDED = "authenticator_added", "Authenticator added"
@@ -35,6 +37,8 @@ class StaffSecurityEvent(models.Model):
     sessions_ended = models.PositiveIntegerField(
         default=0, help_text="Other sessions of the user that were signed out by the change."
     )
+
+    chain_spec = ChainSpec(time_field="created_at", user_field="actor", action="sign-in changed")
 
     class Meta:
         verbose_name = "staff security event"

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from requests_app.outbox import outbox_queue
+from core.outbox import outbox_queue
 
 from . import mfa
 from .models import StaffSecurityEvent, StaffSecurityEventKind

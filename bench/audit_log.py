@@ -52,7 +52,7 @@ def fill(rows: int) -> None:
     The hashes are placeholders: the audit log and exports do not check them.
     """
     from compliance.models import Control
-    from compliance.services import system_actor
+    from core.history import system_actor
     from evidence.models import ChainHead, ChainLink, ChainSchema
 
     actor = system_actor()
@@ -100,7 +100,8 @@ def main() -> None:
     try:
         call_command("load_seed_content", verbosity=0, stdout=io.StringIO())
         from compliance.models import Certification
-        from compliance.services import content_save, system_actor
+        from compliance.services import content_save
+        from core.history import system_actor
         from evidence.export import write_export
         from evidence.selectors import AuditFilters, audit_log_page
         from evidence.verify import verify_chain

@@ -87,7 +87,7 @@ def publish() -> None:
 def main() -> None:
     call_command("migrate", verbosity=0)
     call_command("load_seed_content", verbosity=0, stdout=io.StringIO())
-    from compliance.services import system_actor
+    from core.history import system_actor
     from tests.factories import add_rows_per_section
 
     client = Client()

@@ -5,7 +5,6 @@
   `Expires` under a year ahead). settings.py refuses such a value from the
   environment; this catches one set any other way.
 - compliance.E002: SECURITY_TXT_ENCRYPTION_URL is not an https URL.
-- compliance.E003: TRUST_JSON_CHAIN_HEAD does not name an importable callable.
 - compliance.W002 (with --deploy): SITE_URL is not https, but RFC 9116 wants
   the `Canonical` and `Policy` URLs of security.txt to be https.
 - compliance.W001: the live security.txt expires within SECURITY_TXT_WARN_DAYS
@@ -29,7 +28,6 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.db import DatabaseError
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from .formats import MAX_EXPIRES_DAYS, security_txt_expires
 from .selectors import live_publication
@@ -91,22 +89,6 @@ def check_formats_settings(app_configs: Sequence[AppConfig] | None = None, **kwa
                 id="compliance.E002",
             )
         )
-    path = settings.TRUST_JSON_CHAIN_HEAD
-    if path:
-        try:
-            provider = import_string(path)
-        except ImportError as exc:
-            provider, problem = None, str(exc)
-        else:
-            problem = "" if callable(provider) else "it is not callable"
-        if problem:
-            messages.append(
-                Error(
-                    f"TRUST_JSON_CHAIN_HEAD {path!r} cannot be used: {problem}.",
-                    hint="Name a function returning {'sequence': int, 'hash': str} or None, or leave it empty.",
-                    id="compliance.E003",
-                )
-            )
     return messages
 
 

@@ -14,38 +14,21 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.history import TrackedQuerySet
+from core.storage import private_storage
 from core.text import SingleLineCharField, SingleLineEmailField
+from evidence.registry import ChainSpec
 
-from .document_files import document_fingerprint, private_document_storage, validate_document_file
+from .document_files import document_fingerprint, validate_document_file
 from .enums import CertificationStatus, ControlStatus, DocumentVisibility, PublicationRequestStatus, SectionKey
 
 
-class HistoryBypassError(TypeError):
-    """Raised by writes that would change tracked rows without a history row."""
-
-
-class TrackedQuerySet(models.QuerySet):
-    """QuerySet for history-tracked models: bulk writes that skip simple-history
-    are refused, so the change history stays complete."""
-
-    def _refuse(self, name: str) -> NoReturn:
-        raise HistoryBypassError(
-            f"{self.model.__name__}.objects.{name}() would skip the change history; "
-            "save each row through a service instead."
-        )
-
-    def update(self, **kwargs: Any) -> NoReturn:
-        self._refuse("update")
-
-    def bulk_create(self, *args: Any, **kwargs: Any) -> NoReturn:
-        self._refuse("bulk_create")
-
-    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
-        self._refuse("bulk_update")
-
-
 class TrackedModel(models.Model):
+    """Page content: bulk writes that skip history are refused, and every
+    version (simple-history row) is chained into the evidence ledger."""
+
     objects = TrackedQuerySet.as_manager()
+    chain_spec = ChainSpec(history=True)
     # Declared for the type checker only: each concrete model sets `history = HistoricalRecords()`.
     history: ClassVar[Any]
 
@@ -250,7 +233,7 @@ class Document(OrderedContent):
         default=DocumentVisibility.GATED,
     )
     file = models.FileField(
-        storage=private_document_storage,
+        storage=private_storage,
         upload_to=document_upload_path,
         max_length=200,
         validators=[validate_document_file],
@@ -332,6 +315,10 @@ class Publication(models.Model):
     Rows are only ever inserted (see `PublicationQuerySet`); the public page
     renders the highest version whose `effective_at` has come.
     """
+
+    # Chained when approved; the audit log links every earlier change to the
+    # publication that took it live.
+    chain_spec = ChainSpec(time_field="snapshot_taken_at", user_field="approved_by", action="published", publishes=True)
 
     version = models.PositiveIntegerField(unique=True, help_text="1, 2, 3… in order of approval.")
     snapshot = models.JSONField(help_text="The page as `build_snapshot()` returned it when publication was asked for.")

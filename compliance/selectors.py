@@ -1,16 +1,13 @@
-"""Reads of publications shared by the public views, the admin and services,
-and the audit chain head the public page and trust.json show."""
+"""Reads of publications shared by the public views, the admin and services."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
-from django.utils.module_loading import import_string
+
+from core.dates import end_of_day
 
 from .diff import Change, snapshot_diff
 from .models import CONTENT_MODELS, Publication
@@ -37,59 +34,6 @@ def published_organization(now: datetime | None = None) -> dict[str, Any]:
     return organization
 
 
-@dataclass(frozen=True)
-class AuditChainHead:
-    """Where the audit chain stands now: what trust.json and the page footer show.
-
-    `str()` is the `SEQ:HASH` form that `verify_chain --expect-head` takes.
-    """
-
-    sequence: int
-    hash: str
-    recorded_at: datetime | None = None  # when the newest link was written, if the provider says
-
-    def as_json(self) -> dict[str, int | str]:
-        return {"sequence": self.sequence, "hash": self.hash}
-
-    def __str__(self) -> str:
-        return f"{self.sequence}:{self.hash}"
-
-
-def audit_chain_head() -> AuditChainHead | None:
-    """The current chain head, through the function TRUST_JSON_CHAIN_HEAD names.
-
-    The one place that resolves it, for trust.json and the public page alike.
-    A dotted path rather than an import or a signal: compliance never imports
-    the apps built on it, a site without the evidence app leaves it empty, and
-    unlike a signal receiver a missing or broken provider is reported at start
-    (system check compliance.E003) instead of silently giving null.
-    The provider returns None, a mapping or an object with `seq` (or
-    `sequence`), `hash` and optionally `recorded_at`.
-    """
-    path = settings.TRUST_JSON_CHAIN_HEAD
-    if not path:
-        return None
-    head = import_string(path)()
-    if head is None:
-        return None
-
-    def part(*names: str, required: bool = True) -> Any:
-        for name in names:
-            if isinstance(head, Mapping) and name in head:
-                return head[name]
-            if not isinstance(head, Mapping) and hasattr(head, name):
-                return getattr(head, name)
-        if required:
-            raise TypeError(f"{path} returned no {names[0]!r}.")
-        return None
-
-    return AuditChainHead(
-        sequence=int(part("sequence", "seq")),
-        hash=str(part("hash")),
-        recorded_at=part("recorded_at", required=False),
-    )
-
-
 def latest_publication() -> Publication | None:
     """The highest version, whether in effect or still scheduled."""
     return Publication.objects.order_by("-version").first()
@@ -99,12 +43,6 @@ def scheduled_publications(now: datetime | None = None) -> list[Publication]:
     """Versions approved for a future moment, soonest first."""
     now = now if now is not None else timezone.now()
     return list(Publication.objects.filter(effective_at__gt=now).order_by("effective_at", "version"))
-
-
-def end_of_day(day: date) -> datetime:
-    """The last instant of `day` in the site's time zone."""
-    tz = ZoneInfo(settings.TIME_ZONE)
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) - timedelta(microseconds=1)
 
 
 def publication_as_of(day: date, now: datetime | None = None) -> Publication | None:

@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
+
+from core.history import stamp_history
 
 from .diff import snapshots_differ
 from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
@@ -41,12 +42,6 @@ def clean_reason(reason: str | None) -> str:
     return reason
 
 
-def _stamp(obj: models.Model, *, actor: User, reason: str) -> None:
-    # simple-history reads these from the instance on save; models do not declare them.
-    obj._history_user = actor  # type: ignore[attr-defined]
-    obj._change_reason = reason  # type: ignore[attr-defined]
-
-
 def content_save(*, obj: _M, actor: User, reason: str) -> _M:
     """Validate and save a content row (create or update).
 
@@ -55,7 +50,7 @@ def content_save(*, obj: _M, actor: User, reason: str) -> _M:
     reason = clean_reason(reason)
     obj.full_clean()
     with transaction.atomic():
-        _stamp(obj, actor=actor, reason=reason)
+        stamp_history(obj, actor=actor, reason=reason)
         obj.save()
     return obj
 
@@ -67,24 +62,8 @@ def content_delete(*, obj: models.Model, actor: User, reason: str) -> None:
     """
     reason = clean_reason(reason)
     with transaction.atomic():
-        _stamp(obj, actor=actor, reason=reason)
+        stamp_history(obj, actor=actor, reason=reason)
         obj.delete()
-
-
-def system_actor() -> User:
-    """The account that management commands and scheduled jobs act as.
-
-    It cannot log in: it exists so that history rows always name an actor.
-    """
-    User = get_user_model()
-    user, created = User.objects.get_or_create(
-        username=settings.SYSTEM_ACTOR_USERNAME,
-        defaults={"is_active": False, "first_name": "System"},
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
 
 
 def content_get_or_create(

@@ -32,18 +32,17 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date, quote_etag
 from django.utils.safestring import mark_safe
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from core.http import no_store
 from core.text import single_line
+from evidence.selectors import Head, chain_head
 
 from . import formats
 from .diff import snapshot_diff
 from .models import Publication, PublicationRequest
 from .selectors import (
-    AuditChainHead,
     ChangelogEntry,
-    audit_chain_head,
     draft_comparison,
     live_publication,
     publication_as_of,
@@ -87,7 +86,7 @@ def _cached_response(
     build: Callable[[], str],
     last_modified: datetime,
     public: bool = True,
-    head: AuditChainHead | None = None,
+    head: Head | None = None,
     fill: Callable[[str], str] | None = None,
 ) -> HttpResponse:
     """Answer 304 when the client holds this version (and head), else the HTML.
@@ -120,7 +119,7 @@ def _cached_response(
     return response
 
 
-def _chain_head_filler(request: HttpRequest, head: AuditChainHead | None, **context: Any) -> Callable[[str], str]:
+def _chain_head_filler(request: HttpRequest, head: Head | None, **context: Any) -> Callable[[str], str]:
     """Puts the footer's chain head into the cached HTML."""
 
     def fill(html: str) -> str:
@@ -155,7 +154,7 @@ def trust_page(request: HttpRequest) -> HttpResponse:
     publication = live_publication()
     if publication is None:
         return _not_published(request)
-    head = audit_chain_head()
+    head = chain_head()
     return _cached_response(
         request,
         publication=publication,
@@ -215,7 +214,7 @@ def as_of(request: HttpRequest, day: str) -> HttpResponse:
     # The footer shows the head as it is now, labelled so: it is what a reader
     # of this page can check later, and it covers the version shown (chained
     # before it). The version's own link is in the audit log.
-    head = audit_chain_head()
+    head = chain_head()
     return _cached_response(
         request,
         publication=publication,
@@ -240,7 +239,7 @@ def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return wrapped
 
 
-@never_cache
+@no_store
 @staff_view
 def preview(request: HttpRequest) -> HttpResponse:
     """The draft, rendered as it would go live, with what would change."""
@@ -253,12 +252,12 @@ def preview(request: HttpRequest) -> HttpResponse:
         "snapshot": comparison.draft,
         "last_updated": timezone.now(),
         "banner": banner,
-        "audit_head": audit_chain_head(),
+        "audit_head": chain_head(),
     }
     return render(request, PAGE_TEMPLATE, context)
 
 
-@never_cache
+@no_store
 @staff_view
 def preview_request(request: HttpRequest, pk: int) -> HttpResponse:
     """The snapshot a publication request froze, exactly as approval would publish it."""
@@ -272,7 +271,7 @@ def preview_request(request: HttpRequest, pk: int) -> HttpResponse:
         "snapshot": pub_request.snapshot,
         "last_updated": pub_request.snapshot_taken_at,
         "banner": banner,
-        "audit_head": audit_chain_head(),
+        "audit_head": chain_head(),
     }
     return render(request, PAGE_TEMPLATE, context)
 
@@ -385,13 +384,13 @@ def trust_json(request: HttpRequest) -> HttpResponse:
     if publication is None:
         return _format_not_published(JSON, CORS_HEADERS)
     schema_url = _site(reverse("compliance:trust-schema"))
-    head = audit_chain_head()
+    head = chain_head()
     document = formats.trust_document(
         publication.snapshot,
         version=publication.version,
         effective_at=publication.effective_at,
         summary=publication.summary,
-        chain_head=head.as_json() if head is not None else None,
+        chain_head=head.as_json(),
         schema_url=schema_url,
     )
     # No Last-Modified: the chain head can move between publications, and a

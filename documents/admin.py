@@ -19,7 +19,7 @@ from django.utils.html import format_html
 
 from accounts.auth import acting_user
 from compliance.services import REASON_MAX_LENGTH
-from trustcenter.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
+from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
 from . import services
 from .models import DocumentDownload, DocumentGrant, NdaAcceptance, NdaVersion

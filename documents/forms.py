@@ -2,7 +2,7 @@
 
 from django import forms
 
-from requests_app.forms import EMAIL_MAX, NAME_MAX, IntakeForm
+from core.intake import EMAIL_MAX, NAME_MAX, IntakeForm
 
 
 class AccessRequestForm(IntakeForm):

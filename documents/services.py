@@ -21,11 +21,13 @@ from django.utils import timezone
 
 from compliance.enums import DocumentVisibility
 from compliance.models import Document
-from compliance.services import clean_reason, system_actor
-from requests_app import tokens
+from compliance.services import clean_reason
+from core import tokens
+from core.history import system_actor
+from core.outbox import link_placeholder, token_url_template
 from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
+from requests_app.mail import ticket_mail_queue
 from requests_app.models import Ticket, TicketEvent
-from requests_app.outbox import link_placeholder, outbox_queue
 from requests_app.services import ticket_submit, ticket_transition
 
 from .models import DocumentDownload, DocumentGrant, NdaAcceptance, NdaVersion
@@ -162,7 +164,7 @@ def access_request_submit(
 
 
 def grant_url_template(document_slug: str) -> str:
-    return f"{settings.SITE_URL}/documents/{document_slug}/download/{{token}}/"
+    return token_url_template("documents:gated_download", slug=document_slug)
 
 
 def document_grant_issue(*, ticket_id: int, auto_approved: bool = False) -> DocumentGrant | None:
@@ -203,18 +205,18 @@ def document_grant_issue(*, ticket_id: int, auto_approved: bool = False) -> Docu
             .first()
         )
         now = timezone.now()
-        nonce = tokens.new_nonce()
+        nonce, token_hash = tokens.new_token(GRANT)
         grant = DocumentGrant.objects.create(
             ticket=ticket,
             document=acceptance.document,
             token_nonce=nonce,
-            token_hash=tokens.token_hash(tokens.make_token(GRANT, nonce)),
+            token_hash=token_hash,
             granted_at=now,
             granted_by_id=fulfilment.actor_id if fulfilment else None,
             auto_approved=auto_approved,
             expires_at=now + dt.timedelta(days=settings.DOCUMENT_GRANT_DAYS),
         )
-        outbox_queue(
+        ticket_mail_queue(
             template="document_access_granted",
             to=ticket.requester_email,
             subject=f"[{ticket.reference}] Your access to {acceptance.document.title}",

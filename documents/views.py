@@ -10,23 +10,23 @@ never cached. One answer for every refused link, naming nothing.
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render
-from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from compliance.document_files import private_document_storage
 from compliance.enums import DocumentVisibility
+from core.http import mark_no_store
+from core.intake import intake_submit
+from core.ratelimits import client_ip
+from core.storage import private_storage
 from requests_app.models import Ticket
-from requests_app.ratelimits import client_ip, submission_is_limited
+from requests_app.views import confirm_submission
 
 from . import services
 from .forms import AccessRequestForm
 from .selectors import listed_file_name, live_listing
-
-SUBMITTED_SESSION_KEY = "requests_app:submitted"  # the requests app's confirmation page
 
 
 def _not_available(request: HttpRequest) -> HttpResponse:
@@ -42,10 +42,7 @@ def _not_available(request: HttpRequest) -> HttpResponse:
         },
         status=404,
     )
-    add_never_cache_headers(response)
-    response["Referrer-Policy"] = "no-referrer"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+    return mark_no_store(response)
 
 
 def _file_response(entry: dict[str, Any]) -> FileResponse | None:
@@ -53,7 +50,7 @@ def _file_response(entry: dict[str, Any]) -> FileResponse | None:
     if name is None:
         return None
     try:
-        handle = private_document_storage().open(name, "rb")
+        handle = private_storage().open(name, "rb")
     except FileNotFoundError:
         return None
     response = FileResponse(handle, as_attachment=True, filename=f"{entry['slug']}.pdf", content_type="application/pdf")
@@ -91,10 +88,7 @@ def gated_download(request: HttpRequest, slug: str, token: str) -> HttpResponseB
         ip=client_ip(request) or None,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
-    add_never_cache_headers(response)  # includes no-store
-    response["Referrer-Policy"] = "no-referrer"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+    return mark_no_store(response)
 
 
 FIELD_OF_ERROR = {"freemail_blocked": "requester_email"}
@@ -140,34 +134,18 @@ def request_access(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _submit(request: HttpRequest, slug: str, form: AccessRequestForm) -> HttpResponse | int:
-    token = form.cleaned_data["submission_token"]
-    ticket = Ticket.objects.filter(submission_token=token).first()
-    if ticket is None:
-        if submission_is_limited(request, emails=form.emails()):
-            form.add_error(
-                None,
-                ValidationError(
-                    "Too many requests from your network or for this address. Nothing was sent; "
-                    "please try again in an hour.",
-                    code="rate_limited",
-                ),
-            )
-            return 429
-        try:
-            ticket = services.access_request_submit(
-                document_slug=slug,
-                data=form.ticket_data(),
-                nda_version_id=form.cleaned_data["nda_version"],
-                submission_token=token,
-                ip=client_ip(request) or None,
-                user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            )
-        except ValidationError as exc:
-            form.add_error(FIELD_OF_ERROR.get(exc.code or ""), exc)
-            return 400
-    request.session[SUBMITTED_SESSION_KEY] = {
-        "reference": ticket.reference,
-        "kind": ticket.kind,
-        "needs_verification": False,
-    }
-    return redirect("requests_app:submitted")
+    return intake_submit(
+        request,
+        form,
+        existing=lambda token: Ticket.objects.filter(submission_token=token).first(),
+        submit=lambda token, ip: services.access_request_submit(
+            document_slug=slug,
+            data=form.ticket_data(),
+            nda_version_id=form.cleaned_data["nda_version"],
+            submission_token=token,
+            ip=ip,
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        ),
+        done=lambda ticket: confirm_submission(request, ticket),
+        refused=lambda exc: (FIELD_OF_ERROR.get(exc.code or ""), 400),
+    )

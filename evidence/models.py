@@ -14,6 +14,7 @@ tail shows.
 from django.db import models
 
 from .canonical import GENESIS_HASH
+from .registry import ChainSpec
 
 HEAD_ID = 1
 
@@ -100,6 +101,8 @@ class AuditLog(ChainLink):
 
 class PurgeRecord(models.Model):
     """A run of the retention purge, the one path allowed to rewrite history tables."""
+
+    chain_spec = ChainSpec(time_field="ran_at", action="purged history")
 
     ran_at = models.DateTimeField()
     reason = models.CharField(max_length=300)

@@ -1,5 +1,8 @@
 """Every insert into a chained table is appended to the chain.
 
+The chained tables are those whose models declare a `ChainSpec` (see
+`evidence.registry`); `connect()` attaches these receivers to exactly them.
+
 These are signal receivers on purpose, although services do the writes
 elsewhere: chaining is infrastructure that every write has to pass through,
 whichever service, command or migration makes it, and simple-history creates
@@ -14,6 +17,7 @@ from django.db.models.signals import post_save, pre_delete, pre_save
 from simple_history.signals import post_create_historical_record
 
 from .registry import chained_models
+from .services import chain_append, chain_lock
 
 DISPATCH_UID = "evidence.chain"
 
@@ -22,8 +26,6 @@ def on_history_row(
     sender: type[models.Model], history_instance: models.Model, using: str | None = None, **kwargs: Any
 ) -> None:
     if sender._meta.label_lower in chained_models():
-        from .services import chain_append
-
         chain_append(instance=history_instance, using=using or "default")
 
 
@@ -37,8 +39,6 @@ def on_record_saved(
 ) -> None:
     # Records are insert-only: only their creation is chained.
     if created and not raw:
-        from .services import chain_append
-
         chain_append(instance=instance, using=using or "default")
 
 
@@ -47,8 +47,6 @@ def before_chained_write(
 ) -> None:
     # Lock the head before the write locks its own row (see chain_lock).
     if not raw:
-        from .services import chain_lock
-
         chain_lock(using=using or "default")
 
 

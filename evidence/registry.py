@@ -1,11 +1,21 @@
-"""Which tables are chained.
+"""Which tables are chained: each app declares it on its own models.
 
-The history tables of every page-content model, and rows of the insert-only
-record models listed in RECORD_MODELS (publications, purge runs, changes to
-staff sign-in). Records are
-named by dotted label and resolved when used, so a model that is not installed
-yet is simply not chained. Ticket history is deliberately absent: personal data
-of requesters never enters the chained policy history.
+The evidence ledger imports no other app. A model joins the chain by carrying
+a `ChainSpec` as its `chain_spec` class attribute, which evidence discovers
+through the app registry (`django.apps`) when the chain is first used:
+
+- `ChainSpec(history=True)` on a history-tracked model (simple-history): every
+  version row of it is chained (page content, for instance).
+- `ChainSpec(time_field=..., user_field=..., action=...)` on an insert-only
+  record model: each row is chained when it is created (publications, purge
+  runs). `publishes=True` marks the one record kind that takes earlier changes
+  live; the audit log shows which of them carried each change. Such a model
+  has a `version` and an `effective_at` field.
+
+The link is written in the same transaction as the row, by the receivers in
+`evidence.receivers` (see there why a receiver). A model without a spec is
+not chained: ticket history, for instance, holds requesters' personal data
+and stays out of the chained history on purpose.
 """
 
 from dataclasses import dataclass
@@ -13,16 +23,26 @@ from functools import cache
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models.options import Options
 
-RECORD_MODELS = ("compliance.Publication", "evidence.PurgeRecord", "accounts.StaffSecurityEvent")
-PUBLICATION_LABEL = "compliance.publication"
+SPEC_ATTRIBUTE = "chain_spec"
 
-# Where each kind of record keeps its own time and acting user (first that exists).
-_RECORD_TIME_FIELDS = ("snapshot_taken_at", "created_at", "ran_at")
-_RECORD_USER_FIELDS = ("approved_by", "actor", "requested_by")
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """How a model's rows enter the evidence chain (set as `chain_spec` on the model)."""
+
+    # Chain the model's simple-history rows instead of its own rows.
+    history: bool = False
+    # Records only: the field holding the row's own time and the acting user (a foreign key), if any.
+    time_field: str | None = None
+    user_field: str | None = None
+    # Records only: what the audit log says happened ("published", "purged history").
+    action: str = "recorded"
+    # Records only: this kind of record takes earlier changes live.
+    publishes: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,6 +54,8 @@ class Chained:
     user_attname: str | None
     # For history rows: the content model whose versions they are.
     content_model: type[models.Model] | None = None
+    action: str = "recorded"
+    publishes: bool = False
 
     @property
     def attnames(self) -> list[str]:
@@ -63,47 +85,71 @@ class Chained:
         return [f.attname for f in self.content_model._meta.concrete_fields]
 
 
-def _first_attname(model: type[models.Model], names: tuple[str, ...]) -> str | None:
-    for name in names:
-        try:
-            field = model._meta.get_field(name)
-        except FieldDoesNotExist:
-            continue
-        if isinstance(field, models.Field):
-            return field.attname
-    return None
+def _attname(model: type[models.Model], name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        field = None
+    if not isinstance(field, models.Field):
+        raise ImproperlyConfigured(f"{model._meta.label}.{SPEC_ATTRIBUTE} names no field {name!r}.")
+    return field.attname
+
+
+def declared_specs() -> list[tuple[type[models.Model], ChainSpec]]:
+    """Every installed model with a table of its own that declares a ChainSpec
+    (itself or through an abstract base), in app registry order. Proxies share
+    their model's table and its links, so they are not chained again."""
+    found = []
+    for model in apps.get_models():
+        spec = getattr(model, SPEC_ATTRIBUTE, None)
+        if isinstance(spec, ChainSpec) and not model._meta.proxy:
+            found.append((model, spec))
+    return found
 
 
 @cache
 def chained_models() -> dict[str, Chained]:
-    from compliance.models import CONTENT_MODELS
+    """The chained tables by label: the history tables first, then the records."""
+    history: dict[str, Chained] = {}
+    records: dict[str, Chained] = {}
+    for model, spec in declared_specs():
+        if spec.history:
+            history_model = getattr(model, "history", None)
+            if history_model is None or not hasattr(history_model, "model"):
+                raise ImproperlyConfigured(f"{model._meta.label} declares chained history but keeps none.")
+            label = history_model.model._meta.label_lower
+            history[label] = Chained(
+                model=history_model.model,
+                label=label,
+                is_history=True,
+                time_attname="history_date",
+                user_attname="history_user_id",
+                content_model=model,
+            )
+        else:
+            label = model._meta.label_lower
+            records[label] = Chained(
+                model=model,
+                label=label,
+                is_history=False,
+                time_attname=_attname(model, spec.time_field),
+                user_attname=_attname(model, spec.user_field),
+                action=spec.action,
+                publishes=spec.publishes,
+            )
+    publishing = [c for c in records.values() if c.publishes]
+    if len(publishing) > 1:
+        raise ImproperlyConfigured(
+            "Only one chained record kind may publish: " + ", ".join(c.label for c in publishing)
+        )
+    return history | records
 
-    result: dict[str, Chained] = {}
-    for content_model in CONTENT_MODELS:
-        history_model = content_model.history.model
-        label = history_model._meta.label_lower
-        result[label] = Chained(
-            model=history_model,
-            label=label,
-            is_history=True,
-            time_attname="history_date",
-            user_attname="history_user_id",
-            content_model=content_model,
-        )
-    for dotted in RECORD_MODELS:
-        try:
-            model = apps.get_model(dotted)
-        except LookupError:
-            continue  # not installed (yet); chained from the moment it exists
-        label = model._meta.label_lower
-        result[label] = Chained(
-            model=model,
-            label=label,
-            is_history=False,
-            time_attname=_first_attname(model, _RECORD_TIME_FIELDS),
-            user_attname=_first_attname(model, _RECORD_USER_FIELDS),
-        )
-    return result
+
+def publishing_model() -> Chained | None:
+    """The chained record kind that takes changes live (publications), if installed."""
+    return next((c for c in chained_models().values() if c.publishes), None)
 
 
 def read_rows(model: type[models.Model], pks: list[int], using: str = "default") -> dict[int, dict[str, Any]]:

@@ -21,34 +21,32 @@ from django.db.models.functions import Coalesce
 
 from .canonical import GENESIS_HASH, plain, utc_iso
 from .models import HEAD_ID, ChainHead, ChainLink
-from .registry import PUBLICATION_LABEL, Chained, chained_models
+from .registry import Chained, chained_models, publishing_model
 
 PAGE_SIZE = 50
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
-RECORD_TYPES = {
-    PUBLICATION_LABEL: "published",
-    "evidence.purgerecord": "purged history",
-    "accounts.staffsecurityevent": "sign-in changed",
-}
 
 
 @dataclass(frozen=True)
 class Head:
+    """Where the audit chain stands: what the page footer, trust.json, the audit
+    log and exports show. `str()` is the `SEQ:HASH` form `verify_chain --expect-head` takes."""
+
     seq: int
     hash: str
     # When the newest link was written: the public page's Last-Modified moves with it.
     recorded_at: datetime | None = field(default=None, compare=False)
 
-    def as_dict(self) -> dict[str, object]:
-        return {"seq": self.seq, "hash": self.hash}
+    def as_json(self) -> dict[str, int | str]:
+        """As trust.json carries it."""
+        return {"sequence": self.seq, "hash": self.hash}
 
     def __str__(self) -> str:
         return f"{self.seq}:{self.hash}"
 
 
 def chain_head() -> Head:
-    """The newest link's sequence number and hash (what the page footer and
-    trust.json show, through TRUST_JSON_CHAIN_HEAD). One query."""
+    """The newest link's sequence number and hash. One query."""
     row = ChainHead.objects.filter(pk=HEAD_ID).values_list("seq", "hash", "recorded_at").first()
     return Head(*row) if row else Head(0, GENESIS_HASH)
 
@@ -259,17 +257,18 @@ def _previous_version(row: Any, versions: list[Any]) -> Any:
     return max(earlier, key=lambda v: v.history_id) if earlier else None
 
 
-def _carrying_publications(links: list[ChainLink], registry: dict[str, Chained]) -> list[PublicationRef]:
+def _carrying_publications(links: list[ChainLink]) -> list[PublicationRef]:
     """The publications chained on or after the page's first link, up to the
     first one after its last: whatever carried the page's changes live. One
     query, with each publication's version and time read alongside."""
-    if PUBLICATION_LABEL not in registry or not links:
+    publishing = publishing_model()
+    if publishing is None or not links:
         return []
-    publication = registry[PUBLICATION_LABEL].model
+    publication, publication_label = publishing.model, publishing.label
     low = min(link.seq for link in links)
     high = max(link.seq for link in links)
     first_after = (
-        ChainLink.objects.filter(model_label=PUBLICATION_LABEL, seq__gt=high).order_by("seq").values("seq")[:1]
+        ChainLink.objects.filter(model_label=publication_label, seq__gt=high).order_by("seq").values("seq")[:1]
     )
 
     def column(name: str) -> Subquery:
@@ -277,7 +276,7 @@ def _carrying_publications(links: list[ChainLink], registry: dict[str, Chained])
 
     rows = (
         ChainLink.objects.filter(
-            model_label=PUBLICATION_LABEL,
+            model_label=publication_label,
             seq__gte=low,
             seq__lte=Coalesce(Subquery(first_after), Value(high)),
         )
@@ -293,7 +292,7 @@ def _carrying_publications(links: list[ChainLink], registry: dict[str, Chained])
 
 def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
     registry = chained_models()
-    carriers = _carrying_publications(links, registry)
+    carriers = _carrying_publications(links)
     wanted: dict[str, set[int]] = defaultdict(set)
     for link in links:
         wanted[link.model_label].add(link.row_pk)
@@ -390,10 +389,10 @@ def _fill_record(entry: AuditEntry, chained: Chained, row: Any) -> None:
     version = getattr(row, "version", None)
     entry.object_repr = str(row)
     entry.changed_at = getattr(row, chained.time_attname) if chained.time_attname else None
-    entry.change_type = RECORD_TYPES.get(chained.label, "recorded")
+    entry.change_type = chained.action
     entry.reason = str(getattr(row, "summary", "") or getattr(row, "reason", "") or "")
     entry.user = entry.user or getattr(row, "actor_username", "")
-    if chained.label == PUBLICATION_LABEL:
+    if chained.publishes:
         entry.publication = PublicationRef(
             pk=row.pk, seq=entry.seq, version=version, effective_at=getattr(row, "effective_at", None)
         )

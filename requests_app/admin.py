@@ -22,12 +22,13 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.auth import acting_user
-from trustcenter.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
+from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
+from core.http import mark_no_store
 
 from . import services
 from .admin_workflow import WorkflowAdminMixin
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind
-from .models import ExtraHoliday, OutboxMail, Ticket, TicketAttachment, TicketEvent, TicketNote
+from .models import ExtraHoliday, Ticket, TicketAttachment, TicketEvent, TicketNote
 
 
 def due_state(ticket: Ticket, now: dt.datetime) -> str:
@@ -261,11 +262,13 @@ class TicketAdmin(WorkflowAdminMixin, SimpleHistoryAdmin):
         if not request.user.has_perm("requests_app.view_ticketattachment"):
             raise PermissionDenied
         attachment = get_object_or_404(TicketAttachment, pk=attachment_id, ticket_id=object_id, purged_at__isnull=True)
-        return FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type="application/pdf",
+        return mark_no_store(
+            FileResponse(
+                attachment.file.open("rb"),
+                as_attachment=True,
+                filename=attachment.original_name,
+                content_type="application/pdf",
+            )
         )
 
 
@@ -286,39 +289,6 @@ class TicketEventAdmin(ReadOnlyAdmin):
     def text(self, obj: TicketEvent) -> str:
         # The requester's own words stay on the ticket, for those who work it.
         return "(the requester's reply)" if obj.kind == TicketEventKind.REQUESTER_REPLY else obj.message
-
-
-@admin.register(OutboxMail)
-class OutboxMailAdmin(admin.ModelAdmin):
-    list_display = ("id", "template", "ticket", "status", "attempts", "next_attempt_at", "sent_at", "last_error")
-    list_filter = ("status", "template")
-    list_select_related = ("ticket",)
-    search_fields = ("ticket__reference",)
-    ordering = ("-created_at", "-id")
-    fields = (
-        "ticket",
-        "template",
-        "to",
-        "subject",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "created_at",
-        "sent_at",
-        "purged_at",
-        "body_text",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ExtraHoliday)

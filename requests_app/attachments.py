@@ -1,49 +1,20 @@
-"""Checks for files staff attach to tickets: PDF only, by content; size cap."""
+"""Checks for files staff attach to tickets: a plain PDF (see `core.pdf`), size cap."""
 
 import hashlib
-import re
-import unicodedata
-from pathlib import PurePath
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-PDF_MAGIC = b"%PDF-"
-
-
-def sanitize_filename(name: str) -> str:
-    """A safe display name: no path, no control or odd characters, ends in .pdf."""
-    base = PurePath(name.replace("\\", "/")).name
-    base = unicodedata.normalize("NFKC", base)
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
-    base = re.sub(r"[^\w.\- ()]+", "_", base).strip(" .")
-    stem = base[:-4] if base.lower().endswith(".pdf") else base
-    stem = stem[:100] or "document"
-    return f"{stem}.pdf"
+from core.pdf import pdf_check
+from core.text import clean_filename
 
 
 def attachment_check(upload: UploadedFile) -> tuple[str, str, int]:
-    """Validate an uploaded file. Returns (sanitized name, sha256, size)."""
-    if upload.size is not None and upload.size > settings.ATTACHMENT_MAX_BYTES:
-        raise ValidationError(
-            f"The file is larger than {settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB.",
-            code="attachment_too_large",
-        )
-    upload.seek(0)
-    head = upload.read(len(PDF_MAGIC))
-    # Trust the bytes, not the file name or the browser's content type.
-    if head != PDF_MAGIC:
-        raise ValidationError("Only PDF files can be attached.", code="attachment_not_pdf")
-    upload.seek(0)
+    """Validate an uploaded file. Returns (cleaned name, sha256, size)."""
+    pdf_check(upload, max_bytes=settings.ATTACHMENT_MAX_BYTES, code_prefix="attachment")
     digest, size = hashlib.sha256(), 0
     for chunk in upload.chunks():
         digest.update(chunk)
         size += len(chunk)
-    if size > settings.ATTACHMENT_MAX_BYTES:
-        raise ValidationError(
-            f"The file is larger than {settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB.",
-            code="attachment_too_large",
-        )
     upload.seek(0)
-    return sanitize_filename(upload.name or "document.pdf"), digest.hexdigest(), size
+    return clean_filename(upload.name or "document.pdf"), digest.hexdigest(), size

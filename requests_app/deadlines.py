@@ -22,13 +22,13 @@ the last instant of the due day (stored as UTC by the ORM).
 
 import calendar
 import datetime as dt
-import zoneinfo
 from functools import lru_cache
 
 import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+
+from core.dates import end_of_day, local_date
 
 from .enums import DATA_SUBJECT_KINDS, TicketKind
 
@@ -36,19 +36,6 @@ EXTENSION_MAX_MONTHS = 3
 # HOLIDAY_COUNTRY value for "no national calendar": business days skip weekends
 # (and ExtraHoliday dates) only. Checked at start-up by requests_app.checks.
 NO_HOLIDAY_CALENDAR = "none"
-
-
-def local_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
-def local_date(moment: dt.datetime) -> dt.date:
-    return timezone.localtime(moment, local_zone()).date()
-
-
-def end_of_day(day: dt.date) -> dt.datetime:
-    """The last instant of `day` in the configured time zone."""
-    return dt.datetime.combine(day, dt.time.max, tzinfo=local_zone())
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

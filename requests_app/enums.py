@@ -91,12 +91,6 @@ class TicketEventKind(models.TextChoices):
     RETENTION_PURGE = "retention_purge", "Personal data purged"
 
 
-class MailStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
 # --- The workflow table -------------------------------------------------------
 
 CHANGE_TICKET = "requests_app.change_ticket"

@@ -11,19 +11,17 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
-from compliance.models import HistoryBypassError, TrackedQuerySet
+from core.history import HistoryBypassError, TrackedQuerySet
+from core.models import OutboxMail
+from core.storage import private_storage
 from core.text import SingleLineCharField, SingleLineEmailField
-from trustcenter.storage import PrivateStorage
 
-from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, MailStatus, TicketEventKind, TicketKind, TicketStatus
-
-
-def private_storage() -> PrivateStorage:
-    return PrivateStorage()
+from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
 
 
 def _in_choices(field: str, choices: type[models.TextChoices]) -> models.Q:
@@ -137,6 +135,11 @@ class Ticket(models.Model):
     # Sent with the form: a retried POST finds the ticket it already made.
     submission_token = models.CharField(max_length=64, unique=True, editable=False)
     personal_data_purged_at = models.DateTimeField(null=True, blank=True)
+
+    # Mails about this ticket; also `OutboxMail.objects.filter(ticket=...)`.
+    mails = GenericRelation(
+        OutboxMail, content_type_field="about_type", object_id_field="about_id", related_query_name="ticket"
+    )
 
     objects = TrackedQuerySet.as_manager()
     history = HistoricalRecords(
@@ -315,53 +318,6 @@ class VerificationToken(models.Model):
 
     def __str__(self) -> str:
         return f"Verification {self.pk} for ticket {self.ticket_id}"
-
-
-class OutboxMail(models.Model):
-    """A mail written in the same transaction as the change that causes it;
-    the worker sends it, with retries. Links to the requester's private pages
-    are stored as placeholders and filled in only when the mail is sent."""
-
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="mails")
-    verification = models.ForeignKey(
-        VerificationToken, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    template = models.CharField(max_length=60, help_text="Name of the template under templates/emails/.")
-    to = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=250)
-    body_text = models.TextField(blank=True)
-    body_html = models.TextField(blank=True)
-    # Extra mail headers (e.g. List-Unsubscribe); values may hold link placeholders.
-    headers = models.JSONField(default=dict, blank=True)
-    # Private links of other apps, as placeholders filled in at send time:
-    # {"[[name]]": {"purpose", "nonce", "hash", "url" (with "{token}")}}; see outbox._fill_links.
-    links = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=MailStatus.choices, default=MailStatus.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-    purged_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = "outbox mail"
-        constraints = [
-            models.CheckConstraint(condition=_in_choices("status", MailStatus), name="outboxmail_status_valid"),
-            models.CheckConstraint(
-                condition=~models.Q(status=MailStatus.SENT) | models.Q(sent_at__isnull=False),
-                name="outboxmail_sent_has_time",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="outboxmail_due_idx"),
-            models.Index(fields=["created_at"], name="outboxmail_created_idx"),
-            models.Index(fields=["template", "status"], name="outboxmail_template_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"Mail {self.pk} ({self.template}, {self.status})"
 
 
 class ExtraHoliday(models.Model):

@@ -5,7 +5,12 @@ from typing import Any
 
 from django.conf import settings
 
+from core.history import system_actor
+from core.outbox import outbox_send_due
 from core.schedule import PeriodicJob
+
+from .retention import retention_purge_all
+from .services import tickets_expire_unverified
 
 
 def housekeeping_interval() -> dt.timedelta:
@@ -15,12 +20,6 @@ def housekeeping_interval() -> dt.timedelta:
 def requests_housekeeping() -> dict[str, Any]:
     """Drain due mail (retries), expire unconfirmed data-subject requests and run
     every retention purge (tickets, then `RetentionDue` for the other apps)."""
-    from compliance.services import system_actor
-
-    from .outbox import outbox_send_due
-    from .retention import retention_purge_all
-    from .services import tickets_expire_unverified
-
     return {
         "mail": outbox_send_due(),
         "expired": tickets_expire_unverified(actor=system_actor()),

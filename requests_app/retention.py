@@ -20,12 +20,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from compliance.services import system_actor
+from core.enums import MailStatus
+from core.history import stamp_history, system_actor
+from core.storage import private_storage
 from evidence.db import allow_history_purge
 
-from .enums import MailStatus, TicketEventKind, TicketStatus
+from .enums import TicketEventKind, TicketStatus
 from .events import RetentionDue, retention_due
-from .models import OutboxMail, Ticket, TicketAttachment, TicketEvent, private_storage, ticket_history_rewrite
+from .models import Ticket, TicketAttachment, TicketEvent, ticket_history_rewrite
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +90,11 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
             for field, value in PURGED_VALUES.items():
                 setattr(ticket, field, value)
             ticket.personal_data_purged_at = now
-            ticket._history_user = actor
-            ticket._change_reason = RETENTION_REASON
+            stamp_history(ticket, actor=actor, reason=RETENTION_REASON)
             ticket.save()
             # A mail still queued after so long will never go out; it has no recipient now.
-            OutboxMail.objects.filter(ticket=ticket, status=MailStatus.QUEUED).update(
-                status=MailStatus.FAILED, last_error=RETENTION_REASON
-            )
-            counts["mails"] += OutboxMail.objects.filter(ticket=ticket, purged_at__isnull=True).update(
+            ticket.mails.filter(status=MailStatus.QUEUED).update(status=MailStatus.FAILED, last_error=RETENTION_REASON)
+            counts["mails"] += ticket.mails.filter(purged_at__isnull=True).update(
                 to="", body_text="", body_html="", purged_at=now
             )
             for attachment in TicketAttachment.objects.filter(ticket=ticket, purged_at__isnull=True):

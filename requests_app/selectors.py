@@ -6,8 +6,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import tokens
+from core import tokens
+
 from .enums import ACTIVE_STATUSES
+from .mail import STATUS
 from .models import Ticket, TicketAttachment, TicketEvent
 
 
@@ -20,7 +22,7 @@ def ticket_by_status_token(raw_token: str) -> Ticket | None:
 
 def ticket_status_token(ticket: Ticket) -> str:
     """The raw token of the ticket's private status link (for mails and redirects)."""
-    return tokens.recover_token(tokens.STATUS, ticket.status_link_nonce, ticket.status_token_hash)
+    return tokens.recover_token(STATUS, ticket.status_link_nonce, ticket.status_token_hash)
 
 
 def ticket_public_events(ticket: Ticket) -> QuerySet[TicketEvent]:

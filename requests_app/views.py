@@ -8,7 +8,7 @@ one page that names no ticket.
 """
 
 import re
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,21 +19,24 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services, tokens
+from core import tokens
+from core.http import SAME_ORIGIN, mark_no_store
+from core.intake import IntakeForm, intake_submit
+from core.ratelimits import reply_is_limited
+from core.text import clean_filename
+
+from . import selectors, services
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, STATES, TicketEventKind, TicketKind, requester_label
 from .forms import (
     DATA_RIGHTS,
     DATA_RIGHTS_BY_SLUG,
     DataRight,
-    IntakeForm,
     RequesterReplyForm,
     form_for_kind,
 )
 from .models import Ticket, VerificationToken
-from .ratelimits import client_ip, reply_is_limited, submission_is_limited
 
 SUBMITTED_SESSION_KEY = "requests_app:submitted"
 VERIFIED_SESSION_KEY = "requests_app:verified"
@@ -46,24 +49,11 @@ LINK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 DOWNLOAD_TYPES = {".pdf": "application/pdf"}
 
 
-_R = TypeVar("_R", bound=HttpResponseBase)
-
-
-def _private(response: _R, *, referrer_policy: str = "no-referrer") -> _R:
-    """Headers for any page reached through a secret link.
-
-    Pages with a form use "same-origin": under "no-referrer" browsers send
-    `Origin: null` with the POST, which the CSRF check rightly refuses.
-    """
-    add_never_cache_headers(response)  # Cache-Control: ... no-store ...
-    response["Referrer-Policy"] = referrer_policy
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 def _link_invalid(request: HttpRequest, *, purpose: str) -> HttpResponse:
     """One answer for a wrong, used or expired link: same text, same status."""
-    return _private(render(request, "requests_app/link_invalid.html", {"purpose": purpose, **_promises()}, status=404))
+    return mark_no_store(
+        render(request, "requests_app/link_invalid.html", {"purpose": purpose, **_promises()}, status=404)
+    )
 
 
 def _promises() -> dict[str, int]:
@@ -167,12 +157,6 @@ def _refuse_large_body(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-TOO_MANY = (
-    "Too many requests: we have received several from your network or for this email address "
-    "in a short time. Nothing was submitted. Please try again in an hour, or write to us by email."
-)
-
-
 def _too_many(request: HttpRequest, *, back: str) -> HttpResponse:
     return render(
         request,
@@ -189,9 +173,11 @@ def _too_many(request: HttpRequest, *, back: str) -> HttpResponse:
     )
 
 
-def _remember_submission(request: HttpRequest, ticket: Ticket) -> HttpResponse:
-    # The reference travels in the session, not in the URL: the confirmation
-    # page cannot be found by guessing or counting.
+def confirm_submission(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    """Redirect to the confirmation page of a ticket just submitted (from any public form).
+
+    The reference travels in the session, not in the URL: the confirmation
+    page cannot be found by guessing or counting."""
     request.session[SUBMITTED_SESSION_KEY] = {
         "reference": ticket.reference,
         "kind": ticket.kind,
@@ -203,25 +189,15 @@ def _remember_submission(request: HttpRequest, ticket: Ticket) -> HttpResponse:
 def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpResponse | int:
     """Submit a valid form: the redirect to the confirmation, or the status code
     to re-render the form with (the reason is then on the form, input kept)."""
-    token = form.cleaned_data["submission_token"]
-    # A retried POST (double click, reload) carries the same token: show the
-    # ticket it already made, without counting against the rate limits.
-    existing = Ticket.objects.filter(submission_token=token, kind=kind).first()
-    if existing is not None:
-        return _remember_submission(request, existing)
-    if submission_is_limited(request, emails=form.emails()):
-        form.add_error(None, ValidationError(TOO_MANY, code="rate_limited"))
-        return 429
-    try:
-        ticket, _status_token = services.ticket_submit(
-            kind=kind, data=form.ticket_data(), submission_token=token, ip=client_ip(request) or None
-        )
-    except ValidationError as exc:
-        # The form checks everything the service checks; this is a safety net
-        # that explains rather than fails.
-        form.add_error(None, exc)
-        return 400
-    return _remember_submission(request, ticket)
+    return intake_submit(
+        request,
+        form,
+        existing=lambda token: Ticket.objects.filter(submission_token=token, kind=kind).first(),
+        submit=lambda token, ip: services.ticket_submit(
+            kind=kind, data=form.ticket_data(), submission_token=token, ip=ip
+        )[0],
+        done=lambda ticket: confirm_submission(request, ticket),
+    )
 
 
 @require_GET
@@ -229,7 +205,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
     """The confirmation after a submission, with the ticket's reference."""
     info = request.session.get(SUBMITTED_SESSION_KEY)
     if not info:
-        return _private(
+        return mark_no_store(
             render(
                 request,
                 "requests_app/message.html",
@@ -243,7 +219,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
                 status=404,
             )
         )
-    return _private(
+    return mark_no_store(
         render(
             request,
             "requests_app/submitted.html",
@@ -273,7 +249,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         if not _verification_pending(token):
             return _link_invalid(request, purpose="verify")
-        return _private(render(request, "requests_app/verify.html"), referrer_policy="same-origin")
+        return mark_no_store(render(request, "requests_app/verify.html"), referrer_policy=SAME_ORIGIN)
     try:
         ticket = services.ticket_verify(raw_token=token)
     except ValidationError:
@@ -296,7 +272,7 @@ def _verification_pending(raw_token: str) -> bool:
 def verified(request: HttpRequest) -> HttpResponse:
     info = request.session.get(VERIFIED_SESSION_KEY)
     if not info:
-        return _private(
+        return mark_no_store(
             render(
                 request,
                 "requests_app/message.html",
@@ -307,7 +283,7 @@ def verified(request: HttpRequest) -> HttpResponse:
                 status=404,
             )
         )
-    return _private(
+    return mark_no_store(
         render(
             request,
             "requests_app/verified.html",
@@ -382,7 +358,7 @@ def _status_page(
         status=status,
     )
     # The page holds a form: a "no-referrer" page would POST with Origin: null.
-    return _private(response, referrer_policy="same-origin")
+    return mark_no_store(response, referrer_policy=SAME_ORIGIN)
 
 
 REPLY_SEEN_SECONDS = 24 * 3600
@@ -437,21 +413,15 @@ def attachment_download(request: HttpRequest, token: str, attachment_id: int) ->
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         return _link_invalid(request, purpose="file")
-    filename = _download_name(attachment.original_name)
+    filename = clean_filename(attachment.original_name, ascii_only=True)
     # The type is chosen from an allow-list, never taken from the upload as is.
     content_type = DOWNLOAD_TYPES.get(_extension(filename), "application/octet-stream")
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return _private(response)
+    return mark_no_store(response)
 
 
 def _extension(name: str) -> str:
     dot = name.rfind(".")
     return name[dot:].lower() if dot > 0 else ""
-
-
-def _download_name(name: str) -> str:
-    """A file name safe in a header and on any disk: letters, digits, - _ . only."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "document"
-    return cleaned[:100]

@@ -4,7 +4,7 @@ from typing import cast
 
 from django import forms
 
-from requests_app.forms import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm, one_line_fields
+from core.intake import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm, one_line_fields
 
 from .enums import SubscriptionScope
 

@@ -2,14 +2,15 @@
 
 Writes go through `subscriptions.services`. Link tokens are never stored: a
 subscriber row keeps a nonce and the SHA-256 of the token made from it with
-SECRET_KEY (see requests_app.tokens), so the database alone opens nothing.
+SECRET_KEY (see core.tokens), so the database alone opens nothing.
 """
 
 from django.db import models
 
 from compliance.models import Publication
+from core.models import OutboxMail
 from core.text import SingleLineCharField, SingleLineEmailField
-from requests_app.models import OutboxMail, Ticket
+from requests_app.models import Ticket
 
 from .enums import SubscriptionScope
 

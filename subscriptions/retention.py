@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from requests_app.enums import MailStatus
-from requests_app.models import OutboxMail
+from core.enums import MailStatus
+from core.models import OutboxMail
 
 from .models import Subscriber
 from .services import CONFIRM_VALID_DAYS
@@ -57,7 +57,7 @@ def subscribers_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
             mails = OutboxMail.objects.filter(
                 to=subscriber.email,
                 template__in=SUBSCRIPTION_TEMPLATES,
-                ticket__isnull=True,
+                about_id__isnull=True,
             )
             mails.filter(status=MailStatus.QUEUED).update(status=MailStatus.FAILED, last_error=RETENTION_REASON)
             counts["mails"] += mails.update(to="", body_text="", body_html="", links={}, purged_at=now)

@@ -15,16 +15,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import dateformat, timezone
 
 from compliance.diff import snapshot_diff
 from compliance.models import Publication
-from requests_app import tokens
+from core import tokens
+from core.outbox import absolute_url, link_placeholder, outbox_queue, token_url_template
+from core.text import clean_email
 from requests_app.enums import TicketKind
 from requests_app.models import Ticket
-from requests_app.outbox import link_placeholder, outbox_queue
 from requests_app.services import ticket_submit
 
 from .changes import SubprocessorChanges, subprocessor_changes
@@ -44,15 +44,15 @@ UNSUBSCRIBE_PLACEHOLDER = "[[unsubscribe_url]]"
 
 
 def confirm_url_template() -> str:
-    return f"{settings.SITE_URL}/subscribe/confirm/{{token}}/"
+    return token_url_template("subscriptions:confirm")
 
 
 def unsubscribe_url_template() -> str:
-    return f"{settings.SITE_URL}/subscribe/unsubscribe/{{token}}/"
+    return token_url_template("subscriptions:unsubscribe")
 
 
 def objection_url(publication: Publication) -> str:
-    return f"{settings.SITE_URL}/subscribe/object/{publication.version}/"
+    return absolute_url("subscriptions:objection", version=publication.version)
 
 
 def _links(subscriber: Subscriber) -> dict[str, dict[str, str]]:
@@ -99,21 +99,7 @@ def _queue(subscriber: Subscriber, *, template: str, subject: str, context: dict
     )
 
 
-def _new_token_pair(purpose: str) -> tuple[str, str]:
-    nonce = tokens.new_nonce()
-    return nonce, tokens.token_hash(tokens.make_token(purpose, nonce))
-
-
 # ---------------------------------------------------------------- subscribing
-
-
-def clean_email(value: str) -> str:
-    email = (value or "").strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError("Enter a valid email address.", code="email_invalid") from None
-    return email
 
 
 def subscriber_request(*, email: str, scope: str) -> Subscriber:
@@ -125,14 +111,15 @@ def subscriber_request(*, email: str, scope: str) -> Subscriber:
     Side effects: the Subscriber row (created or its pending link replaced);
     a confirmation mail in the outbox.
     """
-    email = clean_email(email)
+    # One subscriber per address, however it is typed.
+    email = clean_email(email, field="Email").lower()
     if scope not in SubscriptionScope.values:
         raise ValidationError("Choose what to be notified about.", code="scope_invalid")
     now = timezone.now()
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
         if subscriber is None:
-            unsub_nonce, unsub_hash = _new_token_pair(UNSUBSCRIBE)
+            unsub_nonce, unsub_hash = tokens.new_token(UNSUBSCRIBE)
             subscriber = Subscriber(
                 email=email,
                 created_at=now,
@@ -140,7 +127,7 @@ def subscriber_request(*, email: str, scope: str) -> Subscriber:
                 unsubscribe_token_hash=unsub_hash,
             )
         subscriber.requested_scope = scope
-        subscriber.confirm_nonce, subscriber.confirm_token_hash = _new_token_pair(CONFIRM)
+        subscriber.confirm_nonce, subscriber.confirm_token_hash = tokens.new_token(CONFIRM)
         subscriber.confirm_sent_at = now
         subscriber.save()
         _queue(
@@ -268,8 +255,8 @@ def publication_notices_send(*, publication_id: int) -> int:
         "effective_at": publication.effective_at,
         "objection_closes_at": objection_closes_at(publication),
         "objection_url": objection_url(publication),
-        "changelog_url": f"{settings.SITE_URL}/changelog/",
-        "page_url": f"{settings.SITE_URL}/",
+        "changelog_url": absolute_url("compliance:changelog"),
+        "page_url": absolute_url("compliance:page"),
     }
     subject_change = (
         f"Subprocessor change taking effect {_day(publication.effective_at)}"

@@ -14,13 +14,15 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from compliance.models import Publication
+from core.http import SAME_ORIGIN, mark_no_store
+from core.intake import intake_submit
+from core.ratelimits import client_ip, count_against
 from requests_app.models import Ticket
-from requests_app.ratelimits import client_ip, count_against, submission_is_limited
+from requests_app.views import confirm_submission
 
 from . import services
 from .enums import SubscriptionScope
@@ -28,19 +30,12 @@ from .forms import ObjectionForm, SubscribeForm
 
 IP_GROUP = "subscriptions.subscribe.ip"
 EMAIL_GROUP = "subscriptions.subscribe.email"
-SUBMITTED_SESSION_KEY = "requests_app:submitted"  # the requests app's confirmation page
-
-
-def _private(response: HttpResponse, *, referrer_policy: str = "same-origin") -> HttpResponse:
-    add_never_cache_headers(response)
-    response["Referrer-Policy"] = referrer_policy
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 def _message(request: HttpRequest, heading: str, *paragraphs: str, status: int = 200) -> HttpResponse:
-    return _private(
-        render(request, "subscriptions/message.html", {"heading": heading, "paragraphs": paragraphs}, status=status)
+    return mark_no_store(
+        render(request, "subscriptions/message.html", {"heading": heading, "paragraphs": paragraphs}, status=status),
+        referrer_policy=SAME_ORIGIN,
     )
 
 
@@ -119,7 +114,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         )
         if not pending:
             return _link_invalid(request)
-        return _private(render(request, "subscriptions/confirm.html"))
+        return mark_no_store(render(request, "subscriptions/confirm.html"), referrer_policy=SAME_ORIGIN)
     try:
         subscriber = services.subscriber_confirm(raw_token=token)
     except ValidationError:
@@ -139,7 +134,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         if services.subscriber_by_unsubscribe_token(token) is None:
             return _link_invalid(request)
-        return _private(render(request, "subscriptions/unsubscribe.html"))
+        return mark_no_store(render(request, "subscriptions/unsubscribe.html"), referrer_policy=SAME_ORIGIN)
     try:
         services.subscriber_unsubscribe(raw_token=token)
     except ValidationError:
@@ -181,33 +176,17 @@ def objection(request: HttpRequest, version: int) -> HttpResponse:
 
 
 def _object(request: HttpRequest, publication: Publication, form: ObjectionForm) -> HttpResponse | int:
-    token = form.cleaned_data["submission_token"]
-    existing = Ticket.objects.filter(submission_token=token).first()
-    if existing is None:
-        if submission_is_limited(request, emails=form.emails()):
-            form.add_error(
-                None,
-                ValidationError(
-                    "Too many requests from your network or for this address. Nothing was sent; "
-                    "please try again in an hour, or write to us by email.",
-                    code="rate_limited",
-                ),
-            )
-            return 429
-        try:
-            existing = services.objection_submit(
-                publication=publication,
-                subprocessor_slug=form.cleaned_data["subprocessor"],
-                data=form.ticket_data(),
-                submission_token=token,
-                ip=client_ip(request) or None,
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-            return 410 if exc.code == "objection_window_closed" else 400
-    request.session[SUBMITTED_SESSION_KEY] = {
-        "reference": existing.reference,
-        "kind": existing.kind,
-        "needs_verification": False,
-    }
-    return redirect("requests_app:submitted")
+    return intake_submit(
+        request,
+        form,
+        existing=lambda token: Ticket.objects.filter(submission_token=token).first(),
+        submit=lambda token, ip: services.objection_submit(
+            publication=publication,
+            subprocessor_slug=form.cleaned_data["subprocessor"],
+            data=form.ticket_data(),
+            submission_token=token,
+            ip=ip,
+        ),
+        done=lambda ticket: confirm_submission(request, ticket),
+        refused=lambda exc: (None, 410 if exc.code == "objection_window_closed" else 400),
+    )

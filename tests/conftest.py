@@ -10,7 +10,8 @@ from django.db import connection, connections
 from django.test import RequestFactory
 from django.utils import timezone
 
-from compliance.services import publication_publish_initial, seed_load, system_actor
+from compliance.services import publication_publish_initial, seed_load
+from core.history import system_actor
 from tests.factories import SEED_DATA, StaffFactory
 
 # The positional order of the django_db marker's arguments (pytest-django).

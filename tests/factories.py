@@ -25,6 +25,8 @@ from compliance.models import (
     Section,
     Subprocessor,
 )
+from core.history import system_actor
+from tests.pdfs import pdf as pdf_bytes
 
 SEED_PATH = Path(__file__).resolve().parents[1] / "compliance" / "seed" / "coaxiom.json"
 SEED_DATA: dict[str, Any] = json.loads(SEED_PATH.read_text(encoding="utf-8"))
@@ -66,7 +68,7 @@ def publish_draft(*, requester, approver, summary: str = "test publication", eff
     return services.publication_approve(request_id=request.pk, actor=approver, effective_at=effective_at)
 
 
-PDF_BYTES = b"%PDF-1.7\n% report\n%%EOF\n"
+PDF_BYTES = pdf_bytes("report")
 
 
 def pdf_file(content: bytes = PDF_BYTES, name: str = "report.pdf") -> SimpleUploadedFile:
@@ -113,7 +115,7 @@ class ContentFactory(DjangoModelFactory[_M]):
         cls, model_class: type[Model], *args: Any, actor: Any = None, reason: str = "test fixture", **kwargs: Any
     ) -> Any:
         obj = model_class(*args, **kwargs)
-        return services.content_save(obj=obj, actor=actor or services.system_actor(), reason=reason)
+        return services.content_save(obj=obj, actor=actor or system_actor(), reason=reason)
 
 
 class OrganizationFactory(ContentFactory[Organization]):

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.views import defaults
 
 from compliance.models import Document, Organization, Subprocessor
-from compliance.services import publication_publish_initial, seed_load, system_actor
+from compliance.services import publication_publish_initial, seed_load
+from core.history import system_actor
 from requests_app import services as requests_services
 from requests_app.forms import DATA_RIGHTS
 from tests.factories import SEED_DATA, publish_draft, save

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from requests_app.ratelimits import retry_after, window_seconds
+from core.ratelimits import retry_after, window_seconds
 
 
 class RequestBodyLimitMiddleware:

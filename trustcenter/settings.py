@@ -213,11 +213,6 @@ if not 1 <= SECURITY_TXT_EXPIRES_DAYS < 365:
 SECURITY_TXT_WARN_DAYS = env.int("SECURITY_TXT_WARN_DAYS", default=30)
 # Optional https URL of the key researchers should encrypt reports with (never the key itself).
 SECURITY_TXT_ENCRYPTION_URL = env.str("SECURITY_TXT_ENCRYPTION_URL", default="")
-# Dotted path of a function returning the evidence chain head (sequence and hash)
-# that trust.json and the public page footer show; empty: trust.json says null
-# and the footer leaves it out. A path, not an import,
-# because compliance never imports the apps built on it.
-TRUST_JSON_CHAIN_HEAD = "evidence.selectors.chain_head" if "evidence" in INSTALLED_APPS else ""
 
 # Requests (DPA, BAA, data-subject requests).
 # Where staff are told about new tickets (comma-separated addresses).
@@ -269,7 +264,7 @@ AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "429.html"
 # Masked in axes logs and stored form data; the password always is.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
-AXES_CLIENT_IP_CALLABLE = "accounts.auth.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.ratelimits.client_ip"
 AXES_VERBOSE = False  # accounts.auth logs sign-in events in one format instead
 # Number of reverse proxies in front of the app that append to X-Forwarded-For;
 # 0 means the peer address is the client.

@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from accounts.auth import acting_user
+from core.admin_readonly import ReadOnlyAdmin
 
 from .. import services
 from ..diff import snapshot_diff
@@ -32,7 +33,7 @@ def _error_text(exc: ValidationError) -> str:
 
 
 @admin.register(Publication)
-class PublicationAdmin(admin.ModelAdmin):
+class PublicationAdmin(ReadOnlyAdmin):
     """Every version ever approved. Read-only: publications are never changed."""
 
     list_display = ["version", "summary", "effective_at", "state", "requested_by", "approved_by"]
@@ -77,15 +78,6 @@ class PublicationAdmin(admin.ModelAdmin):
     @admin.display(description="snapshot")
     def snapshot_json(self, obj: Publication) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.snapshot, indent=2, ensure_ascii=False))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Publication | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Publication | None = None) -> bool:
-        return False
 
 
 @admin.register(PublicationRequest)

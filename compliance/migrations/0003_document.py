@@ -7,6 +7,7 @@ from django.db import migrations, models
 
 import compliance.document_files
 import compliance.models
+import core.storage
 
 
 class Migration(migrations.Migration):
@@ -95,7 +96,7 @@ class Migration(migrations.Migration):
                     models.FileField(
                         help_text="PDF only. Stored privately; downloads go through the page's links.",
                         max_length=200,
-                        storage=compliance.document_files.private_document_storage,
+                        storage=core.storage.private_storage,
                         upload_to=compliance.models.document_upload_path,
                         validators=[compliance.document_files.validate_document_file],
                     ),

@@ -5,6 +5,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+import core.storage
 import requests_app.models
 
 
@@ -236,7 +237,7 @@ class Migration(migrations.Migration):
                     "file",
                     models.FileField(
                         max_length=200,
-                        storage=requests_app.models.private_storage,
+                        storage=core.storage.private_storage,
                         upload_to=requests_app.models.attachment_path,
                     ),
                 ),

@@ -5,17 +5,18 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 
+from accounts.roles import REQUEST_HANDLER
+from core import tokens
 from core.text import validate_single_line
 
-from .. import tokens
+from ..mail import VERIFY, ticket_mail_queue
 from ..models import Ticket, TicketEvent, VerificationToken
-from ..outbox import outbox_queue
 
 MESSAGE_MAX_LENGTH = 5000
 
@@ -45,25 +46,6 @@ def clean_message(message: str, *, code: str = "message_required", what: str = "
     if len(text) > MESSAGE_MAX_LENGTH:
         raise ValidationError(f"Keep it under {MESSAGE_MAX_LENGTH} characters.", code="too_long")
     return text
-
-
-def clean_email(value: Any, *, field: str, required: bool) -> str:
-    text = str(value or "").strip()
-    if not text:
-        if required:
-            raise ValidationError(f"{field} is required.", code=f"{field.lower().replace(' ', '_')}_required")
-        return ""
-    try:
-        validate_email(text)
-    except ValidationError:
-        raise ValidationError(f"{field} is not a valid address.", code="email_invalid") from None
-    return text
-
-
-def stamp_history(ticket: Ticket, *, actor: User | None, reason: str) -> None:
-    # simple-history reads these from the instance on save; the model does not declare them.
-    ticket._history_user = actor  # type: ignore[attr-defined]
-    ticket._change_reason = reason[:1000]  # type: ignore[attr-defined]
 
 
 def event_add(
@@ -123,10 +105,6 @@ def staff_notify_addresses() -> list[str]:
     active member of the Request handler role who has an address."""
     if settings.STAFF_NOTIFY_EMAILS:
         return list(settings.STAFF_NOTIFY_EMAILS)
-    from django.contrib.auth import get_user_model
-
-    from accounts.roles import REQUEST_HANDLER
-
     return sorted(
         set(
             get_user_model()
@@ -139,7 +117,7 @@ def staff_notify_addresses() -> list[str]:
 
 def staff_notify(ticket: Ticket, *, template: str, subject: str, context: dict[str, Any] | None = None) -> None:
     for address in staff_notify_addresses():
-        outbox_queue(
+        ticket_mail_queue(
             template=template,
             to=address,
             subject=mail_subject(ticket, subject),
@@ -152,15 +130,15 @@ def staff_notify(ticket: Ticket, *, template: str, subject: str, context: dict[s
 
 
 def issue_verification(ticket: Ticket, *, now: dt.datetime) -> VerificationToken:
-    nonce = tokens.new_nonce()
+    nonce, token_hash = tokens.new_token(VERIFY)
     vt = VerificationToken.objects.create(
         ticket=ticket,
         nonce=nonce,
-        token_hash=tokens.token_hash(tokens.make_token(tokens.VERIFY, nonce)),
+        token_hash=token_hash,
         created_at=now,
         expires_at=now + dt.timedelta(days=settings.VERIFICATION_VALID_DAYS),
     )
-    outbox_queue(
+    ticket_mail_queue(
         template="verify_identity",
         to=ticket.verification_address,
         subject=mail_subject(ticket, "Please confirm your request"),

@@ -10,12 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import deadlines, tokens
+from core import tokens
+from core.history import stamp_history
+from core.text import clean_email
+
+from .. import deadlines
 from ..enums import DATA_SUBJECT_KINDS, DOCUMENT_KINDS, KIND_PREFIX, STATES, TicketEventKind, TicketKind, initial_status
+from ..mail import STATUS, ticket_mail_queue
 from ..models import Ticket, TicketSequence
-from ..outbox import outbox_queue
 from ..selectors import ticket_status_token
-from .common import clean_email, clean_text, event_add, issue_verification, mail_subject, staff_notify, stamp_history
+from .common import clean_text, event_add, issue_verification, mail_subject, staff_notify
 
 logger = logging.getLogger(__name__)
 
@@ -117,13 +121,13 @@ def _ticket_create(*, kind: str, cleaned: dict[str, Any], submission_token: str,
         status_changed_at=now,
         **{STATES[status].stamp: now},
         status_link_nonce=nonce,
-        status_token_hash=tokens.token_hash(tokens.make_token(tokens.STATUS, nonce)),
+        status_token_hash=tokens.token_hash(tokens.make_token(STATUS, nonce)),
         submission_token=submission_token,
     )
     stamp_history(ticket, actor=None, reason=SUBMIT_REASON)
     ticket.save()
     event_add(ticket, kind=TicketEventKind.SUBMITTED, actor=None, now=now, to_status=ticket.status, visible=True)
-    outbox_queue(
+    ticket_mail_queue(
         template="ticket_received",
         to=ticket.answer_address,
         subject=mail_subject(ticket, "We received your request"),

@@ -15,10 +15,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .. import tokens
+from core import tokens
+from core.history import stamp_history
+
 from ..enums import STATES, TicketEventKind, TicketStatus
 from ..models import Ticket, VerificationToken
-from .common import TicketConflict, clean_message, event_add, expect_status, issue_verification, lock, stamp_history
+from .common import TicketConflict, clean_message, event_add, expect_status, issue_verification, lock
 from .workflow import ticket_transition, transition_locked
 
 logger = logging.getLogger(__name__)

@@ -11,12 +11,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from core.history import stamp_history
+
 from .. import deadlines
 from ..attachments import attachment_check
 from ..enums import STATES, Move, TicketEventKind, TicketStatus
 from ..events import TicketFulfilled, ticket_fulfilled
+from ..mail import ticket_mail_queue
 from ..models import Ticket, TicketAttachment, TicketEvent, TicketNote
-from ..outbox import outbox_queue
 from .common import (
     MESSAGE_MAX_LENGTH,
     clean_message,
@@ -25,7 +27,6 @@ from .common import (
     lock,
     mail_subject,
     staff_notify,
-    stamp_history,
 )
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def transition_locked(
     )
     to = ticket.answer_address  # empty once purged: such tickets mail no one
     if move.tells_requester and state.mail is not None and to:
-        outbox_queue(
+        ticket_mail_queue(
             template=state.mail.template,
             to=to,
             subject=mail_subject(ticket, state.mail.subject),
@@ -221,7 +222,7 @@ def ticket_extend(*, ticket_id: int, reason: str, actor: User, new_due_date: dt.
         stamp_history(ticket, actor=actor, reason=f"deadline extended: {reason}")
         ticket.save()
         event_add(ticket, kind=TicketEventKind.EXTENDED, actor=actor, now=now, message=reason, visible=True)
-        outbox_queue(
+        ticket_mail_queue(
             template="deadline_extended",
             to=ticket.answer_address,
             subject=mail_subject(ticket, "We need more time for your request"),
@@ -271,7 +272,7 @@ def ticket_add_message(*, ticket_id: int, message: str, actor: User) -> TicketEv
         event = event_add(
             ticket, kind=TicketEventKind.MESSAGE, actor=actor, now=timezone.now(), message=message, visible=True
         )
-        outbox_queue(
+        ticket_mail_queue(
             template="ticket_message",
             to=ticket.answer_address,
             subject=mail_subject(ticket, "A message about your request"),

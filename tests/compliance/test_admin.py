@@ -21,7 +21,7 @@ from compliance.models import (
     Subprocessor,
     TrackedModel,
 )
-from compliance.services import system_actor
+from core.history import system_actor
 from tests.factories import new_row, published_page, save
 
 REASON_REQUIRED = "Give a reason for this change; it is recorded in the history."

@@ -3,7 +3,6 @@
 import json
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -18,30 +17,21 @@ from jsonschema import Draft202012Validator, FormatChecker
 from compliance import formats
 from compliance.enums import CertificationStatus, ControlStatus, DocumentVisibility, SectionKey
 from compliance.models import ContactRoute, Organization, Publication
-from compliance.services import system_actor
 from compliance.snapshot import build_snapshot
+from core.history import system_actor
+from evidence.selectors import chain_head
 from tests.factories import publish_draft, save
 
 SITE = "https://trust.example.com"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 ATOM = "{http://www.w3.org/2005/Atom}"
-CHAIN_HASH = "ab" * 32
 
 
-def chain_head_for_tests() -> dict:
-    """A chain head provider, named by TRUST_JSON_CHAIN_HEAD in the tests below."""
-    return {"sequence": 7, "hash": CHAIN_HASH}
-
-
-@dataclass(frozen=True)
-class Head:
-    seq: int
-    hash: str
-
-
-def empty_chain_head() -> Head:
-    """A provider answering with an object, as for a chain with no entries yet."""
-    return Head(0, "0" * 64)
+def move_the_chain_head() -> None:
+    """A draft edit: one new link in the evidence chain, nothing new published."""
+    route = ContactRoute.objects.first()
+    route.label = f"{route.label} (edited)"
+    save(route, system_actor())
 
 
 def publish(snapshot: dict, *, effective_at: datetime, summary: str = "Updated the page.") -> Publication:
@@ -77,7 +67,6 @@ def _site(settings):
     settings.SECURITY_TXT_EXPIRES_DAYS = 180
     settings.SECURITY_TXT_WARN_DAYS = 30
     settings.SECURITY_TXT_ENCRYPTION_URL = ""
-    settings.TRUST_JSON_CHAIN_HEAD = ""
 
 
 @pytest.fixture
@@ -398,8 +387,6 @@ def test_check_quiet_with_a_fresh_publication(live):
         ("SECURITY_TXT_EXPIRES_DAYS", 0, "compliance.E001"),
         ("SECURITY_TXT_ENCRYPTION_URL", "http://example.com/key", "compliance.E002"),
         ("SECURITY_TXT_ENCRYPTION_URL", "-----BEGIN PGP PUBLIC KEY BLOCK-----", "compliance.E002"),
-        ("TRUST_JSON_CHAIN_HEAD", "tests.compliance.test_formats.no_such_function", "compliance.E003"),
-        ("TRUST_JSON_CHAIN_HEAD", "tests.compliance.test_formats.CHAIN_HASH", "compliance.E003"),
     ],
 )
 def test_settings_checks(settings, db, name, value, code):
@@ -409,7 +396,6 @@ def test_settings_checks(settings, db, name, value, code):
 
 def test_settings_checks_pass_with_valid_values(settings, db):
     settings.SECURITY_TXT_ENCRYPTION_URL = "https://example.com/key.asc"
-    settings.TRUST_JSON_CHAIN_HEAD = "tests.compliance.test_formats.chain_head_for_tests"
     assert [m.id for m in run_checks() if m.id.startswith("compliance.")] == []
 
 
@@ -458,7 +444,7 @@ def test_trust_json_validates_with_seed_content(client, live):
     assert list(validator().iter_errors(document)) == []
     assert document["version"] == 1
     assert document["effective_at"] == formats.rfc3339(live.effective_at)
-    assert document["chain_head"] is None
+    assert document["chain_head"] == chain_head().as_json()
     assert document["summary"] == "Updated the page."
     assert document["snapshot"] == live.snapshot
     assert document["$schema"] == f"{SITE}/trust.schema.json"
@@ -487,14 +473,14 @@ def test_trust_json_validates_with_empty_lists(client, db):
     assert snapshot["organization"]["preferred_languages"] == ["fr"]
 
 
-def test_trust_json_carries_the_chain_head(client, live, settings):
-    settings.TRUST_JSON_CHAIN_HEAD = "tests.compliance.test_formats.chain_head_for_tests"
+def test_trust_json_carries_the_chain_head(client, live):
+    head = chain_head()
     document = client.get("/trust.json").json()
-    assert document["chain_head"] == {"sequence": 7, "hash": CHAIN_HASH}
+    assert document["chain_head"] == {"sequence": head.seq, "hash": head.hash}
     assert list(validator().iter_errors(document)) == []
-    settings.TRUST_JSON_CHAIN_HEAD = "tests.compliance.test_formats.empty_chain_head"
+    move_the_chain_head()
     document = client.get("/trust.json").json()
-    assert document["chain_head"] == {"sequence": 0, "hash": "0" * 64}
+    assert document["chain_head"] == {"sequence": head.seq + 1, "hash": chain_head().hash}
     assert list(validator().iter_errors(document)) == []
 
 
@@ -521,7 +507,7 @@ def test_trust_json_304_on_if_none_match(client, live, settings):
     assert (again.status_code, again.content) == (304, b"")
     assert again["Access-Control-Allow-Origin"] == "*"
     # A moved chain head is a new body, so a new ETag even without a new version.
-    settings.TRUST_JSON_CHAIN_HEAD = "tests.compliance.test_formats.chain_head_for_tests"
+    move_the_chain_head()
     moved = client.get("/trust.json", HTTP_IF_NONE_MATCH=etag)
     assert moved.status_code == 200
     assert moved["ETag"] != etag
@@ -616,4 +602,5 @@ def test_query_count_does_not_grow_with_publications(client, seeded, url):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         counts.append(len(queries))
-    assert counts == [1, 1]
+    # trust.json also reads the evidence chain head: one more query, still flat.
+    assert counts == ([2, 2] if url == "/trust.json" else [1, 1])

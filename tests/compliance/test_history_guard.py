@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from compliance.enums import SectionKey
-from compliance.models import CONTENT_MODELS, Control, HistoryBypassError, Section, TrackedModel
-from compliance.services import system_actor
+from compliance.models import CONTENT_MODELS, Control, Section, TrackedModel
+from core.history import HistoryBypassError, system_actor
 from tests.factories import new_row, save
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -21,9 +21,10 @@ from compliance.models import (
     Section,
     Subprocessor,
 )
-from compliance.services import system_actor
 from compliance.snapshot import build_snapshot
+from core.history import system_actor
 from tests.factories import add_rows_per_section, published_page, save
+from tests.pdfs import pdf as pdf_bytes
 
 PAGE_QUERIES = 10  # the snapshot's; the views pass the footer's audit chain head in
 
@@ -109,7 +110,7 @@ def test_markup_in_any_content_field_is_shown_as_text(db, client):
             title=HOSTILE,
             description=HOSTILE,
             visibility="public",
-            file=SimpleUploadedFile("d.pdf", b"%PDF-1.7\n"),
+            file=SimpleUploadedFile("d.pdf", pdf_bytes("document")),
         ),
         actor,
     )

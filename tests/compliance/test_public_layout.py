@@ -8,6 +8,7 @@ from django.core.cache import cache
 from compliance.models import Organization
 from documents.services import nda_version_create
 from tests.factories import DocumentFactory, publish_draft, save
+from tests.pdfs import pdf as pdf_bytes
 from tests.public_pages import collect_public_pages
 
 # A page of each app that has no snapshot of its own: they read the published organization.
@@ -31,7 +32,7 @@ def live(published, editor, approver):
     """Version 2, with a gated document whose request page exists."""
     nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
     DocumentFactory.create(
-        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\n%%EOF\n"
+        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes()
     )
     publish_draft(requester=editor, approver=approver)
     cache.clear()

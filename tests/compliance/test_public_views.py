@@ -7,7 +7,7 @@ from django.utils.http import http_date
 
 from compliance import services
 from compliance.models import Certification, Control
-from compliance.services import system_actor
+from core.history import system_actor
 from tests.factories import SubprocessorFactory, add_rows_per_section, publish_draft, save
 
 

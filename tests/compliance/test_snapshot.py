@@ -16,8 +16,9 @@ from compliance.models import (
     Section,
     Subprocessor,
 )
-from compliance.services import content_delete, system_actor
+from compliance.services import content_delete
 from compliance.snapshot import build_snapshot, content_last_changed_at
+from core.history import system_actor
 from tests.factories import add_rows_per_section, save
 
 SNAPSHOT_QUERIES = 10  # sections, controls, organization, six lists, newest history date

@@ -3,6 +3,7 @@ from django.core.cache import cache
 
 from documents import services
 from tests.factories import DocumentFactory, publish_draft
+from tests.pdfs import pdf as pdf_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -34,21 +35,21 @@ def listed(clock, published, editor, approver, nda):
         slug="soc2-report",
         title="SOC 2 Type I report",
         visibility="gated",
-        content=b"%PDF-1.7\nsoc2 body\n%%EOF\n",
+        content=pdf_bytes("soc2 body"),
     )
     pentest = DocumentFactory.create(
         actor=editor,
         slug="pentest-summary",
         title="Pen-test summary",
         visibility="gated",
-        content=b"%PDF-1.7\npentest body\n%%EOF\n",
+        content=pdf_bytes("pentest body"),
     )
     dpa = DocumentFactory.create(
         actor=editor,
         slug="dpa-template",
         title="DPA template",
         visibility="public",
-        content=b"%PDF-1.7\ndpa body\n%%EOF\n",
+        content=pdf_bytes("dpa body"),
     )
     publish_draft(requester=editor, approver=approver)
     return {"soc2": soc2, "pentest": pentest, "dpa": dpa}

@@ -6,9 +6,9 @@ import re
 from django.core import mail
 from django.test import TestCase
 
+from core.outbox import outbox_send_due
 from documents import services
 from requests_app.enums import TicketStatus
-from requests_app.outbox import outbox_send_due
 from requests_app.services import ticket_transition
 
 _tokens = itertools.count(1)

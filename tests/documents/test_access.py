@@ -7,11 +7,11 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
+from core.models import OutboxMail
+from core.outbox import outbox_send_due
 from documents import services
 from documents.models import DocumentGrant, NdaAcceptance
 from requests_app.enums import TicketStatus
-from requests_app.models import OutboxMail
-from requests_app.outbox import outbox_send_due
 from requests_app.services import ticket_transition
 
 from .helpers import approve, ask, mailed_download_path

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from compliance.models import Document, Publication
 from compliance.snapshot import build_snapshot
 from tests.factories import DocumentFactory, pdf_file
+from tests.pdfs import pdf as pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -26,23 +27,21 @@ def test_a_file_over_the_size_cap_is_refused(editor, settings):
     settings.DOCUMENT_MAX_BYTES = 100
 
     with pytest.raises(ValidationError) as refused:
-        DocumentFactory.create(
-            actor=editor, slug="x", title="X", visibility="public", content=b"%PDF-1.7\n" + b"0" * 100
-        )
+        DocumentFactory.create(actor=editor, slug="x", title="X", visibility="public", content=pdf_bytes("x" * 200))
 
     assert refused.value.error_dict["file"][0].code == "document_too_large"
 
 
 def test_an_upload_is_stored_privately_with_its_hash_and_history(editor, settings):
     doc = DocumentFactory.create(
-        actor=editor, slug="soc2", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nabc"
+        actor=editor, slug="soc2", title="SOC 2 report", visibility="gated", content=pdf_bytes("abc")
     )
 
     assert doc.file.name.startswith("documents/") and doc.file.name.endswith(".pdf")
     assert str(settings.PRIVATE_MEDIA_ROOT) in doc.file.path
     with pytest.raises(ValueError):
         doc.file.url  # noqa: B018 - private files have no URL
-    assert doc.sha256 == hashlib.sha256(b"%PDF-1.7\nabc").hexdigest()
+    assert doc.sha256 == hashlib.sha256(pdf_bytes("abc")).hexdigest()
     assert doc.size == 12
     row = doc.history.get()
     assert (row.history_user, row.history_change_reason, row.history_type) == (editor, "document uploaded", "+")
@@ -50,7 +49,7 @@ def test_an_upload_is_stored_privately_with_its_hash_and_history(editor, setting
 
 def test_the_snapshot_lists_documents_without_bytes_or_paths(editor):
     doc = DocumentFactory.create(
-        actor=editor, slug="soc2", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nabc"
+        actor=editor, slug="soc2", title="SOC 2 report", visibility="gated", content=pdf_bytes("abc")
     )
 
     assert build_snapshot()["documents"] == [
@@ -66,7 +65,7 @@ def test_the_snapshot_lists_documents_without_bytes_or_paths(editor):
 
 def test_the_page_shows_documents_of_the_live_version_only(client, listed, editor):
     DocumentFactory.create(
-        actor=editor, slug="draft-only", title="Draft only", visibility="public", content=b"%PDF-1.7\nz"
+        actor=editor, slug="draft-only", title="Draft only", visibility="public", content=pdf_bytes("z")
     )
 
     html = client.get("/").content.decode()
@@ -99,7 +98,7 @@ def test_the_admin_uploads_through_the_content_services_with_a_reason(client, ma
             "visibility": "gated",
             "position": 10,
             "is_active": "on",
-            "file": pdf_file(b"%PDF-1.7\npentest"),
+            "file": pdf_file(pdf_bytes("pentest")),
             "change_reason": "2026 test",
         },
     )

@@ -5,10 +5,11 @@ import secrets
 
 import pytest
 
+from core.ratelimits import IP_GROUP
 from documents import services
 from documents.models import DocumentDownload, DocumentGrant
-from requests_app.ratelimits import IP_GROUP
 from tests.factories import DocumentFactory, pdf_file, publish_draft
+from tests.pdfs import pdf as pdf_bytes
 
 from .helpers import approve, ask, mailed_download_path
 
@@ -23,7 +24,7 @@ def test_a_public_document_downloads_as_an_attachment_with_safe_headers(listed, 
     response = client.get("/documents/dpa-template/")
 
     assert response.status_code == 200
-    assert body(response) == b"%PDF-1.7\ndpa body\n%%EOF\n"
+    assert body(response) == pdf_bytes("dpa body")
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'attachment; filename="dpa-template.pdf"'
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -38,7 +39,7 @@ def test_a_gated_document_is_not_served_by_the_public_url(listed, client):
 
 
 def test_a_document_not_yet_published_is_not_served(listed, editor, client):
-    DocumentFactory.create(actor=editor, slug="new-report", title="New", visibility="public", content=b"%PDF-1.7\nnew")
+    DocumentFactory.create(actor=editor, slug="new-report", title="New", visibility="public", content=pdf_bytes("new"))
 
     assert client.get("/documents/new-report/").status_code == 404
 
@@ -52,12 +53,12 @@ def test_the_live_version_of_a_replaced_file_is_served_until_the_next_publicatio
     from tests.factories import save
 
     dpa = listed["dpa"]
-    dpa.file = pdf_file(b"%PDF-1.7\ndpa v2\n")
+    dpa.file = pdf_file(pdf_bytes("dpa v2"))
     save(dpa, editor, "new template")
 
-    assert body(client.get("/documents/dpa-template/")) == b"%PDF-1.7\ndpa body\n%%EOF\n"
+    assert body(client.get("/documents/dpa-template/")) == pdf_bytes("dpa body")
     publish_draft(requester=editor, approver=approver)
-    assert body(client.get("/documents/dpa-template/")) == b"%PDF-1.7\ndpa v2\n"
+    assert body(client.get("/documents/dpa-template/")) == pdf_bytes("dpa v2")
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_a_valid_grant_downloads_the_document_logged_and_never_cached(granted, c
     response = client.get(path, REMOTE_ADDR="203.0.113.50", HTTP_USER_AGENT="Reader/2.0")
 
     assert response.status_code == 200
-    assert body(response) == b"%PDF-1.7\nsoc2 body\n%%EOF\n"
+    assert body(response) == pdf_bytes("soc2 body")
     assert response["Content-Disposition"] == 'attachment; filename="soc2-report.pdf"'
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response["Cache-Control"]
@@ -207,7 +208,7 @@ def test_a_public_download_costs_two_queries(listed, client, django_assert_num_q
     # The live publication, and the document row that holds the listed file.
     with django_assert_num_queries(2):
         response = client.get("/documents/dpa-template/")
-    assert (response.status_code, body(response)) == (200, b"%PDF-1.7\ndpa body\n%%EOF\n")
+    assert (response.status_code, body(response)) == (200, pdf_bytes("dpa body"))
 
 
 def test_the_request_form_is_rate_limited_and_says_when_to_come_back(listed, nda, client, settings, ratelimit_wait):

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from compliance.models import Certification
-from compliance.services import seed_load, system_actor
+from compliance.services import seed_load
+from core.history import system_actor
 from tests.factories import SEED_DATA
 
 # Playwright's sync API runs an event loop in this thread; Django would refuse

@@ -7,19 +7,19 @@ import re
 import pytest
 from django.core import mail
 
-from compliance.services import publication_publish_initial, system_actor
+from compliance.services import publication_publish_initial
+from core.history import system_actor
+from core.models import OutboxMail
+from core.outbox import outbox_send_one
 from requests_app.enums import TicketStatus
-from requests_app.models import OutboxMail, Ticket
-from requests_app.outbox import outbox_send_one
+from requests_app.models import Ticket
+from tests.pdfs import pdf as pdf_bytes
 
 # A live server needs committed data: transactional, restoring what migrations
 # made (roles, content types) like every transactional test.
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-    b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-)
+PDF_BYTES = pdf_bytes("Countersigned DPA")
 HANDLER = "Request handler"
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from compliance import services
 from compliance.models import Subprocessor
-from compliance.services import publication_publish_initial, seed_load, system_actor
+from compliance.services import publication_publish_initial, seed_load
+from core.history import system_actor
 from tests.factories import SEED_DATA, save
 
 pytestmark = pytest.mark.e2e

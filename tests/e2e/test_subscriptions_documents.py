@@ -10,19 +10,22 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from compliance.models import Document, Subprocessor
-from compliance.services import publication_publish_initial, system_actor
+from compliance.services import publication_publish_initial
+from core.history import system_actor
+from core.models import OutboxMail
+from core.outbox import outbox_send_one
 from documents.services import nda_version_create
 from requests_app.enums import TicketStatus
-from requests_app.models import OutboxMail, Ticket
-from requests_app.outbox import outbox_send_one
+from requests_app.models import Ticket
 from requests_app.services import ticket_transition
 from subscriptions.models import Subscriber
 from subscriptions.services import publication_notices_send
 from tests.factories import publish_draft, save
+from tests.pdfs import pdf as pdf_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-REPORT = b"%PDF-1.7\n% SOC 2 report for the browser test\n%%EOF\n"
+REPORT = pdf_bytes("SOC 2 report for the browser test")
 
 
 def send_outbox() -> None:

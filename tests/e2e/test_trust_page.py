@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from compliance.services import publication_publish_initial, seed_load, system_actor
+from compliance.services import publication_publish_initial, seed_load
+from core.history import system_actor
 from tests.factories import SEED_DATA
 
 # Playwright's sync API runs an event loop in this thread; Django would refuse

@@ -6,7 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from compliance.models import Certification, Control, GdprFact
-from compliance.services import content_delete, content_save, publication_publish_initial, system_actor
+from compliance.services import content_delete, content_save, publication_publish_initial
+from core.history import system_actor
 from evidence.models import ChainLink
 from evidence.selectors import AuditFilters, audit_log_page
 from tests.factories import add_rows_per_section, publish_draft

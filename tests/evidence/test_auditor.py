@@ -11,7 +11,8 @@ from django.utils.html import escape
 from simple_history.admin import SimpleHistoryAdmin
 
 from compliance.models import CONTENT_MODELS, Certification, Control
-from compliance.services import content_save, publication_publish_initial, publication_request, system_actor
+from compliance.services import content_save, publication_publish_initial, publication_request
+from core.history import system_actor
 from evidence.models import ChainHead
 
 pytestmark = pytest.mark.django_db

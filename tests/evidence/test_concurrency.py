@@ -11,7 +11,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from compliance.models import Certification, Control
-from compliance.services import content_save, seed_load, system_actor
+from compliance.services import content_save, seed_load
+from core.history import system_actor
 from evidence.db import allow_history_purge
 from evidence.models import ChainHead, ChainLink
 from evidence.verify import verify_chain

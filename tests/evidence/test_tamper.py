@@ -6,7 +6,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
 from compliance.models import CONTENT_MODELS, Certification, Control
-from compliance.services import content_save, publication_publish_initial, system_actor
+from compliance.services import content_save, publication_publish_initial
+from core.history import system_actor
 from evidence.canonical import link_digest, row_digest
 from evidence.db import allow_history_purge
 from evidence.models import ChainHead, ChainLink, PurgeRecord

@@ -5,11 +5,12 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.outbox import outbox_send_due
 from requests_app.enums import TicketKind, TicketStatus
-from requests_app.outbox import outbox_send_due
 from requests_app.services import ticket_submit, ticket_transition, ticket_verify
+from tests.pdfs import pdf as pdf_bytes
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF_BYTES = pdf_bytes("Signed DPA")
 REQUESTER = {
     "requester_name": "Ann Example",
     "requester_email": "ann@example.org",

@@ -7,9 +7,13 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from requests_app import services, tokens
-from requests_app.forms import DATA_RIGHTS, DataSubjectRequestForm, form_for_kind, new_submission_token
+from core import tokens
+from core.intake import new_submission_token
+from requests_app import services
+from requests_app.forms import DATA_RIGHTS, DataSubjectRequestForm, form_for_kind
+from requests_app.mail import VERIFY
 from requests_app.models import Ticket, VerificationToken
+from tests.pdfs import pdf as pdf_bytes
 
 DPA_ANSWERS = {
     "legal_entity": "Example GmbH",
@@ -69,8 +73,8 @@ def submit(kind: str, **overrides) -> tuple[Ticket, str]:
 def verification_link_token(ticket: Ticket) -> str:
     """The raw token of the ticket's newest verification link, as the mail carries it."""
     vt = VerificationToken.objects.filter(ticket=ticket).order_by("-created_at", "-id").first()
-    return tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash)
+    return tokens.recover_token(VERIFY, vt.nonce, vt.token_hash)
 
 
-def pdf_upload(name: str = "countersigned.pdf", body: bytes = b"%PDF-1.4\n% test document\n%%EOF\n"):
+def pdf_upload(name: str = "countersigned.pdf", body: bytes = pdf_bytes("test document")):
     return SimpleUploadedFile(name, body, content_type="application/pdf")

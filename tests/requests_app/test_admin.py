@@ -42,7 +42,7 @@ def test_request_handler_role_has_exactly_its_permissions(db):
             "requests_app.view_ticketevent",
             "requests_app.add_ticketattachment",
             "requests_app.view_ticketattachment",
-            "requests_app.view_outboxmail",
+            "core.view_outboxmail",
             "requests_app.view_extraholiday",
             "requests_app.add_extraholiday",
             "requests_app.change_extraholiday",
@@ -346,9 +346,9 @@ def test_handler_manages_extra_holidays(handler_client):
 
 def test_handler_views_outbox_read_only(handler_client):
     submit()
-    response = handler_client.get(reverse("admin:requests_app_outboxmail_changelist"))
+    response = handler_client.get(reverse("admin:core_outboxmail_changelist"))
     assert len(response.context["cl"].result_list) == 2
-    assert handler_client.get(reverse("admin:requests_app_outboxmail_add")).status_code == 403
+    assert handler_client.get(reverse("admin:core_outboxmail_add")).status_code == 403
 
 
 def test_legal_hold_through_the_admin(handler_client, handler):

@@ -11,9 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.models import OutboxMail
+from core.outbox import outbox_send_one
 from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
-from requests_app.models import OutboxMail, Ticket
-from requests_app.outbox import outbox_send_one
+from requests_app.models import Ticket
 from requests_app.services import TicketConflict, ticket_submit, ticket_transition, ticket_verify
 
 from .conftest import REQUESTER, new_submission_token, sent_link, submit, ticket_in

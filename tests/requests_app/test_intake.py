@@ -8,18 +8,14 @@ from django import forms
 from django.conf import settings
 from django.test import Client
 
-from compliance.services import publication_publish_initial, system_actor
-from requests_app import selectors, tokens
-from requests_app.forms import (
-    DATA_RIGHTS,
-    DETAILS_MAX,
-    NAME_MAX,
-    BaaRequestForm,
-    DataSubjectRequestForm,
-    DpaRequestForm,
-)
-from requests_app.models import OutboxMail, Ticket
-from requests_app.outbox import STATUS_URL
+from compliance.services import publication_publish_initial
+from core.history import system_actor
+from core.intake import DETAILS_MAX, NAME_MAX
+from core.models import OutboxMail
+from requests_app import selectors
+from requests_app.forms import DATA_RIGHTS, BaaRequestForm, DataSubjectRequestForm, DpaRequestForm
+from requests_app.mail import STATUS_URL, status_url
+from requests_app.models import Ticket
 
 from .helpers import BAA_ANSWERS, DPA_ANSWERS, DSR_ANSWERS, fresh_rate_limits, post_form, reference_in  # noqa: F401
 
@@ -137,7 +133,7 @@ def test_dpa_submission_redirects_to_confirmation_with_reference(client):
     ack = OutboxMail.objects.get(ticket=ticket, to="dana@example.com")
     assert ack.template == "ticket_received"
     assert STATUS_URL in ack.body_text
-    link = tokens.status_url(selectors.ticket_status_token(ticket))
+    link = status_url(selectors.ticket_status_token(ticket))
     assert link.startswith(f"{settings.SITE_URL}/requests/status/")
     status_page = Client().get(link.removeprefix(settings.SITE_URL))
     assert status_page.status_code == 200

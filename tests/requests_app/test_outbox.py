@@ -6,9 +6,11 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from requests_app.enums import MailStatus, TicketKind, TicketStatus
-from requests_app.models import OutboxMail, Ticket
-from requests_app.outbox import outbox_send_due, outbox_send_one, retry_delay
+from core.enums import MailStatus
+from core.models import OutboxMail
+from core.outbox import outbox_send_due, outbox_send_one, retry_delay
+from requests_app.enums import TicketKind, TicketStatus
+from requests_app.models import Ticket
 from requests_app.services import ticket_transition
 
 from .conftest import submit
@@ -115,7 +117,7 @@ def test_database_task_backend_and_db_worker_send_the_mail(settings):
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     submit()
-    assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == ["requests_app.tasks.send_outbox_mail"] * 2
+    assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == ["core.outbox.send_outbox_mail"] * 2
     assert mail.outbox == []
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]

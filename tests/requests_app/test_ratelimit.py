@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.checks import run_checks
 from django.test import Client
 
+from core.ratelimits import EMAIL_GROUP, IP_GROUP, window_seconds
 from requests_app.models import OutboxMail, Ticket
-from requests_app.ratelimits import EMAIL_GROUP, IP_GROUP, window_seconds
 
 from .helpers import DPA_ANSWERS, DSR_ANSWERS, fresh_rate_limits, post_form  # noqa: F401
 

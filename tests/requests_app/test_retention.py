@@ -5,9 +5,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from requests_app.enums import MailStatus, TicketEventKind, TicketKind, TicketStatus
-from requests_app.models import OutboxMail, Ticket, TicketAttachment, TicketEvent
-from requests_app.outbox import outbox_send_due
+from core.enums import MailStatus
+from core.models import OutboxMail
+from core.outbox import outbox_send_due
+from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
+from requests_app.models import Ticket, TicketAttachment, TicketEvent
 from requests_app.services import requester_reply, ticket_request_info, ticket_transition, tickets_purge_personal_data
 
 from .conftest import pdf_upload, submit
@@ -42,7 +44,7 @@ def after_retention(days: int = 731) -> dt.datetime:
 def everything_about(ticket: Ticket) -> str:
     rows = [str(Ticket.objects.filter(pk=ticket.pk).values().get())]
     rows += [str(h) for h in ticket.history.values()]
-    rows += [str(m) for m in OutboxMail.objects.filter(ticket=ticket).values()]
+    rows += [str(m) for m in ticket.mails.values()]
     rows += [str(e) for e in TicketEvent.objects.filter(ticket=ticket).values()]
     rows += [str(a) for a in TicketAttachment.objects.filter(ticket=ticket).values()]
     return "\n".join(rows)
@@ -139,7 +141,7 @@ def test_command_prints_counts_only(db, handler, capsys, settings):
 
 
 def test_ticket_history_is_append_only_outside_the_purge(db):
-    from compliance.models import HistoryBypassError
+    from core.history import HistoryBypassError
 
     ticket, _ = submit()
     with pytest.raises(HistoryBypassError):

@@ -6,9 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.ratelimits import REPLY_GROUP
 from requests_app import services
 from requests_app.models import TicketAttachment
-from requests_app.ratelimits import REPLY_GROUP
+from tests.pdfs import pdf as pdf_bytes
 
 from .helpers import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
@@ -19,7 +20,7 @@ from .helpers import (  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+PDF_BYTES = pdf_bytes("countersigned")
 
 
 def fulfilled_dpa(handler, **overrides):

@@ -5,8 +5,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from core.models import OutboxMail
 from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
-from requests_app.models import OutboxMail, Ticket, VerificationToken
+from requests_app.models import Ticket, VerificationToken
 from requests_app.services import (
     ticket_add_message,
     ticket_extend,

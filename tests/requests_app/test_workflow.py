@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
+from core.models import OutboxMail
+from core.outbox import outbox_send_due
 from requests_app.enums import ALLOWED_TRANSITIONS, TicketEventKind, TicketKind, TicketStatus
-from requests_app.models import OutboxMail, Ticket, TicketAttachment, TicketNote, VerificationToken
-from requests_app.outbox import outbox_send_due
+from requests_app.models import Ticket, TicketAttachment, TicketNote, VerificationToken
 from requests_app.selectors import ticket_by_status_token, ticket_public_events
 from requests_app.services import (
     STATE_STAMP,
@@ -577,7 +578,7 @@ def test_unknown_ticket(db, handler):
 
 
 def test_ticket_queryset_refuses_bulk_writes_that_skip_history(db):
-    from compliance.models import HistoryBypassError
+    from core.history import HistoryBypassError
 
     submit()
     with pytest.raises(HistoryBypassError):

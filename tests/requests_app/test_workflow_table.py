@@ -21,6 +21,7 @@ from requests_app.enums import (
 from requests_app.models import Ticket
 from requests_app.services import ticket_transition
 from tests.factories import DocumentFactory, publish_draft
+from tests.pdfs import pdf as pdf_bytes
 
 from .conftest import pdf_upload, submit, ticket_in
 
@@ -164,7 +165,7 @@ def ticket_of(kind: str, settings, editor, approver):
     settings.DOCUMENT_AUTO_APPROVE_DOMAINS = []
     nda = nda_version_create(label="2026-06", text="You keep our reports confidential.", actor=editor)
     DocumentFactory.create(
-        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\n%%EOF\n"
+        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes()
     )
     publish_draft(requester=editor, approver=approver)
     return ask(nda=nda)

@@ -30,15 +30,18 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from compliance.models import Document, Subprocessor
-from compliance.services import publication_publish_initial, system_actor
+from compliance.services import publication_publish_initial
+from core import tokens
+from core.history import system_actor
+from core.intake import new_submission_token
 from documents import services as document_services
 from requests_app import services as request_services
-from requests_app import tokens
-from requests_app.forms import new_submission_token
+from requests_app.mail import VERIFY
 from requests_app.models import Ticket, VerificationToken
 from subscriptions import services as subscription_services
 from subscriptions.models import Subscriber
 from tests.factories import DocumentFactory, publish_draft, save
+from tests.pdfs import pdf as pdf_bytes
 from tests.security.fuzz import hostile_text, hostile_value
 
 pytestmark = pytest.mark.django_db
@@ -406,7 +409,7 @@ def gated_document(seeded, editor, make_staff) -> tuple[Document, int]:
     publication_publish_initial(actor=system_actor())
     nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
     document = DocumentFactory.create(
-        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
+        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes("soc2")
     )
     publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"))
     return document, nda.pk
@@ -509,7 +512,7 @@ def test_verification_confirm_post_survives_hostile_input():
             submission_token=new_submission_token(),
         )
         vt = VerificationToken.objects.get(ticket=ticket)
-        raw = tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash)
+        raw = tokens.recover_token(VERIFY, vt.nonce, vt.token_hash)
         if link == "used":
             request_services.ticket_verify(raw_token=raw)
         token = raw if link in ("fresh", "used") else link

@@ -6,8 +6,8 @@ from django.test import RequestFactory
 from django.utils.decorators import method_decorator
 from django.views import View
 
+from core.http import no_store
 from tests.security.urls_errors import SECRET_DETAIL
-from trustcenter.http import no_store
 
 
 class ExplodingStream:

@@ -132,7 +132,7 @@ def test_stored_attempts_do_not_keep_the_password(client, make_staff):
 
 
 def test_client_address_comes_from_trusted_proxies_only(rf, settings):
-    from accounts.auth import client_ip
+    from core.ratelimits import client_ip
 
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.9")
     settings.TRUSTED_PROXY_COUNT = 0

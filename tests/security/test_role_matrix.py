@@ -77,7 +77,7 @@ ROLE_TABLE: dict[str, dict[str, Any]] = {
             "requests_app.ticketnote": "view add",
             "requests_app.ticketevent": "view",
             "requests_app.ticketattachment": "view add",
-            "requests_app.outboxmail": "view",
+            "core.outboxmail": "view",
             "requests_app.extraholiday": "view add change",
             "subscriptions.subscriber": "view",
             "subscriptions.subprocessornotice": "view",

@@ -12,8 +12,9 @@ from django.urls import reverse
 
 from compliance import formats
 from compliance.models import Organization, Publication
+from core.models import OutboxMail
 from core.text import SINGLE_LINE_MESSAGE, validate_single_line
-from requests_app.models import OutboxMail, Ticket
+from requests_app.models import Ticket
 from tests.factories import publish_draft, save
 
 pytestmark = pytest.mark.django_db
@@ -181,7 +182,7 @@ def test_the_feed_stays_xml_when_a_summary_holds_control_characters(published, e
 
 
 def test_mail_headers_are_one_line_whatever_the_subject_held(db):
-    from requests_app.outbox import outbox_queue
+    from core.outbox import outbox_queue
 
     mail = outbox_queue(template="ticket_message", to="a@example.com\r\n", subject="Re: Acme\r\nBcc: x@y.z\x1b")
 

@@ -21,15 +21,18 @@ from django.test import Client
 from django.utils import timezone
 
 from compliance.models import Certification, Subprocessor
-from compliance.services import content_save, publication_publish_initial, system_actor
+from compliance.services import content_save, publication_publish_initial
+from core import tokens
+from core.history import system_actor
+from core.intake import new_submission_token
 from documents import services as document_services
 from requests_app import services as request_services
-from requests_app import tokens
-from requests_app.forms import new_submission_token
+from requests_app.mail import VERIFY
 from requests_app.models import OutboxMail, Ticket, VerificationToken
 from requests_app.selectors import ticket_status_token
 from subscriptions.models import Subscriber
 from tests.factories import DocumentFactory, publish_draft, save
+from tests.pdfs import pdf as pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +177,7 @@ def test_data_subject_values_are_escaped_everywhere(handler_client, right):
     check_ticket_everywhere(ticket, handler_client, text_values=(SCRIPT, IMG, FORMULA), mails=3)
     # Verified, the requester can write on the status page too.
     vt = VerificationToken.objects.get(ticket=ticket)
-    request_services.ticket_verify(raw_token=tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash))
+    request_services.ticket_verify(raw_token=tokens.recover_token(VERIFY, vt.nonce, vt.token_hash))
     ticket.refresh_from_db()
     check_ticket_everywhere(ticket, handler_client, text_values=(SCRIPT, IMG, FORMULA), mails=3)
 
@@ -235,7 +238,7 @@ def test_document_request_values_are_escaped_everywhere(handler_client, seeded, 
     publication_publish_initial(actor=system_actor())
     nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
     DocumentFactory.create(
-        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
+        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes("soc2")
     )
     publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"))
     ticket = submit_form(

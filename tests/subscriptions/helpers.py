@@ -4,7 +4,7 @@ import re
 
 from django.core import mail
 
-from requests_app.outbox import outbox_send_due
+from core.outbox import outbox_send_due
 from subscriptions import services
 from subscriptions.models import Subscriber
 

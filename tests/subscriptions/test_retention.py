@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Q
 
-from requests_app.enums import MailStatus
-from requests_app.models import OutboxMail
+from core.enums import MailStatus
+from core.models import OutboxMail
 from subscriptions import services
 from subscriptions.models import SubprocessorNotice, Subscriber
 from subscriptions.retention import subscribers_purge

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
 from compliance.models import Certification, Subprocessor
-from requests_app.models import OutboxMail
-from requests_app.outbox import outbox_send_due
+from core.models import OutboxMail
+from core.outbox import outbox_send_due
 from subscriptions import services
 from subscriptions.models import SubprocessorNotice, Subscriber
 from tests.factories import SubprocessorFactory, publish_draft, save

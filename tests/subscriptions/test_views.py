@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from core.outbox import outbox_send_due
 from requests_app.models import Ticket
-from requests_app.outbox import outbox_send_due
 from subscriptions import services
 from subscriptions.models import SubprocessorObjection, Subscriber
 from subscriptions.views import EMAIL_GROUP, IP_GROUP

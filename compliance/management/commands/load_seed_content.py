@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from compliance.services import publication_publish_initial, seed_load, system_actor
+from compliance.services import publication_publish_initial, seed_load
+from core.history import system_actor
 
 DEFAULT_SEED = Path(__file__).resolve().parents[2] / "seed" / "coaxiom.json"
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from compliance.services import system_actor
+from core.history import system_actor
 from requests_app.services import tickets_expire_unverified
 
 

@@ -1,12 +1,16 @@
 """Mail outbox: every mail is a row written in the transaction of its cause.
 
 `outbox_queue` renders the mail from templates/emails/ and asks the task
-worker to send it once the transaction commits. `outbox_send_one` sends one
-mail under a row lock and marks it sent in the same transaction, so a mail is
-sent once even when several workers drain the outbox. A failed send is retried
-with exponential backoff; the `send_queued_mail` command drains what is due.
+worker to send it once the transaction commits (`send_outbox_mail`).
+`outbox_send_one` sends one mail under a row lock and marks it sent in the
+same transaction, so a mail is sent once even when several workers drain the
+outbox. A failed send is retried with exponential backoff; the
+`send_queued_mail` command (and housekeeping) drains what is due.
 
-Logs name mail ids, templates and ticket ids only, never addresses or names.
+Private links never reach the outbox in clear: the caller names them by
+placeholder (`link_placeholder`) and they are rebuilt from their stored hash
+when the mail is sent. Logs name mail ids and templates only, never
+addresses or names.
 """
 
 import datetime as dt
@@ -15,22 +19,44 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import models, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
-
-from core.text import single_line
+from django_tasks import task
 
 from . import tokens
 from .enums import MailStatus
-from .models import OutboxMail, Ticket, VerificationToken
+from .models import OutboxMail
+from .text import single_line
 
 logger = logging.getLogger(__name__)
 
-# Placeholders for private links; filled in at send time (see tokens.py).
-STATUS_URL = "[[status_url]]"
-VERIFY_URL = "[[verify_url]]"
+Links = dict[str, dict[str, str]]
+
+
+# Stands in for the token while a link's URL is reversed; valid wherever a token is.
+_TOKEN_SLOT = "token-slot-0000000000000000"  # noqa: S105 (a stand-in, not a secret)
+
+
+def absolute_url(viewname: str, **kwargs: Any) -> str:
+    """The URL of a view as mail shows it: SITE_URL followed by the reversed path."""
+    return settings.SITE_URL + reverse(viewname, kwargs=kwargs or None)
+
+
+def token_url_template(viewname: str, **kwargs: Any) -> str:
+    """An absolute URL of a view taking `token`, with "{token}" where the token
+    goes: the `url` of a `link_placeholder`."""
+    return absolute_url(viewname, token=_TOKEN_SLOT, **kwargs).replace(_TOKEN_SLOT, "{token}")
+
+
+def link_placeholder(*, name: str, purpose: str, nonce: str, token_hash: str, url: str) -> Links:
+    """A `links` entry for `outbox_queue`: "[[name]]" becomes `url` with "{token}"
+    replaced by the token that `tokens.make_token(purpose, nonce)` made, which
+    must hash to `token_hash`. The raw token is never stored in the outbox."""
+    return {f"[[{name}]]": {"purpose": purpose, "nonce": nonce, "hash": token_hash, "url": url}}
 
 
 def outbox_queue(
@@ -39,28 +65,22 @@ def outbox_queue(
     to: str,
     subject: str,
     context: dict[str, Any] | None = None,
-    ticket: Ticket | None = None,
-    verification: VerificationToken | None = None,
+    about: models.Model | None = None,
     headers: dict[str, str] | None = None,
-    links: dict[str, dict[str, str]] | None = None,
+    links: Links | None = None,
 ) -> OutboxMail:
     """Write one mail to the outbox. Side effects: an OutboxMail row; after
     commit, a `send_outbox_mail` task is enqueued for it.
 
-    `headers` are sent with the mail. `links` name private links of other apps
-    by placeholder (see `link_placeholder`); the placeholders in the body and
-    headers are replaced by working links only when the mail is sent."""
+    `about` is the record the mail concerns (found again through its
+    GenericRelation). `headers` are sent with the mail. `links` name private
+    links by placeholder (see `link_placeholder`); the placeholders in the body
+    and headers are replaced by working links only when the mail is sent."""
     now = timezone.now()
-    ctx = {
-        "ticket": ticket,
-        "site_url": settings.SITE_URL,
-        "status_url": STATUS_URL,
-        "verify_url": VERIFY_URL,
-        **(context or {}),
-    }
+    ctx = {"site_url": settings.SITE_URL, **(context or {})}
     mail = OutboxMail.objects.create(
-        ticket=ticket,
-        verification=verification,
+        about_type=ContentType.objects.get_for_model(about) if about is not None else None,
+        about_id=about.pk if about is not None else None,
         template=template,
         # Header values are one line by construction, whatever the content held.
         to=single_line(to),
@@ -79,11 +99,9 @@ def outbox_queue(
 def enqueue_send(mail_id: int, run_after: dt.datetime | None = None) -> None:
     """Hand a mail to the task worker. If that fails the mail stays queued and
     `send_queued_mail` picks it up, so the error is only logged."""
-    from .tasks import send_outbox_mail
-
     try:
-        task = send_outbox_mail.using(run_after=run_after) if run_after else send_outbox_mail
-        task.enqueue(mail_id)
+        runner = send_outbox_mail.using(run_after=run_after) if run_after else send_outbox_mail
+        runner.enqueue(mail_id)
     except Exception:
         logger.exception("Could not enqueue sending of outbox mail id=%s; it stays queued", mail_id)
 
@@ -94,26 +112,11 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_SECONDS))
 
 
-def link_placeholder(*, name: str, purpose: str, nonce: str, token_hash: str, url: str) -> dict[str, dict[str, str]]:
-    """A `links` entry for `outbox_queue`: "[[name]]" becomes `url` with "{token}"
-    replaced by the token that `tokens.make_token(purpose, nonce)` made, which
-    must hash to `token_hash`. The raw token is never stored in the outbox."""
-    return {f"[[{name}]]": {"purpose": purpose, "nonce": nonce, "hash": token_hash, "url": url}}
-
-
 def _fill_links(text: str, mail: OutboxMail) -> str:
     for placeholder, link in (mail.links or {}).items():
         if placeholder in text:
             raw = tokens.recover_token(link["purpose"], link["nonce"], link["hash"])
             text = text.replace(placeholder, link["url"].replace("{token}", raw))
-    if STATUS_URL in text and mail.ticket is not None:
-        ticket = mail.ticket
-        raw = tokens.recover_token(tokens.STATUS, ticket.status_link_nonce, ticket.status_token_hash)
-        text = text.replace(STATUS_URL, tokens.status_url(raw))
-    if VERIFY_URL in text and mail.verification is not None:
-        vt = mail.verification
-        raw = tokens.recover_token(tokens.VERIFY, vt.nonce, vt.token_hash)
-        text = text.replace(VERIFY_URL, tokens.verify_url(raw))
     return text
 
 
@@ -134,10 +137,7 @@ def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         mail = (
-            OutboxMail.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("ticket", "verification")
-            .filter(pk=mail_id, status=MailStatus.QUEUED)
-            .first()
+            OutboxMail.objects.select_for_update(skip_locked=True).filter(pk=mail_id, status=MailStatus.QUEUED).first()
         )
         if mail is None:
             return "skipped"
@@ -198,3 +198,13 @@ def outbox_send_due(*, now: dt.datetime | None = None, limit: int = 500) -> dict
     for mail_id in ids:
         counts[outbox_send_one(mail_id=mail_id, now=now)] += 1
     return counts
+
+
+@task()
+def send_outbox_mail(mail_id: int) -> str:
+    """Send one outbox mail; after a failure, schedule the next try at its backoff time."""
+    outcome = outbox_send_one(mail_id=mail_id)
+    if outcome in {"retry", "not_due"}:
+        next_attempt_at = OutboxMail.objects.values_list("next_attempt_at", flat=True).get(pk=mail_id)
+        enqueue_send(mail_id, run_after=next_attempt_at)
+    return outcome

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from requests_app.outbox import outbox_send_due
+from core.outbox import outbox_send_due
 
 
 class Command(BaseCommand):

@@ -1,4 +1,7 @@
-"""Rate limits on public submissions, per client address and per email address.
+"""The client address, and rate limits on public submissions per address and per email.
+
+`client_ip` is the address sign-in throttling, intake and download logs all use
+(TRUSTED_PROXY_COUNT aware).
 
 Counters live in the shared cache (`CACHE_URL`) through django-ratelimit, so every
 app server sees the same counts. django-ratelimit hashes each key before it
@@ -8,6 +11,7 @@ A limit that refuses a request notes on it how long until its window frees;
 `trustcenter.middleware.RetryAfterMiddleware` sends that as `Retry-After`.
 """
 
+import ipaddress
 import re
 from collections.abc import Callable
 
@@ -15,10 +19,38 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
-# The client address as sign-in throttling sees it (TRUSTED_PROXY_COUNT aware).
-from accounts.auth import client_ip
 
-__all__ = ["client_ip", "count_against", "reply_is_limited", "retry_after", "submission_is_limited", "window_seconds"]
+def _address(text: str) -> str:
+    """`text` as an IP address in canonical form, or "" when it is none.
+
+    Forwarded headers can be forged or garbled, and the address ends up in IP
+    columns (tickets, NDA acceptances, sign-in records) that refuse anything else.
+    """
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return ""
+    if getattr(address, "scope_id", None):  # "fe80::1%eth0": no IP column takes a zone
+        return ""
+    return str(address)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client address: the peer, or the entry the trusted proxies appended.
+
+    A forwarded entry that is not an address falls back to the peer (the proxy)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        # Each trusted proxy appends the address it received the request from;
+        # entries further left were written by the client and can be forged.
+        if len(hops) >= proxies:
+            address = _address(hops[-proxies])
+            if address:
+                return address
+    return _address(request.META.get("REMOTE_ADDR", ""))
+
 
 IP_GROUP = "requests_app.intake.ip"
 EMAIL_GROUP = "requests_app.intake.email"

@@ -28,3 +28,8 @@ class PrivateStorage(FileSystemStorage):
 
     def url(self, name: str | None) -> str:
         raise ValueError("Private files have no public URL.")
+
+
+def private_storage() -> PrivateStorage:
+    """The storage of every private file field (a callable, so migrations name no instance)."""
+    return PrivateStorage()

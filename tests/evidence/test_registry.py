@@ -1,0 +1,56 @@
+"""How evidence learns what to chain: the ChainSpec each app declares on its models."""
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from compliance.models import CONTENT_MODELS, Publication
+from evidence.models import PurgeRecord
+from evidence.registry import ChainSpec, _attname, chained_models, declared_specs, publishing_model
+from requests_app.models import Ticket
+from subscriptions.models import PublicationNotices
+
+EVIDENCE = Path(__file__).resolve().parents[2] / "evidence"
+FEATURE_APPS = {"accounts", "compliance", "requests_app", "subscriptions", "documents", "trustcenter"}
+
+
+def test_declarations_name_the_content_bases_and_the_record_models():
+    declared = {model: spec for model, spec in declared_specs()}
+    assert {m for m, s in declared.items() if s.history} == set(CONTENT_MODELS)
+    assert declared[Publication] == ChainSpec(
+        time_field="snapshot_taken_at", user_field="approved_by", action="published", publishes=True
+    )
+    assert declared[PurgeRecord] == ChainSpec(time_field="ran_at", action="purged history")
+    # Ticket history holds requesters' personal data and declares nothing; a proxy is not chained twice.
+    assert Ticket not in declared and PublicationNotices not in declared
+
+
+def test_records_resolve_their_declared_fields():
+    chained = chained_models()
+    publication, purge = chained["compliance.publication"], chained["evidence.purgerecord"]
+    assert (publication.time_attname, publication.user_attname, publication.action) == (
+        "snapshot_taken_at",
+        "approved_by_id",
+        "published",
+    )
+    assert (purge.time_attname, purge.user_attname, purge.action) == ("ran_at", None, "purged history")
+    assert publishing_model() == publication
+    assert list(chained)[-2:] == ["compliance.publication", "evidence.purgerecord"]
+
+
+def test_a_spec_naming_a_missing_field_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="names no field 'approved_on'"):
+        _attname(Publication, "approved_on")
+
+
+def test_evidence_imports_no_feature_app():
+    imported = set()
+    for path in EVIDENCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+    assert imported & FEATURE_APPS == set()
