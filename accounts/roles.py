@@ -80,7 +80,7 @@ ROLES: dict[str, frozenset[str]] = {
             "requests_app.view_ticketevent",
             "requests_app.add_ticketattachment",
             "requests_app.view_ticketattachment",
-            "requests_app.view_outboxmail",
+            "core.view_outboxmail",
             "requests_app.view_extraholiday",
             "requests_app.add_extraholiday",
             "requests_app.change_extraholiday",

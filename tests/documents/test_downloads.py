@@ -235,4 +235,4 @@ def test_the_request_form_is_rate_limited_and_says_when_to_come_back(listed, nda
 
     assert refused.status_code == 429
     assert refused["Retry-After"] == str(ratelimit_wait(IP_GROUP, "198.51.100.9", "1/h"))
-    assert "Too many requests from your network or for this address." in refused.content.decode()
+    assert "Too many requests: we have received several from your network" in refused.content.decode()

@@ -207,10 +207,10 @@ def ticket_rows(kind: str) -> dict[str, int]:
         "requests_app.Ticket": 1,
         "requests_app.HistoricalTicket": 1,
         "requests_app.TicketEvent": 1,
-        "requests_app.OutboxMail": 2,
+        "core.OutboxMail": 2,
     }
     if kind.startswith("dsr_"):
-        rows.update({"requests_app.TicketEvent": 2, "requests_app.OutboxMail": 3, "requests_app.VerificationToken": 1})
+        rows.update({"requests_app.TicketEvent": 2, "core.OutboxMail": 3, "requests_app.VerificationToken": 1})
     if kind == "subprocessor_objection":
         rows["subscriptions.SubprocessorObjection"] = 1
     if kind == "document_access":
@@ -463,7 +463,7 @@ def test_requester_reply_survives_hostile_input():
             assert delta(before, after) == {}, (response.status_code, post)
             return False
         assert response["Location"] == f"/requests/status/{status_token}/"
-        assert delta(before, after) == {"requests_app.TicketEvent": 1, "requests_app.OutboxMail": 1}, post
+        assert delta(before, after) == {"requests_app.TicketEvent": 1, "core.OutboxMail": 1}, post
         newest = ticket.events.order_by("-id").first()
         assert (newest.kind, newest.message) == ("requester_reply", last(post.payload["message"]).strip())
         return True
@@ -564,7 +564,7 @@ def test_subscribe_form_survives_hostile_input():
             assert delta(before, after) == {}, (response.status_code, post)
             return
         assert response["Location"] == "/subscribe/sent/"
-        rows = {"requests_app.OutboxMail": 1} | ({} if known else {"subscriptions.Subscriber": 1})
+        rows = {"core.OutboxMail": 1} | ({} if known else {"subscriptions.Subscriber": 1})
         assert delta(before, after) == rows, post
         subscriber = Subscriber.objects.get(email=address)
         assert subscriber.requested_scope == last(post.payload["scope"])

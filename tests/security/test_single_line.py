@@ -45,6 +45,7 @@ MACHINE_WRITTEN = {
     "core.OutboxMail.to",
     "core.OutboxMail.subject",
     "core.OutboxMail.last_error",
+    "core.PeriodicJobSlot.name",
 }
 APPS = ("compliance", "requests_app", "subscriptions", "documents", "core")
 
