@@ -14,13 +14,14 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from compliance.document_files import private_document_storage
 from compliance.enums import DocumentVisibility
 from requests_app.models import Ticket
 from requests_app.ratelimits import client_ip, submission_is_limited
+from trustcenter.http import mark_no_store
 
 from . import services
 from .forms import AccessRequestForm
@@ -42,9 +43,8 @@ def _not_available(request: HttpRequest) -> HttpResponse:
         },
         status=404,
     )
-    add_never_cache_headers(response)
+    mark_no_store(response)
     response["Referrer-Policy"] = "no-referrer"
-    response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
@@ -91,9 +91,8 @@ def gated_download(request: HttpRequest, slug: str, token: str) -> HttpResponseB
         ip=client_ip(request) or None,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
-    add_never_cache_headers(response)  # includes no-store
+    mark_no_store(response)
     response["Referrer-Policy"] = "no-referrer"
-    response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 

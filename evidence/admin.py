@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from trustcenter.admin_readonly import ReadOnlyAdmin
+from trustcenter.http import mark_no_store
 
 from .export import export_filename, write_export
 from .forms import AuditFilterForm, ExportForm
@@ -94,8 +95,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
             response = FileResponse(out, as_attachment=True, filename=filename, content_type=content_type)
             response["X-Export-SHA256"] = manifest.sha256
             response["X-Export-Rows"] = str(manifest.row_count)
-        response["Cache-Control"] = "no-store"
-        return response
+        return mark_no_store(response)
 
 
 def _cursor(value: str | None) -> int | None:

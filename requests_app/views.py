@@ -19,8 +19,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from trustcenter.http import mark_no_store
 
 from . import selectors, services, tokens
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, STATES, TicketEventKind, TicketKind, requester_label
@@ -55,9 +56,8 @@ def _private(response: _R, *, referrer_policy: str = "no-referrer") -> _R:
     Pages with a form use "same-origin": under "no-referrer" browsers send
     `Origin: null` with the POST, which the CSRF check rightly refuses.
     """
-    add_never_cache_headers(response)  # Cache-Control: ... no-store ...
+    mark_no_store(response)  # Cache-Control: no-store, X-Robots-Tag, no validators
     response["Referrer-Policy"] = referrer_policy
-    response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 

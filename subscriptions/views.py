@@ -14,13 +14,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from compliance.models import Publication
 from requests_app.models import Ticket
 from requests_app.ratelimits import client_ip, count_against, submission_is_limited
+from trustcenter.http import mark_no_store
 
 from . import services
 from .enums import SubscriptionScope
@@ -32,9 +32,8 @@ SUBMITTED_SESSION_KEY = "requests_app:submitted"  # the requests app's confirmat
 
 
 def _private(response: HttpResponse, *, referrer_policy: str = "same-origin") -> HttpResponse:
-    add_never_cache_headers(response)
+    mark_no_store(response)
     response["Referrer-Policy"] = referrer_policy
-    response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
