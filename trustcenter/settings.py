@@ -374,7 +374,7 @@ REQUEST_RATE_PER_EMAIL = env.str("REQUEST_RATE_PER_EMAIL", default="3/h")
 REQUEST_FORM_MAX_BODY = env.int("REQUEST_FORM_MAX_BODY", default=64 * 1024)
 # django-ratelimit refuses caches that are not shared between processes (locmem).
 # Development and tests run one process on locmem, so the check is silenced
-# there only; production must point CACHE_URL at Redis or memcached.
+# there only; production must point CACHE_URL at Redis.
 # Django's own RedisCache increments atomically but is not on django-ratelimit's
 # list of tested backends, hence its warning W001 is silenced for that backend.
 SILENCED_SYSTEM_CHECKS = list(vars().get("SILENCED_SYSTEM_CHECKS", []))  # keep any silenced above

@@ -77,7 +77,8 @@ def test_a_valid_grant_downloads_the_document_logged_and_never_cached(granted, c
     assert body(response) == pdf_bytes("soc2 body")
     assert response["Content-Disposition"] == 'attachment; filename="soc2-report.pdf"'
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert "no-store" in response["Cache-Control"]
+    assert response["Cache-Control"] == "no-store"
+    assert response["X-Robots-Tag"] == "noindex, nofollow" and "Expires" not in response
     assert response["Referrer-Policy"] == "no-referrer"
     download = DocumentDownload.objects.get()
     assert (download.grant, download.downloaded_at, download.ip, download.user_agent, download.sha256) == (

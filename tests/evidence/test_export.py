@@ -138,7 +138,8 @@ def test_admin_export_is_an_uncached_attachment_identical_to_the_command(seeded,
     response = auditor_client.get(EXPORT_URL, {"date_from": today, "date_to": today, "format": "csv"})
     body = b"".join(response.streaming_content)
     assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"].split(", ")
+    assert "no-store" in response["Cache-Control"].split(", ")  # the admin adds its own never-cache
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
     assert response["Content-Disposition"] == f'attachment; filename="audit-log_{today}_{today}.csv"'
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     data, manifest = export(tmp_path, today, "csv")

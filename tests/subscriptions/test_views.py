@@ -76,7 +76,8 @@ def test_confirm_get_only_shows_a_button_and_post_confirms(client, clock):
     shown = client.get(f"/subscribe/confirm/{token}/")
     assert Subscriber.objects.get().confirmed_at is None
     assert '<button type="submit" class="button">Confirm</button>' in shown.content.decode()
-    assert "no-store" in shown["Cache-Control"]
+    assert shown["Cache-Control"] == "no-store"
+    assert shown["X-Robots-Tag"] == "noindex, nofollow"
 
     done = client.post(f"/subscribe/confirm/{token}/")
     assert "You will receive: subprocessor changes only." in done.content.decode()
