@@ -6,10 +6,9 @@ factor for that account. Removing one (a lost phone) goes through the service
 that records it in the audit log and tells the owner.
 """
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import admin
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
@@ -18,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from trustcenter.admin_readonly import ReadOnlyAdmin
 
 from . import services
+from .auth import acting_user
 from .models import StaffSecurityEvent
 
 if admin.site.is_registered(TOTPDevice):
@@ -32,13 +32,12 @@ class AuthenticatorAdmin(TOTPDeviceAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    # The admin only runs these for a signed-in staff member.
     def delete_model(self, request: HttpRequest, obj: TOTPDevice) -> None:
-        services.authenticator_remove(device=obj, actor=cast(User, request.user))
+        services.authenticator_remove(device=obj, actor=acting_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TOTPDevice]) -> None:
         for device in queryset.select_related("user"):
-            services.authenticator_remove(device=device, actor=cast(User, request.user))
+            services.authenticator_remove(device=device, actor=acting_user(request))
 
 
 @admin.register(StaffSecurityEvent)

@@ -149,8 +149,7 @@ class AdminLoginForm(AdminAuthenticationForm):
             return cleaned  # signs in unverified and is sent to enrolment
         if totp_verify(device=device, token=cleaned.get("otp_token") or ""):
             device.refresh_from_db()
-            # django-otp marks the session verified on login; User does not declare the attribute.
-            user.otp_device = device  # type: ignore[attr-defined]
+            user.otp_device = device  # type: ignore[attr-defined]  # django-otp reads it to mark the session verified
             return cleaned
         log.warning("second factor refused user=%s", user.get_username())
         # Counts towards the sign-in lockout like a wrong password.

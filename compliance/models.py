@@ -388,6 +388,10 @@ class Publication(models.Model):
         raise PublicationImmutableError("A publication is never deleted.")
 
 
+# The constraint that lets only one publication request wait at a time.
+ONE_PENDING_REQUEST = "one_pending_publication_request"
+
+
 class PublicationRequest(models.Model):
     """An editor's request to publish the current draft, and its decision.
 
@@ -445,7 +449,7 @@ class PublicationRequest(models.Model):
             models.UniqueConstraint(
                 fields=["status"],
                 condition=models.Q(status=PublicationRequestStatus.PENDING),
-                name="one_pending_publication_request",
+                name=ONE_PENDING_REQUEST,
             ),
             models.CheckConstraint(
                 condition=~models.Q(status=PublicationRequestStatus.APPROVED)

@@ -11,13 +11,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from .diff import snapshots_differ
 from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
-from .models import Publication, PublicationRequest
+from .models import ONE_PENDING_REQUEST, Publication, PublicationRequest
 from .selectors import editor_ids_since, latest_publication, live_publication, scheduled_publications
 from .snapshot import build_snapshot, snapshot_fingerprint
 from .tasks import publication_go_live
@@ -253,6 +253,8 @@ def publication_request(*, summary: str, actor: User) -> PublicationRequest:
     approver reviews that snapshot and approval publishes it, whatever is
     edited meanwhile; later edits need a new request.
     Side effects: one pending PublicationRequest (at most one exists at a time).
+    Raises ValidationError `request_pending` when one is already waiting, also
+    when another request was made at the same moment.
     """
     _require_perm(actor, "compliance.request_publication", "ask for publication")
     summary = clean_summary(summary)
@@ -265,14 +267,27 @@ def publication_request(*, summary: str, actor: User) -> PublicationRequest:
             )
         snapshot = build_snapshot()
         _ensure_something_to_publish(snapshot, now)
-        return PublicationRequest.objects.create(
-            summary=summary,
-            requested_by=actor,
-            requested_at=now,
-            snapshot=snapshot,
-            snapshot_sha256=snapshot_fingerprint(snapshot),
-            snapshot_taken_at=now,
-        )
+        try:
+            # Two requests made at once both pass the check above; the database's
+            # one-pending constraint admits one. The savepoint keeps a caller's
+            # transaction usable after the refusal.
+            with transaction.atomic():
+                return PublicationRequest.objects.create(
+                    summary=summary,
+                    requested_by=actor,
+                    requested_at=now,
+                    snapshot=snapshot,
+                    snapshot_sha256=snapshot_fingerprint(snapshot),
+                    snapshot_taken_at=now,
+                )
+        except IntegrityError as exc:
+            if ONE_PENDING_REQUEST not in str(exc):
+                raise
+            raise ValidationError(
+                "Another publication request was made at the same moment and is awaiting approval; "
+                "it covers the whole draft.",
+                code="request_pending",
+            ) from exc
 
 
 def _pending_request_for_update(request_id: int) -> PublicationRequest:

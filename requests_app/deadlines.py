@@ -4,8 +4,8 @@ Days are counted in the configured TIME_ZONE; results are aware datetimes at
 the last instant of the due day (stored as UTC by the ORM).
 
 - DPA and BAA: business days after the day of receipt, skipping weekends, the
-  public holidays of settings.HOLIDAY_COUNTRY (`holidays` package) and the
-  staff-maintained `ExtraHoliday` dates.
+  public holidays of settings.HOLIDAY_COUNTRY (`holidays` package; "none" for no
+  national calendar, weekends only) and the staff-maintained `ExtraHoliday` dates.
 - Subprocessor objections and document access requests: business days too
   (SUBPROCESSOR_OBJECTION_DUE_BUSINESS_DAYS, DOCUMENT_ACCESS_DUE_BUSINESS_DAYS).
 - Data-subject requests: the earlier of settings.DSR_PROMISED_DAYS calendar
@@ -33,6 +33,9 @@ from django.utils import timezone
 from .enums import DATA_SUBJECT_KINDS, TicketKind
 
 EXTENSION_MAX_MONTHS = 3
+# HOLIDAY_COUNTRY value for "no national calendar": business days skip weekends
+# (and ExtraHoliday dates) only. Checked at start-up by requests_app.checks.
+NO_HOLIDAY_CALENDAR = "none"
 
 
 def local_zone() -> zoneinfo.ZoneInfo:
@@ -57,6 +60,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 @lru_cache(maxsize=32)
 def _country_holidays(country: str, subdivision: str | None, year: int) -> frozenset[dt.date]:
+    if country == NO_HOLIDAY_CALENDAR:
+        return frozenset()
     return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year).keys())
 
 

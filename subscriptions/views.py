@@ -17,11 +17,10 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
-from django_ratelimit.core import is_ratelimited
 
 from compliance.models import Publication
 from requests_app.models import Ticket
-from requests_app.ratelimits import client_ip, submission_is_limited
+from requests_app.ratelimits import client_ip, count_against, submission_is_limited
 
 from . import services
 from .enums import SubscriptionScope
@@ -57,12 +56,8 @@ def _link_invalid(request: HttpRequest) -> HttpResponse:
 
 def _subscribe_limited(request: HttpRequest, email: str) -> bool:
     # Both counters always count, so one limit cannot be probed under the other.
-    limited = is_ratelimited(
-        request, group=IP_GROUP, key=lambda g, r: client_ip(r), rate=settings.SUBSCRIBE_RATE_PER_IP, increment=True
-    )
-    limited |= is_ratelimited(
-        request, group=EMAIL_GROUP, key=lambda g, r: email, rate=settings.SUBSCRIBE_RATE_PER_EMAIL, increment=True
-    )
+    limited = count_against(request, group=IP_GROUP, key=lambda g, r: client_ip(r), rate=settings.SUBSCRIBE_RATE_PER_IP)
+    limited |= count_against(request, group=EMAIL_GROUP, key=lambda g, r: email, rate=settings.SUBSCRIBE_RATE_PER_EMAIL)
     return limited
 
 

@@ -1,23 +1,70 @@
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import connection, connections
+from django.test import RequestFactory
 from django.utils import timezone
 
 from compliance.services import publication_publish_initial, seed_load, system_actor
-from tests.factories import SEED_DATA
+from tests.factories import SEED_DATA, StaffFactory
+
+# The positional order of the django_db marker's arguments (pytest-django).
+_DJANGO_DB_ARGS = ("transaction", "reset_sequences", "databases", "serialized_rollback", "available_apps")
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
+
+
+def _flushes_without_restoring(item: pytest.Item) -> bool:
+    """A transactional test that empties the database afterwards but does not
+    ask for serialized rollback: the flush re-creates content types with new
+    keys, and the next test that restores the database collides with them."""
+    marker = item.get_closest_marker("django_db")
+    options = {**dict(zip(_DJANGO_DB_ARGS, marker.args, strict=False)), **marker.kwargs} if marker else {}
+    fixtures = getattr(item, "fixturenames", ())
+    transactional = options.get("transaction") or "transactional_db" in fixtures or "live_server" in fixtures
+    restoring = options.get("serialized_rollback") or "django_db_serialized_rollback" in fixtures
+    return bool(transactional) and not restoring
 
 
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests skip on SQLite; scripts/test runs them on PostgreSQL."""
+    """Transactional tests restore the database. Everything under tests/e2e
+    drives a browser and is marked `e2e` (so the SQLite phase of scripts/test
+    leaves it out even if a module forgets the mark). PostgreSQL-only tests
+    skip on SQLite; scripts/test runs them on PostgreSQL."""
+    offenders = [item.nodeid for item in items if _flushes_without_restoring(item)]
+    if offenders:
+        raise pytest.UsageError(
+            "Transactional tests must restore the database: use "
+            "@pytest.mark.django_db(transaction=True, serialized_rollback=True). Missing in: " + ", ".join(offenders)
+        )
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
     if os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); CI runs it there")
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, with the copy of what migrations created
+    (roles, content types) that serialized rollback restores kept on the
+    connection class rather than on one connection object: Playwright's event
+    loop gets its own set of connection objects (asgiref's Local follows the
+    loop's context), and without the copy those would flush without restoring.
+    """
+    for alias in connections:
+        contents = getattr(connections[alias], "_test_serialized_contents", None)
+        if contents is not None:
+            # Django keeps it as an undeclared attribute; one database alias here.
+            type(connections[alias])._test_serialized_contents = contents  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
@@ -32,24 +79,35 @@ def _private_files_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
+def ratelimit_wait(monkeypatch) -> Callable[[str, str, str], int]:
+    """Stops django-ratelimit's clock; returns how many seconds the window of a
+    (group, key value, rate) counter then has left, as the limiter computes it."""
+    import django_ratelimit.core
+
+    frozen = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: frozen))
+
+    def wait(group: str, value: str, rate: str) -> int:
+        usage = django_ratelimit.core.get_usage(
+            RequestFactory().get("/"), group=group, key=lambda g, r: value, rate=rate
+        )
+        assert usage is not None
+        assert 0 < usage["time_left"] <= 3600
+        return usage["time_left"]
+
+    return wait
+
+
+@pytest.fixture
 def seeded(db):
     """The reference content, loaded as the seed command does."""
     return seed_load(data=SEED_DATA, actor=system_actor())
 
 
 @pytest.fixture
-def make_staff(db, django_user_model):
+def make_staff(db):
     def make(username: str, *groups: str, superuser: bool = False):
-        user = django_user_model.objects.create_user(
-            username=username,
-            password="correct-horse-battery",
-            email=f"{username}@example.com",
-            is_staff=True,
-            is_superuser=superuser,
-        )
-        for name in groups:
-            user.groups.add(Group.objects.get(name=name))
-        return user
+        return StaffFactory.create(username=username, is_superuser=superuser, groups=groups)
 
     return make
 
@@ -68,41 +126,6 @@ def editor_client(client, editor):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
-
-
-@pytest.fixture
-def transactional_db(_share_serialized_contents, django_db_serialized_rollback, _django_db_helper):
-    """Every transactional test restores what migrations created (roles, content
-    types) after it flushes the database; mixing flushing tests with
-    serialized ones would otherwise collide on re-created content types."""
-
-
-# Playwright's sync API runs its event loop in this thread, and code running
-# while a browser is open sees a different `connections` object than the one
-# the test database was set up with; it lacks the serialized copy of what
-# migrations created. Share that copy so that browser tests restore the
-# database like every other transactional test.
-_SERIALIZED: dict[str, str] = {}
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    from django.db import connections
-
-    for alias in connections:
-        contents = getattr(connections[alias], "_test_serialized_contents", None)
-        if contents is not None:
-            _SERIALIZED[alias] = contents
-
-
-@pytest.fixture
-def _share_serialized_contents():
-    from django.db import connections
-
-    for alias, contents in _SERIALIZED.items():
-        if not hasattr(connections[alias], "_test_serialized_contents"):
-            # Django's test runner keeps the serialized copy on the connection, undeclared.
-            connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
 
 
 class Clock:

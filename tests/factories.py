@@ -1,8 +1,16 @@
-"""Builders for test data, in one place."""
+"""Builders for test data, in one place: factory_boy factories for model rows,
+and the few flows (publishing) that tests run through the services."""
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import factory
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Model
+from factory.django import DjangoModelFactory
 
 from compliance import services
 from compliance.enums import SectionKey
@@ -20,6 +28,8 @@ from compliance.models import (
 
 SEED_PATH = Path(__file__).resolve().parents[1] / "compliance" / "seed" / "coaxiom.json"
 SEED_DATA: dict[str, Any] = json.loads(SEED_PATH.read_text(encoding="utf-8"))
+STAFF_PASSWORD = "correct-horse-battery"
+_M = TypeVar("_M", bound=Model)
 
 
 def save(obj, actor, reason: str = "test fixture"):
@@ -56,52 +66,180 @@ def publish_draft(*, requester, approver, summary: str = "test publication", eff
     return services.publication_approve(request_id=request.pk, actor=approver, effective_at=effective_at)
 
 
-def new_row(model, actor):
-    """An unsaved, valid row of a content model (saving prerequisites as `actor`)."""
-    if model is Organization:
-        return Organization(
-            name="Acme",
-            legal_name="Acme Ltd",
-            intro="We care about security.",
-            contact_email="hello@acme.test",
-            security_email="security@acme.test",
-            preferred_languages="en, de",
-        )
-    if model is Section:
-        return Section(key=SectionKey.GDPR, title="GDPR", position=80)
-    if model is Certification:
-        return Certification(slug="iso-27001", name="ISO 27001", status="planned", target="2027")
-    if model is Control:
-        data_security = Section.objects.filter(key=SectionKey.DATA_SECURITY).first() or save(
-            Section(key=SectionKey.DATA_SECURITY, title="Data Security", position=20), actor
-        )
-        return Control(
-            slug="tls", section=data_security, group="Data in Transit", title="TLS 1.2+ enforced", status="in_place"
-        )
-    if model is Subprocessor:
-        return Subprocessor(
-            slug="netlify",
-            name="Netlify",
-            purpose="Static hosting",
-            certifications="SOC 2 Type II",
-            location="United States",
-        )
-    if model is DataHandlingRow:
-        return DataHandlingRow(slug="account", category="Account data", description="Email address")
-    if model is GdprFact:
-        return GdprFact(slug="legal-basis", label="Legal Basis", body="Contract performance")
-    if model is ContactRoute:
-        return ContactRoute(slug="privacy", label="Privacy & legal", email="privacy@acme.test", topics="DPA requests")
-    if model is Document:
-        from django.core.files.uploadedfile import SimpleUploadedFile
+PDF_BYTES = b"%PDF-1.7\n% report\n%%EOF\n"
 
-        return Document(
-            slug="soc2-report",
-            title="SOC 2 report",
-            visibility="gated",
-            file=SimpleUploadedFile("soc2.pdf", b"%PDF-1.7\n% report\n%%EOF\n"),
-        )
-    raise LookupError(f"No builder for {model.__name__}")
+
+def pdf_file(content: bytes = PDF_BYTES, name: str = "report.pdf") -> SimpleUploadedFile:
+    """An uploaded PDF, as a browser sends it."""
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+class StaffFactory(DjangoModelFactory[User]):
+    """A staff account with a usable password, in the given role groups."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.django.Password(STAFF_PASSWORD)
+    is_staff = True
+    is_superuser = False
+
+    @factory.post_generation
+    def groups(self, create: bool, names: Iterable[str] | None, **kwargs: Any) -> None:
+        if create and names:
+            self.groups.add(*(Group.objects.get(name=name) for name in names))
+
+
+class ContentFactory(DjangoModelFactory[_M]):
+    """A content row of the page. `create` saves it through the content service,
+    so it is validated and gets a history row naming `actor` (default: the
+    system actor) and `reason`; `build` leaves it unsaved."""
+
+    class Meta:
+        abstract = True
+
+    actor = None
+    reason = "test fixture"
+
+    @classmethod
+    def _build(cls, model_class: type[Model], *args: Any, actor: Any = None, reason: str = "", **kwargs: Any) -> Any:
+        return model_class(*args, **kwargs)
+
+    @classmethod
+    def _create(
+        cls, model_class: type[Model], *args: Any, actor: Any = None, reason: str = "test fixture", **kwargs: Any
+    ) -> Any:
+        obj = model_class(*args, **kwargs)
+        return services.content_save(obj=obj, actor=actor or services.system_actor(), reason=reason)
+
+
+class OrganizationFactory(ContentFactory[Organization]):
+    class Meta:
+        model = Organization
+
+    name = "Acme"
+    legal_name = "Acme Ltd"
+    intro = "We care about security."
+    contact_email = "hello@acme.test"
+    security_email = "security@acme.test"
+    preferred_languages = "en, de"
+
+
+class SectionFactory(ContentFactory[Section]):
+    class Meta:
+        model = Section
+
+    key = SectionKey.GDPR
+    title = "GDPR"
+    position = 80
+
+
+class CertificationFactory(ContentFactory[Certification]):
+    class Meta:
+        model = Certification
+
+    slug = "iso-27001"
+    name = "ISO 27001"
+    status = "planned"
+    target = "2027"
+
+
+def _data_security_section(actor: Any) -> Section:
+    """The Data Security section, saved as `actor` when it does not exist yet."""
+    existing = Section.objects.filter(key=SectionKey.DATA_SECURITY).first()
+    if existing is not None:
+        return existing
+    return SectionFactory.create(key=SectionKey.DATA_SECURITY, title="Data Security", position=20, actor=actor)
+
+
+class ControlFactory(ContentFactory[Control]):
+    class Meta:
+        model = Control
+
+    slug = "tls"
+    section = factory.LazyAttribute(lambda o: _data_security_section(o.actor))
+    group = "Data in Transit"
+    title = "TLS 1.2+ enforced"
+    status = "in_place"
+
+
+class SubprocessorFactory(ContentFactory[Subprocessor]):
+    class Meta:
+        model = Subprocessor
+
+    slug = "fly-io"
+    name = "Fly.io"
+    purpose = "Application hosting"
+    location = "EU"
+    reason = "new hosting provider"
+
+
+class DataHandlingRowFactory(ContentFactory[DataHandlingRow]):
+    class Meta:
+        model = DataHandlingRow
+
+    slug = "account"
+    category = "Account data"
+    description = "Email address"
+
+
+class GdprFactFactory(ContentFactory[GdprFact]):
+    class Meta:
+        model = GdprFact
+
+    slug = "legal-basis"
+    label = "Legal Basis"
+    body = "Contract performance"
+
+
+class ContactRouteFactory(ContentFactory[ContactRoute]):
+    class Meta:
+        model = ContactRoute
+
+    slug = "privacy"
+    label = "Privacy & legal"
+    email = "privacy@acme.test"
+    topics = "DPA requests"
+
+
+class DocumentFactory(ContentFactory[Document]):
+    class Meta:
+        model = Document
+
+    class Params:
+        content = PDF_BYTES  # the PDF's bytes
+
+    slug = "soc2-report"
+    title = "SOC 2 report"
+    description = factory.LazyAttribute(lambda o: f"About {o.title}.")
+    visibility = "gated"
+    file = factory.LazyAttribute(lambda o: pdf_file(o.content))
+    reason = "document uploaded"
+
+
+CONTENT_FACTORIES: dict[type[Model], type[ContentFactory[Any]]] = {
+    Organization: OrganizationFactory,
+    Section: SectionFactory,
+    Certification: CertificationFactory,
+    Control: ControlFactory,
+    Subprocessor: SubprocessorFactory,
+    DataHandlingRow: DataHandlingRowFactory,
+    GdprFact: GdprFactFactory,
+    ContactRoute: ContactRouteFactory,
+    Document: DocumentFactory,
+}
+
+
+def new_row(model: type[Model], actor: Any) -> Any:
+    """An unsaved, valid row of a content model (saving prerequisites as `actor`)."""
+    try:
+        content_factory = CONTENT_FACTORIES[model]
+    except KeyError:
+        raise LookupError(f"No factory for {model.__name__}") from None
+    return content_factory.build(actor=actor)
 
 
 def published_page(client, summary: str = "publish for test") -> str:

@@ -8,10 +8,8 @@ subscription links, an objection, a gated document's request form, and the
 error pages. It returns each page's HTML by a readable name.
 """
 
-import re
 from dataclasses import dataclass
 
-from django.core import mail
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
@@ -25,6 +23,7 @@ from requests_app import services as requests_services
 from requests_app.forms import DATA_RIGHTS
 from tests.factories import SEED_DATA, publish_draft, save
 from tests.requests_app.helpers import DPA_ANSWERS, DSR_ANSWERS, post_form, submit, verification_link_token
+from tests.subscriptions.helpers import mailed_token
 
 
 @dataclass(frozen=True)
@@ -61,18 +60,6 @@ def minimal_pdf(text: str = "Countersigned") -> bytes:
 
 def _pdf(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, minimal_pdf(), content_type="application/pdf")
-
-
-def _mailed_token(path: str, to: str) -> str:
-    from requests_app.outbox import outbox_send_due
-
-    outbox_send_due()
-    for message in reversed(mail.outbox):
-        if to in message.to:
-            found = re.search(rf"{path}([A-Za-z0-9_-]+)/", str(message.body))
-            if found:
-                return found.group(1)
-    raise AssertionError(f"no {path} link was mailed to {to}")
 
 
 class _Collector:
@@ -209,11 +196,11 @@ def collect_public_pages(*, clock, settings, make_staff) -> dict[str, PublicPage
     pages.post("subscribe form with errors", "/subscribe/", {"email": "not-an-address"}, expect=400)
     pages.post("subscribe sent", "/subscribe/", {"email": "ann@example.org", "scope": "all"}, expect=302)
     pages.get("subscribe, check your inbox", "/subscribe/sent/")
-    confirm_token = _mailed_token("/subscribe/confirm/", "ann@example.org")
+    confirm_token = mailed_token("confirm", to="ann@example.org")
     pages.get("subscription confirm page", f"/subscribe/confirm/{confirm_token}/")
     pages.post("subscription confirmed", f"/subscribe/confirm/{confirm_token}/", {}, expect=200)
     pages.get("subscription link invalid", f"/subscribe/confirm/{confirm_token}/", expect=404)
-    unsubscribe_token = _mailed_token("/subscribe/unsubscribe/", "ann@example.org")
+    unsubscribe_token = mailed_token("unsubscribe", to="ann@example.org")
     pages.get("unsubscribe page", f"/subscribe/unsubscribe/{unsubscribe_token}/")
     pages.post("unsubscribed", f"/subscribe/unsubscribe/{unsubscribe_token}/", {}, expect=200)
 

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
+from requests_app.ratelimits import retry_after, window_seconds
+
 
 class RequestBodyLimitMiddleware:
     """Refuse a request whose declared body is larger than MAX_REQUEST_BODY_BYTES.
@@ -68,3 +70,36 @@ class PermissionsPolicyMiddleware:
         if self.value:
             response.headers.setdefault("Permissions-Policy", self.value)
         return response
+
+
+class RetryAfterMiddleware:
+    """Every 429 answer says when to try again: `Retry-After` in seconds.
+
+    The wait is what the rate limit that refused the request reported (until
+    its window frees); for a sign-in lockout, the cool-off; otherwise (a limit
+    that reports nothing) the longest window of the configured rates.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 429 and not response.has_header("Retry-After"):
+            response["Retry-After"] = str(_retry_after_seconds(request))
+        return response
+
+
+def _retry_after_seconds(request: HttpRequest) -> int:
+    noted = retry_after(request)
+    if noted is not None:
+        return noted
+    if getattr(request, "axes_locked_out", False):
+        return int(settings.AXES_COOLOFF_TIME.total_seconds())
+    rates = (
+        settings.REQUEST_RATE_PER_IP,
+        settings.REQUEST_RATE_PER_EMAIL,
+        settings.SUBSCRIBE_RATE_PER_IP,
+        settings.SUBSCRIBE_RATE_PER_EMAIL,
+    )
+    return max(window_seconds(rate) for rate in rates)

@@ -25,6 +25,9 @@ if ENVIRONMENT not in {"development", "production"}:
 PRODUCTION = ENVIRONMENT == "production"
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Debug pages show settings, code and queries to anyone who triggers an error.
+    raise ImproperlyConfigured("DEBUG must be off in production: unset it or set DEBUG=false.")
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
@@ -76,6 +79,8 @@ MIDDLEWARE = [
     # Early, so that responses of the middleware below carry it too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "trustcenter.middleware.RequestBodyLimitMiddleware",
+    # Outside django-axes and the views: stamps Retry-After on every 429 they answer.
+    "trustcenter.middleware.RetryAfterMiddleware",
     "trustcenter.middleware.StripNulHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

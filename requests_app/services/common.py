@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
+from django.urls import reverse
 
 from core.text import validate_single_line
 
@@ -144,7 +145,7 @@ def staff_notify(ticket: Ticket, *, template: str, subject: str, context: dict[s
             subject=mail_subject(ticket, subject),
             ticket=ticket,
             context={
-                "admin_url": f"{settings.SITE_URL}/admin/requests_app/ticket/{ticket.pk}/change/",
+                "admin_url": settings.SITE_URL + reverse("admin:requests_app_ticket_change", args=[ticket.pk]),
                 **(context or {}),
             },
         )

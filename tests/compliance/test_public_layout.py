@@ -7,8 +7,7 @@ from django.core.cache import cache
 
 from compliance.models import Organization
 from documents.services import nda_version_create
-from tests.documents.helpers import add_document
-from tests.factories import publish_draft, save
+from tests.factories import DocumentFactory, publish_draft, save
 from tests.public_pages import collect_public_pages
 
 # A page of each app that has no snapshot of its own: they read the published organization.
@@ -31,7 +30,7 @@ def brand(html: str) -> str:
 def live(published, editor, approver):
     """Version 2, with a gated document whose request page exists."""
     nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
-    add_document(editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\n%%EOF\n")
+    DocumentFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver)
     cache.clear()
 

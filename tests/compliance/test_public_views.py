@@ -6,18 +6,14 @@ import pytest
 from django.utils.http import http_date
 
 from compliance import services
-from compliance.models import Certification, Control, Subprocessor
+from compliance.models import Certification, Control
 from compliance.services import system_actor
-from tests.factories import add_rows_per_section, publish_draft, save
+from tests.factories import SubprocessorFactory, add_rows_per_section, publish_draft, save
 
 
 def main_part(html: str) -> str:
     """The page body from the heading to the end of the sections: banner and footer left out."""
     return html[html.index('<div class="hero">') : html.index("</main>")]
-
-
-def add_subprocessor(actor, slug: str = "fly", name: str = "Fly.io") -> Subprocessor:
-    return save(Subprocessor(slug=slug, name=name, purpose="Compute"), actor, "new provider")
 
 
 # --- before the first publication ------------------------------------------------------
@@ -42,7 +38,7 @@ def test_unpublished_changelog_says_so(client, seeded):
 
 
 def test_live_page_renders_the_publication_not_the_draft(client, published, editor):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     cert = Certification.objects.get(slug="soc2-type-1")
     cert.name = "SOC 2 Type One"
     save(cert, editor, "rename")
@@ -57,7 +53,7 @@ def test_live_page_renders_the_publication_not_the_draft(client, published, edit
 def test_footer_last_updated_is_when_the_version_took_effect(clock, client, seeded, editor, approver):
     services.publication_publish_initial(actor=system_actor())
     clock.set(datetime(2026, 6, 3, 8, 0, tzinfo=UTC))
-    add_subprocessor(editor)  # draft edited on 3 June ...
+    SubprocessorFactory.create(actor=editor)  # draft edited on 3 June ...
     clock.set(datetime(2026, 6, 5, 16, 30, tzinfo=UTC))
     publish_draft(requester=editor, approver=approver)  # ... published on 5 June
 
@@ -99,7 +95,7 @@ def test_repeat_visit_with_if_modified_since_gets_304(clock, client, published):
 def test_a_new_publication_changes_the_etag(clock, client, published, editor, approver):
     old_etag = client.get("/").headers["ETag"]
     clock.advance(hours=1)
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver)
 
     response = client.get("/", HTTP_IF_NONE_MATCH=old_etag)
@@ -140,7 +136,7 @@ def test_public_pages_cost_the_same_whatever_the_versions(
 ):
     for i in range(versions - 1):
         clock.advance(hours=1)
-        add_subprocessor(editor, slug=f"p{i}", name=f"P{i}")
+        SubprocessorFactory.create(actor=editor, slug=f"p{i}", name=f"P{i}")
         publish_draft(requester=editor, approver=approver)
 
     # Page and as-of page: the publication and the audit chain head, cold or
@@ -158,7 +154,7 @@ def test_public_pages_cost_the_same_whatever_the_versions(
 
 
 def test_scheduled_publication_shows_on_the_page_at_its_time(clock, client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(hours=2))
 
     clock.advance(hours=1, minutes=59)
@@ -178,7 +174,7 @@ def test_scheduled_publication_shows_on_the_page_at_its_time(clock, client, publ
 def three_versions(clock, published, editor, approver):
     """v1 on 1 June 09:00, v2 on 3 June 10:00, v3 on 3 June 15:00 (UTC)."""
     clock.set(datetime(2026, 6, 3, 9, 0, tzinfo=UTC))
-    add_subprocessor(editor, slug="fly", name="Fly.io")
+    SubprocessorFactory.create(actor=editor, slug="fly", name="Fly.io")
     clock.set(datetime(2026, 6, 3, 10, 0, tzinfo=UTC))
     v2 = publish_draft(requester=editor, approver=approver, summary="Add Fly.io")
     clock.set(datetime(2026, 6, 3, 11, 0, tzinfo=UTC))
@@ -195,7 +191,7 @@ def test_as_of_equals_the_live_page_of_that_date(clock, client, seeded, editor, 
     services.publication_publish_initial(actor=system_actor())
     live_at["2026-06-01"] = main_part(client.get("/").content.decode())
     clock.set(datetime(2026, 6, 3, 9, 0, tzinfo=UTC))
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver)
     clock.set(datetime(2026, 6, 3, 23, 59, tzinfo=UTC))
     live_at["2026-06-03"] = main_part(client.get("/").content.decode())
@@ -230,7 +226,7 @@ def test_as_of_shows_the_version_in_effect_at_the_end_of_the_day(client, three_v
 
 def test_as_of_ends_the_day_in_the_site_time_zone(settings, clock, client, published, editor, approver):
     settings.TIME_ZONE = "America/New_York"
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     clock.set(datetime(2026, 6, 2, 2, 0, tzinfo=UTC))  # 1 June, 22:00 in New York
     publish_draft(requester=editor, approver=approver)
     clock.set(datetime(2026, 6, 5, tzinfo=UTC))
@@ -239,7 +235,7 @@ def test_as_of_ends_the_day_in_the_site_time_zone(settings, clock, client, publi
 
 
 def test_as_of_today_does_not_show_a_version_scheduled_later_today(clock, client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(hours=3))
 
     html = client.get("/as-of/2026-06-01/").content.decode()
@@ -310,7 +306,7 @@ def test_changelog_lists_every_version_with_date_summary_and_changes(clock, clie
 
 def test_changelog_leaves_out_versions_not_yet_in_effect(clock, client, published, editor, approver):
     clock.advance(hours=1)
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=1))
 
     html = client.get("/changelog/").content.decode()
@@ -335,7 +331,7 @@ def test_preview_refuses_staff_without_the_permission(client, published, make_st
 
 
 def test_preview_shows_the_draft_with_its_changes_and_is_not_cached(client, published, editor):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     client.force_login(editor)
 
     response = client.get("/preview/")
@@ -349,7 +345,7 @@ def test_preview_shows_the_draft_with_its_changes_and_is_not_cached(client, publ
 
 
 def test_preview_is_exactly_what_goes_live(clock, client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     breach = Control.objects.get(slug="breach-notification")
     breach.title = "Breach notice"
     save(breach, editor, "wording")

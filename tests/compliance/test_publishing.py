@@ -24,11 +24,7 @@ from compliance.selectors import live_publication, publication_changelog
 from compliance.signals import publication_live
 from compliance.snapshot import build_snapshot
 from compliance.tasks import GO_LIVE_EARLY, GO_LIVE_SENT, GO_LIVE_SUPERSEDED, publication_go_live
-from tests.factories import publish_draft, save
-
-
-def add_subprocessor(actor, slug: str = "fly", name: str = "Fly.io") -> Subprocessor:
-    return save(Subprocessor(slug=slug, name=name, purpose="Compute"), actor, "new provider")
+from tests.factories import SubprocessorFactory, publish_draft, save
 
 
 def codes(exc: ValidationError) -> list[str | None]:
@@ -56,7 +52,7 @@ def announcements():
 
 
 def test_editor_asks_for_publication(clock, published, editor):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
 
     request = services.publication_request(summary="  Add Fly.io  ", actor=editor)
 
@@ -71,7 +67,7 @@ def test_editor_asks_for_publication(clock, published, editor):
 
 
 def test_asking_needs_the_permission(published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
 
     with pytest.raises(PermissionDenied):
         services.publication_request(summary="Add Fly.io", actor=approver)
@@ -80,7 +76,7 @@ def test_asking_needs_the_permission(published, editor, approver):
 
 @pytest.mark.parametrize("summary,code", [("   ", "summary_required"), ("x" * 1001, "summary_too_long")])
 def test_asking_needs_a_summary(published, editor, summary, code):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
 
     with pytest.raises(ValidationError) as exc:
         services.publication_request(summary=summary, actor=editor)
@@ -88,7 +84,7 @@ def test_asking_needs_a_summary(published, editor, summary, code):
 
 
 def test_one_request_at_a_time(published, editor):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     services.publication_request(summary="first", actor=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -113,7 +109,7 @@ def test_nothing_to_publish_is_refused(published, editor):
 
 
 def test_approval_publishes_the_snapshot_the_request_froze(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     requested_at = clock.now
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     frozen = build_snapshot()
@@ -147,7 +143,7 @@ def test_approval_publishes_the_snapshot_the_request_froze(clock, published, edi
 def test_versions_count_up_one_by_one(published, editor, approver):
     versions = []
     for i in range(3):
-        add_subprocessor(editor, slug=f"p{i}", name=f"P{i}")
+        SubprocessorFactory.create(actor=editor, slug=f"p{i}", name=f"P{i}")
         versions.append(publish_draft(requester=editor, approver=approver).version)
 
     assert versions == [2, 3, 4]
@@ -168,7 +164,7 @@ def test_a_draft_edit_is_not_live_until_approved(published, editor, approver):
 
 def test_approving_needs_the_permission(published, editor, make_staff):
     other_editor = make_staff("eve", "Compliance editor")
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     with pytest.raises(PermissionDenied):
@@ -179,7 +175,7 @@ def test_approving_needs_the_permission(published, editor, make_staff):
 def test_four_eyes_refuses_self_approval(published, make_staff):
     both = make_staff("bo", "Compliance editor", "Compliance approver")
     editor = make_staff("ed", "Compliance editor")
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=both)
 
     with pytest.raises(ValidationError) as exc:
@@ -196,7 +192,7 @@ def test_four_eyes_refuses_self_approval(published, make_staff):
 def test_four_eyes_refuses_anyone_who_edited_since_the_last_publication(clock, published, make_staff):
     both = make_staff("bo", "Compliance editor", "Compliance approver")
     editor = make_staff("ed", "Compliance editor")
-    add_subprocessor(both)
+    SubprocessorFactory.create(actor=both)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -212,9 +208,9 @@ def test_four_eyes_refuses_anyone_who_edited_since_the_last_publication(clock, p
 def test_edits_before_the_last_publication_do_not_bar_an_approver(published, make_staff, approver):
     both = make_staff("bo", "Compliance editor", "Compliance approver")
     editor = make_staff("ed", "Compliance editor")
-    add_subprocessor(both)
+    SubprocessorFactory.create(actor=both)
     publish_draft(requester=editor, approver=approver)  # both's edit is now reviewed and live
-    add_subprocessor(editor, slug="render", name="Render")
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")
     request = services.publication_request(summary="Add Render", actor=editor)
 
     publication = services.publication_approve(request_id=request.pk, actor=both)
@@ -225,7 +221,7 @@ def test_edits_before_the_last_publication_do_not_bar_an_approver(published, mak
 def test_with_four_eyes_off_self_approval_works(settings, published, make_staff):
     settings.PUBLISH_FOUR_EYES = False
     both = make_staff("bo", "Compliance editor", "Compliance approver")
-    add_subprocessor(both)
+    SubprocessorFactory.create(actor=both)
     request = services.publication_request(summary="Add Fly.io", actor=both)
 
     publication = services.publication_approve(request_id=request.pk, actor=both)
@@ -234,7 +230,7 @@ def test_with_four_eyes_off_self_approval_works(settings, published, make_staff)
 
 
 def test_a_decided_request_cannot_be_approved_again(published, editor, approver, other_approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     services.publication_approve(request_id=request.pk, actor=approver)
 
@@ -245,9 +241,9 @@ def test_a_decided_request_cannot_be_approved_again(published, editor, approver,
 
 
 def test_edits_after_the_request_are_not_published_by_its_approval(published, editor, approver):
-    fly = add_subprocessor(editor)
+    fly = SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
-    add_subprocessor(editor, slug="render", name="Render")
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")
     services.content_delete(obj=fly, actor=editor, reason="not yet")
 
     publication = services.publication_approve(request_id=request.pk, actor=approver)
@@ -259,9 +255,9 @@ def test_edits_after_the_request_are_not_published_by_its_approval(published, ed
 
 def test_someone_who_edited_only_after_the_request_may_approve_it(published, editor, make_staff):
     both = make_staff("bo", "Compliance editor", "Compliance approver")
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
-    add_subprocessor(both, slug="render", name="Render")  # not part of the request
+    SubprocessorFactory.create(actor=both, slug="render", name="Render")  # not part of the request
 
     publication = services.publication_approve(request_id=request.pk, actor=both)
 
@@ -270,7 +266,7 @@ def test_someone_who_edited_only_after_the_request_may_approve_it(published, edi
 
 
 def test_approval_is_refused_for_a_fingerprint_the_request_does_not_have(published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -283,7 +279,7 @@ def test_approval_is_refused_for_a_fingerprint_the_request_does_not_have(publish
 
 
 def test_a_request_from_before_requests_froze_their_content_cannot_be_approved(published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = PublicationRequest.objects.create(summary="old style", requested_by=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -297,7 +293,7 @@ def test_a_request_from_before_requests_froze_their_content_cannot_be_approved(p
 
 
 def test_reject_with_a_reason(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     services.publication_reject(request_id=request.pk, actor=approver, reason=" contract not signed ")
@@ -316,7 +312,7 @@ def test_reject_with_a_reason(clock, published, editor, approver):
 
 
 def test_reject_needs_a_reason_and_the_permission(published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -331,7 +327,7 @@ def test_reject_needs_a_reason_and_the_permission(published, editor, approver):
 
 
 def test_a_scheduled_publication_appears_at_its_time_and_not_before(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     go_live = clock.now + timedelta(days=1)
 
@@ -345,14 +341,14 @@ def test_a_scheduled_publication_appears_at_its_time_and_not_before(clock, publi
 
 
 def test_a_scheduled_publication_freezes_the_draft_at_approval(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor, slug="fly")
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     scheduled = services.publication_approve(
         request_id=request.pk,
         actor=approver,
         effective_at=clock.now + timedelta(hours=1),
     )
-    add_subprocessor(editor, slug="render", name="Render")  # after approval
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")  # after approval
 
     clock.advance(hours=2)
 
@@ -361,7 +357,7 @@ def test_a_scheduled_publication_freezes_the_draft_at_approval(clock, published,
 
 
 def test_scheduling_in_the_past_is_refused(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
 
     with pytest.raises(ValidationError) as exc:
@@ -371,9 +367,9 @@ def test_scheduling_in_the_past_is_refused(clock, published, editor, approver):
 
 def test_a_later_version_overtakes_a_scheduled_one(clock, published, editor, approver, announcements):
     clock.advance(hours=1)
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     v2 = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=1))
-    add_subprocessor(editor, slug="render", name="Render")
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")
     v3 = publish_draft(requester=editor, approver=approver, summary="Add Render")
 
     assert live_publication() == v3
@@ -386,7 +382,7 @@ def test_a_later_version_overtakes_a_scheduled_one(clock, published, editor, app
 
 
 def test_republishing_the_live_content_cancels_a_scheduled_version(clock, published, editor, approver):
-    fly = add_subprocessor(editor)
+    fly = SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=1))
     services.content_delete(obj=fly, actor=editor, reason="not yet")
 
@@ -403,7 +399,7 @@ def test_republishing_the_live_content_cancels_a_scheduled_version(clock, publis
 
 
 def test_approval_enqueues_the_go_live_task_for_its_moment(clock, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     go_live = clock.now + timedelta(days=1)
     publication = publish_draft(requester=editor, approver=approver, effective_at=go_live)
 
@@ -426,7 +422,7 @@ def test_the_worker_announces_a_scheduled_publication_at_its_time(
     # The worker recycles database connections between tasks; this test runs
     # inside the test's transaction, whose connection must stay open.
     monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(hours=3))
     worker = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
     announcements.clear()  # version 1's task, run below, is not what this test is about
@@ -441,7 +437,7 @@ def test_the_worker_announces_a_scheduled_publication_at_its_time(
 
 
 def test_the_task_run_early_waits_for_the_moment(clock, published, editor, approver, announcements):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     go_live = clock.now + timedelta(hours=3)
     publication = publish_draft(requester=editor, approver=approver, effective_at=go_live)
 
@@ -586,7 +582,7 @@ def messages_of(response) -> list[str]:
 
 
 def test_admin_editor_asks_for_publication_seeing_the_changes(client, published, editor):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     client.force_login(editor)
 
     form = client.get(ADD_URL)
@@ -615,7 +611,7 @@ def test_admin_approver_cannot_ask(client, published, approver):
 
 
 def test_admin_approver_publishes_now(client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
@@ -634,7 +630,7 @@ def test_admin_approver_publishes_now(client, published, editor, approver):
 
 def test_admin_approver_schedules_in_the_site_time_zone(settings, clock, client, published, editor, approver):
     settings.TIME_ZONE = "Europe/Berlin"
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
@@ -651,7 +647,7 @@ def test_admin_approver_schedules_in_the_site_time_zone(settings, clock, client,
 
 
 def test_admin_schedule_needs_a_moment(client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
@@ -665,7 +661,7 @@ def test_admin_schedule_needs_a_moment(client, published, editor, approver):
 
 def test_admin_self_approval_is_refused_with_the_reason(client, published, make_staff):
     both = make_staff("bo", "Compliance editor", "Compliance approver")
-    add_subprocessor(both)
+    SubprocessorFactory.create(actor=both)
     request = services.publication_request(summary="Add Fly.io", actor=both)
     client.force_login(both)
 
@@ -682,7 +678,7 @@ def test_admin_self_approval_is_refused_with_the_reason(client, published, make_
 
 
 def test_admin_editor_cannot_approve_or_reject(client, published, editor, make_staff):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(make_staff("eve", "Compliance editor"))
 
@@ -693,7 +689,7 @@ def test_admin_editor_cannot_approve_or_reject(client, published, editor, make_s
 
 
 def test_admin_approver_rejects_with_a_reason(client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
@@ -737,9 +733,9 @@ def test_admin_approver_may_read_but_not_edit_content(client, published, approve
 
 
 def test_admin_review_shows_the_frozen_request_and_that_the_draft_moved_on(client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
-    add_subprocessor(editor, slug="render", name="Render")
+    SubprocessorFactory.create(actor=editor, slug="render", name="Render")
     client.force_login(approver)
 
     page = client.get(request_url(request)).content.decode()
@@ -754,7 +750,7 @@ def test_admin_review_shows_the_frozen_request_and_that_the_draft_moved_on(clien
 
 
 def test_admin_approval_without_the_reviewed_fingerprint_changes_nothing(client, published, editor, approver):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(approver)
 
@@ -765,7 +761,7 @@ def test_admin_approval_without_the_reviewed_fingerprint_changes_nothing(client,
 
 
 def test_frozen_request_preview_needs_the_preview_permission(client, published, editor, make_staff):
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     request = services.publication_request(summary="Add Fly.io", actor=editor)
     client.force_login(make_staff("hal", "Request handler"))
 

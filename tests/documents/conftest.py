@@ -2,8 +2,7 @@ import pytest
 from django.core.cache import cache
 
 from documents import services
-
-from .helpers import add_document, publish
+from tests.factories import DocumentFactory, publish_draft
 
 
 @pytest.fixture(autouse=True)
@@ -30,22 +29,26 @@ def nda(db, editor):
 @pytest.fixture
 def listed(clock, published, editor, approver, nda):
     """A gated SOC 2 report and a public DPA template, on the live page."""
-    soc2 = add_document(
-        editor,
+    soc2 = DocumentFactory.create(
+        actor=editor,
         slug="soc2-report",
         title="SOC 2 Type I report",
         visibility="gated",
         content=b"%PDF-1.7\nsoc2 body\n%%EOF\n",
     )
-    pentest = add_document(
-        editor,
+    pentest = DocumentFactory.create(
+        actor=editor,
         slug="pentest-summary",
         title="Pen-test summary",
         visibility="gated",
         content=b"%PDF-1.7\npentest body\n%%EOF\n",
     )
-    dpa = add_document(
-        editor, slug="dpa-template", title="DPA template", visibility="public", content=b"%PDF-1.7\ndpa body\n%%EOF\n"
+    dpa = DocumentFactory.create(
+        actor=editor,
+        slug="dpa-template",
+        title="DPA template",
+        visibility="public",
+        content=b"%PDF-1.7\ndpa body\n%%EOF\n",
     )
-    publish(editor, approver)
+    publish_draft(requester=editor, approver=approver)
     return {"soc2": soc2, "pentest": pentest, "dpa": dpa}

@@ -4,33 +4,14 @@ import itertools
 import re
 
 from django.core import mail
-from django.core.files.uploadedfile import SimpleUploadedFile
 
-from compliance.models import Document
 from documents import services
 from requests_app.enums import TicketStatus
 from requests_app.outbox import outbox_send_due
 from requests_app.services import ticket_transition
-from tests.factories import publish_draft, save
 
 _tokens = itertools.count(1)
 REQUESTER = {"requester_name": "Wendy Work", "requester_email": "wendy@acme.example", "legal_entity": "Acme Inc."}
-
-
-def pdf(content: bytes = b"%PDF-1.7\nbody\n%%EOF\n", name: str = "report.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type="application/pdf")
-
-
-def add_document(editor, *, slug: str, title: str, visibility: str, content: bytes) -> Document:
-    return save(
-        Document(slug=slug, title=title, description=f"About {title}.", visibility=visibility, file=pdf(content)),
-        editor,
-        "document uploaded",
-    )
-
-
-def publish(editor, approver, **kwargs):
-    return publish_draft(requester=editor, approver=approver, **kwargs)
 
 
 def ask(slug: str = "soc2-report", *, nda, ip: str = "198.51.100.7", **data):

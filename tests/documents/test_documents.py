@@ -7,15 +7,16 @@ from django.core.exceptions import ValidationError
 
 from compliance.models import Document, Publication
 from compliance.snapshot import build_snapshot
-
-from .helpers import add_document, pdf
+from tests.factories import DocumentFactory, pdf_file
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_file_that_is_not_a_pdf_is_refused_whatever_its_name(editor, settings):
     with pytest.raises(ValidationError) as refused:
-        add_document(editor, slug="x", title="X", visibility="public", content=b"<html><script>alert(1)</script>")
+        DocumentFactory.create(
+            actor=editor, slug="x", title="X", visibility="public", content=b"<html><script>alert(1)</script>"
+        )
 
     assert refused.value.error_dict["file"][0].code == "document_not_pdf"
     assert Document.objects.count() == 0
@@ -25,13 +26,17 @@ def test_a_file_over_the_size_cap_is_refused(editor, settings):
     settings.DOCUMENT_MAX_BYTES = 100
 
     with pytest.raises(ValidationError) as refused:
-        add_document(editor, slug="x", title="X", visibility="public", content=b"%PDF-1.7\n" + b"0" * 100)
+        DocumentFactory.create(
+            actor=editor, slug="x", title="X", visibility="public", content=b"%PDF-1.7\n" + b"0" * 100
+        )
 
     assert refused.value.error_dict["file"][0].code == "document_too_large"
 
 
 def test_an_upload_is_stored_privately_with_its_hash_and_history(editor, settings):
-    doc = add_document(editor, slug="soc2", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nabc")
+    doc = DocumentFactory.create(
+        actor=editor, slug="soc2", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nabc"
+    )
 
     assert doc.file.name.startswith("documents/") and doc.file.name.endswith(".pdf")
     assert str(settings.PRIVATE_MEDIA_ROOT) in doc.file.path
@@ -44,7 +49,9 @@ def test_an_upload_is_stored_privately_with_its_hash_and_history(editor, setting
 
 
 def test_the_snapshot_lists_documents_without_bytes_or_paths(editor):
-    doc = add_document(editor, slug="soc2", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nabc")
+    doc = DocumentFactory.create(
+        actor=editor, slug="soc2", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nabc"
+    )
 
     assert build_snapshot()["documents"] == [
         {
@@ -58,7 +65,9 @@ def test_the_snapshot_lists_documents_without_bytes_or_paths(editor):
 
 
 def test_the_page_shows_documents_of_the_live_version_only(client, listed, editor):
-    add_document(editor, slug="draft-only", title="Draft only", visibility="public", content=b"%PDF-1.7\nz")
+    DocumentFactory.create(
+        actor=editor, slug="draft-only", title="Draft only", visibility="public", content=b"%PDF-1.7\nz"
+    )
 
     html = client.get("/").content.decode()
 
@@ -90,7 +99,7 @@ def test_the_admin_uploads_through_the_content_services_with_a_reason(client, ma
             "visibility": "gated",
             "position": 10,
             "is_active": "on",
-            "file": pdf(b"%PDF-1.7\npentest"),
+            "file": pdf_file(b"%PDF-1.7\npentest"),
             "change_reason": "2026 test",
         },
     )
@@ -110,7 +119,7 @@ def test_the_admin_refuses_a_disguised_file(client, make_staff):
             "title": "Pen-test summary",
             "visibility": "gated",
             "position": 10,
-            "file": pdf(b"MZ\x90\x00 not a pdf", name="report.pdf"),
+            "file": pdf_file(b"MZ\x90\x00 not a pdf", name="report.pdf"),
             "change_reason": "2026 test",
         },
     )

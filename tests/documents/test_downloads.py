@@ -7,8 +7,10 @@ import pytest
 
 from documents import services
 from documents.models import DocumentDownload, DocumentGrant
+from requests_app.ratelimits import IP_GROUP
+from tests.factories import DocumentFactory, pdf_file, publish_draft
 
-from .helpers import add_document, approve, ask, mailed_download_path, pdf, publish
+from .helpers import approve, ask, mailed_download_path
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +38,7 @@ def test_a_gated_document_is_not_served_by_the_public_url(listed, client):
 
 
 def test_a_document_not_yet_published_is_not_served(listed, editor, client):
-    add_document(editor, slug="new-report", title="New", visibility="public", content=b"%PDF-1.7\nnew")
+    DocumentFactory.create(actor=editor, slug="new-report", title="New", visibility="public", content=b"%PDF-1.7\nnew")
 
     assert client.get("/documents/new-report/").status_code == 404
 
@@ -50,11 +52,11 @@ def test_the_live_version_of_a_replaced_file_is_served_until_the_next_publicatio
     from tests.factories import save
 
     dpa = listed["dpa"]
-    dpa.file = pdf(b"%PDF-1.7\ndpa v2\n")
+    dpa.file = pdf_file(b"%PDF-1.7\ndpa v2\n")
     save(dpa, editor, "new template")
 
     assert body(client.get("/documents/dpa-template/")) == b"%PDF-1.7\ndpa body\n%%EOF\n"
-    publish(editor, approver)
+    publish_draft(requester=editor, approver=approver)
     assert body(client.get("/documents/dpa-template/")) == b"%PDF-1.7\ndpa v2\n"
 
 
@@ -143,7 +145,7 @@ def test_a_grant_stops_working_when_the_document_leaves_the_page(granted, editor
     doc = grant.document
     doc.is_active = False
     save(doc, editor, "report withdrawn")
-    publish(editor, approver)
+    publish_draft(requester=editor, approver=approver)
 
     _refused(client, path)
 
@@ -206,3 +208,30 @@ def test_a_public_download_costs_two_queries(listed, client, django_assert_num_q
     with django_assert_num_queries(2):
         response = client.get("/documents/dpa-template/")
     assert (response.status_code, body(response)) == (200, b"%PDF-1.7\ndpa body\n%%EOF\n")
+
+
+def test_the_request_form_is_rate_limited_and_says_when_to_come_back(listed, nda, client, settings, ratelimit_wait):
+    settings.REQUEST_RATE_PER_IP = "1/h"
+    settings.REQUEST_RATE_PER_EMAIL = "100/h"
+
+    def ask_through_the_form(n: int):
+        return client.post(
+            "/documents/soc2-report/request/",
+            {
+                "requester_name": "Wendy Work",
+                "requester_email": f"wendy{n}@acme.example",
+                "legal_entity": "Acme Inc.",
+                "accept_nda": "on",
+                "nda_version": nda.pk,
+                "website": "",
+                "submission_token": f"form-token-000{n}-abcdefghij",
+            },
+            REMOTE_ADDR="198.51.100.9",
+        )
+
+    assert ask_through_the_form(1).status_code == 302
+    refused = ask_through_the_form(2)
+
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == str(ratelimit_wait(IP_GROUP, "198.51.100.9", "1/h"))
+    assert "Too many requests from your network or for this address." in refused.content.decode()

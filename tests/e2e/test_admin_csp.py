@@ -70,7 +70,7 @@ def violations(page, console: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def site(transactional_db, live_server, django_user_model):
+def site(transactional_db, django_db_serialized_rollback, live_server, django_user_model):
     seed_load(data=SEED_DATA, actor=system_actor())
     # A superuser: this test is about the browser and the policy, not roles
     # (and a transactional test starts without the groups migrations made).

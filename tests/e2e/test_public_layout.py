@@ -11,15 +11,15 @@ from django.core.cache import cache
 from compliance.services import publication_publish_initial, seed_load, system_actor
 from documents.services import nda_version_create
 from subscriptions import services as subscription_services
-from tests.documents.helpers import add_document
-from tests.factories import SEED_DATA, publish_draft
+from tests.factories import SEED_DATA, DocumentFactory, SubprocessorFactory, publish_draft
 from tests.requests_app.helpers import submit, verification_link_token
-from tests.subscriptions.helpers import add_subprocessor, mailed_token
+from tests.subscriptions.helpers import mailed_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 WIDTHS = {"phone": 375, "desktop": 1280}
-# Set to a directory to keep the screenshots (the changelog at both widths) for a look.
+# Set to a directory to keep a screenshot of every page at both widths for a look
+# (without it, only the changelog's are taken, into the test's temporary directory).
 SCREENSHOT_DIR = os.environ.get("LAYOUT_SCREENSHOT_DIR")
 
 MEASURE = """() => {
@@ -64,8 +64,8 @@ def site(live_server, settings, make_staff) -> dict[str, str]:
     seed_load(data=SEED_DATA, actor=system_actor())
     publication_publish_initial(actor=system_actor())
     nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
-    add_document(editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\n%%EOF\n")
-    add_subprocessor(editor)
+    DocumentFactory.create(actor=editor)
+    SubprocessorFactory.create(actor=editor)
     publish_draft(requester=editor, approver=approver, summary="Fly.io hosts the API; the SOC 2 report is listed.")
     _ticket, status_token = submit("dpa")
     dsr, _ = submit("dsr_access", details="All of it.")
@@ -111,10 +111,11 @@ def test_every_public_page_has_the_header_the_column_and_no_sideways_scrolling(
         for name, path in site.items():
             page.goto(live_server.url + path)
             measured[name] = page.evaluate(MEASURE)
-            if name == "changelog":
+            if name == "changelog" or SCREENSHOT_DIR:
                 shots = Path(SCREENSHOT_DIR) if SCREENSHOT_DIR else tmp_path
                 shots.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(shots / f"changelog-{device}-{width}.png"), full_page=True)
+                file_name = "-".join(name.split()) + f"-{device}-{width}.png"
+                page.screenshot(path=str(shots / file_name), full_page=True)
     finally:
         context.close()
 

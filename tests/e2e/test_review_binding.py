@@ -15,7 +15,7 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def site(transactional_db, live_server, django_user_model):
+def site(transactional_db, django_db_serialized_rollback, live_server, django_user_model):
     seed_load(data=SEED_DATA, actor=system_actor())
     publication_publish_initial(actor=system_actor())
     return live_server.url

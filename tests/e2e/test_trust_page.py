@@ -50,7 +50,7 @@ def chromium(request):
 
 
 @pytest.fixture
-def trust_url(transactional_db, live_server) -> str:
+def trust_url(transactional_db, django_db_serialized_rollback, live_server) -> str:
     seed_load(data=SEED_DATA, actor=system_actor())
     publication_publish_initial(actor=system_actor())
     return live_server.url + "/"

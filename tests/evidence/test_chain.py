@@ -7,6 +7,7 @@ from evidence.canonical import GENESIS_HASH, link_digest, row_digest
 from evidence.models import ChainHead, ChainLink
 from evidence.registry import chained_models, read_rows
 from evidence.verify import verify_chain
+from tests.factories import publish_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,6 @@ def test_verify_passes_on_untouched_data(seeded, editor, capsys):
 
 def test_publications_are_chained_with_their_approver(seeded, editor, approver):
     from compliance.services import publication_publish_initial, system_actor
-    from tests.factories import publish_draft
 
     publication_publish_initial(actor=system_actor())
     cert = Certification.objects.get(slug="iso-27001")

@@ -3,10 +3,13 @@ import zoneinfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from hypothesis import given
 from hypothesis import strategies as st
 
 from requests_app import deadlines
+from requests_app.checks import COUNTRY_HINT, check_holiday_calendar
 from requests_app.enums import TicketKind
 from requests_app.models import ExtraHoliday
 
@@ -176,3 +179,75 @@ def test_extension_refusals(db, kwargs, code):
 
 def test_extension_on_the_last_day_is_still_allowed(db):
     assert extend("2026-01-31", now="2026-02-28") == end("2026-04-30")
+
+
+# ---- the holiday calendar setting
+
+
+def test_without_a_holiday_calendar_only_weekends_and_staff_holidays_are_skipped(db, settings):
+    settings.HOLIDAY_COUNTRY = "none"
+    # Independence Day (observed Friday 3 July 2026) counts as a working day now.
+    assert due(TicketKind.DPA, at("2026-06-29")) == end("2026-07-06")
+    assert due(TicketKind.DPA, at("2026-03-06")) == end("2026-03-13")  # the weekend is still skipped
+    ExtraHoliday.objects.create(date=dt.date(2026, 7, 2), description="Company offsite")
+    assert due(TicketKind.DPA, at("2026-06-29")) == end("2026-07-07")
+
+
+@pytest.mark.parametrize(
+    ("country", "subdivision", "expected"),
+    [
+        ("", None, [("requests_app.E001", "HOLIDAY_COUNTRY is empty.", COUNTRY_HINT)]),
+        (
+            "XX",
+            None,
+            [
+                (
+                    "requests_app.E002",
+                    "HOLIDAY_COUNTRY 'XX' is not a country code the holidays package knows.",
+                    COUNTRY_HINT,
+                )
+            ],
+        ),
+        (
+            "none",
+            "CA",
+            [
+                (
+                    "requests_app.E003",
+                    "HOLIDAY_SUBDIVISION is 'CA' but HOLIDAY_COUNTRY is 'none'.",
+                    "Leave HOLIDAY_SUBDIVISION empty, or name the country it belongs to.",
+                )
+            ],
+        ),
+        ("US", None, []),
+        ("US", "CA", []),
+        ("none", None, []),
+    ],
+)
+def test_start_up_check_of_the_holiday_calendar(settings, country, subdivision, expected):
+    settings.HOLIDAY_COUNTRY = country
+    settings.HOLIDAY_SUBDIVISION = subdivision
+    assert [(e.id, e.msg, e.hint) for e in check_holiday_calendar()] == expected
+
+
+def test_start_up_check_names_the_valid_subdivisions(settings):
+    settings.HOLIDAY_COUNTRY = "US"
+    settings.HOLIDAY_SUBDIVISION = "ZZ"
+    (error,) = check_holiday_calendar()
+    assert (error.id, error.msg) == ("requests_app.E003", "HOLIDAY_SUBDIVISION 'ZZ' is not a subdivision of US.")
+    assert error.hint.startswith("Subdivisions of US: AK, AL, AR, AS, AZ, CA, ")
+
+
+def test_the_hint_says_how_to_find_valid_codes_and_offers_none():
+    assert COUNTRY_HINT == (
+        "Set HOLIDAY_COUNTRY to a country code of the holidays package, e.g. US, DE or GB "
+        '(`python -c "import holidays; print(sorted(holidays.list_supported_countries()))"` lists them), '
+        "or to 'none' to count weekends only."
+    )
+
+
+@pytest.mark.parametrize(("country", "error_id"), [("", "requests_app.E001"), ("XX", "requests_app.E002")])
+def test_manage_check_fails_on_a_bad_holiday_country(db, settings, country, error_id):
+    settings.HOLIDAY_COUNTRY = country
+    with pytest.raises(SystemCheckError, match=error_id):
+        call_command("check")

@@ -1,6 +1,7 @@
 """Intake forms: what each kind asks, submission, confirmation, bad input."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django import forms
@@ -97,6 +98,16 @@ def test_trust_page_links_to_the_forms(client, seeded):
     assert '<a href="/requests/new/baa/">Request a BAA</a>' in html
     assert 'href="/requests/#data-rights">Exercise your data rights</a>' in html
     assert 'href="/requests/new/data-subject/erasure/">Delete my account and data</a>' in html
+
+
+def test_dpa_submission_without_a_holiday_calendar_counts_weekends_only(client, settings, clock):
+    settings.HOLIDAY_COUNTRY = "none"
+    clock.set(datetime(2026, 6, 29, 10, 0, tzinfo=UTC))  # the Monday before Independence Day
+
+    response = post_form(client, DPA_URL, DPA_ANSWERS)
+
+    assert (response.status_code, response["Location"]) == (302, "/requests/submitted/")
+    assert Ticket.objects.get().due_at == datetime(2026, 7, 6, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 def test_dpa_submission_redirects_to_confirmation_with_reference(client):

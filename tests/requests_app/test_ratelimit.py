@@ -13,6 +13,7 @@ from django.core.checks import run_checks
 from django.test import Client
 
 from requests_app.models import OutboxMail, Ticket
+from requests_app.ratelimits import EMAIL_GROUP, IP_GROUP, window_seconds
 
 from .helpers import DPA_ANSWERS, DSR_ANSWERS, fresh_rate_limits, post_form  # noqa: F401
 
@@ -26,7 +27,7 @@ def dpa_from(n: int) -> dict:
     return {**DPA_ANSWERS, "account_email": f"acct{n}@example.com", "requester_email": f"req{n}@example.com"}
 
 
-def test_per_ip_limit_returns_429_and_creates_nothing(client, settings):
+def test_per_ip_limit_returns_429_and_creates_nothing(client, settings, ratelimit_wait):
     settings.REQUEST_RATE_PER_IP = "2/h"
     settings.REQUEST_RATE_PER_EMAIL = "100/h"
     assert post_form(client, DPA_URL, dpa_from(1)).status_code == 302
@@ -36,6 +37,7 @@ def test_per_ip_limit_returns_429_and_creates_nothing(client, settings):
     response = post_form(client, DPA_URL, dpa_from(3))
     html = response.content.decode()
     assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimit_wait(IP_GROUP, "127.0.0.1", "2/h"))
     assert "Too many requests: we have received several from your network" in html
     assert "Nothing was submitted." in html
     assert 'value="req3@example.com"' in html  # input kept, e.g. to send by email instead
@@ -47,7 +49,7 @@ def test_per_ip_limit_returns_429_and_creates_nothing(client, settings):
     assert Ticket.objects.count() == 3
 
 
-def test_per_email_limit_applies_across_addresses(settings):
+def test_per_email_limit_applies_across_addresses(settings, ratelimit_wait):
     settings.REQUEST_RATE_PER_IP = "100/h"
     settings.REQUEST_RATE_PER_EMAIL = "1/h"
     answers = {**DSR_ANSWERS, "requester_email": "Target@Example.org"}
@@ -56,6 +58,7 @@ def test_per_email_limit_applies_across_addresses(settings):
     again = {**answers, "requester_email": "target@example.org"}
     response = post_form(Client(REMOTE_ADDR="10.0.0.2"), ACCESS_URL, again)
     assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimit_wait(EMAIL_GROUP, "target@example.org", "1/h"))
     assert Ticket.objects.count() == 1
 
 
@@ -156,3 +159,13 @@ def test_limits_hold_on_a_shared_redis_cache(client, settings):
     settings.REQUEST_RATE_PER_EMAIL = "100/h"
     assert [post_form(client, DPA_URL, dpa_from(n)).status_code for n in range(3)] == [302, 302, 429]
     assert Ticket.objects.count() == 2
+
+
+@pytest.mark.parametrize(("rate", "seconds"), [("5/h", 3600), ("3/m", 60), ("10/15m", 900), ("2/d", 86400), ("7/s", 1)])
+def test_window_seconds_reads_the_rate(rate, seconds):
+    assert window_seconds(rate) == seconds
+
+
+def test_a_malformed_rate_is_refused():
+    with pytest.raises(ValueError, match="Not a rate of the form count/period: '5 per hour'"):
+        window_seconds("5 per hour")

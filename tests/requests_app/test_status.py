@@ -4,9 +4,11 @@ import re
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from requests_app import services
 from requests_app.models import TicketAttachment
+from requests_app.ratelimits import REPLY_GROUP
 
 from .helpers import (  # noqa: F401  (fixtures)
     fresh_rate_limits,
@@ -215,18 +217,23 @@ def test_reply_through_a_wrong_link_is_404(client):
     assert not ticket.events.filter(kind="requester_reply").exists()
 
 
-def test_replies_are_rate_limited(client, settings):
+def test_replies_are_rate_limited(client, settings, ratelimit_wait):
     settings.REQUEST_RATE_PER_IP = "1/h"
     ticket, token = submit("dpa")
     assert reply(client, token, "First", "reply-token-0000000000001").status_code == 302
     response = reply(client, token, "Second", "reply-token-0000000000002")
     assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimit_wait(REPLY_GROUP, "127.0.0.1", "1/h"))
     assert ticket.events.filter(kind="requester_reply").count() == 1
+
+
+def status_url(token):
+    return reverse("requests_app:status", args=[token])
 
 
 def test_status_page_headings_and_labels_say_each_thing_once(client, handler):
     _ticket, token = submit("dpa")
-    html = client.get(f"/requests/status/{token}/").content.decode()
+    html = client.get(status_url(token)).content.decode()
     assert re.findall(r"<h2[^>]*>(.*?)</h2>", html) == ["Summary", "Timeline", "Write to us about this request"]
     assert re.findall(r"<dt>(.*?)</dt>", html) == ["Status", "Received", "Due by"]
 
@@ -235,7 +242,7 @@ def test_status_page_names_the_state_as_the_table_says(client, handler):
     ticket, token = submit("dpa")
     services.ticket_transition(ticket_id=ticket.pk, to_status="in_progress", actor=handler)
     services.ticket_request_info(ticket_id=ticket.pk, message="Which entity signs?", actor=handler)
-    html = client.get(f"/requests/status/{token}/").content.decode()
+    html = client.get(status_url(token)).content.decode()
     assert '<span class="status status-awaiting_requester" data-testid="status">Waiting for your answer</span>' in html
     assert '<p class="notice">We have asked you for something; please answer below.</p>' in html
     heads = re.findall(r'<p class="timeline-head">.*?<strong>(.*?)</strong>(.*?)</p>', html)
@@ -245,10 +252,10 @@ def test_status_page_names_the_state_as_the_table_says(client, handler):
 def test_status_page_asks_for_confirmation_while_identity_is_pending(client, handler):
     ticket, token = submit("dsr_access")
     notice = "We are waiting for you to confirm this request through the link we sent"
-    html = client.get(f"/requests/status/{token}/").content.decode()
+    html = client.get(status_url(token)).content.decode()
     assert "Waiting for your confirmation</span>" in html and notice in html
     services.ticket_transition(ticket_id=ticket.pk, to_status="open", actor=handler, reason="Link pending.")
-    html = client.get(f"/requests/status/{token}/").content.decode()
+    html = client.get(status_url(token)).content.decode()
     assert 'data-testid="status">Open</span>' in html and notice in html
-    client.post(f"/requests/verify/{verification_link_token(ticket)}/")
-    assert notice not in client.get(f"/requests/status/{token}/").content.decode()
+    client.post(reverse("requests_app:verify", args=[verification_link_token(ticket)]))
+    assert notice not in client.get(status_url(token)).content.decode()

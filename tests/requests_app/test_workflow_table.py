@@ -158,12 +158,13 @@ def ticket_of(kind: str, settings, editor, approver):
         ticket, _ = submit(kind)
         return ticket
     from documents.services import nda_version_create
-    from tests.documents.helpers import add_document, ask, publish
+    from tests.documents.helpers import ask
+    from tests.factories import DocumentFactory, publish_draft
 
     settings.DOCUMENT_AUTO_APPROVE_DOMAINS = []
     nda = nda_version_create(label="2026-06", text="You keep our reports confidential.", actor=editor)
-    add_document(editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\n%%EOF\n")
-    publish(editor, approver)
+    DocumentFactory.create(actor=editor)
+    publish_draft(requester=editor, approver=approver)
     return ask(nda=nda)
 
 

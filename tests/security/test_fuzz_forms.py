@@ -38,8 +38,7 @@ from requests_app.forms import new_submission_token
 from requests_app.models import Ticket, VerificationToken
 from subscriptions import services as subscription_services
 from subscriptions.models import Subscriber
-from tests.documents.helpers import add_document
-from tests.factories import publish_draft, save
+from tests.factories import DocumentFactory, publish_draft, save
 from tests.security.fuzz import hostile_text, hostile_value
 
 pytestmark = pytest.mark.django_db
@@ -406,8 +405,8 @@ def test_subprocessor_objection_form_survives_hostile_input(objection_url):
 def gated_document(seeded, editor, make_staff) -> tuple[Document, int]:
     publication_publish_initial(actor=system_actor())
     nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
-    document = add_document(
-        editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
+    document = DocumentFactory.create(
+        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
     )
     publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"))
     return document, nda.pk

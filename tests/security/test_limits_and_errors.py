@@ -124,6 +124,7 @@ def test_rate_limited_requests_get_429(client, db):
     pytest.importorskip("django_ratelimit")
     response = client.get("/boom/429")
     assert response.status_code == 429
+    assert response["Retry-After"] == "3600"  # a limit that reports no wait: the longest configured window
     assert '<h1 id="error-title">Too many attempts</h1>' in response.content.decode()
     assert SECRET_DETAIL not in response.content.decode()
 

@@ -34,9 +34,11 @@ def test_fifth_failure_locks_out_even_the_right_password(client, make_staff):
     locked = attempt(client, "lou", WRONG)
     assert locked.status_code == 429
     assert "Too many attempts" in locked.content.decode()
+    assert locked["Retry-After"] == "900"  # the 15-minute cool-off
 
     right = attempt(client, "lou", PASSWORD)
     assert right.status_code == 429
+    assert right["Retry-After"] == "900"
     assert "_auth_user_id" not in client.session
 
 

@@ -175,9 +175,8 @@ def test_a_password_only_session_opens_no_staff_view(client, mfa_on, make_staff,
     root = make_staff("root", superuser=True)
     TOTPDevice.objects.create(user=root, name="Authenticator app", confirmed=True)
     client.force_login(root)  # the password was right; no code in this session
-    admin_resolver = next(
-        p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and str(p.pattern) == "admin/"
-    )
+    admin_resolver = next(p for p in get_resolver().url_patterns if str(p.pattern) == "admin/")
+    assert isinstance(admin_resolver, URLResolver)
     admin_paths = ["/admin/" + p for p in _admin_paths(admin_resolver)]
     open_paths = {"/admin/login/", "/admin/logout/", "/admin/mfa/enrol/"}
     staff_paths = [p for p in admin_paths if p not in open_paths]

@@ -75,6 +75,19 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, key):
     assert "SECRET_KEY must be set to a random value of at least 50 characters in production." in result.stderr
 
 
+@pytest.mark.parametrize("value", ["true", "1", "on"])
+def test_production_refuses_to_start_with_debug_on(tmp_path, value):
+    result = run(["manage.py", "check"], production_env(tmp_path, DEBUG=value))
+    assert result.returncode != 0
+    assert "DEBUG must be off in production: unset it or set DEBUG=false." in result.stderr
+
+
+def test_production_starts_with_debug_explicitly_off(tmp_path):
+    result = run(["manage.py", "check"], production_env(tmp_path, DEBUG="false"))
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"System check identified no issues \(\d+ silenced\)\.\n", result.stdout), result.stdout
+
+
 PROBE = textwrap.dedent(
     """
     import json

@@ -29,8 +29,7 @@ from requests_app.forms import new_submission_token
 from requests_app.models import OutboxMail, Ticket, VerificationToken
 from requests_app.selectors import ticket_status_token
 from subscriptions.models import Subscriber
-from tests.documents.helpers import add_document
-from tests.factories import publish_draft, save
+from tests.factories import DocumentFactory, publish_draft, save
 
 pytestmark = pytest.mark.django_db
 
@@ -235,8 +234,8 @@ def test_objection_values_are_escaped_everywhere(handler_client, objection_url):
 def test_document_request_values_are_escaped_everywhere(handler_client, seeded, editor, make_staff):
     publication_publish_initial(actor=system_actor())
     nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
-    add_document(
-        editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
+    DocumentFactory.create(
+        actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=b"%PDF-1.7\nsoc2\n%%EOF\n"
     )
     publish_draft(requester=editor, approver=make_staff("apollo", "Compliance approver"))
     ticket = submit_form(

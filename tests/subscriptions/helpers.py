@@ -4,11 +4,9 @@ import re
 
 from django.core import mail
 
-from compliance.models import Subprocessor
 from requests_app.outbox import outbox_send_due
 from subscriptions import services
 from subscriptions.models import Subscriber
-from tests.factories import publish_draft, save
 
 
 def subscribe(email: str, scope: str = "all", *, confirm: bool = True) -> Subscriber:
@@ -29,13 +27,3 @@ def mailed_token(kind: str, *, to: str) -> str:
             if found:
                 return found.group(1)
     raise AssertionError(f"no {kind} link was mailed to {to}")
-
-
-def add_subprocessor(editor, slug: str = "fly-io", name: str = "Fly.io") -> Subprocessor:
-    return save(
-        Subprocessor(slug=slug, name=name, purpose="Application hosting", location="EU"), editor, "new hosting provider"
-    )
-
-
-def publish(editor, approver, **kwargs):
-    return publish_draft(requester=editor, approver=approver, **kwargs)

@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from subscriptions import services
+from tests.factories import SubprocessorFactory, publish_draft
 
-from .helpers import add_subprocessor, publish, subscribe
+from .helpers import subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +25,8 @@ def root(make_staff):
 def with_notices(clock, published, editor, approver):
     subscribe("all@example.org", "all")
     subscribe("subs@example.org", "subprocessors")
-    add_subprocessor(editor)
-    publication = publish(editor, approver, effective_at=clock.now + timedelta(days=30))
+    SubprocessorFactory.create(actor=editor)
+    publication = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=30))
     services.publication_notices_send(publication_id=publication.pk)
     services.objection_submit(
         publication=publication,
@@ -69,8 +70,8 @@ def test_the_version_list_runs_a_fixed_number_of_queries(client, root, with_noti
     with CaptureQueriesContext(connection) as few:
         client.get(URL)
     for slug in ("a", "b"):
-        add_subprocessor(editor, slug=f"sub-{slug}", name=f"Sub {slug}")
-        publish(editor, approver)
+        SubprocessorFactory.create(actor=editor, slug=f"sub-{slug}", name=f"Sub {slug}")
+        publish_draft(requester=editor, approver=approver)
     with CaptureQueriesContext(connection) as more:
         client.get(URL)
 

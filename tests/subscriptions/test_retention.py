@@ -12,8 +12,9 @@ from requests_app.models import OutboxMail
 from subscriptions import services
 from subscriptions.models import SubprocessorNotice, Subscriber
 from subscriptions.retention import subscribers_purge
+from tests.factories import SubprocessorFactory, publish_draft
 
-from .helpers import add_subprocessor, mailed_token, publish, subscribe
+from .helpers import mailed_token, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +36,8 @@ def people(clock, published, editor, approver, settings):
     subscribe("pending@example.org", confirm=False)
     unsubscribe("gone@example.org")
     unsubscribe("back@example.org")
-    add_subprocessor(editor)
-    publication = publish(editor, approver, summary="Fly.io hosts the application")
+    SubprocessorFactory.create(actor=editor)
+    publication = publish_draft(requester=editor, approver=approver, summary="Fly.io hosts the application")
     assert services.publication_notices_send(publication_id=publication.pk) == 2
     unsubscribe("noticed@example.org")
     start = clock.now

@@ -14,9 +14,9 @@ from requests_app.models import OutboxMail
 from requests_app.outbox import outbox_send_due
 from subscriptions import services
 from subscriptions.models import SubprocessorNotice, Subscriber
-from tests.factories import save
+from tests.factories import SubprocessorFactory, publish_draft, save
 
-from .helpers import add_subprocessor, mailed_token, publish, subscribe
+from .helpers import mailed_token, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -106,8 +106,8 @@ def _subscribers():
 def test_a_subprocessor_change_gives_exactly_one_notice_per_confirmed_subscriber(clock, published, editor, approver):
     people = _subscribers()
     services.subscriber_unsubscribe(raw_token=mailed_token("unsubscribe", to="gone@example.org"))
-    add_subprocessor(editor)
-    publication = publish(editor, approver, summary="Fly.io hosts the application")
+    SubprocessorFactory.create(actor=editor)
+    publication = publish_draft(requester=editor, approver=approver, summary="Fly.io hosts the application")
 
     first = services.publication_notices_send(publication_id=publication.pk)
     second = services.publication_notices_send(publication_id=publication.pk)
@@ -122,8 +122,8 @@ def test_a_subprocessor_change_gives_exactly_one_notice_per_confirmed_subscriber
 
 def test_the_database_refuses_a_second_notice_of_a_publication(clock, published, editor, approver):
     subscriber = subscribe("all@example.org", "all")
-    add_subprocessor(editor)
-    publication = publish(editor, approver)
+    SubprocessorFactory.create(actor=editor)
+    publication = publish_draft(requester=editor, approver=approver)
     services.publication_notices_send(publication_id=publication.pk)
     notice = SubprocessorNotice.objects.get()
 
@@ -149,7 +149,7 @@ def test_a_publication_without_subprocessor_change_reaches_all_updates_subscribe
     cert = Certification.objects.get(slug="soc2-type-1")
     cert.target = "Q1 2027"
     save(cert, editor, "audit moved")
-    publication = publish(editor, approver, summary="SOC 2 audit moved")
+    publication = publish_draft(requester=editor, approver=approver, summary="SOC 2 audit moved")
 
     assert services.publication_notices_send(publication_id=publication.pk) == 1
 
@@ -162,11 +162,11 @@ def test_a_publication_without_subprocessor_change_reaches_all_updates_subscribe
 def test_the_notice_says_what_changes_when_and_how_to_object(clock, published, editor, approver, settings):
     settings.SUBPROCESSOR_OBJECTION_DAYS = 14
     subscribe("subs@example.org", "subprocessors")
-    add_subprocessor(editor)
+    SubprocessorFactory.create(actor=editor)
     old = Subprocessor.objects.get(slug="stripe")
     save(old, editor, "stripe leaves")  # unchanged row: no change announced for it
     go_live = clock.now + timedelta(days=30)
-    publication = publish(editor, approver, effective_at=go_live)
+    publication = publish_draft(requester=editor, approver=approver, effective_at=go_live)
 
     services.publication_notices_send(publication_id=publication.pk)
     outbox_send_due()
@@ -185,8 +185,8 @@ def test_the_notice_says_what_changes_when_and_how_to_object(clock, published, e
 
 def test_every_sent_notice_carries_one_click_unsubscribe_headers(clock, published, editor, approver):
     subscribe("subs@example.org", "subprocessors")
-    add_subprocessor(editor)
-    publication = publish(editor, approver)
+    SubprocessorFactory.create(actor=editor)
+    publication = publish_draft(requester=editor, approver=approver)
     services.publication_notices_send(publication_id=publication.pk)
 
     outbox_send_due()
@@ -214,8 +214,8 @@ def test_approval_enqueues_the_notices_and_the_worker_sends_them_before_the_chan
     # The worker recycles connections between tasks; the test's transaction must stay open.
     monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
     subscribe("subs@example.org", "subprocessors")
-    add_subprocessor(editor)
-    publication = publish(editor, approver, effective_at=clock.now + timedelta(days=30))
+    SubprocessorFactory.create(actor=editor)
+    publication = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=30))
 
     task = DBTaskResult.objects.get(
         task_path="subscriptions.tasks.send_publication_notices",
@@ -235,8 +235,8 @@ def test_going_live_serves_subscribers_who_confirmed_after_approval(clock, publi
     from compliance.signals import publication_live
 
     subscribe("early@example.org", "subprocessors")
-    add_subprocessor(editor)
-    publication = publish(editor, approver, effective_at=clock.now + timedelta(days=3))
+    SubprocessorFactory.create(actor=editor)
+    publication = publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=3))
     services.publication_notices_send(publication_id=publication.pk)
     subscribe("late@example.org", "subprocessors")
 

@@ -10,8 +10,10 @@ from requests_app.models import Ticket
 from requests_app.outbox import outbox_send_due
 from subscriptions import services
 from subscriptions.models import SubprocessorObjection, Subscriber
+from subscriptions.views import EMAIL_GROUP, IP_GROUP
+from tests.factories import SubprocessorFactory, publish_draft
 
-from .helpers import add_subprocessor, mailed_token, publish, subscribe
+from .helpers import mailed_token, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +43,7 @@ def test_the_answer_is_the_same_for_a_new_and_a_subscribed_address(client, clock
     assert Subscriber.objects.get(email="new@example.org").confirmed_at is None
 
 
-def test_the_form_is_rate_limited_per_address_and_sends_nothing_over(client, settings):
+def test_the_form_is_rate_limited_per_address_and_sends_nothing_over(client, settings, ratelimit_wait):
     settings.SUBSCRIBE_RATE_PER_EMAIL = "2/h"
     for _ in range(2):
         client.post("/subscribe/", {"email": "ann@example.org", "scope": "all"})
@@ -49,12 +51,13 @@ def test_the_form_is_rate_limited_per_address_and_sends_nothing_over(client, set
     response = client.post("/subscribe/", {"email": "ann@example.org", "scope": "all"})
 
     assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimit_wait(EMAIL_GROUP, "ann@example.org", "2/h"))
     assert "Too many subscription requests" in response.content.decode()
     outbox_send_due()
     assert len(mail.outbox) == 2
 
 
-def test_the_form_is_rate_limited_per_network(client, settings):
+def test_the_form_is_rate_limited_per_network(client, settings, ratelimit_wait):
     settings.SUBSCRIBE_RATE_PER_IP = "2/h"
     client.post("/subscribe/", {"email": "a@example.org", "scope": "all"})
     client.post("/subscribe/", {"email": "b@example.org", "scope": "all"})
@@ -62,6 +65,7 @@ def test_the_form_is_rate_limited_per_network(client, settings):
     response = client.post("/subscribe/", {"email": "c@example.org", "scope": "all"})
 
     assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimit_wait(IP_GROUP, "127.0.0.1", "2/h"))
     assert not Subscriber.objects.filter(email="c@example.org").exists()
 
 
@@ -131,8 +135,8 @@ OBJECTION = {
 
 @pytest.fixture
 def change(clock, published, editor, approver):
-    add_subprocessor(editor)
-    return publish(editor, approver, effective_at=clock.now + timedelta(days=30))
+    SubprocessorFactory.create(actor=editor)
+    return publish_draft(requester=editor, approver=approver, effective_at=clock.now + timedelta(days=30))
 
 
 def test_the_objection_form_names_the_change_and_its_deadline(client, change):
