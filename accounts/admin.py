@@ -32,7 +32,6 @@ class AuthenticatorAdmin(TOTPDeviceAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    # The admin only runs these for a signed-in staff member.
     def delete_model(self, request: HttpRequest, obj: TOTPDevice) -> None:
         services.authenticator_remove(device=obj, actor=acting_user(request))
 
