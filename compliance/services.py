@@ -19,7 +19,19 @@ from core.history import stamp_history
 from .diff import snapshots_differ
 from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
 from .events import PublicationApproved, publication_approved
-from .models import ONE_PENDING_REQUEST, Publication, PublicationRequest
+from .models import (
+    ONE_PENDING_REQUEST,
+    Certification,
+    ContactRoute,
+    Control,
+    DataHandlingRow,
+    GdprFact,
+    Organization,
+    Publication,
+    PublicationRequest,
+    Section,
+    Subprocessor,
+)
 from .selectors import editor_ids_since, latest_publication, live_publication, scheduled_publications
 from .snapshot import build_snapshot, snapshot_fingerprint
 from .tasks import publication_go_live
@@ -92,16 +104,6 @@ def seed_load(*, data: dict[str, Any], actor: User, reason: str = SEED_REASON) -
     Returns how many rows were created per kind. Running it twice creates
     nothing the second time. Side effects: one history row per created row.
     """
-    from .models import (
-        Certification,
-        ContactRoute,
-        Control,
-        DataHandlingRow,
-        GdprFact,
-        Organization,
-        Section,
-        Subprocessor,
-    )
 
     created: dict[str, int] = {}
 

@@ -10,7 +10,7 @@ Each job has one row, ``PeriodicJobSlot``: the slot its next run is for
 
 - ``schedule_ensure()`` (after ``migrate``, by ``manage.py schedule_housekeeping``
   and when ``scripts/run`` starts) creates missing rows and queues the task
-  ``core.tasks.periodic_job_run`` for every slot that has none queued, or whose
+  ``core.schedule.periodic_job_task`` for every slot that has none queued, or whose
   queued run is overdue by more than an interval, 15 minutes at least (a lost task).
 - The task claims the slot: it locks the row (``select_for_update``) and runs
   only if the row still names that slot; it moves ``next_run_at`` to one
@@ -39,6 +39,7 @@ from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
+from django_tasks import task
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +74,7 @@ def declared_jobs() -> dict[str, PeriodicJob]:
 
 
 def _queue(name: str, slot: dt.datetime) -> None:
-    from .tasks import periodic_job_run
-
-    periodic_job_run.using(run_after=slot).enqueue(name, slot.isoformat())
+    periodic_job_task.using(run_after=slot).enqueue(name, slot.isoformat())
 
 
 def schedule_ensure(*, now: dt.datetime | None = None) -> list[str]:
@@ -140,3 +139,9 @@ def periodic_job_run(*, name: str, slot: dt.datetime) -> dict[str, Any]:
         return {"job": name, "outcome": SKIPPED}
     result = declared_jobs()[name].run()
     return {"job": name, "outcome": RAN, "result": result}
+
+
+@task()
+def periodic_job_task(name: str, slot: str) -> dict[str, Any]:
+    """The worker's entry point: run the periodic job ``name`` for its slot (ISO time), once."""
+    return periodic_job_run(name=name, slot=dt.datetime.fromisoformat(slot))

@@ -2,10 +2,10 @@
 
 from django_tasks import task
 
+from .services import publication_notices_send
+
 
 @task()
 def send_publication_notices(*, publication_id: int) -> int:
     """Write the notices of one publication (idempotent); returns how many were new."""
-    from .services import publication_notices_send
-
     return publication_notices_send(publication_id=publication_id)

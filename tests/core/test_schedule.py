@@ -18,13 +18,13 @@ WORKER = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
 
 def runs(outcome: str | None = None) -> list[list[str]]:
     """The (name, slot) of each periodic run the worker finished, optionally only those with `outcome`."""
-    done = DBTaskResult.objects.filter(task_path="core.tasks.periodic_job_run", status="SUCCESSFUL")
+    done = DBTaskResult.objects.filter(task_path="core.schedule.periodic_job_task", status="SUCCESSFUL")
     return sorted(r.args_kwargs["args"] for r in done if outcome is None or r.return_value["outcome"] == outcome)
 
 
 def waiting() -> list[list[str]]:
     """The (name, slot) of each queued periodic run, sorted."""
-    ready = DBTaskResult.objects.filter(task_path="core.tasks.periodic_job_run", status="READY")
+    ready = DBTaskResult.objects.filter(task_path="core.schedule.periodic_job_task", status="READY")
     return sorted(r.args_kwargs["args"] for r in ready)
 
 

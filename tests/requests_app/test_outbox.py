@@ -184,7 +184,7 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--max-tasks", "2", verbosity=0)
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
     done = DBTaskResult.objects.get(
-        task_path="core.tasks.periodic_job_run", args_kwargs__args=["requests.housekeeping", slot.isoformat()]
+        task_path="core.schedule.periodic_job_task", args_kwargs__args=["requests.housekeeping", slot.isoformat()]
     )
     returned = done.return_value or {}
     assert (done.status, returned["outcome"]) == ("SUCCESSFUL", "ran")
@@ -196,7 +196,7 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     }
     following = PeriodicJobSlot.objects.get(name="requests.housekeeping")
     assert following.next_run_at > slot
-    waiting = DBTaskResult.objects.filter(task_path="core.tasks.periodic_job_run", status="READY")
+    waiting = DBTaskResult.objects.filter(task_path="core.schedule.periodic_job_task", status="READY")
     assert sorted(args for args in waiting.values_list("args_kwargs__args", flat=True)) == [
         ["documents.grants", PeriodicJobSlot.objects.get(name="documents.grants").next_run_at.isoformat()],
         ["requests.housekeeping", following.next_run_at.isoformat()],  # the next runs
