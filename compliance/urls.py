@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views import formats as format_views
 
 app_name = "compliance"
 
@@ -11,10 +12,10 @@ urlpatterns = [
     path("preview/", views.preview, name="preview"),
     path("preview/request/<int:pk>/", views.preview_request, name="preview-request"),
     # Machine-readable formats of the live publication.
-    path(".well-known/security.txt", views.security_txt, name="security-txt"),
-    path("security.txt", views.security_txt_redirect, name="security-txt-redirect"),
-    path("trust.json", views.trust_json, name="trust-json"),
-    path(".well-known/trust.json", views.trust_json, name="trust-json-well-known"),
-    path("trust.schema.json", views.trust_schema, name="trust-schema"),
-    path("feed.atom", views.publication_feed, name="feed"),
+    path(".well-known/security.txt", format_views.security_txt, name="security-txt"),
+    path("security.txt", format_views.security_txt_redirect, name="security-txt-redirect"),
+    path("trust.json", format_views.trust_json, name="trust-json"),
+    path(".well-known/trust.json", format_views.trust_json, name="trust-json-well-known"),
+    path("trust.schema.json", format_views.trust_schema, name="trust-schema"),
+    path("feed.atom", format_views.publication_feed, name="feed"),
 ]

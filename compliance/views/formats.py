@@ -1,0 +1,247 @@
+"""The machine-readable formats of the live publication: security.txt,
+trust.json (and its schema) and the Atom feed.
+
+Each renders the live publication (one indexed query) through the pure
+functions in `compliance.formats`, with the same conditional-request caching
+as the page (`compliance.views`).
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.urls import reverse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.http import http_date, quote_etag
+from django.views.decorators.http import require_http_methods, require_safe
+
+from core.text import single_line
+from evidence.selectors import chain_head
+
+from .. import formats
+from ..selectors import (
+    ChangelogEntry,
+    live_publication,
+    publication_changelog,
+)
+
+# --- Machine-readable formats: security.txt, trust.json, Atom feed ----------
+#
+# Each renders the live publication (one indexed query) through the pure
+# functions in `compliance.formats`. Before anything is published they answer
+# 404 with a short explanation: serving the unpublished draft would show
+# readers content nobody approved, and 404 (rather than 503) is what scanners
+# and feed readers understand as "there is none yet" without retrying hard.
+
+
+TEXT = "text/plain; charset=utf-8"
+JSON = "application/json"
+# The newest entries the feed carries; older versions stay in the changelog.
+FEED_MAX_ENTRIES = 50
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    # If-None-Match is not a CORS-safelisted request header; allow it so that
+    # scripts on other sites can revalidate with the ETag, which they may read.
+    "Access-Control-Allow-Headers": "If-None-Match",
+    "Access-Control-Expose-Headers": "ETag",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def _site(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _respond(
+    request: HttpRequest,
+    body: str,
+    *,
+    content_type: str,
+    etag_prefix: str,
+    last_modified: datetime | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    """A cacheable response: ETag over the exact body, 304 when the reader
+    already holds it, and a short shared-cache lifetime like the page's."""
+    etag = quote_etag(formats.body_etag(etag_prefix, body))
+    response = get_conditional_response(
+        request,
+        etag=etag,
+        last_modified=int(last_modified.timestamp()) if last_modified else None,
+    ) or HttpResponse(body, content_type=content_type)
+    response.headers["ETag"] = etag
+    if last_modified is not None:
+        response.headers["Last-Modified"] = http_date(last_modified.timestamp())
+    patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
+    for name, value in (extra_headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _format_not_published(content_type: str, extra_headers: dict[str, str] | None = None) -> HttpResponse:
+    message = "Nothing has been published yet."
+    body = json.dumps({"error": "not_published", "detail": message}) if content_type == JSON else message + "\n"
+    response = HttpResponse(body, content_type=content_type, status=404)
+    # Not kept by caches: the first publication must show at once.
+    patch_cache_control(response, no_cache=True)
+    for name, value in (extra_headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+@require_safe
+def security_txt(request: HttpRequest) -> HttpResponse:
+    """`/.well-known/security.txt` (RFC 9116) from the live publication."""
+    publication = live_publication()
+    if publication is None:
+        return _format_not_published(TEXT)
+    try:
+        body = formats.security_txt(
+            publication.snapshot,
+            version=publication.version,
+            effective_at=publication.effective_at,
+            site_url=settings.SITE_URL,
+            expires_days=settings.SECURITY_TXT_EXPIRES_DAYS,
+            encryption_url=settings.SECURITY_TXT_ENCRYPTION_URL,
+        )
+    except ValueError:
+        # Without a Contact the file would be invalid; say so instead.
+        response = HttpResponse("The published page names no security contact.\n", content_type=TEXT, status=404)
+        patch_cache_control(response, no_cache=True)
+        return response
+    return _respond(
+        request,
+        body,
+        content_type=TEXT,
+        etag_prefix=f"security-v{publication.version}",
+        last_modified=publication.effective_at,
+    )
+
+
+def security_txt_redirect(request: HttpRequest) -> HttpResponse:
+    """Older scanners look at `/security.txt`; RFC 9116 allows a redirect."""
+    return HttpResponsePermanentRedirect(reverse("compliance:security-txt"))
+
+
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def trust_json(request: HttpRequest) -> HttpResponse:
+    """`/trust.json`: the live publication's snapshot, readable from any origin."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    publication = live_publication()
+    if publication is None:
+        return _format_not_published(JSON, CORS_HEADERS)
+    schema_url = _site(reverse("compliance:trust-schema"))
+    head = chain_head()
+    document = formats.trust_document(
+        publication.snapshot,
+        version=publication.version,
+        effective_at=publication.effective_at,
+        summary=publication.summary,
+        chain_head=head.as_json(),
+        schema_url=schema_url,
+    )
+    # No Last-Modified: the chain head can move between publications, and a
+    # reader revalidating by date alone would keep a stale head.
+    return _respond(
+        request,
+        formats.dump_json(document),
+        content_type=JSON,
+        etag_prefix=f"trust-v{publication.version}",
+        extra_headers={**CORS_HEADERS, "Link": f'<{schema_url}>; rel="describedby"'},
+    )
+
+
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def trust_schema(request: HttpRequest) -> HttpResponse:
+    """`/trust.schema.json`: the JSON Schema (draft 2020-12) of trust.json."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    schema = {"$id": _site(request.path), **formats.trust_schema()}
+    return _respond(
+        request,
+        formats.dump_json(schema),
+        content_type="application/schema+json",
+        etag_prefix="trust-schema",
+        extra_headers=CORS_HEADERS,
+    )
+
+
+def _preflight() -> HttpResponse:
+    response = HttpResponse(status=204)
+    for name, value in CORS_HEADERS.items():
+        response.headers[name] = value
+    return response
+
+
+class PublicationFeed(Feed):
+    """Atom feed of the versions the public page has shown, newest first."""
+
+    feed_type = Atom1Feed
+
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> list[ChangelogEntry]:
+        return publication_changelog()[:FEED_MAX_ENTRIES]
+
+    def _organization_name(self, entries: list[ChangelogEntry]) -> str:
+        name = entries[0].publication.snapshot.get("organization", {}).get("name", "") if entries else ""
+        return single_line(name) or "Trust center"
+
+    def title(self, entries: list[ChangelogEntry]) -> str:
+        return f"{self._organization_name(entries)}: Security & Compliance changes"
+
+    def subtitle(self, entries: list[ChangelogEntry]) -> str:
+        return "Each published version of the Security & Compliance page and what changed in it."
+
+    def author_name(self, entries: list[ChangelogEntry]) -> str:
+        return self._organization_name(entries)
+
+    def link(self) -> str:
+        return _site(reverse("compliance:changelog"))
+
+    def feed_url(self) -> str:
+        return _site(reverse("compliance:feed"))
+
+    def items(self, entries: list[ChangelogEntry]) -> list[ChangelogEntry]:
+        return entries
+
+    def item_title(self, entry: ChangelogEntry) -> str:
+        return f"Version {entry.publication.version}"
+
+    def item_description(self, entry: ChangelogEntry) -> str:
+        # Like the changelog: the first version is not listed as additions of every line.
+        lines = [str(change) for change in entry.changes] if entry.previous else ["First publication of the page."]
+        return formats.feed_entry_html(entry.publication.summary, lines)
+
+    def item_link(self, entry: ChangelogEntry) -> str:
+        return _site(f"{reverse('compliance:changelog')}#v{entry.publication.version}")
+
+    def item_guid(self, entry: ChangelogEntry) -> str:
+        return self.item_link(entry)
+
+    def item_pubdate(self, entry: ChangelogEntry) -> datetime:
+        return entry.publication.effective_at
+
+    def item_updateddate(self, entry: ChangelogEntry) -> datetime:
+        return entry.publication.effective_at
+
+
+@require_safe
+def publication_feed(request: HttpRequest) -> HttpResponse:
+    """`/feed.atom`. Rendered, then answered with 304 when unchanged."""
+    feed_view = PublicationFeed()
+    entries = feed_view.get_object(request)
+    feed = feed_view.get_feed(entries, request)
+    body = feed.writeString("utf-8")
+    last = entries[0].publication.effective_at if entries else None
+    return _respond(
+        request,
+        body,
+        content_type=Atom1Feed.content_type,
+        etag_prefix=f"feed-v{entries[0].publication.version if entries else 0}",
+        last_modified=last,
+    )
