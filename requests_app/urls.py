@@ -10,6 +10,7 @@ from django.urls import path
 
 from . import views
 from .enums import TicketKind
+from .views import status as status_views
 
 app_name = "requests_app"
 
@@ -21,7 +22,7 @@ urlpatterns = [
     path("submitted/", views.submitted, name="submitted"),
     path("verify/<str:token>/", views.verify, name="verify"),
     path("verified/", views.verified, name="verified"),
-    path("status/<str:token>/", views.status, name="status"),
-    path("status/<str:token>/reply/", views.status_reply, name="status_reply"),
-    path("status/<str:token>/files/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    path("status/<str:token>/", status_views.status, name="status"),
+    path("status/<str:token>/reply/", status_views.status_reply, name="status_reply"),
+    path("status/<str:token>/files/<int:attachment_id>/", status_views.attachment_download, name="attachment"),
 ]
