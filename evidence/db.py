@@ -13,12 +13,13 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
+from .registry import chained_models
+
 PURGE_SETTING = "trustcenter.purge"
 TRIGGER_NAME = "evidence_append_only"
 HEAD_TRIGGER_NAME = "evidence_head_forward_only"
-LEDGER_TABLES = ("evidence_chainlink", "evidence_chainschema", "evidence_purgerecord")
-# Insert-only records of other apps that the chain covers.
-RECORD_TABLES = ("compliance_publication", "accounts_staffsecurityevent")
+# The ledger's own tables; the chained tables of every app come from their declarations.
+LEDGER_TABLES = ("evidence_chainlink", "evidence_chainschema")
 
 APPEND_ONLY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION evidence_refuse_rewrite() RETURNS trigger AS $$
@@ -56,11 +57,13 @@ $$ LANGUAGE plpgsql;
 
 
 def protected_tables(cursor: Any) -> list[str]:
-    """Every content history table (present now), the publications and the ledger tables."""
+    """The ledger tables and every chained table (each app's `ChainSpec`
+    declarations: history tables and insert-only records) present now."""
+    chained = sorted({entry.model._meta.db_table for entry in chained_models().values()})
     cursor.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-        "AND (tablename LIKE 'compliance\\_historical%%' OR tablename = ANY(%s)) ORDER BY tablename",
-        [list(LEDGER_TABLES + RECORD_TABLES)],
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY(%s) "
+        "ORDER BY tablename",
+        [[*LEDGER_TABLES, *chained]],
     )
     return [row[0] for row in cursor.fetchall()]
 
