@@ -126,8 +126,13 @@ def remove_guards(connection: Any) -> None:
         cursor.execute("DROP FUNCTION IF EXISTS evidence_head_forward_only()")
 
 
-def allow_history_purge(cursor: Any, *, reason: str = "retention purge", actor_username: str = "") -> Any:
+def allow_history_purge(
+    cursor: Any, *, reason: str = "retention purge", actor_username: str = "", reference: str = ""
+) -> Any:
     """Let this transaction UPDATE and DELETE history rows, and record that it did.
+
+    `reference` names the record purged (a ticket's reference), so an auditor
+    finds the purge of a given ticket; never a name or an address.
 
     Call it inside `transaction.atomic()` right before the purge's statements;
     the permission ends with the transaction. Side effects: one PurgeRecord
@@ -146,6 +151,7 @@ def allow_history_purge(cursor: Any, *, reason: str = "retention purge", actor_u
     return PurgeRecord.objects.using(db.alias).create(
         ran_at=timezone.now(),
         reason=reason[:300],
+        reference=reference,
         actor_username=actor_username,
         database_transaction=txid,
     )

@@ -106,6 +106,12 @@ class PurgeRecord(models.Model):
 
     ran_at = models.DateTimeField()
     reason = models.CharField(max_length=300)
+    reference = models.CharField(
+        max_length=40,
+        blank=True,
+        db_index=True,
+        help_text="Reference of the record whose personal data was purged (a ticket's DSR-2026-000123), if one.",
+    )
     actor_username = models.CharField(max_length=150, blank=True)
     database_transaction = models.CharField(
         max_length=40, blank=True, help_text="PostgreSQL transaction id of the purge."
@@ -117,4 +123,5 @@ class PurgeRecord(models.Model):
         default_permissions = ("view",)
 
     def __str__(self) -> str:
-        return f"Purge at {self.ran_at:%Y-%m-%d %H:%M} ({self.reason})"
+        what = f"{self.reference}: {self.reason}" if self.reference else self.reason
+        return f"Purge at {self.ran_at:%Y-%m-%d %H:%M} ({what})"

@@ -4,7 +4,7 @@ An address is kept while it receives notices. SUBSCRIBER_RETENTION_DAYS after
 it unsubscribed, or after the confirmation link of a sign-up that was never
 confirmed expired, it goes: the row is deleted, or, when notices were sent to
 it, kept with its address replaced (the notices, and so the counts per
-version, stay). The mails queued for it lose recipient, bodies and links.
+version, stay). The mails queued for it lose recipient, bodies, headers and links.
 An address with a confirmation link still valid (or recently expired) is kept.
 """
 
@@ -60,7 +60,7 @@ def subscribers_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
                 about_id__isnull=True,
             )
             mails.filter(status=MailStatus.QUEUED).update(status=MailStatus.FAILED, last_error=RETENTION_REASON)
-            counts["mails"] += mails.update(to="", body_text="", body_html="", links={}, purged_at=now)
+            counts["mails"] += mails.update(to="", body_text="", body_html="", headers={}, links={}, purged_at=now)
             if subscriber.notices.exists():
                 subscriber.email = erased_email(subscriber.pk)
                 subscriber.confirm_nonce, subscriber.confirm_token_hash = "", None

@@ -63,8 +63,9 @@ def test_client_data_is_blanked_after_access_ended_plus_retention(log, clock):
     assert document_logs_purge(now=start + timedelta(days=731) - timedelta(seconds=1)) == {
         "acceptances": 0,
         "downloads": 0,
+        "grants": 0,
     }
-    assert document_logs_purge(now=start + timedelta(days=731)) == {"acceptances": 2, "downloads": 2}
+    assert document_logs_purge(now=start + timedelta(days=731)) == {"acceptances": 2, "downloads": 2, "grants": 0}
     assert client_data(log) == {
         "expired": (CLIENT, CLIENT),
         "revoked": (BLANK, BLANK),
@@ -72,20 +73,20 @@ def test_client_data_is_blanked_after_access_ended_plus_retention(log, clock):
         "held": (CLIENT, CLIENT),
         "open": (CLIENT,),
     }
-    assert document_logs_purge(now=start + timedelta(days=760)) == {"acceptances": 1, "downloads": 2}
+    assert document_logs_purge(now=start + timedelta(days=760)) == {"acceptances": 1, "downloads": 2, "grants": 0}
     assert client_data(log)["expired"] == (BLANK, BLANK)
     # The evidence stays: every row, its time, the NDA version and the file hash.
     assert (NdaAcceptance.objects.count(), DocumentDownload.objects.count(), DocumentGrant.objects.count()) == (5, 6, 3)
     assert sorted(DocumentDownload.objects.values_list("downloaded_at", flat=True)) == times
     assert set(NdaAcceptance.objects.values_list("nda_version__label", flat=True)) == {"2026-06"}
     # Held and open requests keep theirs; a second run finds nothing.
-    assert document_logs_purge(now=start + timedelta(days=3000)) == {"acceptances": 0, "downloads": 0}
+    assert document_logs_purge(now=start + timedelta(days=3000)) == {"acceptances": 0, "downloads": 0, "grants": 0}
     assert client_data(log)["held"] == (CLIENT, CLIENT) and client_data(log)["open"] == (CLIENT,)
 
 
 def test_retention_is_configurable(log, clock, settings):
     settings.DOCUMENT_LOG_RETENTION_DAYS = 10
-    assert document_logs_purge(now=clock.now + timedelta(days=10)) == {"acceptances": 2, "downloads": 2}
+    assert document_logs_purge(now=clock.now + timedelta(days=10)) == {"acceptances": 2, "downloads": 2, "grants": 0}
 
 
 def test_the_command_prints_counts_only(log, clock, settings, capsys):
@@ -93,6 +94,6 @@ def test_the_command_prints_counts_only(log, clock, settings, capsys):
     clock.advance(days=30)
     call_command("purge_requester_data")
     out = capsys.readouterr().out.splitlines()
-    assert out[1] == "Document access log: 3 acceptances, 4 downloads."
+    assert out[1] == "Document access log: 3 acceptances, 4 downloads, 0 grants."
     call_command("purge_requester_data")
-    assert capsys.readouterr().out.splitlines()[1] == "Document access log: 0 acceptances, 0 downloads."
+    assert capsys.readouterr().out.splitlines()[1] == "Document access log: 0 acceptances, 0 downloads, 0 grants."
