@@ -4,7 +4,7 @@ Reasons, the verification method, the extension reason and attachment names
 are evidence (why a ticket was rejected, how identity was confirmed), so the
 retention purge keeps them, but with the requester's known personal values
 taken out: their name and each word of it, every address of the ticket (any
-case, with or without a "+tag", and its local part alone), the legal entity,
+case, with or without a "+tag", its local part alone and the words of it), the legal entity,
 the IP address and the longer form answers. Every other email address in
 the text goes too, whoever it belongs to. The auditor's ticket view shows
 staff text through the same function, so it never shows those values either.
@@ -26,8 +26,10 @@ EMAIL_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 BEFORE, AFTER = r"(?<![^\W_])", r"(?![^\W_])"
 # Form answers shorter than this (a "yes", a choice) are not hunted for in text.
 MIN_ANSWER_LENGTH = 4
-# Words of a name shorter than this are not hunted for on their own.
+# Words of a name, or of an address's local part, shorter than this are not
+# hunted for on their own.
 MIN_NAME_WORD_LENGTH = 2
+MIN_LOCAL_WORD_LENGTH = 3
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -43,12 +45,15 @@ def _strings(value: Any) -> Iterable[str]:
 
 def address_variants(address: str) -> set[str]:
     """An address and the parts of it that identify its owner on their own:
-    the local part, and without its "+tag" the address and the local part."""
+    the local part, and without its "+tag" the address and the local part,
+    and the words of the local part ("ann.lee" gives "ann" and "lee"): a
+    data-subject request names no one, but its address often does."""
     local, _, domain = address.strip().partition("@")
     if not local or not domain:
         return set()
     base = local.split("+", 1)[0]
-    return {address.strip(), local, base, f"{base}@{domain}"} - {""}
+    words = {word for word in re.split(r"[\W_\d]+", local) if len(word) >= MIN_LOCAL_WORD_LENGTH}
+    return {address.strip(), local, base, f"{base}@{domain}", *words} - {""}
 
 
 def personal_values(
