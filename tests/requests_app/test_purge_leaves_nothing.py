@@ -13,6 +13,7 @@ own transaction, so nothing needs committing for a `pg_dump` to see it) and
 every file under private storage are searched for the marker.
 """
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -196,7 +197,10 @@ def test_the_purge_leaves_no_trace_of_the_requester_anywhere(
     # What evidence needs stays, and the chain still verifies.
     erasure.refresh_from_db()
     assert (erasure.reference, erasure.kind, erasure.status) == ("DSR-2026-000001", "dsr_erasure", "closed")
-    assert erasure.verified_at is not None and erasure.verified_at < erasure.fulfilled_at
+    assert (erasure.verified_at, erasure.fulfilled_at) == (
+        dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 6, 3, 9, 0, tzinfo=dt.UTC),
+    )
     assert list(PurgeRecord.objects.order_by("id").values_list("reference", flat=True)) == [
         erasure.reference,
         access.reference,
