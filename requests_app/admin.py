@@ -26,9 +26,10 @@ from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 from core.http import mark_no_store
 
 from . import services
+from .admin_audit import TicketAuditAdmin
 from .admin_workflow import WorkflowAdminMixin
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind
-from .models import ExtraHoliday, Ticket, TicketAttachment, TicketEvent, TicketNote
+from .models import ExtraHoliday, Ticket, TicketAttachment, TicketAudit, TicketEvent, TicketNote
 
 
 def due_state(ticket: Ticket, now: dt.datetime) -> str:
@@ -289,6 +290,10 @@ class TicketEventAdmin(ReadOnlyAdmin):
     def text(self, obj: TicketEvent) -> str:
         # The requester's own words stay on the ticket, for those who work it.
         return "(the requester's reply)" if obj.kind == TicketEventKind.REQUESTER_REPLY else obj.message
+
+
+# The auditor's view of tickets, without the requester's data (see admin_audit).
+admin.site.register(TicketAudit, TicketAuditAdmin)
 
 
 @admin.register(ExtraHoliday)

@@ -223,6 +223,19 @@ class Ticket(models.Model):
         return self.verification_address if self.is_data_subject_request else self.requester_email
 
 
+class TicketAudit(Ticket):
+    """Tickets as an auditor reads them (admin: `admin_audit`): reference,
+    kind, times against the deadline, who acted, how identity was verified and
+    when the requester's data was purged; never the requester's data itself.
+    A proxy: no table of its own, its own view permission."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view",)
+        verbose_name = "ticket (audit view)"
+        verbose_name_plural = "tickets (audit view)"
+
+
 class TicketEvent(models.Model):
     """An entry of the ticket's audit trail; append-only."""
 
