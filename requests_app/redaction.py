@@ -4,9 +4,9 @@ Reasons, the verification method, the extension reason and attachment names
 are evidence (why a ticket was rejected, how identity was confirmed), so the
 retention purge keeps them, but with the requester's known personal values
 taken out: their name and each word of it, every address of the ticket (any
-case, with or without a "+tag", its local part alone and the words of it), the legal entity,
-the IP address and the longer form answers. Every other email address in
-the text goes too, whoever it belongs to. The auditor's ticket view shows
+case, with or without a "+tag", its local part alone and its words as a
+name), the legal entity, the IP address and the longer form answers. Every
+other email address in the text goes too, whoever it belongs to. The auditor's ticket view shows
 staff text through the same function, so it never shows those values either.
 
 What cannot be recognised (a phone number typed in a reason) stays; the
@@ -26,10 +26,10 @@ EMAIL_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 BEFORE, AFTER = r"(?<![^\W_])", r"(?![^\W_])"
 # Form answers shorter than this (a "yes", a choice) are not hunted for in text.
 MIN_ANSWER_LENGTH = 4
-# Words of a name, or of an address's local part, shorter than this are not
-# hunted for on their own.
+# Words of a name shorter than this are not hunted for on their own.
 MIN_NAME_WORD_LENGTH = 2
-MIN_LOCAL_WORD_LENGTH = 3
+# Between the words of a name or phrase, text may have any of these.
+WORD_GAP = r"[\s._-]+"
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -46,14 +46,16 @@ def _strings(value: Any) -> Iterable[str]:
 def address_variants(address: str) -> set[str]:
     """An address and the parts of it that identify its owner on their own:
     the local part, and without its "+tag" the address and the local part,
-    and the words of the local part ("ann.lee" gives "ann" and "lee"): a
-    data-subject request names no one, but its address often does."""
+    and the words of the local part as one phrase ("ann.lee" gives "ann lee",
+    which `redact` finds as "Ann Lee" or "ann_lee"): a data-subject request
+    names no one, but its address often does."""
     local, _, domain = address.strip().partition("@")
     if not local or not domain:
         return set()
     base = local.split("+", 1)[0]
-    words = {word for word in re.split(r"[\W_\d]+", local) if len(word) >= MIN_LOCAL_WORD_LENGTH}
-    return {address.strip(), local, base, f"{base}@{domain}", *words} - {""}
+    words = [word for word in re.split(r"[\W_\d]+", base) if word]
+    phrase = " ".join(words) if len(words) > 1 else ""
+    return {address.strip(), local, base, f"{base}@{domain}", phrase} - {""}
 
 
 def personal_values(
@@ -89,7 +91,8 @@ def redact(text: str, values: Iterable[str]) -> str:
     ordered = sorted({v for v in values if v}, key=lambda v: (-len(v), v))
     if not ordered:
         return text
-    pattern = re.compile(BEFORE + "(?:" + "|".join(re.escape(v) for v in ordered) + ")" + AFTER, re.IGNORECASE)
+    alternatives = "|".join(WORD_GAP.join(re.escape(word) for word in value.split()) for value in ordered)
+    pattern = re.compile(BEFORE + "(?:" + alternatives + ")" + AFTER, re.IGNORECASE)
     return pattern.sub(REMOVED, text)
 
 

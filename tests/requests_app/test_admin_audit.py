@@ -117,15 +117,13 @@ def test_was_the_erasure_verified_before_fulfilment_and_when_purged(auditor_clie
         "DSR-2026-000001,dsr_erasure,closed,2026-06-01T09:00:00+00:00,2026-06-02T09:00:00+00:00,hannah,"
         "2026-07-01T23:59:59.999999+00:00,2026-07-01T23:59:59.999999+00:00,,2026-06-03T09:00:00+00:00,hannah,yes,"
         "2026-06-03T09:00:00+00:00,,2026-06-08T10:00:00+00:00,carl,2026-06-01T09:00:00+00:00,"
-        "by hannah: identity verified another way: Called [removed] [removed] back at the account's number,"
+        "by hannah: identity verified another way: Called [removed] back at the account's number,"
         f"yes,2028-06-10T10:00:00+00:00,{record_id}",
     ]
     page = auditor_client.get(reverse("admin:requests_app_ticketaudit_change", args=[erasure.pk]))
     html = page.content.decode()
     assert page.status_code == 200
-    assert "by hannah: identity verified another way: Called [removed] [removed] back at the account&#x27;s number" in (
-        html
-    )
+    assert "by hannah: identity verified another way: Called [removed] back at the account&#x27;s number" in (html)
     assert f"#{record_id}" in html
     assert_no_personal_data(html)
 
@@ -192,3 +190,12 @@ def test_other_roles_cannot_open_or_export_the_audit_view(client, make_staff, ti
     client.force_login(make_staff("other", role))
     assert client.get(LIST_URL).status_code == 403
     assert client.get(EXPORT_URL).status_code == 403
+
+
+def test_the_event_list_shows_neither_correspondence_nor_personal_values(auditor_client, tickets):
+    response = auditor_client.get(reverse("admin:requests_app_ticketevent_changelist"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert ("(the requester&#x27;s reply)" in html, "(a message to the requester)" in html) == (True, True)
+    assert "identity verified another way: Called [removed] back at the account&#x27;s number" in html
+    assert_no_personal_data(html)

@@ -206,6 +206,6 @@ def test_the_purge_leaves_no_trace_of_the_requester_anywhere(
         access.reference,
     ]
     assert erasure.events.filter(kind=TicketEventKind.VERIFIED).get().message == (
-        "identity verified another way: Called [removed] [removed] on the account's number; confirmed [removed]"
+        "identity verified another way: Called [removed] on the account's number; confirmed [removed]"
     )
     assert verify_chain().ok
