@@ -7,6 +7,7 @@ as the page (`compliance.views`).
 """
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -110,21 +111,30 @@ def security_txt(request: HttpRequest) -> HttpResponse:
     return _security_txt_response(request, publication)
 
 
-def _as_of_refusal(message: str, status: int, content_type: str) -> HttpResponse:
-    body = json.dumps({"error": "as_of", "detail": message}) if content_type == JSON else message + "\n"
-    return HttpResponse(body, content_type=content_type, status=status)
-
-
-@require_safe
-def security_txt_as_of(request: HttpRequest, moment: str) -> HttpResponse:
-    """`/as-of/<day or moment>/security.txt`: the file as the site served it then."""
+def _format_as_of(
+    request: HttpRequest,
+    moment: str,
+    content_type: str,
+    respond: Callable[..., HttpResponse],
+) -> HttpResponse:
+    """A format of the publication in effect at `moment` (`respond(request,
+    publication, public=...)`), behind the as-of gate; a refusal in the format's
+    own content type."""
     refused = as_of_gate(request)
     if refused is not None:
         return refused
     resolved = as_of_resolve(moment)
     if isinstance(resolved[0], str):
-        return _as_of_refusal(resolved[0], resolved[1], TEXT)
-    return _security_txt_response(request, resolved[1], public=settings.AS_OF_PUBLIC)
+        message, status = resolved
+        body = json.dumps({"error": "as_of", "detail": message}) if content_type == JSON else message + "\n"
+        return HttpResponse(body, content_type=content_type, status=status)
+    return respond(request, resolved[1], public=settings.AS_OF_PUBLIC)
+
+
+@require_safe
+def security_txt_as_of(request: HttpRequest, moment: str) -> HttpResponse:
+    """`/as-of/<day or moment>/security.txt`: the file as the site served it then."""
+    return _format_as_of(request, moment, TEXT, _security_txt_response)
 
 
 def _security_txt_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
@@ -173,13 +183,7 @@ def trust_json_as_of(request: HttpRequest, moment: str) -> HttpResponse:
     """`/as-of/<day or moment>/trust.json`: the publication in effect then, as trust.json."""
     if request.method == "OPTIONS":
         return _preflight()
-    refused = as_of_gate(request)
-    if refused is not None:
-        return refused
-    resolved = as_of_resolve(moment)
-    if isinstance(resolved[0], str):
-        return _as_of_refusal(resolved[0], resolved[1], JSON)
-    return _trust_json_response(request, resolved[1], public=settings.AS_OF_PUBLIC)
+    return _format_as_of(request, moment, JSON, _trust_json_response)
 
 
 def _trust_json_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
