@@ -6,8 +6,9 @@ within its deadline, and by whom?" and "was this erasure requester verified
 before fulfilment, and when was their data purged?". The same columns export
 as CSV. Shown are reference, kind, status, the times against the due date,
 the usernames of who acknowledged, answered and closed, how identity was
-verified (staff text with the ticket's personal values taken out, see
-`redaction`) and the purge; never the requester's name, addresses, legal
+verified and, for a request filed for another person, how the agent's
+authority was checked (staff text with the ticket's personal values taken
+out, see `redaction`), and the purge; never the requester's name, addresses, legal
 entity, details, answers, IP address, messages, notes or files.
 """
 
@@ -52,6 +53,17 @@ def verification(ticket: TicketAudit) -> str:
     return "by the requester, through the link mailed to the account's address"
 
 
+def agent_check(ticket: TicketAudit) -> str:
+    """For a request filed by someone acting for another person: who checked
+    their authority and how; staff text without personal values."""
+    if not ticket.acting_for_another:
+        return "not filed for another person"
+    if ticket.agent_checked_at is None:
+        return "not checked"
+    method = redact(getattr(ticket, "agent_check_method", "") or "", ticket_personal_values(ticket))
+    return f"by {getattr(ticket, 'agent_checked_by', '')}: {method}"
+
+
 def verified_before_fulfilment(ticket: TicketAudit) -> str:
     if ticket.kind not in DATA_SUBJECT_KINDS:
         return "not required"
@@ -85,6 +97,8 @@ EXPORT_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("verified_at", lambda t, now: _utc(t.verified_at)),
     ("verification", lambda t, now: verification(t)),
     ("verified_before_fulfilment", lambda t, now: verified_before_fulfilment(t)),
+    ("agent_checked_at", lambda t, now: _utc(t.agent_checked_at)),
+    ("agent_check", lambda t, now: agent_check(t)),
     ("personal_data_purged_at", lambda t, now: _utc(t.personal_data_purged_at)),
     ("purge_record", lambda t, now: str(t.purge_record_id or "")),
 )
@@ -108,7 +122,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "closed_by",
         ),
     ),
-    ("Verification", ("verified_at", "verification", "verified_before_fulfilment")),
+    (
+        "Verification",
+        ("verified_at", "verification", "verified_before_fulfilment", "agent_checked_at", "agent_check"),
+    ),
     ("Retention", ("personal_data_purged_at", "purge_record")),
 )
 
@@ -201,6 +218,10 @@ class TicketAuditAdmin(ReadOnlyAdmin):
     @admin.display(description="verified before fulfilment")
     def verified_before_fulfilment(self, obj: TicketAudit) -> str:
         return verified_before_fulfilment(obj)
+
+    @admin.display(description="authority of someone acting for another")
+    def agent_check(self, obj: TicketAudit) -> str:
+        return agent_check(obj)
 
     @admin.display(description="purge record")
     def purge_record(self, obj: TicketAudit) -> str:

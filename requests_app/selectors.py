@@ -60,12 +60,13 @@ def tickets_for_audit() -> QuerySet[TicketAudit]:
     times, one subquery each (so a page costs one query): `answered_at` (when
     the company gave its answer, fulfilment or rejection), who acknowledged
     (first move to "in progress"), answered and closed it (latest moves), who
-    verified identity (None: the requester, by the link) and how, and the
+    verified identity (None: the requester, by the link) and how, who checked
+    the authority of someone acting for another person and how, and the
     retention purge that named the ticket. Requester data is loaded only so
     that staff text can be shown without it (`redaction`)."""
-    verified = TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=TicketEventKind.VERIFIED).order_by(
-        "-created_at", "-id"
-    )
+    events = TicketEvent.objects.filter(ticket=OuterRef("pk")).order_by("-created_at", "-id")
+    verified = events.filter(kind=TicketEventKind.VERIFIED)
+    agent_checked = events.filter(kind=TicketEventKind.AGENT_CHECKED)
     return TicketAudit.objects.annotate(
         answered_at=Coalesce("fulfilled_at", "rejected_at"),
         acknowledged_by=_event_actor(newest=False, to_status=TicketStatus.IN_PROGRESS),
@@ -74,6 +75,8 @@ def tickets_for_audit() -> QuerySet[TicketAudit]:
         verified_by=Subquery(verified.values("actor__username")[:1]),
         verified_by_staff=Exists(verified.filter(actor__isnull=False)),
         verification_method=Subquery(verified.values("message")[:1]),
+        agent_checked_by=Subquery(agent_checked.values("actor__username")[:1]),
+        agent_check_method=Subquery(agent_checked.values("message")[:1]),
         purge_record_id=Subquery(
             PurgeRecord.objects.filter(reference=OuterRef("reference")).order_by("-ran_at", "-id").values("pk")[:1]
         ),

@@ -14,6 +14,7 @@ from requests_app.services import (
     requester_reply,
     ticket_add_message,
     ticket_add_note,
+    ticket_agent_check,
     ticket_request_info,
     ticket_transition,
     ticket_verify_otherwise,
@@ -30,7 +31,7 @@ EXPORT_URL = reverse("admin:requests_app_ticketaudit_export")
 HEADER = (
     "reference,kind,status,received_at,acknowledged_at,acknowledged_by,original_due_at,due_at,extended_at,"
     "answered_at,answered_by,on_time,fulfilled_at,rejected_at,closed_at,closed_by,verified_at,verification,"
-    "verified_before_fulfilment,personal_data_purged_at,purge_record"
+    "verified_before_fulfilment,agent_checked_at,agent_check,personal_data_purged_at,purge_record"
 )
 
 
@@ -95,10 +96,11 @@ def test_was_the_dpa_countersigned_on_time_and_by_whom(auditor_client, tickets):
         HEADER,
         "DPA-2026-000001,dpa,closed,2026-06-01T09:00:00+00:00,2026-06-02T09:00:00+00:00,hannah,"
         "2026-06-08T23:59:59.999999+00:00,2026-06-08T23:59:59.999999+00:00,,2026-06-05T10:00:00+00:00,hannah,yes,"
-        "2026-06-05T10:00:00+00:00,,2026-06-08T10:00:00+00:00,carl,,not required,not required,,",
+        "2026-06-05T10:00:00+00:00,,2026-06-08T10:00:00+00:00,carl,,not required,not required,,"
+        "not filed for another person,,",
         "DPA-2026-000002,dpa,fulfilled,2026-06-01T09:00:00+00:00,2026-06-02T09:00:00+00:00,hannah,"
         "2026-06-08T23:59:59.999999+00:00,2026-06-08T23:59:59.999999+00:00,,2026-06-10T10:00:00+00:00,carl,no,"
-        "2026-06-10T10:00:00+00:00,,,,,not required,not required,,",
+        "2026-06-10T10:00:00+00:00,,,,,not required,not required,,not filed for another person,,",
     ]
 
 
@@ -118,7 +120,7 @@ def test_was_the_erasure_verified_before_fulfilment_and_when_purged(auditor_clie
         "2026-07-01T23:59:59.999999+00:00,2026-07-01T23:59:59.999999+00:00,,2026-06-03T09:00:00+00:00,hannah,yes,"
         "2026-06-03T09:00:00+00:00,,2026-06-08T10:00:00+00:00,carl,2026-06-01T09:00:00+00:00,"
         "by hannah: identity verified another way: Called [removed] back at the account's number,"
-        f"yes,2028-06-10T10:00:00+00:00,{record_id}",
+        f"yes,,not filed for another person,2028-06-10T10:00:00+00:00,{record_id}",
     ]
     page = auditor_client.get(reverse("admin:requests_app_ticketaudit_change", args=[erasure.pk]))
     html = page.content.decode()
@@ -146,14 +148,16 @@ def test_list_and_pages_never_show_the_requester(auditor_client, tickets):
     assert_no_personal_data("\n".join(export_rows(auditor_client)))
     page = auditor_client.get(reverse("admin:requests_app_ticketaudit_change", args=[tickets["on_time"].pk]))
     readonly = re.findall(r'<div class="readonly">([^<]*)</div>', page.content.decode())
-    # On time, acknowledged by, answered by, closed by, verification, verified before fulfilment.
-    assert [value for value in readonly if value in {"hannah", "carl", "yes", "not required"}] == [
+    # On time, acknowledged by, answered by, closed by, verification, verified before fulfilment, agent.
+    shown = {"hannah", "carl", "yes", "not required", "not filed for another person"}
+    assert [value for value in readonly if value in shown] == [
         "yes",
         "hannah",
         "hannah",
         "carl",
         "not required",
         "not required",
+        "not filed for another person",
     ]
 
 
@@ -183,6 +187,23 @@ def test_the_auditor_changes_nothing(auditor_client, tickets):
     response = auditor_client.post(LIST_URL, {"action": "delete_selected", "_selected_action": [ticket.pk]})
     assert (response.status_code, 'name="action"' in response.content.decode()) == (200, False)
     assert Ticket.objects.filter(pk=ticket.pk).values().get() == before
+
+
+def test_the_agent_s_authority_check_shows_who_and_how(auditor_client, tickets, handler):
+    filed, _ = submit(
+        TicketKind.DSR_ACCESS,
+        requester_email="qv.lawyer@example.net",
+        account_email=EMAIL,
+        acting_for_another=True,
+        agent_authority=f"Attorney of {NAME}",
+    )
+    ticket_agent_check(ticket_id=filed.pk, method=f"{NAME} confirmed Qv Lawyer by phone", actor=handler)
+
+    rows = export_rows(auditor_client, "?kind=dsr_access")
+
+    assert [row.split(",")[-4:-2] for row in rows[1:]] == [
+        ["2026-06-10T10:00:00+00:00", "by hannah: agent's authority checked: [removed] confirmed [removed] by phone"]
+    ]
 
 
 @pytest.mark.parametrize("role", ["Request handler", "Compliance editor", "Compliance approver"])

@@ -34,7 +34,7 @@ from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
 from requests_app.models import Ticket
 from requests_app.retention import retention_purge_all
 from subscriptions.services import subscriber_request
-from tests.factories import DocumentFactory, publish_draft
+from tests.factories import DocumentFactory, offer_nda, publish_draft
 from tests.pdfs import pdf as pdf_bytes
 
 from .conftest import pdf_upload
@@ -46,9 +46,11 @@ EMAIL = "zyxwvut.marker+tag@example.org"
 LOCAL_PART = "zyxwvut.marker+tag"
 IP = "198.51.100.77"
 USER_AGENT = "ZyxwvutBrowser/1.0 (Zyxwvut Marker)"
-# Each of these alone is personal data of the requester; "zyxwvut" covers every
-# form the name and address take (words of the name, local part, case variants).
-NEEDLES = (NAME, EMAIL, LOCAL_PART, "zyxwvut", IP)
+# The erasure is filed by someone acting for the person concerned: personal data too.
+AGENT_EMAIL = "qvagent.lawyer@example.net"
+# Each of these alone is personal data; "zyxwvut" and "qvagent" cover every form
+# the names and addresses take (words of the name, local part, case variants).
+NEEDLES = (NAME, EMAIL, LOCAL_PART, "zyxwvut", AGENT_EMAIL, "qvagent", IP)
 REQUEST_HEADERS = {"REMOTE_ADDR": IP, "HTTP_USER_AGENT": USER_AGENT}
 
 
@@ -89,14 +91,17 @@ def link_token(pattern: str) -> str:
 
 
 def erasure_worked_and_closed(client, handler, clock) -> Ticket:
-    """A data-subject erasure request as the public form makes it, worked by a
-    handler who writes the requester's name and address wherever text goes."""
+    """A data-subject erasure request as the public form makes it, filed by a
+    lawyer for the person concerned, worked by a handler who writes the
+    person's name and address wherever text goes."""
     response = client.post(
         reverse("requests_app:new_data_subject", kwargs={"right": "erasure"}),
         {
-            "requester_email": EMAIL,
-            "account_email": "",
-            "details": f"I am {NAME}; please delete the account {EMAIL}.",
+            "acting_for": "other",
+            "requester_email": AGENT_EMAIL,
+            "account_email": EMAIL,
+            "agent_authority": f"Qvagent Lawyer, attorney of {NAME} under a power of attorney",
+            "details": f"My client {NAME} asks you to delete the account {EMAIL}.",
             "submission_token": new_submission_token(),
             "website": "",
         },
@@ -108,6 +113,9 @@ def erasure_worked_and_closed(client, handler, clock) -> Ticket:
     services.ticket_assign(ticket_id=pk, assignee=handler, actor=handler)
     services.ticket_verify_otherwise(
         ticket_id=pk, method=f"Called {NAME} on the account's number; confirmed {EMAIL.upper()}", actor=handler
+    )
+    services.ticket_agent_check(
+        ticket_id=pk, method=f"{NAME} confirmed Qvagent Lawyer by phone; {AGENT_EMAIL} matches", actor=handler
     )
     services.ticket_transition(ticket_id=pk, to_status=TicketStatus.IN_PROGRESS, actor=handler, reason=f"For {NAME}")
     services.ticket_extend(ticket_id=pk, reason=f"{NAME} holds three accounts", actor=handler)
@@ -132,7 +140,7 @@ def erasure_worked_and_closed(client, handler, clock) -> Ticket:
 def document_access_used_and_revoked(client, handler, editor, approver, django_capture_on_commit_callbacks) -> Ticket:
     """The same person asks for a gated report, accepts the NDA, downloads it;
     the handler revokes access naming them."""
-    nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
+    nda = offer_nda(label="2026-06", text="Keep it confidential.", editor=editor, approver=approver)
     DocumentFactory.create(
         actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes("soc2")
     )
@@ -176,11 +184,11 @@ def test_the_purge_leaves_no_trace_of_the_requester_anywhere(
         "documents_documentdownload": 1,
         "documents_documentgrant": 1,
         "documents_ndaacceptance": 1,
-        "requests_app_historicalticket": 15,
+        "requests_app_historicalticket": 16,
         "requests_app_outboxmail": 12,
         "requests_app_ticket": 2,
         "requests_app_ticketattachment": 1,
-        "requests_app_ticketevent": 11,
+        "requests_app_ticketevent": 12,
         "requests_app_ticketnote": 1,
         "subscriptions_subscriber": 1,
     }
@@ -207,5 +215,8 @@ def test_the_purge_leaves_no_trace_of_the_requester_anywhere(
     ]
     assert erasure.events.filter(kind=TicketEventKind.VERIFIED).get().message == (
         "identity verified another way: Called [removed] on the account's number; confirmed [removed]"
+    )
+    assert erasure.events.filter(kind=TicketEventKind.AGENT_CHECKED).get().message == (
+        "agent's authority checked: [removed] confirmed [removed] by phone; [removed] matches"
     )
     assert verify_chain().ok

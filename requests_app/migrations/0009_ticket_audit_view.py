@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0007_outbox_moves_to_core"),
+        ("requests_app", "0008_ticket_acting_for_another"),
     ]
 
     operations = [
