@@ -59,36 +59,12 @@ def row_digest(fields: dict[str, Any]) -> str:
     return sha256_hex(canonical_json(fields))
 
 
-def link_digest(
-    *,
-    seq: int,
-    model_label: str,
-    row_pk: int,
-    row_hash: str,
-    prev_hash: str,
-    recorded_at: datetime,
-    actor_id: int | None,
-    actor_username: str = "",
-    format: int = 1,
-) -> str:
-    """The hash of a link covers the previous link's hash, so changing any
-    earlier link or row changes every hash after it. Each format hashes the
-    fields it had, so links written before a format change still verify."""
-    return sha256_hex(
-        canonical_json(
-            link_fields(
-                seq=seq,
-                model_label=model_label,
-                row_pk=row_pk,
-                row_hash=row_hash,
-                prev_hash=prev_hash,
-                recorded_at=recorded_at,
-                actor_id=actor_id,
-                actor_username=actor_username,
-                format=format,
-            )
-        )
-    )
+def link_digest(**fields: Any) -> str:
+    """The hash of a link (its fields as `link_fields` takes them). It covers
+    the previous link's hash, so changing any earlier link or row changes every
+    hash after it. Each format hashes the fields it had, so links written
+    before a format change still verify."""
+    return sha256_hex(canonical_json(link_fields(**fields)))
 
 
 def link_fields(
