@@ -69,6 +69,34 @@ def test_the_form_is_rate_limited_per_network(client, settings, ratelimit_wait):
     assert not Subscriber.objects.filter(email="c@example.org").exists()
 
 
+def test_plus_tag_and_case_variants_count_as_one_address(client, settings, ratelimit_wait):
+    settings.SUBSCRIBE_RATE_PER_EMAIL = "2/h"
+    client.post("/subscribe/", {"email": "ann+one@example.org", "scope": "all"})
+    client.post("/subscribe/", {"email": "ANN@example.org", "scope": "all"})
+
+    response = client.post("/subscribe/", {"email": "Ann+three@Example.org", "scope": "all"})
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimit_wait(EMAIL_GROUP, "ann@example.org", "2/h"))
+    assert not Subscriber.objects.filter(email="ann+three@example.org").exists()
+
+
+def test_the_network_limit_groups_ipv6_clients_by_64(settings):
+    settings.SUBSCRIBE_RATE_PER_IP = "2/h"
+    for n, address in enumerate(["2001:db8:7:7::1", "2001:db8:7:7::2"]):
+        Client(REMOTE_ADDR=address).post("/subscribe/", {"email": f"n{n}@example.org", "scope": "all"})
+
+    refused = Client(REMOTE_ADDR="2001:db8:7:7:abcd::3").post("/subscribe/", {"email": "c@example.org", "scope": "all"})
+    other_net = Client(REMOTE_ADDR="2001:db8:7:8::1").post("/subscribe/", {"email": "d@example.org", "scope": "all"})
+
+    assert (refused.status_code, other_net.status_code) == (429, 302)
+    assert sorted(Subscriber.objects.values_list("email", flat=True)) == [
+        "d@example.org",
+        "n0@example.org",
+        "n1@example.org",
+    ]
+
+
 def test_confirm_get_only_shows_a_button_and_post_confirms(client, clock):
     services.subscriber_request(email="ann@example.org", scope="subprocessors")
     token = mailed_token("confirm", to="ann@example.org")
