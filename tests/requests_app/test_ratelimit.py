@@ -76,7 +76,7 @@ def test_per_ip_limit_groups_ipv6_clients_by_64(settings, ratelimit_wait):
     assert (response.status_code, other_net.status_code) == (429, 302)
     assert response["Retry-After"] == str(ratelimit_wait(IP_GROUP, "2001:db8:5:5::/64", "2/h"))
     # The ticket keeps the full address the client came from.
-    assert sorted(Ticket.objects.values_list("submitted_ip", flat=True)) == [
+    assert sorted(str(ip) for ip in Ticket.objects.values_list("submitted_ip", flat=True)) == [
         "2001:db8:5:5::1",
         "2001:db8:5:5::2",
         "2001:db8:5:6::1",

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from core.models import OutboxMail
 from core.outbox import outbox_send_due
 from requests_app.models import Ticket
 from subscriptions import services
@@ -228,3 +229,26 @@ def test_an_objection_to_a_subprocessor_the_change_does_not_concern_is_refused(c
 
     assert response.status_code == 400
     assert Ticket.objects.count() == 0
+
+
+def test_over_the_daily_mail_cap_the_answer_is_the_same_and_the_mail_is_withheld(settings, make_staff):
+    settings.PUBLIC_MAIL_PER_ADDRESS_PER_DAY = 1
+    under = Client(REMOTE_ADDR="198.51.100.1").post("/subscribe/", {"email": "ann@example.org", "scope": "all"})
+    over = Client(REMOTE_ADDR="198.51.100.2").post(
+        "/subscribe/", {"email": "Ann+news@example.org", "scope": "all"}, follow=True
+    )
+
+    assert over.redirect_chain == [("/subscribe/sent/", 302)] and under["Location"] == "/subscribe/sent/"
+    assert "Check your inbox" in over.content.decode()
+    assert list(OutboxMail.objects.order_by("id").values_list("to", "status")) == [
+        ("ann@example.org", "queued"),
+        ("ann+news@example.org", "withheld"),
+    ]
+    outbox_send_due()
+    assert [m.to for m in mail.outbox] == [["ann@example.org"]]
+    # Staff find it in the outbox, filtered by its status.
+    admin = Client()
+    admin.force_login(make_staff("root", superuser=True))
+    listing = admin.get("/admin/core/outboxmail/", {"status__exact": "withheld"})
+    assert listing.context["cl"].result_count == 1
+    assert [row.to for row in listing.context["cl"].result_list] == ["ann+news@example.org"]
