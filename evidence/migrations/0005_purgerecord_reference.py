@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evidence", "0003_append_only_guards"),
+        ("evidence", "0004_link_format_frozen_actor"),
     ]
 
     operations = [
@@ -14,6 +14,7 @@ class Migration(migrations.Migration):
             name="reference",
             field=models.CharField(
                 blank=True,
+                db_default="",
                 db_index=True,
                 help_text="Reference of the record whose personal data was purged (a ticket's DSR-2026-000123), if one.",
                 max_length=40,
