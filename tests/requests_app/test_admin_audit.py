@@ -5,6 +5,8 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from evidence.models import PurgeRecord
@@ -220,3 +222,16 @@ def test_the_event_list_shows_neither_correspondence_nor_personal_values(auditor
     assert ("(the requester&#x27;s reply)" in html, "(a message to the requester)" in html) == (True, True)
     assert "identity verified another way: Called [removed] back at the account&#x27;s number" in html
     assert_no_personal_data(html)
+
+
+def test_the_list_and_export_cost_the_same_queries_for_one_ticket_or_many(auditor_client, clock):
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert auditor_client.get(url).status_code == 200
+        return len(captured)
+
+    submit(TicketKind.DSR_ERASURE, requester_email=EMAIL)
+    one = (queries(LIST_URL), queries(EXPORT_URL))
+    for _ in range(2):
+        submit(TicketKind.DPA)
+    assert (queries(LIST_URL), queries(EXPORT_URL)) == one
