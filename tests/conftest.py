@@ -88,7 +88,7 @@ def pytest_fixture_setup(fixturedef, request):
     """Right before pytest-django opens a test's database (and its transaction), log in as the role the
     test runs as: the application's role under `db_roles.APP_ROLE_DIRS`, the owner elsewhere."""
     if fixturedef.argname == "_django_db_helper" and db_roles.is_prepared():
-        app_role = db_roles.runs_as_app_role(request.node.path)
+        app_role = db_roles.runs_as_app_role(request.node)
         db_roles.connect_as(db_roles.APP_ROLE if app_role else db_roles.owner_user())
     return (yield)
 

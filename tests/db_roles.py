@@ -29,8 +29,10 @@ APP_ROLE_DIRS = (TESTS_DIR / "evidence", TESTS_DIR / "requests_app")
 _owner: dict[str, Any] = {}
 
 
-def runs_as_app_role(path: Path) -> bool:
-    return any(directory in path.parents for directory in APP_ROLE_DIRS)
+def runs_as_app_role(item: Any) -> bool:
+    """Tests under `APP_ROLE_DIRS` run as the application's role, unless marked `db_owner`."""
+    in_scope = any(directory in Path(item.path).parents for directory in APP_ROLE_DIRS)
+    return in_scope and item.get_closest_marker("db_owner") is None
 
 
 def prepare() -> None:
@@ -39,9 +41,7 @@ def prepare() -> None:
     _owner.update(connection.settings_dict)
     with connection.cursor() as cursor:
         # Roles belong to the server, shared by test databases of parallel runs: create it once, race-free.
-        cursor.execute(
-            f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-        )
+        cursor.execute(f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     app_role_grant(connection, APP_ROLE)
     problems = app_role_problems(connection, APP_ROLE)
     assert problems == [], problems
