@@ -76,7 +76,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     operations = type(connection.ops)
     with django_db_blocker.unblock():
         db_roles.prepare()
-    operations.execute_sql_flush = db_roles.flush_as_dba  # type: ignore[method-assign]
+    operations.execute_sql_flush = db_roles.flush_as_dba  # type: ignore[method-assign,assignment]
     yield
     del operations.execute_sql_flush
     # The owner drops the test database.

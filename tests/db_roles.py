@@ -23,6 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from evidence.db import app_role_grant, app_role_problems
 
 APP_ROLE = "trustcenter_app"
+APP_ROLE_PASSWORD = "trustcenter_app"  # a throwaway role of the test server, for servers that ask for one
 TESTS_DIR = Path(__file__).resolve().parent
 APP_ROLE_DIRS = (TESTS_DIR / "evidence", TESTS_DIR / "requests_app")
 
@@ -64,7 +65,7 @@ def connect_as(user: str) -> None:
     connection.close()
     connection.settings_dict["USER"] = user
     connections.settings[DEFAULT_DB_ALIAS]["USER"] = user
-    connection.settings_dict["PASSWORD"] = "" if user == APP_ROLE else _owner.get("PASSWORD", "")
+    connection.settings_dict["PASSWORD"] = APP_ROLE_PASSWORD if user == APP_ROLE else _owner.get("PASSWORD", "")
     connections.settings[DEFAULT_DB_ALIAS]["PASSWORD"] = connection.settings_dict["PASSWORD"]
 
 

@@ -8,6 +8,7 @@ chained record."""
 
 import psycopg
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -150,8 +151,8 @@ def test_a_purge_grant_leaves_the_ledger_and_the_head_sealed(seeded):
     previous = ChainLink.objects.get(seq=head.seq - 1)
     with transaction.atomic(), connection.cursor() as cursor:
         record = allow_history_purge(cursor, reason="retention", actor_username="system")
-    # Each in a transaction of its own that holds a purge grant.
-    for sql, params, expected in (
+    # Each after a purge grant, in a savepoint of its own.
+    attempts: list[tuple[str, list[int | str], str]] = [
         (
             "DELETE FROM evidence_purgerecord WHERE id = %s",
             [record.pk],
@@ -163,7 +164,8 @@ def test_a_purge_grant_leaves_the_ledger_and_the_head_sealed(seeded):
             [previous.seq, previous.link_hash],
             "UPDATE on evidence_chainhead: the chain head only moves forward to the next link",
         ),
-    ):
+    ]
+    for sql, params, expected in attempts:
         with pytest.raises(DatabaseError) as excinfo, transaction.atomic(), connection.cursor() as cursor:
             allow_history_purge(cursor, reason="retention", actor_username="system")
             cursor.execute(sql, params)
@@ -224,7 +226,7 @@ def test_migrate_grants_the_configured_application_role(db, settings):
     with connection.cursor() as cursor:
         cursor.execute(f"REVOKE ALL ON {GRANT_TABLE}, compliance_control FROM {db_roles.APP_ROLE}")
         settings.DATABASE_APP_ROLE = db_roles.APP_ROLE
-        refresh_guards(sender=None, using="default")
+        refresh_guards(sender=apps.get_app_config("evidence"), using="default")
         cursor.execute(
             "SELECT has_table_privilege(%s, %s, 'SELECT'), has_table_privilege(%s, 'compliance_control', 'UPDATE')",
             [db_roles.APP_ROLE, GRANT_TABLE, db_roles.APP_ROLE],
