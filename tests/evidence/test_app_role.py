@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from compliance.models import Control
 from evidence.apps import refresh_guards
-from evidence.db import GRANT_TABLE, PURGE_FUNCTION, allow_history_purge, app_role_problems
+from evidence.db import GRANT_TABLE, PURGE_FUNCTION, allow_history_purge, app_role_problems, install_guards
 from evidence.models import ChainHead, ChainLink, PurgeRecord
 from evidence.verify import verify_chain
 from tests import db_roles
@@ -65,6 +65,11 @@ def test_the_triggers_cannot_be_switched_off_for_the_session(db):
     assert refused("SET session_replication_role = replica") == (
         'permission denied to set parameter "session_replication_role"'
     )
+
+
+def test_the_role_cannot_become_another(db):
+    assert refused("SET ROLE postgres") == 'permission denied to set role "postgres"'
+    assert refused("SET SESSION AUTHORIZATION postgres") == "permission denied to set session authorization"
 
 
 @pytest.mark.parametrize("table", GUARDED)
@@ -232,3 +237,16 @@ def test_migrate_grants_the_configured_application_role(db, settings):
             [db_roles.APP_ROLE, GRANT_TABLE, db_roles.APP_ROLE],
         )
         assert cursor.fetchone() == (True, True)
+
+
+@pytest.mark.db_owner
+def test_installing_the_guards_again_replaces_the_session_setting_rule(db):
+    """An install from before this release trusted `trustcenter.purge`; the next migrate replaces it."""
+    assert install_guards(connection) == install_guards(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc FROM pg_proc WHERE proname IN ('evidence_refuse_rewrite', 'evidence_head_forward_only')"
+        )
+        sources = [row[0] for row in cursor.fetchall()]
+    assert len(sources) == 2
+    assert not any("trustcenter.purge" in source for source in sources)
