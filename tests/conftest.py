@@ -89,7 +89,8 @@ def pytest_fixture_setup(fixturedef, request):
     test runs as: the application's role under `db_roles.APP_ROLE_DIRS`, the owner elsewhere."""
     if fixturedef.argname == "_django_db_helper" and db_roles.is_prepared():
         app_role = db_roles.runs_as_app_role(request.node)
-        db_roles.connect_as(db_roles.APP_ROLE if app_role else db_roles.owner_user())
+        with request.getfixturevalue("django_db_blocker").unblock():
+            db_roles.connect_as(db_roles.APP_ROLE if app_role else db_roles.owner_user())
     return (yield)
 
 
