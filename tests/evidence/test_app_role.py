@@ -69,7 +69,7 @@ def test_the_triggers_cannot_be_switched_off_for_the_session(db):
 
 def test_the_role_cannot_become_another(db):
     assert refused("SET ROLE postgres") == 'permission denied to set role "postgres"'
-    assert refused("SET SESSION AUTHORIZATION postgres") == "permission denied to set session authorization"
+    assert refused("SET SESSION AUTHORIZATION postgres") == 'permission denied to set session authorization "postgres"'
 
 
 @pytest.mark.parametrize("table", GUARDED)
