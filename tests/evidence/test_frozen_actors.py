@@ -15,6 +15,7 @@ from evidence.canonical import link_digest, row_digest
 from evidence.models import ChainLink, PurgeRecord
 from evidence.selectors import AuditFilters, audit_log_page
 from evidence.verify import verify_chain
+from tests import db_roles
 from tests.factories import publish_draft
 
 pytestmark = pytest.mark.django_db
@@ -64,13 +65,14 @@ def test_a_rename_changes_no_past_entry_and_the_chain_still_verifies(seeded, edi
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_rewritten_name_in_a_link_is_detected(seeded, editor):
     retarget(editor, "Q1 2027")
     link = ChainLink.objects.order_by("-seq").first()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute("UPDATE evidence_chainlink SET actor_username = 'mallory' WHERE seq = %s", [link.seq])
-        cursor.execute("SET LOCAL session_replication_role = origin")
+    # The database administrator, with the triggers off: the application's role cannot.
+    with db_roles.dba() as dba, dba.transaction():
+        dba.execute("SET LOCAL session_replication_role = replica")
+        dba.execute("UPDATE evidence_chainlink SET actor_username = 'mallory' WHERE seq = %s", [link.seq])
 
     broken = verify_chain().broken
     assert (broken.seq, broken.problem) == (link.seq, "the link's own fields were altered")
@@ -79,6 +81,7 @@ def test_a_rewritten_name_in_a_link_is_detected(seeded, editor):
 BEFORE = [("evidence", "0003_append_only_guards")]
 
 
+@pytest.mark.db_owner  # migrations run as the schema owner
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_links_written_before_the_upgrade_still_verify_after_it():
     """A chain written in format 1 (by the release before names were frozen)
