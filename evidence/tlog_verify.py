@@ -1,0 +1,193 @@
+"""Checking the transparency log against the chain: the stored tree and every signed checkpoint.
+
+`verify_chain` recomputes the tree over the links as it walks them (a
+`TreeCheck`), then `log_problem` checks:
+
+- every checkpoint, in the database and in the checkpoint file (and any file
+  an outsider kept), is a well-formed note signed by a known key that was
+  valid and not revoked at the checkpoint's signed time;
+- its tree size is not beyond the chain (else the tail was cut, or the log
+  emptied) and its root is the root of the links now (else links were
+  rewritten, even with every hash recomputed, since that needs the key);
+- a database row says what its note says, and no checkpoint in the file is
+  missing from the database;
+- the stored tree has exactly the chain's links, with the recomputed root.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from . import tlog
+from .models import Checkpoint, SigningKey
+from .tlog_store import link_leaf_hash, tree_root, tree_size
+
+
+@dataclass(frozen=True)
+class NoteSeen:
+    where: str  # "checkpoint 12 in the database", "checkpoint 3 in /var/…/evidence-checkpoints.txt"
+    note: str
+    row: Checkpoint | None = None
+    in_log_file: bool = False
+
+
+@dataclass
+class TreeCheck:
+    """The tree recomputed over the links, with its root at each size a checkpoint names."""
+
+    sizes: set[int]
+    frontier: tlog.Frontier = field(default_factory=tlog.Frontier)
+    roots: dict[int, bytes] = field(default_factory=lambda: {0: tlog.EMPTY_ROOT})
+
+    def add(self, link: Any) -> None:
+        self.frontier.append(link_leaf_hash(link))
+        if self.frontier.size in self.sizes:
+            self.roots[self.frontier.size] = self.frontier.root()
+
+    def root(self) -> bytes:
+        return self.frontier.root()
+
+
+def _file_notes(path: Path, *, in_log_file: bool) -> list[NoteSeen]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [
+        NoteSeen(where=f"checkpoint {n} in {path}", note=note, in_log_file=in_log_file)
+        for n, note in enumerate(tlog.split_notes(text), start=1)
+    ]
+
+
+def notes_to_check(extra_files: Sequence[Path] = ()) -> list[NoteSeen]:
+    """Every checkpoint: the database rows, the checkpoint file, and the given files."""
+    seen = [
+        NoteSeen(where=f"checkpoint {row.pk} in the database", note=row.note, row=row)
+        for row in Checkpoint.objects.select_related("key").order_by("tree_size", "id")
+    ]
+    seen += _file_notes(Path(settings.EVIDENCE_CHECKPOINT_FILE), in_log_file=True)
+    for path in extra_files:
+        seen += _file_notes(Path(path), in_log_file=False)
+    return seen
+
+
+def sizes_named(notes: Iterable[NoteSeen]) -> set[int]:
+    """The tree sizes the checkpoints claim (unverified: only to know where to take roots)."""
+    sizes = {tree_size()}
+    for seen in notes:
+        try:
+            sizes.add(tlog.checkpoint_parse(seen.note[: seen.note.rfind("\n\n") + 1]).size)
+        except tlog.NoteError:
+            continue
+    return sizes
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    verifiers: list[tlog.Verifier]
+    records: dict[tuple[str, int], SigningKey]
+
+    @classmethod
+    def load(cls, vkeys: Sequence[str] | None = None) -> "KeyRing":
+        """The recorded keys, or only the given verifier keys (with their recorded periods, if any)."""
+        rows = list(SigningKey.objects.all())
+        records: dict[tuple[str, int], SigningKey] = {}
+        verifiers: list[tlog.Verifier] = []
+        by_vkey = {row.vkey: row for row in rows}
+        for vkey in vkeys if vkeys is not None else [row.vkey for row in rows]:
+            verifier = tlog.verifier_from_string(vkey)
+            verifiers.append(verifier)
+            if vkey in by_vkey:
+                records[(verifier.name, verifier.key_id)] = by_vkey[vkey]
+        return cls(verifiers, records)
+
+    def untrusted(self, idents: Sequence[tuple[str, int]], signed_at: datetime) -> str | None:
+        """Why none of the verified signatures counts at `signed_at`, or None when one does."""
+        reasons = []
+        for ident in idents:
+            record = self.records.get(ident)
+            if record is None or record.trusted_at(signed_at):
+                return None
+            if record.revoked_from is not None and signed_at >= record.revoked_from:
+                reasons.append(
+                    f"key {record} was revoked from {record.revoked_from.isoformat()} ({record.revoked_reason})"
+                )
+            else:
+                until = record.valid_until.isoformat() if record.valid_until else "now"
+                reasons.append(f"key {record} was in use only from {record.valid_from.isoformat()} to {until}")
+        return "; ".join(reasons)
+
+
+def _check_note(seen: NoteSeen, keys: KeyRing) -> tuple[tlog.Checkpoint | None, str | None]:
+    try:
+        checkpoint, opened = tlog.checkpoint_open(seen.note, keys.verifiers)
+    except tlog.BadSignature:
+        return None, f"{seen.where} has a bad signature: it was altered or forged"
+    except tlog.UnknownKey:
+        return None, f"{seen.where} is signed by no known key: forged, or signed with a key never recorded"
+    except tlog.NoteError as exc:
+        return None, f"{seen.where} is malformed ({exc})"
+    if checkpoint.signed_at is None:
+        return None, f"{seen.where} has no signed time"
+    why = keys.untrusted(opened.verified, checkpoint.signed_at)
+    if why:
+        return None, f"{seen.where}, signed at {checkpoint.signed_at.isoformat()}, is not trusted: {why}"
+    row = seen.row
+    if row is not None and (
+        row.tree_size != checkpoint.size
+        or row.root_hash != checkpoint.root.hex()
+        or row.signed_at != checkpoint.signed_at
+    ):
+        return None, f"{seen.where}: its size, root or time differ from its signed note (the row was altered)"
+    return checkpoint, None
+
+
+def log_problem(
+    notes: Sequence[NoteSeen], tree: TreeCheck, links: int, keys: KeyRing
+) -> tuple[tuple[int | None, str] | None, int]:
+    """The first problem with the checkpoints or the stored tree, as (link seq, text); and the
+    number of checkpoints that verified."""
+    checked: list[tuple[tlog.Checkpoint, NoteSeen]] = []
+    for seen in notes:
+        checkpoint, problem = _check_note(seen, keys)
+        if problem is not None:
+            return (None, problem), len(checked)
+        assert checkpoint is not None
+        checked.append((checkpoint, seen))
+    matched = 0
+    for checkpoint, seen in sorted(checked, key=lambda pair: pair[0].size):
+        signed = f"{seen.where} (size {checkpoint.size}, signed at {checkpoint.signed_at})"
+        if checkpoint.size > links:
+            return (
+                (links + 1, f"{signed} covers {checkpoint.size} links but the chain has {links}: tail cut"),
+                len(checked),
+            )
+        if tree.roots.get(checkpoint.size) != checkpoint.root:
+            return (
+                (
+                    matched + 1,
+                    f"{signed} does not match the chain: links {matched + 1}..{checkpoint.size} were rewritten "
+                    "after it was signed",
+                ),
+                len(checked),
+            )
+        matched = checkpoint.size
+    in_database = {seen.note for seen in notes if seen.row is not None}
+    for seen in notes:
+        if seen.in_log_file and seen.note not in in_database:
+            return (None, f"{seen.where} is missing from the database (deleted)"), len(checked)
+    stored = tree_size()
+    if stored > links:
+        return (links + 1, f"the stored tree has {stored} leaves but the chain {links} links: tail cut"), len(checked)
+    if stored < links:
+        return (
+            (stored + 1, f"the stored tree lacks links {stored + 1}..{links}; run manage.py evidence_tree_sync"),
+            len(checked),
+        )
+    if tree_root(stored) != tree.roots.get(stored):
+        return (None, "the stored tree does not match the links (its nodes were altered)"), len(checked)
+    return None, len(checked)
