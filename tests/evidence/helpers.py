@@ -1,9 +1,14 @@
-"""What `manage.py verify_chain` prints for an intact chain, computed independently of it."""
+"""Helpers of the evidence tests: what `verify_chain` prints for an intact chain, computed
+independently of it, and ways around the append-only guards."""
 
 import base64
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 
 from evidence import tlog
-from evidence.models import ChainHead, ChainLink
+from evidence.db import PURGE_SETTING
+from evidence.models import ChainHead, ChainLink, TreeNode
 from evidence.tlog_store import link_leaf_hash
 
 
@@ -18,3 +23,20 @@ def verify_ok_output(checkpoints: int = 0) -> str:
         f"Chain OK: {head.seq} links, head {head.seq}:{head.hash}\n"
         f"Log OK: tree root {base64.b64encode(links_root()).decode()}, {checkpoints} signed checkpoints verified\n"
     )
+
+
+@contextmanager
+def unguarded():
+    """A transaction in which the append-only guards let rows be deleted (PostgreSQL), as an
+    install from before the tree would look or as someone with the owner's rights could do."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'on'")
+        yield
+
+
+def cut_tree(size: int) -> None:
+    """Forget the stored tree beyond its first `size` leaves."""
+    with unguarded():
+        for level in range(64):
+            TreeNode.objects.filter(level=level, index__gte=size >> level).delete()

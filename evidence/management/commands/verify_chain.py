@@ -48,6 +48,9 @@ class Command(BaseCommand):
                 reported[0] = seq
                 self.stderr.write(f"checked {seq} links …")
 
+        for name in options["checkpoint"]:
+            if not Path(name).is_file():
+                raise CommandError(f"--checkpoint: no such file: {name}")
         try:
             result = verify_chain(
                 expect_head=expect,
