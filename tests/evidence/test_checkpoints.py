@@ -168,12 +168,12 @@ def test_a_missing_file_of_an_outsider_is_an_error(db, tmp_path):
 
 
 def test_trusting_only_given_keys(seeded):
-    checkpoint_sign(reason="manual", now=T1)
+    checkpoint = checkpoint_sign(reason="manual", now=T1)
     assert verify_chain(trusted_keys=[TEST_VERIFIER_KEY]).ok
     broken = verify_chain(trusted_keys=[NEXT_VERIFIER_KEY]).broken
-    assert (
-        str(broken)
-        == "checkpoint 1 in the database is signed by no known key: forged, or signed with a key never recorded"
+    assert str(broken) == (
+        f"checkpoint {checkpoint.pk} in the database is signed by no known key: "
+        "forged, or signed with a key never recorded"
     )
     with pytest.raises(CommandError, match="--key: the key id does not match the key"):
         call_command("verify_chain", "--key", NEXT_VERIFIER_KEY.replace("794b2fee", "794b2fef"))
