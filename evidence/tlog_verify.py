@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from . import tlog
-from .models import Checkpoint, SigningKey
-from .tlog_store import link_leaf_hash, tree_root, tree_size
+from .models import Checkpoint, SigningKey, TreeNode
+from .tlog_store import link_leaf_hash, tree_size
+
+COMPARE_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -37,16 +40,49 @@ class NoteSeen:
 
 @dataclass
 class TreeCheck:
-    """The tree recomputed over the links, with its root at each size a checkpoint names."""
+    """The tree recomputed over the links, with its root at each size a checkpoint names,
+    compared node by node with the stored tree (one query per few thousand nodes)."""
 
     sizes: set[int]
     frontier: tlog.Frontier = field(default_factory=tlog.Frontier)
     roots: dict[int, bytes] = field(default_factory=lambda: {0: tlog.EMPTY_ROOT})
+    stored_size: int = field(default_factory=tree_size)
+    pending: list[tuple[int, int, bytes]] = field(default_factory=list)
+    first_bad: tlog.NodeId | None = None
 
     def add(self, link: Any) -> None:
-        self.frontier.append(link_leaf_hash(link))
+        created = self.frontier.append(link_leaf_hash(link))
         if self.frontier.size in self.sizes:
             self.roots[self.frontier.size] = self.frontier.root()
+        if self.first_bad is None:
+            self.pending += created
+            if len(self.pending) >= COMPARE_BATCH:
+                self.compare()
+
+    def compare(self) -> None:
+        """Compare the nodes recomputed since the last call with the stored ones (those
+        within the stored tree's size; a lagging or longer tree is reported by size)."""
+        wanted = [
+            (level, index, digest) for level, index, digest in self.pending if (index + 1) << level <= self.stored_size
+        ]
+        self.pending = []
+        if not wanted or self.first_bad is not None:
+            return
+        ranges: dict[int, tuple[int, int]] = {}
+        for level, index, _ in wanted:
+            low, high = ranges.get(level, (index, index))
+            ranges[level] = (min(low, index), max(high, index))
+        condition = Q()
+        for level, (low, high) in ranges.items():
+            condition |= Q(level=level, index__gte=low, index__lte=high)
+        stored = {
+            (level, index): digest
+            for level, index, digest in TreeNode.objects.filter(condition).values_list("level", "index", "hash")
+        }
+        for level, index, digest in wanted:
+            if stored.get((level, index)) != digest.hex():
+                self.first_bad = (level, index)
+                return
 
     def root(self) -> bytes:
         return self.frontier.root()
@@ -180,7 +216,7 @@ def log_problem(
     for seen in notes:
         if seen.in_log_file and seen.note not in in_database:
             return (None, f"{seen.where} is missing from the database (deleted)"), len(checked)
-    stored = tree_size()
+    stored = tree.stored_size
     if stored > links:
         return (links + 1, f"the stored tree has {stored} leaves but the chain {links} links: tail cut"), len(checked)
     if stored < links:
@@ -188,6 +224,12 @@ def log_problem(
             (stored + 1, f"the stored tree lacks links {stored + 1}..{links}; run manage.py evidence_tree_sync"),
             len(checked),
         )
-    if tree_root(stored) != tree.roots.get(stored):
-        return (None, "the stored tree does not match the links (its nodes were altered)"), len(checked)
+    tree.compare()
+    if tree.first_bad is not None:
+        level, index = tree.first_bad
+        first, last = (index << level) + 1, (index + 1) << level
+        return (
+            (first, f"the stored tree's node over links {first}..{last} does not match the links (altered)"),
+            len(checked),
+        )
     return None, len(checked)
