@@ -12,7 +12,7 @@ from core.models import PeriodicJobSlot
 from core.schedule import RAN, SKIPPED, PeriodicJob, declared_jobs, periodic_job_run, schedule_ensure
 from documents import periodic
 
-JOBS = ["documents.grants", "requests.housekeeping"]
+JOBS = ["documents.grants", "evidence.checkpoint", "requests.housekeeping"]
 WORKER = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
 
 

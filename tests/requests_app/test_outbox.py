@@ -175,8 +175,8 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     call_command("schedule_housekeeping")
     call_command("schedule_housekeeping")
     assert capsys.readouterr().out == (
-        "Periodic jobs queued: documents.grants, requests.housekeeping; already queued: none.\n"
-        "Periodic jobs queued: none; already queued: documents.grants, requests.housekeeping.\n"
+        "Periodic jobs queued: documents.grants, evidence.checkpoint, requests.housekeeping; already queued: none.\n"
+        "Periodic jobs queued: none; already queued: documents.grants, evidence.checkpoint, requests.housekeeping.\n"
     )
     settings.EMAIL_BACKEND = LOCMEM
     OutboxMail.objects.filter(status=MailStatus.QUEUED).update(next_attempt_at=timezone.now())
