@@ -54,6 +54,7 @@ ROLES: dict[str, frozenset[str]] = {
             "evidence.view_auditlog",
             "documents.add_ndaversion",
             "documents.view_ndaversion",
+            "documents.view_ndaapproval",
             "subscriptions.view_publicationnotices",
         ]
     ),
@@ -67,6 +68,8 @@ ROLES: dict[str, frozenset[str]] = {
             "compliance.view_publicationrequest",
             "evidence.view_auditlog",
             "documents.view_ndaversion",
+            "documents.approve_ndaversion",
+            "documents.view_ndaapproval",
             "subscriptions.view_publicationnotices",
         ]
     ),
@@ -110,6 +113,7 @@ ROLES: dict[str, frozenset[str]] = {
             "evidence.view_chainschema",
             "evidence.view_purgerecord",
             "documents.view_ndaversion",
+            "documents.view_ndaapproval",
             "documents.view_ndaacceptance",
             "documents.view_documentgrant",
             "documents.view_documentdownload",

@@ -374,6 +374,15 @@ class Publication(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PublicationImmutableError("A publication is never deleted.")
 
+    @property
+    def audit_reason(self) -> str:
+        """The audit log's wording. Only the seed's first version, published by
+        the system account when nothing had ever been published, has the same
+        requester and approver (`publication_publish_initial`); it says so."""
+        if self.requested_by_id == self.approved_by_id:
+            return f"{self.summary}: published by the system account without a second person (nothing was live yet)"
+        return self.summary
+
 
 # The constraint that lets only one publication request wait at a time.
 ONE_PENDING_REQUEST = "one_pending_publication_request"

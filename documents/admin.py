@@ -1,4 +1,7 @@
-"""Staff views of NDA versions, acceptances, grants and downloads.
+"""Staff views of NDA versions and their approvals, acceptances, grants and downloads.
+
+An editor proposes an NDA version; a second person reviews its exact text on
+the version's page and approves it there, which offers it to requesters.
 
 Access is approved or denied on the ticket (fulfil / reject); here staff see
 grants and revoke them, with a reason, through the revoke action.
@@ -11,9 +14,9 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -22,34 +25,166 @@ from compliance.services import REASON_MAX_LENGTH
 from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
 from . import services
-from .models import DocumentDownload, DocumentGrant, NdaAcceptance, NdaVersion
+from .models import DocumentDownload, DocumentGrant, NdaAcceptance, NdaApproval, NdaVersion
 
 
 class NdaVersionForm(forms.ModelForm):
+    reason = forms.CharField(
+        label="Reason for this version",
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What changed and why. The approver reads it with the text; it is kept in the audit log.",
+    )
+
     class Meta:
         model = NdaVersion
-        fields = ("label", "text")
+        fields = ("label", "text", "reason")
+
+
+class NdaApproveForm(forms.Form):
+    # The SHA-256 of the text the approver was shown.
+    fingerprint = forms.CharField(
+        widget=forms.HiddenInput,
+        min_length=64,
+        max_length=64,
+        error_messages={"required": "Open the version again and review its text before approving."},
+    )
 
 
 @admin.register(NdaVersion)
 class NdaVersionAdmin(admin.ModelAdmin):
-    """New versions are added (and become active); accepted texts are never edited."""
+    """Editors propose versions; a second person reviews the exact text and
+    approves it, which offers it to requesters. Texts are never edited."""
 
     form = NdaVersionForm
-    list_display = ("label", "active", "created_at", "created_by")
-    readonly_fields = ("active", "created_at", "created_by")
+    list_display = ("label", "state", "created_at", "created_by", "approved_by")
+    list_select_related = ("created_by", "approval__approved_by")
+    readonly_fields = ("state", "text_sha256", "created_at", "created_by", "approved_by", "approved_at")
+    change_form_template = "admin/documents/ndaversion/change_form.html"
+
+    @admin.display(description="state")
+    def state(self, obj: NdaVersion) -> str:
+        if obj.active:
+            return "offered"
+        return "retired" if hasattr(obj, "approval") else "awaiting approval"
+
+    @admin.display(description="approved by")
+    def approved_by(self, obj: NdaVersion) -> str:
+        approval = getattr(obj, "approval", None)
+        return approval.approved_by.get_username() if approval else "—"
+
+    @admin.display(description="approved at")
+    def approved_at(self, obj: NdaVersion) -> Any:
+        approval = getattr(obj, "approval", None)
+        return approval.approved_at if approval else "—"
 
     def get_readonly_fields(self, request: HttpRequest, obj: NdaVersion | None = None) -> tuple[str, ...]:
-        return ("label", "text", *self.readonly_fields) if obj is not None else self.readonly_fields
+        if obj is None:
+            return ()
+        return ("label", "text", "reason", *self.readonly_fields)
+
+    def get_fields(self, request: HttpRequest, obj: NdaVersion | None = None) -> list[str]:  # type: ignore[override]
+        if obj is None:
+            return ["label", "text", "reason"]
+        return [
+            "label",
+            "state",
+            "text",
+            "text_sha256",
+            "reason",
+            "created_at",
+            "created_by",
+            "approved_by",
+            "approved_at",
+        ]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the text of a version is never changed; add a new version
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: NdaVersion, form: Any, change: bool) -> None:
-        if change:
-            return  # the text of a version is never changed; add a new version
-        saved = services.nda_version_create(label=obj.label, text=obj.text, actor=acting_user(request))
-        obj.pk, obj.active, obj.created_at = saved.pk, saved.active, saved.created_at
+        saved = services.nda_version_create(
+            label=obj.label, text=obj.text, reason=form.cleaned_data["reason"], actor=acting_user(request)
+        )
+        obj.pk, obj.active, obj.created_at, obj.text_sha256 = (
+            saved.pk,
+            saved.active,
+            saved.created_at,
+            saved.text_sha256,
+        )
+
+    def response_add(self, request: HttpRequest, obj: NdaVersion, post_url_continue: str | None = None) -> HttpResponse:
+        self.message_user(
+            request,
+            f"NDA version {obj.label} is proposed. It is offered once a second person approves its text.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:documents_ndaversion_change", args=[obj.pk]))
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:pk>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="documents_ndaversion_approve",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = extra_context or {}
+        obj = self.get_object(request, object_id)
+        if obj is not None and not hasattr(obj, "approval"):
+            extra_context.update(self._review_context(request, obj))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _review_context(self, request: HttpRequest, obj: NdaVersion) -> dict[str, Any]:
+        can_approve = request.user.has_perm("documents.approve_ndaversion")
+        refusal = None
+        if can_approve and obj.created_by_id == acting_user(request).pk:
+            refusal = "You proposed this version; a second person must approve it."
+        return {
+            "nda_review": obj,
+            "can_approve": can_approve,
+            "four_eyes_refusal": refusal,
+            "approve_form": NdaApproveForm(initial={"fingerprint": obj.text_sha256}),
+        }
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        detail = reverse("admin:documents_ndaversion_change", args=[pk])
+        if not request.user.has_perm("documents.approve_ndaversion"):
+            raise PermissionDenied("You are not allowed to approve NDA versions.")
+        if request.method != "POST":
+            return HttpResponseRedirect(detail)
+        form = NdaApproveForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, " ".join(str(e) for errs in form.errors.values() for e in errs), messages.ERROR)
+            return HttpResponseRedirect(detail)
+        try:
+            version = services.nda_version_approve(
+                version_id=pk, actor=acting_user(request), fingerprint=form.cleaned_data["fingerprint"]
+            )
+        except NdaVersion.DoesNotExist:
+            raise Http404("No such NDA version.") from None
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(detail)
+        self.message_user(
+            request, f"NDA version {version.label} is approved and offered to requesters.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(detail)
+
+
+@admin.register(NdaApproval)
+class NdaApprovalAdmin(ReadOnlyAdmin):
+    list_display = ("nda_version", "approved_at", "approved_by", "proposed_by")
+    list_select_related = ("nda_version", "approved_by", "proposed_by")
+    fields = ("nda_version", "text_sha256", "summary", "proposed_by", "approved_by", "approved_at")
+    readonly_fields = fields
 
 
 @admin.register(NdaAcceptance)

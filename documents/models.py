@@ -11,15 +11,25 @@ from django.db import models
 
 from compliance.models import Document
 from core.text import SingleLineCharField
+from evidence.registry import ChainSpec
 from requests_app.models import Ticket
 
 
 class NdaVersion(models.Model):
-    """A version of the click-through non-disclosure agreement. Requesters accept
-    the active one; earlier versions stay as the record of what was accepted."""
+    """A version of the click-through non-disclosure agreement.
+
+    An editor proposes a version; it is offered to requesters only once a
+    second person has approved its exact text (`NdaApproval`). Requesters
+    accept the active one; earlier versions stay as the record of what was
+    accepted. The text of a version is never changed: a change is a new version.
+    """
 
     label = SingleLineCharField(max_length=40, unique=True, help_text="e.g. “2026-06”.")
     text = models.TextField(help_text="The full text shown to requesters. Never edit it once accepted: add a version.")
+    text_sha256 = models.CharField(
+        max_length=64, editable=False, help_text="SHA-256 of the text as proposed; the approver approves this."
+    )
+    reason = models.TextField(blank=True, help_text="What changed and why, as the editor wrote it.")
     active = models.BooleanField(default=False, help_text="The version new requests accept; one at a time.")
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
@@ -33,12 +43,44 @@ class NdaVersion(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "NDA version"
+        permissions = [("approve_ndaversion", "Can approve an NDA version (second person)")]
         constraints = [
             models.UniqueConstraint(fields=["active"], condition=models.Q(active=True), name="one_active_nda"),
         ]
 
     def __str__(self) -> str:
         return f"NDA {self.label}"
+
+
+class NdaApproval(models.Model):
+    """A second person's approval of one NDA version's exact text: the record
+    that lets it be offered. Written once, chained into the evidence ledger
+    like a publication, never changed."""
+
+    chain_spec = ChainSpec(time_field="approved_at", user_field="approved_by", action="approved NDA text")
+
+    nda_version = models.OneToOneField(NdaVersion, on_delete=models.PROTECT, related_name="approval")
+    text_sha256 = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the text approved.")
+    summary = models.TextField(help_text="The editor's reason for the version, as approved.")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-approved_at", "-id"]
+        verbose_name = "NDA approval"
+        default_permissions = ("view",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(proposed_by__isnull=True) | ~models.Q(proposed_by=models.F("approved_by")),
+                name="nda_approval_second_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"NDA version {self.nda_version_id}, text SHA-256 {self.text_sha256[:16]}…"
 
 
 class NdaAcceptance(models.Model):

@@ -10,12 +10,13 @@ Personal data is never logged.
 """
 
 import datetime as dt
+import hashlib
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,12 +26,13 @@ from compliance.services import clean_reason
 from core import tokens
 from core.history import system_actor
 from core.outbox import link_placeholder, token_url_template
+from evidence.services import chain_lock
 from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
 from requests_app.mail import ticket_mail_queue
 from requests_app.models import Ticket, TicketEvent
 from requests_app.services import ticket_submit, ticket_transition
 
-from .models import DocumentDownload, DocumentGrant, NdaAcceptance, NdaVersion
+from .models import DocumentDownload, DocumentGrant, NdaAcceptance, NdaApproval, NdaVersion
 from .selectors import live_listing
 
 logger = logging.getLogger(__name__)
@@ -81,15 +83,19 @@ def is_auto_approved(email: str) -> bool:
 
 
 def active_nda() -> NdaVersion | None:
-    return NdaVersion.objects.filter(active=True).first()
+    """The NDA version on offer: the active one, which a second person approved."""
+    return NdaVersion.objects.filter(active=True, approval__isnull=False).first()
 
 
-def gated_document(slug: str) -> Document | None:
-    """The document if the live page lists it as gated."""
+def gated_listing(slug: str) -> dict[str, Any] | None:
+    """The document's entry on the live page if it lists it as gated, else None.
+
+    Requesters read the title and description from here, the published text,
+    never from the draft row (which editors may be changing)."""
     entry = live_listing(slug)
     if entry is None or entry.get("visibility") != DocumentVisibility.GATED:
         return None
-    return Document.objects.filter(slug=slug).first()
+    return entry
 
 
 def access_request_submit(
@@ -111,8 +117,9 @@ def access_request_submit(
     an NdaAcceptance (version, time, IP, user agent); on an approved domain the
     ticket is fulfilled at once by the system actor, which grants access.
     """
-    document = gated_document(document_slug)
-    if document is None:
+    listing = gated_listing(document_slug)
+    document = Document.objects.filter(slug=document_slug).first() if listing is not None else None
+    if listing is None or document is None:
         raise ValidationError("This document is not offered on request.", code="document_not_gated")
     email = str(data.get("requester_email") or "").strip().lower()
     if settings.DOCUMENT_BLOCK_FREEMAIL and is_freemail(email):
@@ -133,7 +140,7 @@ def access_request_submit(
                 **data,
                 "requester_email": email,
                 "document": document.slug,
-                "document_title": document.title,
+                "document_title": listing["title"],
                 "nda_version": nda.label,
             },
             submission_token=submission_token,
@@ -205,6 +212,8 @@ def document_grant_issue(*, ticket_id: int, auto_approved: bool = False) -> Docu
             .first()
         )
         now = timezone.now()
+        # The title as the live page showed it when access was asked for, never the draft's.
+        title = ticket.form_data.get("document_title") or acceptance.document.slug
         nonce, token_hash = tokens.new_token(GRANT)
         grant = DocumentGrant.objects.create(
             ticket=ticket,
@@ -219,9 +228,9 @@ def document_grant_issue(*, ticket_id: int, auto_approved: bool = False) -> Docu
         ticket_mail_queue(
             template="document_access_granted",
             to=ticket.requester_email,
-            subject=f"[{ticket.reference}] Your access to {acceptance.document.title}",
+            subject=f"[{ticket.reference}] Your access to {title}",
             ticket=ticket,
-            context={"grant": grant, "document": acceptance.document, "download_url": "[[download_url]]"},
+            context={"grant": grant, "document_title": title, "download_url": "[[download_url]]"},
             links=link_placeholder(
                 name="download_url",
                 purpose=GRANT,
@@ -305,19 +314,73 @@ def grant_revoke(*, grant_id: int, actor: User, reason: str) -> DocumentGrant:
     return grant
 
 
-def nda_version_create(*, label: str, text: str, actor: User) -> NdaVersion:
-    """Add an NDA version and make it the active one (the previous one stays on record)."""
+def nda_text_sha256(text: str) -> str:
+    """The fingerprint of an NDA text: what an approver approves."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def nda_version_create(*, label: str, text: str, reason: str, actor: User) -> NdaVersion:
+    """Propose an NDA version. It is not offered until a second person approves
+    its exact text (`nda_version_approve`); the version on offer stays until then.
+    Side effects: one NdaVersion, inactive, with the text's SHA-256."""
     label, text = (label or "").strip(), (text or "").strip()
     if not label or not text:
         raise ValidationError("An NDA version needs a label and its text.", code="nda_incomplete")
+    reason = clean_reason(reason)
+    return NdaVersion.objects.create(
+        label=label,
+        text=text,
+        text_sha256=nda_text_sha256(text),
+        reason=reason,
+        active=False,
+        created_at=timezone.now(),
+        created_by=actor,
+    )
+
+
+def nda_version_approve(*, version_id: int, actor: User, fingerprint: str) -> NdaVersion:
+    """Approve a proposed NDA version and offer it to requesters from now on.
+
+    `fingerprint` is the SHA-256 of the text the approver read (the review page
+    carries it): approval takes exactly that text live. Refusals:
+    PermissionDenied without `documents.approve_ndaversion`; ValidationError
+    "four_eyes" (the approver proposed it), "nda_changed" (the text is not the
+    one reviewed), "nda_already_approved", "nda_superseded" (a version proposed
+    later was approved already).
+    Side effects, in one transaction: an NdaApproval (chained into the evidence
+    ledger); the version becomes the active one and the previous one retires
+    (it stays on record with its acceptances).
+    """
+    if not actor.has_perm("documents.approve_ndaversion"):
+        raise PermissionDenied("You may not approve NDA versions.")
     with transaction.atomic():
+        chain_lock()
+        version = NdaVersion.objects.select_for_update().get(pk=version_id)
+        if hasattr(version, "approval"):
+            raise ValidationError("This NDA version is approved already.", code="nda_already_approved")
+        if version.created_by_id is not None and version.created_by_id == actor.pk:
+            raise ValidationError("You proposed this NDA version; a second person must approve it.", code="four_eyes")
+        if fingerprint != version.text_sha256 or nda_text_sha256(version.text) != version.text_sha256:
+            raise ValidationError(
+                "The NDA text is not the one you reviewed. Open the review page again.", code="nda_changed"
+            )
+        if NdaApproval.objects.filter(nda_version__created_at__gt=version.created_at).exists():
+            raise ValidationError(
+                "A version proposed after this one is approved already; propose a new version instead.",
+                code="nda_superseded",
+            )
         for previous in NdaVersion.objects.select_for_update().filter(active=True):
             previous.active = False
             previous.save(update_fields=["active"])
-        return NdaVersion.objects.create(
-            label=label,
-            text=text,
-            active=True,
-            created_at=timezone.now(),
-            created_by=actor,
+        NdaApproval.objects.create(
+            nda_version=version,
+            text_sha256=version.text_sha256,
+            summary=version.reason,
+            proposed_by_id=version.created_by_id,
+            approved_by=actor,
+            approved_at=timezone.now(),
         )
+        version.active = True
+        version.save(update_fields=["active"])
+    logger.info("NDA version id=%s approved and offered", version.pk)
+    return version

@@ -97,7 +97,7 @@ FIELD_OF_ERROR = {"freemail_blocked": "requester_email"}
 @require_http_methods(["GET", "POST"])
 def request_access(request: HttpRequest, slug: str) -> HttpResponse:
     """Ask for a gated document: name, work email, company, and the NDA."""
-    document = services.gated_document(slug)
+    document = services.gated_listing(slug)
     if document is None:
         return _not_available(request)
     nda = services.active_nda()
@@ -119,7 +119,7 @@ def request_access(request: HttpRequest, slug: str) -> HttpResponse:
         form = AccessRequestForm(request.POST)
         status = 400
         if form.is_valid():
-            outcome = _submit(request, document.slug, form)
+            outcome = _submit(request, slug, form)
             if isinstance(outcome, HttpResponse):
                 return outcome
             status = outcome

@@ -390,7 +390,10 @@ def _fill_record(entry: AuditEntry, chained: Chained, row: Any) -> None:
     entry.object_repr = str(row)
     entry.changed_at = getattr(row, chained.time_attname) if chained.time_attname else None
     entry.change_type = chained.action
-    entry.reason = str(getattr(row, "summary", "") or getattr(row, "reason", "") or "")
+    # A record may word its own audit entry (`audit_reason`); else its summary or reason.
+    entry.reason = str(
+        getattr(row, "audit_reason", "") or getattr(row, "summary", "") or getattr(row, "reason", "") or ""
+    )
     entry.user = entry.user or getattr(row, "actor_username", "")
     if chained.publishes:
         entry.publication = PublicationRef(

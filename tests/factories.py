@@ -68,6 +68,16 @@ def publish_draft(*, requester, approver, summary: str = "test publication", eff
     return services.publication_approve(request_id=request.pk, actor=approver, effective_at=effective_at)
 
 
+def offer_nda(*, label: str, text: str, editor, approver=None):
+    """Propose an NDA version as `editor` and have a second person (`approver`,
+    by default a new Compliance approver) approve it: the version on offer."""
+    from documents.services import nda_version_approve, nda_version_create
+
+    version = nda_version_create(label=label, text=text, reason="test NDA version", actor=editor)
+    approver = approver or StaffFactory(groups=["Compliance approver"])
+    return nda_version_approve(version_id=version.pk, actor=approver, fingerprint=version.text_sha256)
+
+
 PDF_BYTES = pdf_bytes("report")
 
 

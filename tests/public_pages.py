@@ -125,9 +125,9 @@ def collect_public_pages(*, clock, settings, make_staff) -> dict[str, PublicPage
         "template",
     )
     publish_draft(requester=editor, approver=approver, summary="Fly.io hosts the API; documents listed.")
-    from documents.services import nda_version_create
+    from tests.factories import offer_nda
 
-    nda_version_create(label="2026-06", text="You keep our reports confidential.\n\nFor two years.", actor=editor)
+    offer_nda(label="2026-06", text="You keep our reports confidential.\n\nFor two years.", editor=editor)
 
     pages.get("trust page", "/")
     pages.get("changelog", "/changelog/")

@@ -6,8 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from compliance.models import Organization
-from documents.services import nda_version_create
-from tests.factories import DocumentFactory, publish_draft, save
+from tests.factories import DocumentFactory, offer_nda, publish_draft, save
 from tests.pdfs import pdf as pdf_bytes
 from tests.public_pages import collect_public_pages
 
@@ -30,7 +29,7 @@ def brand(html: str) -> str:
 @pytest.fixture
 def live(published, editor, approver):
     """Version 2, with a gated document whose request page exists."""
-    nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
+    offer_nda(label="2026-06", text="Keep it confidential.", editor=editor)
     DocumentFactory.create(
         actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes()
     )

@@ -1,8 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from documents import services
-from tests.factories import DocumentFactory, publish_draft
+from tests.factories import DocumentFactory, offer_nda, publish_draft
 from tests.pdfs import pdf as pdf_bytes
 
 
@@ -24,7 +23,7 @@ def _document_settings(settings, tmp_path):
 
 @pytest.fixture
 def nda(db, editor):
-    return services.nda_version_create(label="2026-06", text="You keep our reports confidential.", actor=editor)
+    return offer_nda(label="2026-06", text="You keep our reports confidential.", editor=editor)
 
 
 @pytest.fixture

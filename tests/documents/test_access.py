@@ -13,6 +13,7 @@ from documents import services
 from documents.models import DocumentGrant, NdaAcceptance
 from requests_app.enums import TicketStatus
 from requests_app.services import ticket_transition
+from tests.factories import offer_nda
 
 from .helpers import approve, ask, mailed_download_path
 
@@ -58,7 +59,7 @@ def test_a_request_is_a_ticket_with_the_nda_acceptance_recorded(listed, nda, clo
 
 
 def test_a_changed_nda_must_be_accepted_again(listed, nda, editor):
-    services.nda_version_create(label="2026-07", text="New terms.", actor=editor)
+    offer_nda(label="2026-07", text="New terms.", editor=editor)
 
     with pytest.raises(ValidationError) as refused:
         ask(nda=nda)
@@ -192,18 +193,3 @@ def test_a_user_without_the_revoke_permission_cannot_revoke(listed, nda, handler
     assert response.status_code == 403
     grant.refresh_from_db()
     assert grant.revoked_at is None
-
-
-def test_a_new_nda_version_added_in_the_admin_replaces_the_active_one(nda, make_staff, client):
-    from documents.models import NdaVersion
-
-    client.force_login(make_staff("root", superuser=True))
-
-    response = client.post("/admin/documents/ndaversion/add/", {"label": "2026-09", "text": "Revised terms."})
-
-    assert response.status_code == 302
-    assert list(NdaVersion.objects.order_by("created_at", "id").values_list("label", "active")) == [
-        ("2026-06", False),
-        ("2026-09", True),
-    ]
-    assert services.active_nda().text == "Revised terms."

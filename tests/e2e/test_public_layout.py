@@ -10,9 +10,8 @@ from django.core.cache import cache
 
 from compliance.services import publication_publish_initial, seed_load
 from core.history import system_actor
-from documents.services import nda_version_create
 from subscriptions import services as subscription_services
-from tests.factories import SEED_DATA, DocumentFactory, SubprocessorFactory, publish_draft
+from tests.factories import SEED_DATA, DocumentFactory, SubprocessorFactory, offer_nda, publish_draft
 from tests.pdfs import pdf as pdf_bytes
 from tests.requests_app.helpers import submit, verification_link_token
 from tests.subscriptions.helpers import mailed_token
@@ -64,7 +63,7 @@ def site(live_server, settings, make_staff) -> dict[str, str]:
     approver = make_staff("apollo", "Compliance approver")
     seed_load(data=SEED_DATA, actor=system_actor())
     publication_publish_initial(actor=system_actor())
-    nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
+    offer_nda(label="2026-06", text="Keep it confidential.", editor=editor)
     DocumentFactory.create(
         actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes()
     )

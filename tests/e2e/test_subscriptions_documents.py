@@ -14,13 +14,12 @@ from compliance.services import publication_publish_initial
 from core.history import system_actor
 from core.models import OutboxMail
 from core.outbox import outbox_send_one
-from documents.services import nda_version_create
 from requests_app.enums import TicketStatus
 from requests_app.models import Ticket
 from requests_app.services import ticket_transition
 from subscriptions.models import Subscriber
 from subscriptions.services import publication_notices_send
-from tests.factories import publish_draft, save
+from tests.factories import offer_nda, publish_draft, save
 from tests.pdfs import pdf as pdf_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -60,7 +59,7 @@ def test_subscribe_notice_unsubscribe_and_gated_download(page, live_server, sett
         editor,
         "report received",
     )
-    nda_version_create(label="2026-06", text="Keep the report confidential.", actor=editor)
+    offer_nda(label="2026-06", text="Keep the report confidential.", editor=editor)
     publication_publish_initial(actor=system_actor())
 
     # 1. Subscribe from the infrastructure section, confirm from the mail.

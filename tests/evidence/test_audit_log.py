@@ -122,6 +122,26 @@ def test_entries_name_the_publication_that_carried_them_live(seeded, editor, app
     assert older.change_type == "published" and older.object_repr == "Version 1"
 
 
+def test_the_seed_publication_says_it_had_no_second_person(seeded, editor, approver, client, make_staff):
+    publication_publish_initial(actor=system_actor())
+    change_target(editor, "Q1 2027", "before v2")
+    publish_draft(requester=editor, approver=approver, summary="Audit timing")
+
+    entries = audit_log_page(filters=AuditFilters(model_label="compliance.publication"), size=5).entries
+
+    assert [(e.object_repr, e.user, e.reason) for e in entries] == [
+        ("Version 2", "apollo", "Audit timing"),
+        (
+            "Version 1",
+            "system",
+            "Initial publication: published by the system account without a second person (nothing was live yet)",
+        ),
+    ]
+    client.force_login(make_staff("audrey", "Auditor"))
+    page = client.get(URL, {"model": "compliance.publication"}).content.decode()
+    assert "published by the system account without a second person (nothing was live yet)" in page
+
+
 def test_query_count_stays_constant_as_history_grows(seeded, editor, django_assert_num_queries):
     publication_publish_initial(actor=system_actor())
 

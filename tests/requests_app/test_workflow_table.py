@@ -159,11 +159,11 @@ def ticket_of(kind: str, settings, editor, approver):
     if kind != TicketKind.DOCUMENT_ACCESS:
         ticket, _ = submit(kind)
         return ticket
-    from documents.services import nda_version_create
     from tests.documents.helpers import ask
+    from tests.factories import offer_nda
 
     settings.DOCUMENT_AUTO_APPROVE_DOMAINS = []
-    nda = nda_version_create(label="2026-06", text="You keep our reports confidential.", actor=editor)
+    nda = offer_nda(label="2026-06", text="You keep our reports confidential.", editor=editor)
     DocumentFactory.create(
         actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes()
     )

@@ -34,13 +34,12 @@ from compliance.services import publication_publish_initial
 from core import tokens
 from core.history import system_actor
 from core.intake import new_submission_token
-from documents import services as document_services
 from requests_app import services as request_services
 from requests_app.mail import VERIFY
 from requests_app.models import Ticket, VerificationToken
 from subscriptions import services as subscription_services
 from subscriptions.models import Subscriber
-from tests.factories import DocumentFactory, publish_draft, save
+from tests.factories import DocumentFactory, offer_nda, publish_draft, save
 from tests.pdfs import pdf as pdf_bytes
 from tests.security.fuzz import hostile_text, hostile_value
 
@@ -407,7 +406,7 @@ def test_subprocessor_objection_form_survives_hostile_input(objection_url):
 @pytest.fixture
 def gated_document(seeded, editor, make_staff) -> tuple[Document, int]:
     publication_publish_initial(actor=system_actor())
-    nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
+    nda = offer_nda(label="2026-06", text="Keep it confidential.", editor=editor)
     document = DocumentFactory.create(
         actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes("soc2")
     )

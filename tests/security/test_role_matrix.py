@@ -55,6 +55,7 @@ ROLE_TABLE: dict[str, dict[str, Any]] = {
             "compliance.publicationrequest": "view",
             "evidence.auditlog": "view",
             "documents.ndaversion": "view add",
+            "documents.ndaapproval": "view",
             "subscriptions.publicationnotices": "view",
         },
         "extra": {"compliance.preview_draft", "compliance.request_publication"},
@@ -67,9 +68,10 @@ ROLE_TABLE: dict[str, dict[str, Any]] = {
             "compliance.publicationrequest": "view",
             "evidence.auditlog": "view",
             "documents.ndaversion": "view",
+            "documents.ndaapproval": "view",
             "subscriptions.publicationnotices": "view",
         },
-        "extra": {"compliance.preview_draft", "compliance.approve_publication"},
+        "extra": {"compliance.preview_draft", "compliance.approve_publication", "documents.approve_ndaversion"},
     },
     "Request handler": {
         "models": {
@@ -105,6 +107,7 @@ ROLE_TABLE: dict[str, dict[str, Any]] = {
             "evidence.chainschema": "view",
             "evidence.purgerecord": "view",
             "documents.ndaversion": "view",
+            "documents.ndaapproval": "view",
             "documents.ndaacceptance": "view",
             "documents.documentgrant": "view",
             "documents.documentdownload": "view",

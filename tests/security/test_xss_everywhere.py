@@ -25,13 +25,12 @@ from compliance.services import content_save, publication_publish_initial
 from core import tokens
 from core.history import system_actor
 from core.intake import new_submission_token
-from documents import services as document_services
 from requests_app import services as request_services
 from requests_app.mail import VERIFY
 from requests_app.models import OutboxMail, Ticket, VerificationToken
 from requests_app.selectors import ticket_status_token
 from subscriptions.models import Subscriber
-from tests.factories import DocumentFactory, publish_draft, save
+from tests.factories import DocumentFactory, offer_nda, publish_draft, save
 from tests.pdfs import pdf as pdf_bytes
 
 pytestmark = pytest.mark.django_db
@@ -236,7 +235,7 @@ def test_objection_values_are_escaped_everywhere(handler_client, objection_url):
 
 def test_document_request_values_are_escaped_everywhere(handler_client, seeded, editor, make_staff):
     publication_publish_initial(actor=system_actor())
-    nda = document_services.nda_version_create(label="2026-06", text="Keep it confidential.", actor=editor)
+    nda = offer_nda(label="2026-06", text="Keep it confidential.", editor=editor)
     DocumentFactory.create(
         actor=editor, slug="soc2-report", title="SOC 2 report", visibility="gated", content=pdf_bytes("soc2")
     )
