@@ -419,6 +419,14 @@ def checkpoint_covering(seq: int) -> Checkpoint | None:
     return Checkpoint.objects.filter(tree_size__gte=seq).order_by("tree_size", "id").first()
 
 
+def checkpoint_for_row(*, model_label: str, row_pk: int) -> Checkpoint | None:
+    """The first checkpoint that holds the link of a chained row (e.g. `compliance.publication`
+    and a publication's pk): what the feed and subscriber notices quote. None when the row is
+    not chained or no checkpoint holds it yet. Two queries."""
+    seq = ChainLink.objects.filter(model_label=model_label, row_pk=row_pk).values_list("seq", flat=True).first()
+    return checkpoint_covering(seq) if seq is not None else None
+
+
 def signing_keys_public() -> list[dict[str, Any]]:
     """Every key that ever signed a checkpoint, oldest first, with its validity period:
     what trust.json and /evidence/keys publish. Times are UTC ISO 8601 or None."""

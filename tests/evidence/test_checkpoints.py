@@ -16,7 +16,7 @@ from evidence import tlog
 from evidence.checkpoints import checkpoint_if_grown, checkpoint_sign
 from evidence.checks import check_signing_key
 from evidence.models import ChainHead, ChainLink, Checkpoint, SigningKey, TreeNode
-from evidence.selectors import checkpoint_covering, checkpoint_latest, signing_keys_public
+from evidence.selectors import checkpoint_covering, checkpoint_for_row, checkpoint_latest, signing_keys_public
 from evidence.signing import SigningKeyRefused, current_signer
 from evidence.tlog_store import link_leaf_hash, tree_root, tree_size, tree_sync
 from evidence.verify import verify_chain
@@ -119,6 +119,8 @@ def test_a_publication_is_followed_by_a_checkpoint_that_covers_it(
     assert checkpoint is not None
     assert (checkpoint.reason, checkpoint.tree_size) == ("publication", ChainHead.objects.get().seq)
     assert checkpoint_latest() == checkpoint
+    assert checkpoint_for_row(model_label="compliance.publication", row_pk=publication.pk) == checkpoint
+    assert checkpoint_for_row(model_label="compliance.publication", row_pk=publication.pk + 1000) is None
 
 
 def test_the_periodic_job_signs_only_when_the_chain_grew(seeded, editor):

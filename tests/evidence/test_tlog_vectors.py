@@ -387,3 +387,20 @@ def test_a_file_of_notes_splits_into_notes():
     first, second = tlog.note_sign("one\n", signer), tlog.note_sign("two\n\nthree\n", signer)
     assert tlog.split_notes(first + "\n" + second + "\n") == [first, second]
     assert tlog.split_notes(first + "\n" + second) == [first, second]
+
+
+def test_the_module_imports_without_django():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, evidence.tlog; print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert out.stdout == "[]\n"
