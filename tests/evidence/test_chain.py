@@ -17,7 +17,12 @@ def test_chained_models_are_content_history_and_records_only():
     labels = set(chained_models())
     expected = {m.history.model._meta.label_lower for m in CONTENT_MODELS}
     # Nothing else (no ticket history, no personal data of requesters) is chained.
-    assert labels == expected | {"compliance.publication", "evidence.purgerecord", "accounts.staffsecurityevent"}
+    assert labels == expected | {
+        "compliance.publication",
+        "evidence.purgerecord",
+        "accounts.staffsecurityevent",
+        "documents.ndaapproval",
+    }
 
 
 def test_each_content_write_appends_one_link_in_sequence(seeded, editor):
@@ -49,7 +54,10 @@ def test_each_content_write_appends_one_link_in_sequence(seeded, editor):
         prev_hash=links[0].prev_hash,
         recorded_at=links[0].recorded_at,
         actor_id=editor.pk,
+        actor_username="edna",
+        format=2,
     )
+    assert (links[0].actor_username, links[0].format) == ("edna", 2)
     head = ChainHead.objects.get()
     assert (head.seq, head.hash) == (links[1].seq, links[1].link_hash)
 

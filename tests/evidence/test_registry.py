@@ -38,7 +38,12 @@ def test_records_resolve_their_declared_fields():
     assert (purge.time_attname, purge.user_attname, purge.action) == ("ran_at", None, "purged history")
     assert publishing_model() == publication
     records = [label for label, spec in chained.items() if not spec.is_history]
-    assert sorted(records) == ["accounts.staffsecurityevent", "compliance.publication", "evidence.purgerecord"]
+    assert sorted(records) == [
+        "accounts.staffsecurityevent",
+        "compliance.publication",
+        "documents.ndaapproval",
+        "evidence.purgerecord",
+    ]
 
 
 def test_a_spec_naming_a_missing_field_is_refused():

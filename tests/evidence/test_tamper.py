@@ -85,6 +85,8 @@ def test_rehashed_row_breaks_the_next_link(chain):
         prev_hash=link.prev_hash,
         recorded_at=link.recorded_at,
         actor_id=link.actor_id,
+        actor_username=link.actor_username,
+        format=link.format,
     )
     raw("UPDATE evidence_chainlink SET row_hash = %s, link_hash = %s WHERE seq = %s", [row_hash, link_hash, link.seq])
     broken = verify_chain().broken
@@ -233,6 +235,7 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
             *history_tables(),
             "accounts_staffsecurityevent",
             "compliance_publication",
+            "documents_ndaapproval",
             "evidence_chainlink",
             "evidence_chainschema",
             "evidence_checkpoint",
