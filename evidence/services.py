@@ -93,9 +93,8 @@ def append_link(
             format=link.format,
         )
         link.save(using=using, force_insert=True)
-        if models_from is None:
-            # The transparency log's tree grows with the chain, under the same lock.
-            tree_append(link, using=using)
+        # The transparency log's tree grows with the chain, under the same lock.
+        tree_append(link, using=using)
         head.seq, head.hash, head.recorded_at = link.seq, link.link_hash, recorded_at
         head.save(using=using, update_fields=["seq", "hash", "recorded_at"])
     return link

@@ -15,7 +15,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Q
 
 from . import tlog
-from .canonical import canonical_json
+from .canonical import canonical_json, link_fields
 from .models import HEAD_ID, ChainHead, ChainLink, TreeNode
 
 logger = logging.getLogger(__name__)
@@ -24,18 +24,21 @@ BATCH_SIZE = 2000
 
 
 def link_leaf_fields(link: Any) -> dict[str, Any]:
-    """The link's exported fields: what its leaf in the tree, its export and its proof show.
-
-    The one place that maps a link to its leaf; a new link field joins here.
-    """
+    """The link's exported fields: what its hash covers in its format (`link_fields`), and
+    the hash itself. What its leaf in the tree, its export and its proof show; the one
+    place that maps a link to its leaf."""
     return {
-        "seq": link.seq,
-        "model": link.model_label,
-        "row_pk": link.row_pk,
-        "row_hash": link.row_hash,
-        "prev_hash": link.prev_hash,
-        "recorded_at": link.recorded_at,
-        "actor_id": link.actor_id,
+        **link_fields(
+            seq=link.seq,
+            model_label=link.model_label,
+            row_pk=link.row_pk,
+            row_hash=link.row_hash,
+            prev_hash=link.prev_hash,
+            recorded_at=link.recorded_at,
+            actor_id=link.actor_id,
+            actor_username=link.actor_username,
+            format=link.format,
+        ),
         "link_hash": link.link_hash,
     }
 

@@ -302,10 +302,12 @@ def test_leaf_bytes_are_the_canonical_json_of_the_exported_link_fields(seeded):
     link = ChainLink.objects.get(seq=1)
     actor = "null" if link.actor_id is None else link.actor_id
     time = link.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert link.format == 2
     assert (
         link_leaf_bytes(link)
         == (
-            f'{{"actor_id":{actor},"link_hash":"{link.link_hash}","model":"{link.model_label}",'
+            f'{{"actor_id":{actor},"actor_username":"{link.actor_username}","format":2,'
+            f'"link_hash":"{link.link_hash}","model":"{link.model_label}",'
             f'"prev_hash":"{"0" * 64}","recorded_at":"{time}","row_hash":"{link.row_hash}",'
             f'"row_pk":{link.row_pk},"seq":1}}'
         ).encode()

@@ -59,6 +59,8 @@ def rechain_from(seq: int) -> None:
             prev_hash=prev_hash,
             recorded_at=link.recorded_at,
             actor_id=link.actor_id,
+            actor_username=link.actor_username,
+            format=link.format,
         )
         raw(
             "UPDATE evidence_chainlink SET row_hash = %s, prev_hash = %s, link_hash = %s WHERE seq = %s",

@@ -62,6 +62,8 @@ def test_an_inclusion_proof_verifies_against_the_signed_checkpoint(signed, clien
         "prev_hash": link.prev_hash,
         "recorded_at": link.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "actor_id": link.actor_id,
+        "actor_username": link.actor_username,
+        "format": 2,
         "link_hash": link.link_hash,
     }
     checkpoint, _ = tlog.checkpoint_open(body["checkpoint"], [VERIFIER])
