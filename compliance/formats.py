@@ -125,11 +125,13 @@ def trust_document(
     summary: str,
     chain_head: ChainHead | None,
     schema_url: str,
+    evidence_log: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The body of trust.json: the published snapshot, unchanged, wrapped with
     what identifies the publication. The snapshot stays in its own key so a
-    reader can compare or hash exactly what was published."""
-    return {
+    reader can compare or hash exactly what was published. `evidence_log`:
+    where the signed checkpoints are and the keys that sign them."""
+    document = {
         "$schema": schema_url,
         "version": version,
         "effective_at": rfc3339(effective_at),
@@ -137,6 +139,9 @@ def trust_document(
         "chain_head": chain_head,
         "snapshot": snapshot,
     }
+    if evidence_log is not None:
+        document["evidence_log"] = evidence_log
+    return document
 
 
 def dump_json(document: Any) -> str:

@@ -22,4 +22,13 @@ it is not an event, because a link must commit or roll back with its row.
 
 Reading back: `evidence.selectors.chain_head()` is what the public footer,
 trust.json, the audit log and exports show; apps above import it directly.
+
+The chain is also a transparency log: its links are the leaves of an RFC 6962
+Merkle tree (`evidence.tlog_store`), whose state is signed as C2SP checkpoints
+(`evidence.checkpoints`) with a key outside the database (`evidence.signing`).
+`evidence.tlog` holds the tree, proofs and signed notes in plain Python, for
+verifiers that run without Django. Apps above read the published checkpoints
+through `evidence.selectors` (`checkpoint_latest`, `checkpoint_covering`,
+`signing_keys_public`). This package's `__init__` imports nothing, so
+`evidence.tlog` can be imported without Django installed.
 """

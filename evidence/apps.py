@@ -29,7 +29,7 @@ class EvidenceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers
+        from . import checks, receivers  # noqa: F401  (checks registers the system checks)
 
         receivers.connect()
         post_migrate.connect(refresh_guards, sender=self, dispatch_uid="evidence.refresh_guards")

@@ -11,9 +11,12 @@ sequence number, and it records the newest sequence and hash so that a cut
 tail shows.
 """
 
+from datetime import datetime
+
 from django.db import models
 
 from .canonical import GENESIS_HASH
+from .enums import CheckpointReason
 from .registry import ChainSpec
 
 HEAD_ID = 1
@@ -136,3 +139,86 @@ class PurgeRecord(models.Model):
     def __str__(self) -> str:
         what = f"{self.reference}: {self.reason}" if self.reference else self.reason
         return f"Purge at {self.ran_at:%Y-%m-%d %H:%M} ({what})"
+
+
+class TreeNode(models.Model):
+    """A perfect subtree of the transparency log's Merkle tree (see `evidence.tlog`).
+
+    Leaf `index` at level 0 is link `index + 1`; the node (level, index) covers
+    links `index * 2**level + 1` .. `(index + 1) * 2**level`. Written with each
+    link, under the head lock, so the tree always has as many leaves as the
+    chain has links; a proof reads O(log n) of these rows.
+    """
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.CharField(max_length=64, help_text="SHA-256 of the subtree, hex.")
+
+    class Meta:
+        verbose_name = "tree node"
+        default_permissions = ("view",)
+        constraints = [models.UniqueConstraint(fields=["level", "index"], name="treenode_level_index")]
+
+    def __str__(self) -> str:
+        return f"({self.level}, {self.index})"
+
+
+class SigningKey(models.Model):
+    """Every key that ever signed a checkpoint, with the period it was in use.
+
+    A key is recorded when it first signs (`valid_from`); when another key
+    signs for the first time, the keys in use until then get `valid_until`.
+    A compromised key gets `revoked_from`: checkpoints it signed from then on
+    are not trusted, those before still are.
+    """
+
+    key_hash = models.CharField(max_length=8, help_text="The 4-byte key id of the signed-note format, hex.")
+    name = models.CharField(max_length=200)
+    vkey = models.CharField("verifier key", max_length=300, unique=True)
+    valid_from = models.DateTimeField(help_text="Time of the first checkpoint it signed.")
+    valid_until = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the first checkpoint signed by the key that replaced it."
+    )
+    revoked_from = models.DateTimeField(
+        null=True, blank=True, help_text="Checkpoints it signed from this time on are not trusted."
+    )
+    revoked_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "signing key"
+        ordering = ["valid_from", "id"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.name}+{self.key_hash}"
+
+    def trusted_at(self, moment: datetime) -> bool:
+        """Whether a checkpoint signed at `moment` by this key counts."""
+        if moment < self.valid_from or (self.valid_until is not None and moment > self.valid_until):
+            return False
+        return self.revoked_from is None or moment < self.revoked_from
+
+
+class Checkpoint(models.Model):
+    """A signed checkpoint of the transparency log: a C2SP tlog-checkpoint note."""
+
+    tree_size = models.BigIntegerField(help_text="Number of links (leaves) it covers.")
+    root_hash = models.CharField(max_length=64, help_text="Merkle tree root at that size, hex.")
+    signed_at = models.DateTimeField(help_text="The signed time (whole seconds, in the note's time line).")
+    key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="checkpoints")
+    note = models.TextField(help_text="The signed note exactly as published.")
+    reason = models.CharField(max_length=20, choices=CheckpointReason.choices)
+
+    class Meta:
+        verbose_name = "checkpoint"
+        ordering = ["-tree_size", "-id"]
+        default_permissions = ("view",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reason__in=CheckpointReason.values), name="checkpoint_reason_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["tree_size", "id"], name="checkpoint_size")]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.tree_size} ({self.signed_at:%Y-%m-%d %H:%M:%S}, {self.reason})"

@@ -10,12 +10,14 @@ history rows from its own post_save. A receiver cannot be forgotten by the
 next service; a missed call would leave a row the verifier reports.
 """
 
+from functools import partial
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models.signals import post_save, pre_delete, pre_save
 from simple_history.signals import post_create_historical_record
 
+from .checkpoints import checkpoint_after_publication
 from .registry import chained_models
 from .services import chain_append, chain_lock
 
@@ -39,7 +41,11 @@ def on_record_saved(
 ) -> None:
     # Records are insert-only: only their creation is chained.
     if created and not raw:
-        chain_append(instance=instance, using=using or "default")
+        alias = using or "default"
+        chain_append(instance=instance, using=alias)
+        if chained_models()[sender._meta.label_lower].publishes:
+            # Outsiders get a signed checkpoint covering each publication once it commits.
+            transaction.on_commit(partial(checkpoint_after_publication, using=alias), using=alias)
 
 
 def before_chained_write(

@@ -20,7 +20,7 @@ from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
 
 from .canonical import GENESIS_HASH, plain, utc_iso
-from .models import HEAD_ID, ChainHead, ChainLink
+from .models import HEAD_ID, ChainHead, ChainLink, Checkpoint, SigningKey
 from .registry import Chained, chained_models, publishing_model
 
 PAGE_SIZE = 50
@@ -402,3 +402,46 @@ def _fill_record(entry: AuditEntry, chained: Chained, row: Any) -> None:
         entry.publication = PublicationRef(
             pk=row.pk, seq=entry.seq, version=version, effective_at=getattr(row, "effective_at", None)
         )
+
+
+# --- The transparency log: checkpoints and signing keys, as published -------------------
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    """The newest signed checkpoint (the largest tree), or None before the first."""
+    return Checkpoint.objects.order_by("-tree_size", "-id").first()
+
+
+def checkpoint_at_size(size: int) -> Checkpoint | None:
+    """The first checkpoint signed for exactly this tree size, if any."""
+    return Checkpoint.objects.filter(tree_size=size).order_by("id").first()
+
+
+def checkpoint_covering(seq: int) -> Checkpoint | None:
+    """The first checkpoint whose tree holds link `seq` (for a publication: the one signed for it)."""
+    return Checkpoint.objects.filter(tree_size__gte=seq).order_by("tree_size", "id").first()
+
+
+def checkpoint_for_row(*, model_label: str, row_pk: int) -> Checkpoint | None:
+    """The first checkpoint that holds the link of a chained row (e.g. `compliance.publication`
+    and a publication's pk): what the feed and subscriber notices quote. None when the row is
+    not chained or no checkpoint holds it yet. Two queries."""
+    seq = ChainLink.objects.filter(model_label=model_label, row_pk=row_pk).values_list("seq", flat=True).first()
+    return checkpoint_covering(seq) if seq is not None else None
+
+
+def signing_keys_public() -> list[dict[str, Any]]:
+    """Every key that ever signed a checkpoint, oldest first, with its validity period:
+    what trust.json and /evidence/keys publish. Times are UTC ISO 8601 or None."""
+    return [
+        {
+            "name": key.name,
+            "key_hash": key.key_hash,
+            "verifier_key": key.vkey,
+            "valid_from": utc_iso(key.valid_from),
+            "valid_until": utc_iso(key.valid_until) if key.valid_until else None,
+            "revoked_from": utc_iso(key.revoked_from) if key.revoked_from else None,
+            "revoked_reason": key.revoked_reason or None,
+        }
+        for key in SigningKey.objects.order_by("valid_from", "id")
+    ]

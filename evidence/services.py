@@ -9,6 +9,7 @@ from django.utils import timezone
 from .canonical import LINK_FORMAT, link_digest, row_digest
 from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema
 from .registry import chained_models, read_rows
+from .tlog_store import tree_append
 
 
 def _locked_head(head_model: Any, using: str) -> Any:
@@ -92,6 +93,8 @@ def append_link(
             format=link.format,
         )
         link.save(using=using, force_insert=True)
+        # The transparency log's tree grows with the chain, under the same lock.
+        tree_append(link, using=using)
         head.seq, head.hash, head.recorded_at = link.seq, link.link_hash, recorded_at
         head.save(using=using, update_fields=["seq", "hash", "recorded_at"])
     return link

@@ -3,21 +3,25 @@
 Walks every link in sequence order, in batches, and checks that sequence
 numbers have no gap, each link names the previous link's hash, each link's
 own hash is right, the chained row still exists and hashes to what was
-recorded, and the head row records the last link. Then looks for rows in the
-chained tables that no link covers (written around the chain), and, when
-asked, that a head seen earlier is still part of the chain.
+recorded, and the head row records the last link. Then, when asked, that a
+head seen earlier is still part of the chain; that the transparency log's
+signed checkpoints and stored tree agree with the links (`evidence.tlog_verify`);
+and looks for rows in the chained tables that no link covers (written around
+the chain).
 """
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db.models import Model
 
 from .canonical import GENESIS_HASH, link_digest, row_digest
 from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema
 from .registry import chained_models, read_rows
+from .tlog_verify import KeyRing, TreeCheck, log_problem, notes_to_check, sizes_named
 
 BATCH_SIZE = 2000
 
@@ -37,6 +41,11 @@ class VerifyResult:
     head_seq: int
     head_hash: str
     broken: Broken | None
+    # The transparency log: the recomputed tree root and how many signed checkpoints verified.
+    tree_root: bytes = b""
+    checkpoints: int = 0
+    # Leaves of the stored tree (less than `links` until an upgraded install syncs its tree).
+    tree_size: int = 0
 
     @property
     def ok(self) -> bool:
@@ -59,6 +68,7 @@ def parse_head(text: str) -> tuple[int, str]:
 def _walk(
     expect: tuple[int, str] | None,
     progress: Callable[[int], None] | None,
+    on_link: Callable[[ChainLink], None] | None = None,
 ) -> tuple[int, str, Broken | None, str | None]:
     """Returns (last seq, last hash, first break, hash at the expected seq)."""
     registry = chained_models()
@@ -139,6 +149,8 @@ def _walk(
                 )
             if expect is not None and link.seq == expect[0]:
                 seen_expected = link.link_hash
+            if on_link is not None:
+                on_link(link)
             prev_hash = link.link_hash
             expected_seq += 1
         after = links[-1].seq
@@ -160,17 +172,35 @@ def verify_chain(
     *,
     expect_head: tuple[int, str] | None = None,
     progress: Callable[[int], None] | None = None,
+    checkpoint_files: Sequence[Path] = (),
+    trusted_keys: Sequence[str] | None = None,
 ) -> VerifyResult:
-    """Check the whole chain; the result names the first broken link, if any.
+    """Check the whole chain and the transparency log over it; the result names
+    the first broken link or the first checkpoint that does not hold, if any.
 
-    `progress`, if given, is called with the last sequence number checked after each batch.
+    `progress`, if given, is called with the last sequence number checked after
+    each batch. `checkpoint_files` are more files of checkpoints to check (one
+    an outsider kept); `trusted_keys` (verifier key strings) replace the
+    recorded signing keys as the keys checkpoints must be signed with.
     """
-    last_seq, last_hash, broken, seen_expected = _walk(expect_head, progress)
+    notes = notes_to_check(checkpoint_files)
+    keys = KeyRing.load(trusted_keys)
+    tree = TreeCheck(sizes=sizes_named(notes))
+    last_seq, last_hash, broken, seen_expected = _walk(expect_head, progress, tree.add)
     head = ChainHead.objects.filter(pk=HEAD_ID).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    verified = 0
 
     def result(problem: Broken | None) -> VerifyResult:
-        return VerifyResult(links=last_seq, head_seq=head_seq, head_hash=head_hash, broken=problem)
+        return VerifyResult(
+            links=last_seq,
+            head_seq=head_seq,
+            head_hash=head_hash,
+            broken=problem,
+            tree_root=tree.root(),
+            checkpoints=verified,
+            tree_size=tree.stored_size,
+        )
 
     if broken is not None:
         return result(broken)
@@ -192,4 +222,8 @@ def verify_chain(
             return result(Broken(seq, "its hash differs from the expected head's hash"))
         if seq == 0 and expected_hash != GENESIS_HASH:
             return result(Broken(0, "the expected head is not the genesis hash"))
+    # A signed checkpoint is the stronger witness of a cut or rewrite, so it speaks first.
+    problem, verified = log_problem(notes, tree, last_seq, keys)
+    if problem is not None:
+        return result(Broken(*problem))
     return result(_unchained_row())

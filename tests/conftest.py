@@ -112,6 +112,23 @@ def _private_files_in_tmp(settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
 
 
+# The fixed evidence signing key of the test suite (never used anywhere else), so
+# signed checkpoints are the same on every run; and a second one for rotation tests.
+TEST_SIGNING_KEY = "PRIVATE+KEY+trust.test/evidence+7b1d380b+AfQ1ViAZ8f5amCkeI1NHWAWQepWFMphtNBgl7lVgh5DJ"
+TEST_VERIFIER_KEY = "trust.test/evidence+7b1d380b+AaKsbee1NTp08pMqHMTMU7dRyq07rQvk16fyhiwgkpV7"
+NEXT_SIGNING_KEY = "PRIVATE+KEY+trust.test/evidence+794b2fee+AUDCDaVEGHJMIaSHizmz68xQJth/RhVxugRmrUdLtj2s"
+NEXT_VERIFIER_KEY = "trust.test/evidence+794b2fee+AdPv+QicS/mY2lvIqTsiR/93YJ/bDEDE2LX/CXj3C61K"
+
+
+@pytest.fixture(autouse=True)
+def _evidence_signing(settings, tmp_path):
+    """Checkpoints are signed with the fixed test key and appended to a file of the test, never var/."""
+    settings.EVIDENCE_SIGNING_KEY = TEST_SIGNING_KEY
+    settings.EVIDENCE_LOG_ORIGIN = "trust.test/evidence"
+    settings.EVIDENCE_CHECKPOINT_FILE = tmp_path / "evidence-checkpoints.txt"
+    settings.EVIDENCE_SIGNING_KEY_FILE = tmp_path / "evidence-signing.key"
+
+
 @pytest.fixture
 def ratelimit_wait(monkeypatch) -> Callable[[str, str, str], int]:
     """Stops django-ratelimit's clock; returns how many seconds the window of a

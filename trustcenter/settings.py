@@ -193,6 +193,23 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # The actor recorded for writes made by management commands and jobs.
 SYSTEM_ACTOR_USERNAME = env.str("SYSTEM_ACTOR_USERNAME", default="system")
 
+# Evidence transparency log (docs/auditing.md). Checkpoints of the chain's Merkle
+# tree are signed with this Ed25519 key, as printed by `manage.py evidence_keygen`
+# (PRIVATE+KEY+<name>+<key id>+<key>). Required in production; in development an
+# unset key is generated once and kept in EVIDENCE_SIGNING_KEY_FILE.
+EVIDENCE_SIGNING_KEY = env.str("EVIDENCE_SIGNING_KEY", default="")
+if PRODUCTION and not EVIDENCE_SIGNING_KEY:
+    raise ImproperlyConfigured(
+        "EVIDENCE_SIGNING_KEY must be set in production: create one with `manage.py evidence_keygen`."
+    )
+EVIDENCE_SIGNING_KEY_FILE = VAR_DIR / "evidence-signing.key"
+# The log's name, the first line of every checkpoint (a schema-less URL).
+EVIDENCE_LOG_ORIGIN = env.str("EVIDENCE_LOG_ORIGIN", default=f"{SITE_URL.split('://', 1)[-1]}/evidence")
+# Every checkpoint is also appended to this file, outside the database.
+EVIDENCE_CHECKPOINT_FILE = env.path("EVIDENCE_CHECKPOINT_FILE", default=str(VAR_DIR / "evidence-checkpoints.txt"))
+# A periodic checkpoint is signed this often when anything was chained since the last one.
+EVIDENCE_CHECKPOINT_INTERVAL_SECONDS = env.int("EVIDENCE_CHECKPOINT_INTERVAL_SECONDS", default=3600)
+
 # Background work (Django Tasks API, database backend): run `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 

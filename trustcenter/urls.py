@@ -24,5 +24,6 @@ urlpatterns = [
     path("requests/", include("requests_app.urls")),
     path("subscribe/", include("subscriptions.urls")),
     path("documents/", include("documents.urls")),
+    path("evidence/", include("evidence.urls")),
     path("", include("compliance.urls")),
 ]

@@ -21,7 +21,7 @@ from django.utils.http import http_date, quote_etag
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core.text import single_line
-from evidence.selectors import chain_head
+from evidence.selectors import chain_head, signing_keys_public
 
 from .. import formats
 from ..models import Publication
@@ -196,6 +196,10 @@ def _trust_json_response(request: HttpRequest, publication: Publication, *, publ
         summary=publication.summary,
         chain_head=head.as_json(),
         schema_url=schema_url,
+        evidence_log={
+            "checkpoint_url": _site(reverse("evidence:checkpoint")),
+            "signing_keys": signing_keys_public(),
+        },
     )
     # No Last-Modified: the chain head can move between publications, and a
     # reader revalidating by date alone would keep a stale head.

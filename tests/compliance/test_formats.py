@@ -484,6 +484,27 @@ def test_trust_json_carries_the_chain_head(client, live):
     assert list(validator().iter_errors(document)) == []
 
 
+def test_trust_json_lists_the_evidence_signing_keys_with_their_periods(client, live, settings):
+    from datetime import UTC, datetime
+
+    from evidence.checkpoints import checkpoint_sign
+    from tests.conftest import NEXT_SIGNING_KEY, NEXT_VERIFIER_KEY, TEST_VERIFIER_KEY
+
+    document = client.get("/trust.json").json()
+    assert document["evidence_log"] == {"checkpoint_url": f"{SITE}/evidence/checkpoint", "signing_keys": []}
+    checkpoint_sign(reason="manual", now=datetime(2026, 6, 1, 12, tzinfo=UTC))
+    settings.EVIDENCE_SIGNING_KEY = NEXT_SIGNING_KEY
+    checkpoint_sign(reason="manual", now=datetime(2026, 7, 1, 12, tzinfo=UTC))
+    document = client.get("/trust.json").json()
+    assert [
+        (key["verifier_key"], key["valid_from"], key["valid_until"]) for key in document["evidence_log"]["signing_keys"]
+    ] == [
+        (TEST_VERIFIER_KEY, "2026-06-01T12:00:00.000000Z", "2026-07-01T12:00:00.000000Z"),
+        (NEXT_VERIFIER_KEY, "2026-07-01T12:00:00.000000Z", None),
+    ]
+    assert list(validator().iter_errors(document)) == []
+
+
 def test_trust_json_is_readable_cross_origin(client, live):
     response = client.get("/trust.json", HTTP_ORIGIN="https://elsewhere.example")
     assert response["Access-Control-Allow-Origin"] == "*"
@@ -602,5 +623,5 @@ def test_query_count_does_not_grow_with_publications(client, seeded, url):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         counts.append(len(queries))
-    # trust.json also reads the evidence chain head: one more query, still flat.
-    assert counts == ([2, 2] if url == "/trust.json" else [1, 1])
+    # trust.json also reads the evidence chain head and the signing keys: two more queries, still flat.
+    assert counts == ([3, 3] if url == "/trust.json" else [1, 1])

@@ -12,7 +12,7 @@ from core.models import PeriodicJobSlot
 from core.schedule import RAN, SKIPPED, PeriodicJob, declared_jobs, periodic_job_run, schedule_ensure
 from documents import periodic
 
-JOBS = ["documents.grants", "requests.housekeeping"]
+JOBS = ["documents.grants", "evidence.checkpoint", "requests.housekeeping"]
 WORKER = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
 
 
@@ -70,6 +70,7 @@ def test_a_slot_runs_once_and_queues_the_next(db, clock, settings):
     assert waiting() == [
         ["documents.grants", slot.isoformat()],  # the run this test made by hand, in the worker's stead
         ["documents.grants", row.next_run_at.isoformat()],
+        ["evidence.checkpoint", slot.isoformat()],
         ["requests.housekeeping", slot.isoformat()],
     ]
 
@@ -85,6 +86,7 @@ def test_a_run_before_its_slot_waits_for_it(db, clock):
 
 def test_a_missed_slot_is_caught_up_once_not_once_per_interval(db, clock, settings, worker):
     settings.HOUSEKEEPING_INTERVAL_SECONDS = 300
+    settings.EVIDENCE_CHECKPOINT_INTERVAL_SECONDS = 300
     schedule_ensure()
     slot = clock.now
     clock.advance(days=1)  # no worker for a day: 288 slots missed
@@ -94,10 +96,9 @@ def test_a_missed_slot_is_caught_up_once_not_once_per_interval(db, clock, settin
 
     assert runs(RAN) == [[name, slot.isoformat()] for name in JOBS]
     assert runs(SKIPPED) == [[name, slot.isoformat()] for name in JOBS]  # the duplicates
-    assert (
-        list(PeriodicJobSlot.objects.values_list("last_run_at", "next_run_at"))
-        == [(clock.now, clock.now + timedelta(seconds=300))] * 2
-    )
+    assert list(PeriodicJobSlot.objects.values_list("last_run_at", "next_run_at")) == [
+        (clock.now, clock.now + timedelta(seconds=300))
+    ] * len(JOBS)
     assert waiting() == [[name, (clock.now + timedelta(seconds=300)).isoformat()] for name in JOBS]
 
 
@@ -138,7 +139,12 @@ def test_two_workers_at_once_run_a_slot_once():
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == [RAN, SKIPPED]
-    assert [args[0] for args in waiting()] == ["documents.grants", "documents.grants", "requests.housekeeping"]
+    assert [args[0] for args in waiting()] == [
+        "documents.grants",
+        "documents.grants",
+        "evidence.checkpoint",
+        "requests.housekeeping",
+    ]
     # the first queued (the slot run here by hand) and one next run, not two
 
 

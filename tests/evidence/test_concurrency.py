@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from compliance.models import Certification, Control
@@ -17,6 +18,7 @@ from evidence.db import allow_history_purge
 from evidence.models import ChainHead, ChainLink
 from evidence.verify import verify_chain
 from tests import db_roles
+from tests.evidence.helpers import verify_ok_output
 from tests.factories import SEED_DATA
 
 # serialized_rollback: restore what migrations created (roles, the chain head), for the tests that follow.
@@ -66,7 +68,7 @@ def run_verify(*args: str) -> subprocess.CompletedProcess:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "DATABASE_URL": url},
+        env={**os.environ, "DATABASE_URL": url, "EVIDENCE_CHECKPOINT_FILE": str(settings.EVIDENCE_CHECKPOINT_FILE)},
         timeout=120,
     )
 
@@ -75,7 +77,7 @@ def test_verify_chain_exit_status_on_the_command_line():
     seed_load(data=SEED_DATA, actor=system_actor())
     head = ChainHead.objects.get()
     ok = run_verify("--expect-head", f"{head.seq}:{head.hash}")
-    assert (ok.returncode, ok.stdout) == (0, f"Chain OK: {head.seq} links, head {head.seq}:{head.hash}\n")
+    assert (ok.returncode, ok.stdout) == (0, verify_ok_output())
     with db_roles.dba() as dba, dba.transaction():
         dba.execute("SET LOCAL session_replication_role = replica")
         dba.execute("DELETE FROM evidence_chainlink WHERE seq = 7")

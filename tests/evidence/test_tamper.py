@@ -30,6 +30,12 @@ def raw(sql: str, params=None) -> None:
         conn.execute(sql, params)
 
 
+def cut_tree_raw(size: int) -> None:
+    """Forget the transparency log's tree beyond its first `size` leaves, triggers off."""
+    for level in range(size.bit_length() + 8):
+        raw("DELETE FROM evidence_treenode WHERE level = %s AND index >= %s", [level, size >> level])
+
+
 @pytest.fixture
 def chain(seeded, editor):
     cert = Certification.objects.get(slug="soc2-type-1")
@@ -187,6 +193,12 @@ def test_cut_tail_with_rewound_head_leaves_rows_outside_the_chain(chain):
     raw("DELETE FROM evidence_chainlink WHERE seq > %s", [kept.seq])
     raw("UPDATE evidence_chainhead SET seq = %s, hash = %s", [kept.seq, kept.link_hash])
     assert verify_fails("BROKEN") == (
+        f"Chain BROKEN at link {kept.seq + 1}: the stored tree has {chain[-1].seq} leaves but the chain "
+        f"{kept.seq} links: tail cut"
+    )
+    # Cutting the transparency log's tree as well still leaves the rows.
+    cut_tree_raw(kept.seq)
+    assert verify_fails("BROKEN") == (
         f"Chain BROKEN: compliance.historicalcertification row {chain[-2].row_pk} "
         "is not in the chain (inserted around it, out of sequence)"
     )
@@ -198,7 +210,8 @@ def test_cut_tail_with_rewound_head_and_rows_is_found_by_an_expected_head(chain)
     raw("DELETE FROM evidence_chainlink WHERE seq > %s", [kept.seq])
     raw("DELETE FROM compliance_historicalcertification WHERE history_id IN (%s, %s)", [chain[-2].row_pk, last.row_pk])
     raw("UPDATE evidence_chainhead SET seq = %s, hash = %s", [kept.seq, kept.link_hash])
-    call_command("verify_chain")  # consistent on its own...
+    cut_tree_raw(kept.seq)
+    call_command("verify_chain")  # consistent on its own (without a signed checkpoint)...
     assert verify_fails("BROKEN", "--expect-head", f"{last.seq}:{last.link_hash}") == (
         f"Chain BROKEN at link {kept.seq + 1}: the chain ends at {kept.seq}, before the expected head {last.seq}: tail cut"
     )
@@ -248,7 +261,9 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
             "documents_ndaapproval",
             "evidence_chainlink",
             "evidence_chainschema",
+            "evidence_checkpoint",
             "evidence_purgerecord",
+            "evidence_treenode",
             "requests_app_historicalticket",
         ]
     )  # not chained (personal data), but append-only too

@@ -14,6 +14,7 @@ from django.test import Client
 
 from core.ratelimits import EMAIL_GROUP, IP_GROUP, window_seconds
 from requests_app.models import OutboxMail, Ticket
+from tests.conftest import TEST_SIGNING_KEY
 
 from .helpers import DPA_ANSWERS, DSR_ANSWERS, fresh_rate_limits, post_form  # noqa: F401
 
@@ -158,6 +159,7 @@ def test_ratelimit_cache_checks_are_silenced_in_development_only():
         "TRUSTCENTER_ENV": "production",
         "SECRET_KEY": "p" * 30 + "q" * 30 + "rstuvw",
         "ALLOWED_HOSTS": "trust.example.com",
+        "EVIDENCE_SIGNING_KEY": TEST_SIGNING_KEY,
     }
     # Production on locmem: django-ratelimit's error stays loud.
     assert _silenced_checks(**production, CACHE_URL="locmemcache://") == []

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_SIGNING_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "trust.example.com"
 
@@ -28,6 +30,8 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "STATIC_ROOT": str(tmp_path / "static"),
         "PRIVATE_MEDIA_ROOT": str(tmp_path / "private"),
+        "EVIDENCE_SIGNING_KEY": TEST_SIGNING_KEY,
+        "EVIDENCE_CHECKPOINT_FILE": str(tmp_path / "evidence-checkpoints.txt"),
         # Production shares its cache between processes (rate limits); nothing
         # here connects to it.
         "CACHE_URL": "redis://127.0.0.1:6379/15" if importlib.util.find_spec("redis") else None,
@@ -73,6 +77,25 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, key):
     result = run(["manage.py", "check"], env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set to a random value of at least 50 characters in production." in result.stderr
+
+
+def test_production_refuses_to_start_without_an_evidence_signing_key(tmp_path):
+    env = production_env(tmp_path)
+    env.pop("EVIDENCE_SIGNING_KEY")
+    result = run(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert (
+        "EVIDENCE_SIGNING_KEY must be set in production: create one with `manage.py evidence_keygen`." in result.stderr
+    )
+
+
+def test_production_refuses_a_malformed_evidence_signing_key(tmp_path):
+    result = run(["manage.py", "check", "--deploy"], production_env(tmp_path, EVIDENCE_SIGNING_KEY="PRIVATE+KEY+x"))
+    assert result.returncode != 0
+    assert (
+        "(evidence.E002) EVIDENCE_SIGNING_KEY is not a valid signing key: a key string has the form name+keyid+key."
+        in result.stderr
+    )
 
 
 @pytest.mark.parametrize("value", ["true", "1", "on"])

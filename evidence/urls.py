@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "evidence"
+
+urlpatterns = [
+    path("checkpoint", views.checkpoint, name="checkpoint"),
+    path("proof/inclusion/<int:seq>", views.inclusion, name="inclusion-proof"),
+    path("proof/consistency", views.consistency, name="consistency-proof"),
+    path("keys", views.keys, name="keys"),
+]
