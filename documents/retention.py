@@ -7,18 +7,27 @@ after the grant ended (expired or revoked; without a grant, after the request
 was closed) both are blanked. The rows, their times, the NDA version and the
 file hashes stay as evidence, so counts of acceptances and downloads do not
 change. Requests on legal hold are skipped, as in the ticket purge.
+
+Both kinds of row are chained with salted commitments to IP and user agent
+(`evidence.personal`): the purge rewrites them through
+`evidence.db.allow_history_purge` (a chained PurgeRecord) and deletes their
+salts, so the chain still verifies.
 """
 
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from evidence.db import allow_history_purge
+from evidence.personal import personal_data_forget
 
 from .models import DocumentDownload, NdaAcceptance
 
 HAS_CLIENT_DATA = Q(ip__isnull=False) | ~Q(user_agent="")
+PURGE_RECORD_REASON = "retention purge of document access logs: {downloads} downloads, {acceptances} NDA acceptances"
 
 
 def document_logs_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
@@ -27,17 +36,28 @@ def document_logs_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=settings.DOCUMENT_LOG_RETENTION_DAYS)
     with transaction.atomic():
-        # Neither model keeps history: a plain UPDATE leaves no copy behind.
+        # Neither model keeps history: an UPDATE leaves no copy behind.
         downloads = DocumentDownload.objects.filter(
             HAS_CLIENT_DATA,
             Q(grant__revoked_at__lte=cutoff) | Q(grant__expires_at__lte=cutoff),
             grant__ticket__legal_hold=False,
-        ).update(ip=None, user_agent="")
+        )
         acceptances = NdaAcceptance.objects.filter(
             HAS_CLIENT_DATA,
             Q(ticket__document_grant__revoked_at__lte=cutoff)
             | Q(ticket__document_grant__expires_at__lte=cutoff)
             | Q(ticket__document_grant__isnull=True, ticket__closed_at__lte=cutoff),
             ticket__legal_hold=False,
-        ).update(ip=None, user_agent="")
-    return {"acceptances": acceptances, "downloads": downloads}
+        )
+        # Fixed lists: the filters match nothing once the rows are blanked.
+        download_rows = DocumentDownload.objects.filter(pk__in=list(downloads.values_list("pk", flat=True)))
+        acceptance_rows = NdaAcceptance.objects.filter(pk__in=list(acceptances.values_list("pk", flat=True)))
+        counts = {"acceptances": acceptance_rows.count(), "downloads": download_rows.count()}
+        if not any(counts.values()):
+            return counts
+        with connection.cursor() as cursor:
+            allow_history_purge(cursor, reason=PURGE_RECORD_REASON.format(**counts))
+        for rows in (download_rows, acceptance_rows):
+            personal_data_forget(rows)
+            rows.update(ip=None, user_agent="")
+    return counts

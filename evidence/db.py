@@ -19,7 +19,7 @@ PURGE_SETTING = "trustcenter.purge"
 TRIGGER_NAME = "evidence_append_only"
 HEAD_TRIGGER_NAME = "evidence_head_forward_only"
 # The ledger's own tables; the chained tables of every app come from their declarations.
-LEDGER_TABLES = ("evidence_chainlink", "evidence_chainschema")
+LEDGER_TABLES = ("evidence_chainlink", "evidence_chainschema", "evidence_personalcommitment")
 
 APPEND_ONLY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION evidence_refuse_rewrite() RETURNS trigger AS $$

@@ -6,8 +6,9 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.utils import timezone
 
-from .canonical import link_digest, row_digest
+from .canonical import hashed_row_digest, link_digest
 from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema
+from .personal import personal_commit
 from .registry import chained_models, read_rows
 
 
@@ -43,18 +44,20 @@ def append_link(
     using: str,
     models_from: Any = None,
     at: datetime | None = None,
+    commitments: dict[str, str] | None = None,
 ) -> Any:
     """Append one link for a stored row whose fields are given. The building
     block of `chain_append`, also used by the migration that chains rows
     written before the ledger existed (with its historical models, and `at`
-    the row's own time, so that date filters find old changes on their day)."""
+    the row's own time, so that date filters find old changes on their day).
+    `commitments` stand in for the personal fields' values (evidence.personal)."""
     head_model = models_from.get_model("evidence", "ChainHead") if models_from else ChainHead
     schema_model = models_from.get_model("evidence", "ChainSchema") if models_from else ChainSchema
     link_model = models_from.get_model("evidence", "ChainLink") if models_from else ChainLink
     with transaction.atomic(using=using):
         head = _locked_head(head_model, using)
         schema, _ = schema_model.objects.using(using).get_or_create(model_label=label, fields=",".join(attnames))
-        row_hash = row_digest({name: fields[name] for name in attnames})
+        row_hash = hashed_row_digest(fields, attnames, commitments)
         # Clocks of several app servers may disagree; times on the chain never go back.
         recorded_at = at or timezone.now()
         if head.recorded_at is not None and head.recorded_at > recorded_at:
@@ -89,11 +92,13 @@ def chain_append(*, instance: models.Model, using: str = DEFAULT_DB_ALIAS) -> Ch
 
     Runs inside the caller's transaction, so the row and its link commit or
     roll back together. Side effects: one ChainLink (and a ChainSchema the
-    first time a table shape is seen); the head moves to the new link.
+    first time a table shape is seen); the head moves to the new link; for a
+    model with personal fields, their salts and commitments (evidence.personal).
     """
     chained = chained_models()[type(instance)._meta.label_lower]
     # Hash what the database stored, not the Python object: the verifier reads it back.
     fields = read_rows(chained.model, [instance.pk], using)[instance.pk]
+    commitments = personal_commit(chained=chained, row_pk=instance.pk, row=fields, using=using)
     return append_link(
         label=chained.label,
         row_pk=instance.pk,
@@ -101,4 +106,5 @@ def chain_append(*, instance: models.Model, using: str = DEFAULT_DB_ALIAS) -> Ch
         attnames=chained.attnames,
         user_attname=chained.user_attname,
         using=using,
+        commitments=commitments,
     )

@@ -9,6 +9,11 @@ what ran, when and how many rows (counts only: no ticket, no requester). What st
 the evidence: the ticket row with its reference, kind, dates and status, the
 events (with requester-written text blanked), the mails' subjects and dates,
 and the attachments' hashes.
+
+Every one of those rows is chained with salted commitments to its personal
+fields (`evidence.personal`); the purge deletes the salts of the ticket's
+rows with the data, so the chain still verifies and keeps no way to confirm
+what the values were.
 """
 
 import datetime as dt
@@ -24,10 +29,11 @@ from core.enums import MailStatus
 from core.history import stamp_history, system_actor
 from core.storage import private_storage
 from evidence.db import allow_history_purge
+from evidence.personal import personal_data_forget
 
 from .enums import TicketEventKind, TicketStatus
 from .events import RetentionDue, retention_due
-from .models import Ticket, TicketAttachment, TicketEvent, ticket_history_rewrite
+from .models import Ticket, TicketAttachment, TicketEvent, TicketNote, ticket_history_rewrite
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +111,13 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
                 attachment.save(update_fields=["file", "original_name", "purged_at"])
                 transaction.on_commit(partial(private_storage().delete, name))
                 counts["attachments"] += 1
+            TicketAttachment.history.filter(ticket_id=ticket.pk).exclude(original_name="").update(original_name="")
             counts["replies"] += (
                 TicketEvent.objects.filter(ticket=ticket, kind=TicketEventKind.REQUESTER_REPLY)
                 .exclude(message="")
                 .update(message="")
             )
+            _salts_forget(ticket)
             TicketEvent.objects.create(
                 ticket=ticket,
                 actor=actor,
@@ -120,6 +128,15 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
             counts["tickets"] += 1
         logger.info("Ticket id=%s %s: requester data purged", ticket.pk, ticket.reference)
     return counts
+
+
+def _salts_forget(ticket: Ticket) -> None:
+    """The salts of the personal fields of every chained row of `ticket`:
+    its versions, events, notes and attachment versions."""
+    personal_data_forget(Ticket.history.filter(id=ticket.pk))
+    personal_data_forget(TicketEvent.objects.filter(ticket=ticket))
+    personal_data_forget(TicketNote.objects.filter(ticket=ticket))
+    personal_data_forget(TicketAttachment.history.filter(ticket_id=ticket.pk))
 
 
 def retention_purge_all(*, now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
