@@ -38,6 +38,7 @@ def test_auditor_role_has_exactly_view_permissions():
             "evidence.view_chainschema",
             "evidence.view_purgerecord",
             "documents.view_ndaversion",
+            "documents.view_ndaapproval",
             "documents.view_ndaacceptance",
             "documents.view_documentgrant",
             "documents.view_documentdownload",
