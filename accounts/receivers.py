@@ -15,7 +15,7 @@ simple-history's request middleware), else none (a command or a shell).
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.utils import timezone
@@ -39,7 +39,7 @@ def _request_user() -> Any:
     return user if user is not None and user.is_authenticated else None
 
 
-def _record(*, kind: str, subject: Any, detail: str = "", username: str | None = None) -> None:
+def _record(*, kind: str, subject: Any, detail: str = "") -> None:
     actor = _request_user()
     StaffSecurityEvent.objects.create(
         created_at=timezone.now(),
@@ -47,7 +47,7 @@ def _record(*, kind: str, subject: Any, detail: str = "", username: str | None =
         actor=actor,
         actor_username=actor.get_username() if actor is not None else "",
         subject_user_id=subject.pk,
-        subject_username=username if username is not None else subject.get_username(),
+        subject_username=subject.get_username(),
         detail=detail[:300],
     )
 
@@ -120,37 +120,29 @@ def _membership_changed(
             _record(kind=kind, subject=instance, detail=describe(item))
 
 
+def _group_name(group: Group) -> str:
+    return group.name
+
+
 def _permission_name(permission: Permission) -> str:
     return f"{permission.content_type.app_label}.{permission.codename}"
 
 
-def _groups_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: Any, **kw: Any) -> None:
-    _membership_changed(
-        instance=instance,
-        action=action,
-        reverse=reverse,
-        model=model,
-        pk_set=pk_set,
-        accessor="groups",
-        added=StaffSecurityEventKind.GROUP_ADDED,
-        removed=StaffSecurityEventKind.GROUP_REMOVED,
-        describe=lambda group: group.name,
-    )
-
-
-def _permissions_changed(
-    sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: Any, **kw: Any
+def _memberships_changed(
+    sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: Any, **kwargs: Any
 ) -> None:
+    # From the user's side `model` is the group or permission; from theirs, `instance` is.
+    groups = issubclass(type(instance) if reverse else model, Group)
     _membership_changed(
         instance=instance,
         action=action,
         reverse=reverse,
         model=model,
         pk_set=pk_set,
-        accessor="user_permissions",
-        added=StaffSecurityEventKind.PERMISSION_ADDED,
-        removed=StaffSecurityEventKind.PERMISSION_REMOVED,
-        describe=_permission_name,
+        accessor="groups" if groups else "user_permissions",
+        added=StaffSecurityEventKind.GROUP_ADDED if groups else StaffSecurityEventKind.PERMISSION_ADDED,
+        removed=StaffSecurityEventKind.GROUP_REMOVED if groups else StaffSecurityEventKind.PERMISSION_REMOVED,
+        describe=_group_name if groups else _permission_name,
     )
 
 
@@ -158,7 +150,7 @@ def connect() -> None:
     User = get_user_model()
     pre_save.connect(_before_user_saved, sender=User, dispatch_uid=f"{DISPATCH_UID}.before")
     post_save.connect(_after_user_saved, sender=User, dispatch_uid=f"{DISPATCH_UID}.after")
-    m2m_changed.connect(_groups_changed, sender=User.groups.through, dispatch_uid=f"{DISPATCH_UID}.groups")
+    m2m_changed.connect(_memberships_changed, sender=User.groups.through, dispatch_uid=f"{DISPATCH_UID}.groups")
     m2m_changed.connect(
-        _permissions_changed, sender=User.user_permissions.through, dispatch_uid=f"{DISPATCH_UID}.permissions"
+        _memberships_changed, sender=User.user_permissions.through, dispatch_uid=f"{DISPATCH_UID}.permissions"
     )
