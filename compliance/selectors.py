@@ -1,13 +1,14 @@
 """Reads of publications shared by the public views, the admin and services."""
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db.models import Model
 from django.utils import timezone
 
-from core.dates import end_of_day
+from core.dates import end_of_day, local_zone
 
 from .diff import Change, snapshot_diff
 from .models import CONTENT_MODELS, Publication
@@ -43,6 +44,51 @@ def scheduled_publications(now: datetime | None = None) -> list[Publication]:
     """Versions approved for a future moment, soonest first."""
     now = now if now is not None else timezone.now()
     return list(Publication.objects.filter(effective_at__gt=now).order_by("effective_at", "version"))
+
+
+# "2026-06-01" (a day) or "2026-06-01T14:30", "…T14:30:05", "…T14:30:05.123456",
+# each with an optional "Z" or "+02:00"; without a zone, the site's time zone.
+_DAY = r"\d{4}-\d{2}-\d{2}"
+_MOMENT_RE = re.compile(
+    rf"^(?P<day>{_DAY})(?:T\d{{2}}:\d{{2}}(?::\d{{2}}(?:\.\d{{1,6}})?)?(?:Z|[+-]\d{{2}}:\d{{2}})?)?$"
+)
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """A moment of the page's past, as a reader named it."""
+
+    moment: datetime
+    day: date | None  # set when only a day was named: its end is meant
+
+
+def parse_as_of(text: str) -> AsOf:
+    """Read a day ("2026-06-01": the end of that day in the site's time zone)
+    or an ISO 8601 moment ("2026-06-01T14:30:00Z"; without a zone, the site's).
+    Raises ValueError for anything else."""
+    match = _MOMENT_RE.match(text)
+    if match is None:
+        raise ValueError(text)
+    if match.group(0) == match.group("day"):
+        day = date.fromisoformat(text)
+        return AsOf(moment=end_of_day(day), day=day)
+    moment = datetime.fromisoformat(text)
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=local_zone())
+    return AsOf(moment=moment, day=None)
+
+
+def as_of_slug(moment: datetime) -> str:
+    """The URL form of a moment that `parse_as_of` reads back exactly: UTC, with
+    microseconds only when there are any (a version's own moment in the changelog)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def publication_at(moment: datetime, now: datetime | None = None) -> Publication | None:
+    """The publication the live page showed at `moment` (never one whose time
+    has not come yet, when `moment` is later than now)."""
+    now = now if now is not None else timezone.now()
+    return live_publication(min(moment, now))
 
 
 def publication_as_of(day: date, now: datetime | None = None) -> Publication | None:

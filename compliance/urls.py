@@ -8,7 +8,9 @@ app_name = "compliance"
 urlpatterns = [
     path("", views.trust_page, name="page"),
     path("changelog/", views.changelog, name="changelog"),
-    path("as-of/<str:day>/", views.as_of, name="as_of"),
+    path("as-of/<str:moment>/", views.as_of, name="as_of"),
+    path("as-of/<str:moment>/security.txt", format_views.security_txt_as_of, name="security-txt-as-of"),
+    path("as-of/<str:moment>/trust.json", format_views.trust_json_as_of, name="trust-json-as-of"),
     path("preview/", views.preview, name="preview"),
     path("preview/request/<int:pk>/", views.preview_request, name="preview-request"),
     # Machine-readable formats of the live publication.

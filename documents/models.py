@@ -61,7 +61,7 @@ class NdaApproval(models.Model):
     chain_spec = ChainSpec(time_field="approved_at", user_field="approved_by", action="approved NDA text")
 
     nda_version = models.OneToOneField(NdaVersion, on_delete=models.PROTECT, related_name="approval")
-    text_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the text approved.")
+    text_sha256 = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the text approved.")
     summary = models.TextField(help_text="The editor's reason for the version, as approved.")
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -171,7 +171,10 @@ class TicketAdmin(WorkflowAdminMixin, SimpleHistoryAdmin):
                 )
             },
         ),
-        ("Verification", {"fields": ("verification_requested_at", "verified_at")}),
+        (
+            "Verification",
+            {"fields": ("verification_requested_at", "verified_at", "acting_for_another", "agent_checked_at")},
+        ),
         (
             "Timeline",
             {

@@ -62,6 +62,14 @@ class VerifyOtherwiseForm(WorkflowForm):
     )
 
 
+class AgentCheckForm(WorkflowForm):
+    method = _text(
+        label="How the agent's authority was checked",
+        help_text="For example: signed authorisation received and matched to the account holder; the account "
+        "holder confirmed by phone that they asked this person to act. Kept for the auditor; not sent to anyone.",
+    )
+
+
 class MessageForm(WorkflowForm):
     message = _text(label="Message", rows=6, help_text="Mailed to the requester and shown on their status page.")
 

@@ -21,7 +21,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from . import services
-from .admin_forms import ExtendForm, MessageForm, RecordedReasonForm, VerifyOtherwiseForm, WorkflowForm, move_form
+from .admin_forms import (
+    AgentCheckForm,
+    ExtendForm,
+    MessageForm,
+    RecordedReasonForm,
+    VerifyOtherwiseForm,
+    WorkflowForm,
+    move_form,
+)
 from .enums import CHANGE_TICKET, MOVE_BY_BUTTON, STATES, Move, TicketStatus
 from .models import Ticket
 from .services.common import expect_status
@@ -92,6 +100,17 @@ BEFORE_MOVES = (
         help="When you confirmed the requester's identity by other means, say how: it counts as verification "
         "(erasure, access and portability can then be fulfilled) and the auditor sees it. Unused links stop "
         "working; a ticket awaiting verification opens.",
+    ),
+    Button(
+        "agent_check",
+        "Record the agent's authority as checked",
+        AgentCheckForm,
+        run=lambda ticket, data, actor: services.ticket_agent_check(
+            ticket_id=ticket.pk, method=data["method"], actor=actor, expected_status=data["expected_status"]
+        ),
+        offered=lambda ticket, user: ticket.agent_review_pending,
+        help="This request was filed by someone acting for the person concerned. Check what authorises them "
+        "and say how you did; it cannot be fulfilled before. If their authority does not hold, reject the request.",
     ),
 )
 # ... and after them.

@@ -81,6 +81,7 @@ class TicketEventKind(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     VERIFICATION_REQUESTED = "verification_requested", "Verification requested"
     VERIFIED = "verified", "Identity verified"
+    AGENT_CHECKED = "agent_checked", "Agent's authority checked"
     STATUS_CHANGED = "status_changed", "Status changed"
     ASSIGNED = "assigned", "Assigned"
     EXTENDED = "extended", "Deadline extended"
@@ -122,6 +123,8 @@ class Move:
     takes_file: bool = False  # the countersigned document or the response, as a PDF
     file_required_for: frozenset[str] = frozenset()  # kinds refused without the file
     identity_required_for: frozenset[str] = frozenset()  # kinds refused until the requester's identity is confirmed
+    # Refused while the ticket was filed by someone acting for another person whose authority no handler checked.
+    agent_check_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,7 @@ STATES: dict[str, State] = {
                 takes_file=True,
                 file_required_for=DOCUMENT_KINDS,
                 identity_required_for=VERIFIED_TO_FULFIL_KINDS,
+                agent_check_required=True,
             ),
             _REJECT,
         ),

@@ -6,6 +6,7 @@ than a few kilobytes (see also `REQUEST_FORM_MAX_BODY`).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 
@@ -163,9 +164,30 @@ class BaaRequestForm(IntakeForm):
     field_order = ["legal_entity", "account_email", "requester_name", "requester_email", "entity_status"]
 
 
-class DataSubjectRequestForm(IntakeForm):
-    """A request under the GDPR; the right comes from the URL, not from the form."""
+FOR_MYSELF = "self"
+FOR_ANOTHER = "other"
+AGENT_AUTHORITY_MAX = 2000
 
+
+class DataSubjectRequestForm(IntakeForm):
+    """A request under the GDPR; the right comes from the URL, not from the form.
+
+    Someone may ask for another person (an authorised agent, a parent or
+    guardian, a legal representative): then the account address of the person
+    concerned is required, they confirm the request there and every answer
+    goes only there, and a handler checks what authorises the agent before the
+    request can be fulfilled (`ticket_agent_check`)."""
+
+    acting_for = forms.ChoiceField(
+        label="Who is this request for?",
+        choices=[
+            (FOR_MYSELF, "Me"),
+            (FOR_ANOTHER, "Someone else, who authorised me (as their agent, parent, guardian or legal representative)"),
+        ],
+        initial=FOR_MYSELF,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     requester_email = _email("Your email", help_text="We write to you at this address.")
     account_email = _email(
         "Account email, if different",
@@ -173,9 +195,19 @@ class DataSubjectRequestForm(IntakeForm):
         help_text="If your account uses another address, enter it: we confirm the request there, "
         "and send everything about it only there.",
     )
+    agent_authority = forms.CharField(
+        label="If for someone else: who you are to them, and what authorises you",
+        required=False,
+        max_length=AGENT_AUTHORITY_MAX,
+        help_text="For example: their signed authorisation, a power of attorney, or that you are the parent of a "
+        "child. We check it before we act, and the person concerned confirms the request from their own account "
+        f"address; our answer goes only to them. At most {AGENT_AUTHORITY_MAX} characters.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     details = forms.CharField(required=False)  # replaced per right in __init__
 
-    field_order = ["requester_email", "account_email", "details"]
+    field_order = ["acting_for", "requester_email", "account_email", "agent_authority", "details"]
+    control_fields = (*IntakeForm.control_fields, "acting_for")
 
     def __init__(self, *args, right: DataRight, **kwargs):
         super().__init__(*args, **kwargs)
@@ -184,10 +216,36 @@ class DataSubjectRequestForm(IntakeForm):
             right.details_label, required=right.details_required, help_text=right.details_help
         )
 
-    def ticket_data(self) -> dict[str, str]:
-        data = super().ticket_data()
-        if data.get("account_email") == data["requester_email"]:
-            data["account_email"] = ""
+    def acts_for_another(self) -> bool:
+        return self.cleaned_data.get("acting_for") == FOR_ANOTHER
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.acts_for_another():
+            account = (cleaned.get("account_email") or "").strip().lower()
+            if not account and "account_email" not in self.errors:
+                self.add_error(
+                    "account_email",
+                    "Enter the email address of the account of the person you act for: we confirm the request "
+                    "with them there, and answer only there.",
+                )
+            elif account and account == (cleaned.get("requester_email") or "").strip().lower():
+                self.add_error(
+                    "account_email",
+                    "This is your own address. Enter the address of the account of the person you act for.",
+                )
+            if not (cleaned.get("agent_authority") or "").strip() and "agent_authority" not in self.errors:
+                self.add_error("agent_authority", "Tell us who you are to them and what authorises you.")
+        return cleaned
+
+    def ticket_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().ticket_data()
+        if self.acts_for_another():
+            data["acting_for_another"] = True
+        else:
+            data.pop("agent_authority", None)
+            if data.get("account_email") == data["requester_email"]:
+                data["account_email"] = ""
         return data
 
 

@@ -108,6 +108,14 @@ class Ticket(models.Model):
 
     verification_requested_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    acting_for_another = models.BooleanField(
+        default=False,
+        help_text="Filed by someone acting for the person concerned (an authorised agent, parent, guardian or "
+        "representative); what they said authorises them is in the form answers.",
+    )
+    agent_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a handler recorded the agent's authority as checked."
+    )
 
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -211,6 +219,12 @@ class Ticket(models.Model):
         """A data-subject request still being worked whose requester's identity
         is not confirmed yet (by the link, or by staff another way)."""
         return self.is_data_subject_request and self.verified_at is None and self.status in ACTIVE_STATUSES
+
+    @property
+    def agent_review_pending(self) -> bool:
+        """Filed by someone acting for another person, still worked, and no
+        handler has recorded their authority as checked yet."""
+        return self.acting_for_another and self.agent_checked_at is None and self.status in ACTIVE_STATUSES
 
     @property
     def verification_address(self) -> str:

@@ -6,6 +6,8 @@ from django import template
 from django.template.context import Context
 from django.utils import timezone
 
+from ..selectors import as_of_slug
+
 register = template.Library()
 
 
@@ -31,6 +33,12 @@ def machine_datetime(value: datetime | str | None) -> str:
     if timezone.is_aware(value):
         value = timezone.localtime(value)  # the zone the visible text is in
     return value.isoformat(timespec="seconds")
+
+
+@register.filter(name="as_of_slug")
+def as_of_slug_filter(value: datetime) -> str:
+    """A moment as the as-of URLs take it, exactly (see `compliance.selectors.as_of_slug`)."""
+    return as_of_slug(value)
 
 
 @register.simple_tag

@@ -13,9 +13,8 @@ until either changes.
 """
 
 import hashlib
-import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache, wraps
 from typing import Any, cast
 
@@ -40,9 +39,12 @@ from evidence.selectors import Head, chain_head
 from ..diff import snapshot_diff
 from ..models import Publication, PublicationRequest
 from ..selectors import (
+    AsOf,
+    as_of_slug,
     draft_comparison,
     live_publication,
-    publication_as_of,
+    parse_as_of,
+    publication_at,
     publication_changelog,
 )
 
@@ -54,7 +56,6 @@ CHAIN_HEAD_SLOT = mark_safe("<!--audit-chain-head-->")
 # Rendered HTML is keyed by publication, so it never goes stale; the timeout
 # only bounds how long old versions (and as-of pages) occupy the cache.
 HTML_CACHE_SECONDS = 24 * 3600
-DAY_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @cache
@@ -182,32 +183,53 @@ def changelog(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _as_of_refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
-    return render(request, "compliance/as_of_error.html", {"message": message}, status=status)
+def as_of_gate(request: HttpRequest) -> HttpResponse | None:
+    """When past versions are staff-only (AS_OF_PUBLIC off), anyone else is sent
+    to the sign-in. The user (and so the session) is looked at only then."""
+    if not settings.AS_OF_PUBLIC and not admin.site.has_permission(request):
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    return None
+
+
+def as_of_resolve(text: str) -> tuple[AsOf, Publication] | tuple[str, int]:
+    """The moment `text` names and the publication the page showed then; or
+    (the refusal's message, its status) for a malformed, future or too early one."""
+    try:
+        wanted = parse_as_of(text)
+    except ValueError:
+        return (
+            f"“{text}” is not a date or a moment. Write it as year-month-day, for example 2026-06-01, "
+            "or as an ISO 8601 moment, for example 2026-06-01T14:30:00Z.",
+            400,
+        )
+    if wanted.day is not None and wanted.day > timezone.localdate():
+        return "That date is in the future: the page of that day is not known yet.", 404
+    if wanted.day is None and wanted.moment > timezone.now():
+        return "That moment is in the future: the page of that moment is not known yet.", 404
+    publication = publication_at(wanted.moment)
+    if publication is None:
+        when = (
+            dateformat.format(wanted.day, "j F Y")
+            if wanted.day is not None
+            else dateformat.format(timezone.localtime(wanted.moment), "j F Y, H:i:s T")
+        )
+        return f"The page was not yet published on {when}.", 404
+    return wanted, publication
 
 
 @require_safe
-def as_of(request: HttpRequest, day: str) -> HttpResponse:
-    """The public page exactly as it stood at the end of `day` (site time zone)."""
-    # The user (and so the session) is only looked at when the page is staff-only.
-    if not settings.AS_OF_PUBLIC and not admin.site.has_permission(request):
-        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-    try:
-        if not DAY_FORMAT.match(day):
-            raise ValueError(day)
-        wanted = date.fromisoformat(day)
-    except ValueError:
-        return _as_of_refusal(
-            request,
-            f"“{day}” is not a date. Write it as year-month-day, for example 2026-06-01.",
-            400,
-        )
-    if wanted > timezone.localdate():
-        return _as_of_refusal(request, "That date is in the future: the page of that day is not known yet.", 404)
-    publication = publication_as_of(wanted)
-    if publication is None:
-        return _as_of_refusal(request, f"The page was not yet published on {dateformat.format(wanted, 'j F Y')}.", 404)
-    banner = {"kind": "as_of", "day": wanted}
+def as_of(request: HttpRequest, moment: str) -> HttpResponse:
+    """The public page exactly as it stood at a moment, or at the end of a day
+    (site time zone)."""
+    refused = as_of_gate(request)
+    if refused is not None:
+        return refused
+    resolved = as_of_resolve(moment)
+    if isinstance(resolved[0], str):
+        return render(request, "compliance/as_of_error.html", {"message": resolved[0]}, status=resolved[1])
+    wanted, publication = resolved
+    banner = {"kind": "as_of", "day": wanted.day, "moment": wanted.moment}
+    key = wanted.day.isoformat() if wanted.day is not None else as_of_slug(wanted.moment)
     # The footer shows the head as it is now, labelled so: it is what a reader
     # of this page can check later, and it covers the version shown (chained
     # before it). The version's own link is in the audit log.
@@ -215,12 +237,12 @@ def as_of(request: HttpRequest, day: str) -> HttpResponse:
     return _cached_response(
         request,
         publication=publication,
-        kind=f"as-of:{wanted.isoformat()}",
+        kind=f"as-of:{key}",
         last_modified=publication.effective_at,
         public=settings.AS_OF_PUBLIC,
         build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication, banner=banner), request),
         head=head,
-        fill=_chain_head_filler(request, head, as_of_day=wanted),
+        fill=_chain_head_filler(request, head, as_of_day=wanted.day or timezone.localdate(wanted.moment)),
     )
 
 

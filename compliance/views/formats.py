@@ -7,6 +7,7 @@ as the page (`compliance.views`).
 """
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,11 +24,13 @@ from core.text import single_line
 from evidence.selectors import chain_head
 
 from .. import formats
+from ..models import Publication
 from ..selectors import (
     ChangelogEntry,
     live_publication,
     publication_changelog,
 )
+from . import as_of_gate, as_of_resolve
 
 # --- Machine-readable formats: security.txt, trust.json, Atom feed ----------
 #
@@ -65,9 +68,11 @@ def _respond(
     etag_prefix: str,
     last_modified: datetime | None = None,
     extra_headers: dict[str, str] | None = None,
+    public: bool = True,
 ) -> HttpResponse:
     """A cacheable response: ETag over the exact body, 304 when the reader
-    already holds it, and a short shared-cache lifetime like the page's."""
+    already holds it, and a short shared-cache lifetime like the page's
+    (private, revalidated each time, when `public` is off: staff-only pages)."""
     etag = quote_etag(formats.body_etag(etag_prefix, body))
     response = get_conditional_response(
         request,
@@ -77,7 +82,10 @@ def _respond(
     response.headers["ETag"] = etag
     if last_modified is not None:
         response.headers["Last-Modified"] = http_date(last_modified.timestamp())
-    patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
+    if public:
+        patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
+    else:
+        patch_cache_control(response, private=True, no_cache=True)
     for name, value in (extra_headers or {}).items():
         response.headers[name] = value
     return response
@@ -100,6 +108,36 @@ def security_txt(request: HttpRequest) -> HttpResponse:
     publication = live_publication()
     if publication is None:
         return _format_not_published(TEXT)
+    return _security_txt_response(request, publication)
+
+
+def _format_as_of(
+    request: HttpRequest,
+    moment: str,
+    content_type: str,
+    respond: Callable[..., HttpResponse],
+) -> HttpResponse:
+    """A format of the publication in effect at `moment` (`respond(request,
+    publication, public=...)`), behind the as-of gate; a refusal in the format's
+    own content type."""
+    refused = as_of_gate(request)
+    if refused is not None:
+        return refused
+    resolved = as_of_resolve(moment)
+    if isinstance(resolved[0], str):
+        message, status = resolved
+        body = json.dumps({"error": "as_of", "detail": message}) if content_type == JSON else message + "\n"
+        return HttpResponse(body, content_type=content_type, status=status)
+    return respond(request, resolved[1], public=settings.AS_OF_PUBLIC)
+
+
+@require_safe
+def security_txt_as_of(request: HttpRequest, moment: str) -> HttpResponse:
+    """`/as-of/<day or moment>/security.txt`: the file as the site served it then."""
+    return _format_as_of(request, moment, TEXT, _security_txt_response)
+
+
+def _security_txt_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
     try:
         body = formats.security_txt(
             publication.snapshot,
@@ -120,6 +158,7 @@ def security_txt(request: HttpRequest) -> HttpResponse:
         content_type=TEXT,
         etag_prefix=f"security-v{publication.version}",
         last_modified=publication.effective_at,
+        public=public,
     )
 
 
@@ -136,6 +175,18 @@ def trust_json(request: HttpRequest) -> HttpResponse:
     publication = live_publication()
     if publication is None:
         return _format_not_published(JSON, CORS_HEADERS)
+    return _trust_json_response(request, publication)
+
+
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def trust_json_as_of(request: HttpRequest, moment: str) -> HttpResponse:
+    """`/as-of/<day or moment>/trust.json`: the publication in effect then, as trust.json."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    return _format_as_of(request, moment, JSON, _trust_json_response)
+
+
+def _trust_json_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
     schema_url = _site(reverse("compliance:trust-schema"))
     head = chain_head()
     document = formats.trust_document(
@@ -154,6 +205,7 @@ def trust_json(request: HttpRequest) -> HttpResponse:
         content_type=JSON,
         etag_prefix=f"trust-v{publication.version}",
         extra_headers={**CORS_HEADERS, "Link": f'<{schema_url}>; rel="describedby"'},
+        public=public,
     )
 
 

@@ -56,7 +56,10 @@ class Migration(migrations.Migration):
             name="NdaApproval",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("text_sha256", models.CharField(help_text="SHA-256 of the text approved.", max_length=64)),
+                (
+                    "text_sha256",
+                    models.CharField(editable=False, help_text="SHA-256 of the text approved.", max_length=64),
+                ),
                 ("summary", models.TextField(help_text="The editor's reason for the version, as approved.")),
                 ("approved_at", models.DateTimeField()),
                 (

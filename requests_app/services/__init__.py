@@ -17,7 +17,13 @@ from ..retention import tickets_purge_personal_data
 from ..selectors import ticket_by_status_token, ticket_status_token
 from .common import MESSAGE_MAX_LENGTH, TicketConflict
 from .intake import SUBMIT_REASON, ticket_submit
-from .verification import ticket_resend_verification, ticket_verify, ticket_verify_otherwise, tickets_expire_unverified
+from .verification import (
+    ticket_agent_check,
+    ticket_resend_verification,
+    ticket_verify,
+    ticket_verify_otherwise,
+    tickets_expire_unverified,
+)
 from .workflow import (
     requester_reply,
     ticket_add_message,
@@ -37,6 +43,7 @@ __all__ = [
     "requester_reply",
     "ticket_add_message",
     "ticket_add_note",
+    "ticket_agent_check",
     "ticket_assign",
     "ticket_by_status_token",
     "ticket_extend",

@@ -39,7 +39,7 @@ def _allocate_reference(kind: str, received_at: dt.datetime) -> str:
     return f"{prefix}-{year}-{sequence.last_value:06d}"
 
 
-KNOWN_FIELDS = ("requester_name", "requester_email", "account_email", "legal_entity", "details")
+KNOWN_FIELDS = ("requester_name", "requester_email", "account_email", "legal_entity", "details", "acting_for_another")
 
 
 def _clean_submission(kind: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +56,13 @@ def _clean_submission(kind: str, data: dict[str, Any]) -> dict[str, Any]:
             data.get("legal_entity"), field="Legal entity", required=kind in DOCUMENT_KINDS, max_length=200
         ),
         "details": clean_text(data.get("details"), field="Details", required=False, max_length=10000, one_line=False),
+        # Someone asking for another person: only data-subject requests, and only with that person's account address.
+        "acting_for_another": data.get("acting_for_another") is True,
     }
+    if cleaned["acting_for_another"] and (kind not in DATA_SUBJECT_KINDS or not cleaned["account_email"]):
+        raise ValidationError(
+            "A request for another person needs the email address of their account.", code="account_email_required"
+        )
     form_data = {key: value for key, value in data.items() if key not in KNOWN_FIELDS}
     try:
         encoded = json.dumps(form_data, default=None)

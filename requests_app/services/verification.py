@@ -117,6 +117,36 @@ def ticket_verify_otherwise(*, ticket_id: int, method: str, actor: User, expecte
     return ticket
 
 
+def ticket_agent_check(*, ticket_id: int, method: str, actor: User, expected_status: str | None = None) -> Ticket:
+    """A handler checked the authority of someone acting for the person
+    concerned (a signed authorisation, a power of attorney, the person
+    confirming directly) and records how. Fulfilment needs it besides the
+    identity of the person concerned; answers still go only to that person's
+    account address, never to the agent.
+
+    Refusals: "method_required"; "agent_check_not_pending" (not filed for
+    another person, already checked, or no longer active); "ticket_changed".
+    Side effects: `agent_checked_at`; an internal "agent_checked" event with
+    the actor and the method; a history row with the method.
+    """
+    method = clean_message(method, code="method_required", what="how you checked the agent's authority")
+    with transaction.atomic():
+        ticket = lock(ticket_id)
+        expect_status(ticket, expected_status)
+        if not ticket.agent_review_pending:
+            raise ValidationError(
+                "This ticket has no agent's authority waiting to be checked.", code="agent_check_not_pending"
+            )
+        now = timezone.now()
+        how = f"agent's authority checked: {method}"
+        ticket.agent_checked_at = now
+        event_add(ticket, kind=TicketEventKind.AGENT_CHECKED, actor=actor, now=now, message=how, visible=False)
+        stamp_history(ticket, actor=actor, reason=how)
+        ticket.save()
+    logger.info("Ticket id=%s: agent's authority recorded as checked", ticket.pk)
+    return ticket
+
+
 def ticket_resend_verification(*, ticket_id: int, actor: User) -> VerificationToken:
     """Send a fresh verification link, in any active state while identity is
     unconfirmed; earlier unused links stop working, so only one is live.

@@ -48,6 +48,12 @@ def _check_move(ticket: Ticket, to_status: str, *, reason: str, attachment: Uplo
             "Resend the verification link, or record how you verified the identity another way.",
             code="verification_required",
         )
+    if move.agent_check_required and ticket.acting_for_another and ticket.agent_checked_at is None:
+        raise ValidationError(
+            "This request was filed by someone acting for another person, and nobody has recorded their "
+            "authority as checked; it cannot be fulfilled yet. Check it and record how, or reject the request.",
+            code="agent_check_required",
+        )
     if attachment is None and ticket.kind in move.file_required_for:
         raise ValidationError("Attach the countersigned document (PDF).", code="attachment_required")
     if attachment is not None and not move.takes_file:

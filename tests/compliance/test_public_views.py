@@ -6,7 +6,7 @@ import pytest
 from django.utils.http import http_date
 
 from compliance import services
-from compliance.models import Certification, Control
+from compliance.models import Certification, Control, Organization
 from core.history import system_actor
 from tests.factories import SubprocessorFactory, add_rows_per_section, publish_draft, save
 
@@ -244,12 +244,29 @@ def test_as_of_today_does_not_show_a_version_scheduled_later_today(clock, client
     assert "Fly.io" not in html
 
 
-@pytest.mark.parametrize("day", ["2026-13-01", "2026-02-30", "yesterday", "20260601", "2026-6-1"])
+@pytest.mark.parametrize(
+    "day",
+    [
+        "2026-13-01",
+        "2026-02-30",
+        "yesterday",
+        "20260601",
+        "2026-6-1",
+        "2026-06-01T25:00",
+        "2026-06-01T14:30:00+2",
+        "2026-06-01 14:30",
+        "2026-06-01T14:30:00.1234567Z",
+        "2026-W22-1",
+    ],
+)
 def test_as_of_a_malformed_date_is_a_clear_400(clock, client, published, day):
     response = client.get(f"/as-of/{day}/")
 
     assert response.status_code == 400
-    assert f"“{day}” is not a date. Write it as year-month-day, for example 2026-06-01." in response.content.decode()
+    assert (
+        f"“{day}” is not a date or a moment. Write it as year-month-day, for example 2026-06-01, "
+        "or as an ISO 8601 moment, for example 2026-06-01T14:30:00Z."
+    ) in response.content.decode()
 
 
 def test_as_of_a_future_date_or_before_the_first_publication_is_404(clock, client, published):
@@ -301,7 +318,17 @@ def test_changelog_lists_every_version_with_date_summary_and_changes(clock, clie
     assert "<li>Subprocessor added: Fly.io</li>" in v2
     assert '<p class="summary">Initial publication</p>' in v1
     assert "First publication of the page." in v1
-    assert '<a href="/as-of/2026-06-03/">The page as it stood at the end of 3 June 2026</a>' in v3
+    assert (
+        '<a href="/as-of/2026-06-03T15:00:00Z/">The page as version 3 showed it</a> · '
+        '<a href="/as-of/2026-06-03T15:00:00Z/security.txt">its security.txt</a> · '
+        '<a href="/as-of/2026-06-03T15:00:00Z/trust.json">its trust.json</a>'
+    ) in v3
+    assert '<a href="/as-of/2026-06-03T10:00:00Z/">The page as version 2 showed it</a>' in v2
+    # Each link shows its own version, although v2 and v3 took effect on the same day.
+    assert (
+        "(version 2, in effect since 3 June 2026, 10:00 UTC)"
+        in client.get("/as-of/2026-06-03T10:00:00Z/").content.decode()
+    )
 
 
 def test_changelog_leaves_out_versions_not_yet_in_effect(clock, client, published, editor, approver):
@@ -379,3 +406,85 @@ def test_the_live_query_can_use_an_index(published):
 
     assert "Index" in plan
     assert "Seq Scan" not in plan
+
+
+# --- as of a moment ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "version"),
+    [
+        ("2026-06-03T09:59:59.999999Z", 1),
+        ("2026-06-03T10:00:00Z", 2),
+        ("2026-06-03T14:59:59Z", 2),
+        ("2026-06-03T15:00:00Z", 3),
+        ("2026-06-03T15:00", 3),  # no zone: the site's (UTC here)
+        ("2026-06-03T16:59:59+02:00", 2),
+        ("2026-06-03T17:00:00+02:00", 3),
+        ("2026-06-03", 3),  # a day: its end
+    ],
+)
+def test_as_of_a_moment_shows_the_version_in_effect_then(clock, client, three_versions, moment, version):
+    clock.set(datetime(2026, 6, 4, 12, 0, tzinfo=UTC))
+
+    page = client.get(f"/as-of/{moment}/")
+    trust = client.get(f"/as-of/{moment}/trust.json")
+
+    assert page.status_code == 200
+    assert f"(version {version}, in effect since" in page.content.decode()
+    assert (trust.status_code, trust.json()["version"]) == (200, version)
+
+
+def test_as_of_a_moment_says_which_moment(clock, client, three_versions):
+    html = client.get("/as-of/2026-06-03T12:30:00Z/").content.decode()
+
+    assert (
+        'This is the page as it stood at <time datetime="2026-06-03T12:30:00+00:00">3 June 2026, 12:30:00 UTC</time>'
+        in html
+    )
+
+
+def test_security_txt_and_trust_json_of_the_past_are_the_bytes_served_then(clock, client, published, editor, approver):
+    served = {}
+    served[1] = client.get("/.well-known/security.txt").content
+    clock.set(datetime(2026, 6, 3, 10, 0, tzinfo=UTC))
+    organization = Organization.objects.get()
+    organization.security_email = "psirt@example.com"
+    save(organization, editor, "new security address")
+    v2 = publish_draft(requester=editor, approver=approver, summary="New security address")
+    served[2] = client.get("/.well-known/security.txt").content
+    trust_v2 = client.get("/trust.json").json()
+    clock.set(datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+
+    assert client.get("/as-of/2026-06-02/security.txt").content == served[1]
+    assert client.get(f"/as-of/{v2.effective_at:%Y-%m-%dT%H:%M:%S}Z/security.txt").content == served[2]
+    assert served[1] != served[2]
+    past = client.get("/as-of/2026-06-03T10:00:00Z/trust.json").json()
+    assert {k: v for k, v in past.items() if k != "chain_head"} == {
+        k: v for k, v in trust_v2.items() if k != "chain_head"
+    }
+
+
+def test_past_formats_refuse_clearly(clock, client, published):
+    malformed = client.get("/as-of/soon/security.txt")
+    future = client.get("/as-of/2026-06-01T09:00:01Z/trust.json")
+    before = client.get("/as-of/2026-05-31T23:00:00Z/security.txt")
+
+    assert (malformed.status_code, malformed["Content-Type"]) == (400, "text/plain; charset=utf-8")
+    assert malformed.content.decode().startswith("“soon” is not a date or a moment.")
+    assert (future.status_code, future.json()) == (
+        404,
+        {"error": "as_of", "detail": "That moment is in the future: the page of that moment is not known yet."},
+    )
+    assert (before.status_code, before.content.decode()) == (
+        404,
+        "The page was not yet published on 31 May 2026, 23:00:00 UTC.\n",
+    )
+
+
+def test_past_formats_follow_the_staff_only_setting(settings, clock, client, published):
+    settings.AS_OF_PUBLIC = False
+
+    for path in ("/as-of/2026-06-01/security.txt", "/as-of/2026-06-01/trust.json"):
+        response = client.get(path)
+        assert (response.status_code, response["Location"]) == (302, f"/admin/login/?next={path}")

@@ -49,7 +49,13 @@ def test_each_form_asks_only_what_its_kind_needs(client):
     ]
     for right in ("erasure", "access", "rectification", "portability", "restriction", "objection"):
         html = client.get(f"/requests/new/data-subject/{right}/").content.decode()
-        assert visible_inputs(html) == ["requester_email", "account_email", "details"], right
+        assert visible_inputs(html) == [
+            "acting_for",
+            "requester_email",
+            "account_email",
+            "agent_authority",
+            "details",
+        ], right
 
 
 def test_dpa_form_states_the_promise_and_limits_every_field(client):
