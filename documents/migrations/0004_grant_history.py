@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("compliance", "0006_publication_request_history"),
         ("documents", "0003_nda_second_person"),
-        ("requests_app", "0008_attachment_history"),
+        ("requests_app", "0009_attachment_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0007_outbox_moves_to_core"),
+        ("requests_app", "0008_ticket_acting_for_another"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
