@@ -2,10 +2,19 @@
 evidence chain, personal data as salted commitments (PostgreSQL: the
 tampering goes around the triggers)."""
 
-import pytest
-from django.db import transaction
+import importlib
+from contextlib import contextmanager
+from types import SimpleNamespace
 
+import pytest
+from django.apps import apps as django_apps
+from django.db import connection, transaction
+from django.db.models.signals import post_save
+from simple_history.signals import post_create_historical_record
+
+from evidence import receivers
 from evidence.models import ChainLink, PersonalCommitment, PersonalSalt
+from evidence.registry import chained_models
 from evidence.selectors import chain_head
 from evidence.verify import verify_chain
 from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
@@ -167,3 +176,42 @@ def test_after_the_retention_purge_the_chain_verifies_without_the_salts(worked):
     }
     assert not Ticket.history.filter(id=worked.pk).exclude(requester_email="").exists()
     assert set(TicketAttachment.history.filter(ticket_id=worked.pk).values_list("original_name", flat=True)) == {""}
+
+
+@contextmanager
+def unchained():
+    """Rows written as before this release: no receiver appends their links."""
+    disconnected = [post_create_historical_record.disconnect(dispatch_uid=receivers.DISPATCH_UID)]
+    for label, chained in chained_models().items():
+        if not chained.is_history:
+            uid = f"{receivers.DISPATCH_UID}.{label}"
+            disconnected.append(post_save.disconnect(sender=chained.model, dispatch_uid=uid))
+    assert all(disconnected)
+    try:
+        yield
+    finally:
+        receivers.connect()
+
+
+def test_the_upgrade_chains_records_written_before_with_their_commitments(handler):
+    with unchained():
+        ticket = closed_dpa(handler)
+        ticket_add_note(ticket_id=ticket.pk, body="Ann called about it", actor=handler)
+    unlinked = rows_of(ticket)
+    assert not unlinked & set(ChainLink.objects.values_list("model_label", "row_pk"))
+    assert "is not in the chain" in str(verify_chain().broken)
+
+    migration = importlib.import_module("evidence.migrations.0005_chain_existing_records")
+    migration.forwards(django_apps, SimpleNamespace(connection=connection))
+
+    assert unlinked <= set(ChainLink.objects.values_list("model_label", "row_pk"))
+    event = TicketEvent.objects.filter(ticket=ticket).earliest("id")
+    assert sorted(
+        PersonalSalt.objects.filter(model_label="requests_app.ticketevent", row_pk=event.pk).values_list(
+            "field", flat=True
+        )
+    ) == ["message"]
+    assert verify_chain().ok
+    # The personal values are checked from then on, as for records chained when written.
+    raw("UPDATE requests_app_ticketevent SET message = 'other' WHERE id = %s", [event.pk])
+    assert str(verify_chain().broken).endswith("personal field message was altered after it was chained")
