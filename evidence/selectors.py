@@ -375,14 +375,20 @@ def _fill_history(entry: AuditEntry, chained: Chained, row: Any, versions: dict[
     if row.history_type == "-":
         return
     previous = _previous_version(row, versions[(chained.label, entry.object_id)])
+    # Fields the history leaves out (secrets such as link token hashes) have no before or after.
+    kept = set(chained.attnames)
     for f in content_meta.concrete_fields:
-        if f.attname == object_pk:
+        if f.attname == object_pk or f.attname not in kept:
+            continue
+        if f.attname in chained.personal:
+            # Named on the first version only: whether a later one changed it
+            # would read the values, and would read differently once purged.
+            if previous is None:
+                entry.changes.append(FieldChange(f.attname, str(f.verbose_name), None, PERSONAL_DATA))
             continue
         after = _stored(getattr(row, f.attname))
         before = _stored(getattr(previous, f.attname)) if previous is not None else None
         if previous is None or before != after:
-            if f.attname in chained.personal:
-                before, after = (PERSONAL_DATA if previous is not None else None), PERSONAL_DATA
             entry.changes.append(FieldChange(f.attname, str(f.verbose_name), before, after))
 
 

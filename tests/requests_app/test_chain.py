@@ -3,6 +3,7 @@ evidence chain, personal data as salted commitments (PostgreSQL: the
 tampering goes around the triggers)."""
 
 import importlib
+import json
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -15,7 +16,7 @@ from simple_history.signals import post_create_historical_record
 from evidence import receivers
 from evidence.models import ChainLink, PersonalCommitment, PersonalSalt
 from evidence.registry import chained_models
-from evidence.selectors import chain_head
+from evidence.selectors import AuditFilters, audit_log_page, chain_head
 from evidence.verify import verify_chain
 from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
 from requests_app.models import Ticket, TicketAttachment, TicketEvent, TicketNote
@@ -215,3 +216,24 @@ def test_the_upgrade_chains_records_written_before_with_their_commitments(handle
     # The personal values are checked from then on, as for records chained when written.
     raw("UPDATE requests_app_ticketevent SET message = 'other' WHERE id = %s", [event.pk])
     assert str(verify_chain().broken).endswith("personal field message was altered after it was chained")
+
+
+def test_the_audit_log_shows_no_personal_value_and_reads_the_same_after_the_purge(worked):
+    def first_version_entry() -> dict:
+        version = Ticket.history.filter(id=worked.pk).earliest("history_date")
+        link = link_of("requests_app.historicalticket", version.pk)
+        return audit_log_page(filters=AuditFilters(), before=link.seq + 1, size=1).entries[0].as_export_row()
+
+    before = first_version_entry()
+    assert before["object"] == worked.reference
+    assert before["reason"] == "(personal data)"
+    assert {name: before["changes"][name]["after"] for name in ("requester_email", "requester_name", "form_data")} == {
+        "requester_email": "(personal data)",
+        "requester_name": "(personal data)",
+        "form_data": "(personal data)",
+    }
+    assert "Ann" not in json.dumps(before) and "example.org" not in json.dumps(before)
+
+    retention_purge_all(now=after_retention())
+
+    assert first_version_entry() == before
