@@ -333,6 +333,10 @@ class Publication(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # The names as they were at approval (a later rename changes neither); empty on
+    # versions from before they were kept, which show today's names.
+    requested_by_username = models.CharField(max_length=150, blank=True, editable=False, db_default="")
+    approved_by_username = models.CharField(max_length=150, blank=True, editable=False, db_default="")
     snapshot_taken_at = models.DateTimeField(
         default=timezone.now,
         help_text="When the draft was frozen into the snapshot: when publication was asked for (the request).",

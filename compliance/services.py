@@ -218,6 +218,8 @@ def _publication_create(
         summary=summary,
         requested_by=requested_by,
         approved_by=approved_by,
+        requested_by_username=requested_by.get_username(),
+        approved_by_username=approved_by.get_username(),
         snapshot_taken_at=snapshot_taken_at,
         approved_at=now,
         effective_at=effective_at,

@@ -1,4 +1,5 @@
-"""Rows every app shares: the mail outbox and the periodic job slots.
+"""Rows every app shares: the mail outbox, the daily count of public-form mail
+per mailbox, and the periodic job slots.
 
 A mail names what it is about (a ticket, a subscriber, …) through a generic
 relation, so the outbox knows no feature app; the app that owns the record
@@ -62,6 +63,29 @@ class OutboxMail(models.Model):
 
     def __str__(self) -> str:
         return f"Mail {self.pk} ({self.template}, {self.status})"
+
+
+class PublicMailCount(models.Model):
+    """How many mails public forms caused to one mailbox on one day (see
+    `core.outbox.public_mail_allowed`). The mailbox is kept only as a keyed
+    hash, so this table names no one; rows of past days are deleted by housekeeping."""
+
+    mailbox_hash = models.CharField(
+        max_length=64, help_text="HMAC-SHA256 of the normalised address (core.text.mail_identity)."
+    )
+    day = models.DateField(help_text="The local calendar day counted.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "mailbox_hash"]
+        verbose_name = "public mail count"
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox_hash", "day"], name="publicmailcount_one_per_mailbox_day"),
+        ]
+        indexes = [models.Index(fields=["day"], name="publicmailcount_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.count}"
 
 
 class PeriodicJobSlot(models.Model):

@@ -7,6 +7,12 @@ same transaction, so a mail is sent once even when several workers drain the
 outbox. A failed send is retried with exponential backoff; the
 `send_queued_mail` command (and housekeeping) drains what is due.
 
+Mail a public form causes (`from_public_form=True`: acknowledgments,
+verification and confirmation links, document access) counts against a daily
+cap per mailbox (`public_mail_allowed`); over it the row is written as
+`withheld` and never sent, so whoever fills in a victim's address in forms
+cannot flood that inbox, and the form's answer does not tell.
+
 Private links never reach the outbox in clear: the caller names them by
 placeholder (`link_placeholder`) and they are rebuilt from their stored hash
 when the mail is sent. Logs name mail ids and templates only, never
@@ -22,15 +28,17 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import models, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_tasks import task
 
 from . import tokens
 from .enums import MailStatus
-from .models import OutboxMail
-from .text import single_line
+from .models import OutboxMail, PublicMailCount
+from .text import mail_identity, single_line
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +67,37 @@ def link_placeholder(*, name: str, purpose: str, nonce: str, token_hash: str, ur
     return {f"[[{name}]]": {"purpose": purpose, "nonce": nonce, "hash": token_hash, "url": url}}
 
 
+_MAILBOX_SALT = "core.outbox.public-mail"
+
+
+def mailbox_hash(address: str) -> str:
+    """The keyed hash `PublicMailCount` stores for the mailbox `address` reaches."""
+    return salted_hmac(_MAILBOX_SALT, mail_identity(address), algorithm="sha256").hexdigest()
+
+
+def public_mail_allowed(address: str) -> bool:
+    """Count one public-form mail to the mailbox `address` reaches today; False
+    when the mailbox already had PUBLIC_MAIL_PER_ADDRESS_PER_DAY of them.
+
+    Side effects: creates or increments today's PublicMailCount row, in the
+    caller's transaction, so a rolled-back submission counts nothing. The
+    increment is one conditional UPDATE: concurrent callers wait on the row
+    lock and each sees the count the other left, so the cap holds exactly
+    across processes and app servers."""
+    key, day = mailbox_hash(address), timezone.localdate()
+    PublicMailCount.objects.get_or_create(mailbox_hash=key, day=day)
+    counted = PublicMailCount.objects.filter(
+        mailbox_hash=key, day=day, count__lt=settings.PUBLIC_MAIL_PER_ADDRESS_PER_DAY
+    ).update(count=F("count") + 1)
+    return counted == 1
+
+
+def public_mail_counts_purge(*, today: dt.date | None = None) -> int:
+    """Delete the counts of days before `today` (local); returns how many rows went."""
+    deleted, _ = PublicMailCount.objects.filter(day__lt=today or timezone.localdate()).delete()
+    return deleted
+
+
 def outbox_queue(
     *,
     template: str,
@@ -68,6 +107,7 @@ def outbox_queue(
     about: models.Model | None = None,
     headers: dict[str, str] | None = None,
     links: Links | None = None,
+    from_public_form: bool = False,
 ) -> OutboxMail:
     """Write one mail to the outbox. Side effects: an OutboxMail row; after
     commit, a `send_outbox_mail` task is enqueued for it.
@@ -75,9 +115,15 @@ def outbox_queue(
     `about` is the record the mail concerns (found again through its
     GenericRelation). `headers` are sent with the mail. `links` name private
     links by placeholder (see `link_placeholder`); the placeholders in the body
-    and headers are replaced by working links only when the mail is sent."""
+    and headers are replaced by working links only when the mail is sent.
+
+    `from_public_form`: an anonymous visitor caused this mail, to an address
+    they typed. It counts against the recipient's daily cap
+    (`public_mail_allowed`); over the cap the row is written `withheld` and no
+    task is enqueued."""
     now = timezone.now()
     ctx = {"site_url": settings.SITE_URL, **(context or {})}
+    withheld = from_public_form and not public_mail_allowed(to)
     mail = OutboxMail.objects.create(
         about_type=ContentType.objects.get_for_model(about) if about is not None else None,
         about_id=about.pk if about is not None else None,
@@ -89,10 +135,14 @@ def outbox_queue(
         body_html=render_to_string(f"emails/{template}.html", ctx),
         headers=headers or {},
         links=links or {},
+        status=MailStatus.WITHHELD if withheld else MailStatus.QUEUED,
         next_attempt_at=now,
         created_at=now,
     )
-    transaction.on_commit(partial(enqueue_send, mail.pk))
+    if withheld:
+        logger.info("Outbox mail id=%s (%s) withheld: its address reached the daily cap", mail.pk, mail.template)
+    else:
+        transaction.on_commit(partial(enqueue_send, mail.pk))
     return mail
 
 

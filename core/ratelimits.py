@@ -7,6 +7,12 @@ Counters live in the shared cache (`CACHE_URL`) through django-ratelimit, so eve
 app server sees the same counts. django-ratelimit hashes each key before it
 reaches the cache: no address is stored in clear there.
 
+Counters group what one sender controls: an IPv6 client by its /64 (the
+smallest prefix a network hands one subscriber, who can use any address in
+it), an IPv4 client by its address, and an email by the mailbox it reaches
+(`core.text.mail_identity`: case and plus-tags do not make another counter).
+`client_ip` itself keeps the full address, for the IP columns.
+
 A limit that refuses a request notes on it how long until its window frees;
 `trustcenter.middleware.RetryAfterMiddleware` sends that as `Retry-After`.
 """
@@ -18,6 +24,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
+
+from .text import mail_identity
 
 
 def _address(text: str) -> str:
@@ -92,8 +100,33 @@ def retry_after(request: HttpRequest) -> int | None:
     return getattr(request, _RETRY_AFTER_ATTR, None)
 
 
-def _ip_key(group: str, request: HttpRequest) -> str:
-    return client_ip(request)
+# The prefix one IPv6 subscriber holds; every address in it counts as one client.
+IPV6_GROUP_PREFIX = 64
+
+
+def address_group(address: str) -> str:
+    """What a rate limit counts `address` under: an IPv4 address as itself, an
+    IPv6 address as its /64 network ("2001:db8:1:2::/64"), an IPv4-mapped IPv6
+    address as the IPv4 address; "" for anything else."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/{IPV6_GROUP_PREFIX}", strict=False))
+    return str(ip)
+
+
+def ip_key(group: str, request: HttpRequest) -> str:
+    """A django-ratelimit key function: the client's address group (see `address_group`)."""
+    return address_group(client_ip(request))
+
+
+def email_key(email: str) -> Callable[[str, HttpRequest], str]:
+    """A django-ratelimit key function that counts under the mailbox `email` reaches."""
+    return _fixed_key(mail_identity(email))
 
 
 def _fixed_key(value: str) -> Callable[[str, HttpRequest], str]:
@@ -111,10 +144,11 @@ def submission_is_limited(request: HttpRequest, *, emails: list[str]) -> bool:
     Every counter is incremented even when an earlier one is already over, so a
     sender cannot probe one limit while staying under the other.
     """
-    limited = count_against(request, group=IP_GROUP, key=_ip_key, rate=settings.REQUEST_RATE_PER_IP)
-    for email in emails:
+    limited = count_against(request, group=IP_GROUP, key=ip_key, rate=settings.REQUEST_RATE_PER_IP)
+    # Two fields of one form holding variants of one mailbox count once.
+    for mailbox in dict.fromkeys(mail_identity(email) for email in emails):
         limited |= count_against(
-            request, group=EMAIL_GROUP, key=_fixed_key(email.lower()), rate=settings.REQUEST_RATE_PER_EMAIL
+            request, group=EMAIL_GROUP, key=email_key(mailbox), rate=settings.REQUEST_RATE_PER_EMAIL
         )
     return limited
 
@@ -122,4 +156,4 @@ def submission_is_limited(request: HttpRequest, *, emails: list[str]) -> bool:
 def reply_is_limited(request: HttpRequest) -> bool:
     """Count one reply from a status page against the client's address; True when over.
     Replies have their own counter so that answering staff does not use up intake."""
-    return count_against(request, group=REPLY_GROUP, key=_ip_key, rate=settings.REQUEST_RATE_PER_IP)
+    return count_against(request, group=REPLY_GROUP, key=ip_key, rate=settings.REQUEST_RATE_PER_IP)

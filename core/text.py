@@ -8,7 +8,8 @@ field, in every form and, on PostgreSQL, in a check constraint), and every
 writer of a line-based format passes values through `single_line` as well, so
 that a value stored before the rule existed cannot break out either.
 
-Addresses (`clean_email`) and upload names (`clean_filename`) are cleaned once, here.
+Addresses (`clean_email`) and upload names (`clean_filename`) are cleaned once, here;
+`mail_identity` names the mailbox an address reaches, for every counter keyed on one.
 """
 
 import re
@@ -92,6 +93,22 @@ def clean_email(value: Any, *, field: str = "Email", required: bool = True) -> s
     except ValidationError:
         raise ValidationError(f"{field} is not a valid address.", code="email_invalid") from None
     return text
+
+
+def mail_identity(address: str) -> str:
+    """The mailbox `address` reaches, as counters key it: lower-cased, without the
+    "+tag" of the local part ("Alice+x@Example.com" is "alice@example.com").
+
+    Mail servers deliver every plus-tag variant (and, in practice, every case)
+    to one inbox, so a limit that counted them apart could be walked around.
+    A local part that starts with "+" keeps it: there is nothing before it to
+    deliver to. Anything that is not an address is only stripped and lower-cased."""
+    text = str(address or "").strip().lower()
+    local, at, domain = text.rpartition("@")
+    if not at or not local:
+        return text
+    mailbox = local.split("+", 1)[0]
+    return f"{mailbox or local}@{domain}"
 
 
 def clean_filename(

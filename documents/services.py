@@ -115,7 +115,8 @@ def access_request_submit(
     A retried submission (same token) returns the ticket it made.
     Side effects, in one transaction: the ticket and its mails (`ticket_submit`);
     an NdaAcceptance (version, time, IP, user agent); on an approved domain the
-    ticket is fulfilled at once by the system actor, which grants access.
+    ticket is fulfilled at once by the system actor, which grants access. Every
+    mail to the requester counts against the daily cap of public-form mail.
     """
     listing = gated_listing(document_slug)
     document = Document.objects.filter(slug=document_slug).first() if listing is not None else None
@@ -158,12 +159,15 @@ def access_request_submit(
         )
         if created and ticket.status == TicketStatus.OPEN and is_auto_approved(email):
             actor = system_actor()
-            ticket_transition(
-                ticket_id=ticket.pk, to_status=TicketStatus.IN_PROGRESS, actor=actor, reason=AUTO_APPROVE_REASON
-            )
-            ticket = ticket_transition(
-                ticket_id=ticket.pk, to_status=TicketStatus.FULFILLED, actor=actor, reason=AUTO_APPROVE_REASON
-            )
+            # Every mail of this path is the visitor's doing: each counts against the daily cap.
+            for to_status in (TicketStatus.IN_PROGRESS, TicketStatus.FULFILLED):
+                ticket = ticket_transition(
+                    ticket_id=ticket.pk,
+                    to_status=to_status,
+                    actor=actor,
+                    reason=AUTO_APPROVE_REASON,
+                    from_public_form=True,
+                )
             # Granted here, in this transaction; `TicketFulfilled` then finds the grant made.
             document_grant_issue(ticket_id=ticket.pk, auto_approved=True)
     logger.info("Document access ticket id=%s submitted", ticket.pk)
@@ -238,6 +242,8 @@ def document_grant_issue(*, ticket_id: int, auto_approved: bool = False) -> Docu
                 token_hash=grant.token_hash,
                 url=grant_url_template(acceptance.document.slug),
             ),
+            # An auto-approved grant is mailed because a visitor asked, not a handler.
+            from_public_form=auto_approved,
         )
     logger.info("Document access ticket id=%s: access granted", ticket.pk)
     return grant

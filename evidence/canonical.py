@@ -21,6 +21,9 @@ from typing import Any
 from uuid import UUID
 
 GENESIS_HASH = "0" * 64
+# The link format new links are written in. 1: seq, model, row, hashes, time,
+# actor id. 2: also the actor's username at the time and the format itself.
+LINK_FORMAT = 2
 
 
 def utc_iso(value: datetime) -> str:
@@ -48,8 +51,10 @@ def plain(value: Any) -> Any:
     return value
 
 
-def canonical_json(data: dict[str, Any]) -> bytes:
-    return value_json(data)
+def canonical_json(data: Any) -> bytes:
+    return json.dumps(plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
 
 
 def sha256_hex(data: bytes) -> str:
@@ -60,16 +65,9 @@ def row_digest(fields: dict[str, Any]) -> str:
     return sha256_hex(canonical_json(fields))
 
 
-def value_json(value: Any) -> bytes:
-    """The canonical bytes of one field value (as in `canonical_json`)."""
-    return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
-        "utf-8"
-    )
-
-
 def commitment(salt: bytes, value: Any) -> str:
     """The salted commitment to a personal value: SHA-256(salt || value's canonical JSON)."""
-    return sha256_hex(salt + value_json(value))
+    return sha256_hex(salt + canonical_json(value))
 
 
 def hashed_fields(row: dict[str, Any], attnames: list[str], commitments: dict[str, str]) -> dict[str, Any]:
@@ -83,7 +81,15 @@ def hashed_row_digest(row: dict[str, Any], attnames: list[str], commitments: dic
     return row_digest(hashed_fields(row, attnames, commitments or {}))
 
 
-def link_digest(
+def link_digest(**fields: Any) -> str:
+    """The hash of a link (its fields as `link_fields` takes them). It covers
+    the previous link's hash, so changing any earlier link or row changes every
+    hash after it. Each format hashes the fields it had, so links written
+    before a format change still verify."""
+    return sha256_hex(canonical_json(link_fields(**fields)))
+
+
+def link_fields(
     *,
     seq: int,
     model_label: str,
@@ -92,19 +98,22 @@ def link_digest(
     prev_hash: str,
     recorded_at: datetime,
     actor_id: int | None,
-) -> str:
-    """The hash of a link covers the previous link's hash, so changing any
-    earlier link or row changes every hash after it."""
-    return sha256_hex(
-        canonical_json(
-            {
-                "seq": seq,
-                "model": model_label,
-                "row_pk": row_pk,
-                "row_hash": row_hash,
-                "prev_hash": prev_hash,
-                "recorded_at": recorded_at,
-                "actor_id": actor_id,
-            }
-        )
-    )
+    actor_username: str = "",
+    format: int = 1,
+) -> dict[str, Any]:
+    """What a link's hash covers, by its format (see `LINK_FORMAT`)."""
+    if format not in (1, 2):
+        raise ValueError(f"Unknown link format {format}.")
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "model": model_label,
+        "row_pk": row_pk,
+        "row_hash": row_hash,
+        "prev_hash": prev_hash,
+        "recorded_at": recorded_at,
+        "actor_id": actor_id,
+    }
+    if format >= 2:
+        fields["format"] = format
+        fields["actor_username"] = actor_username
+    return fields

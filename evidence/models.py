@@ -67,6 +67,16 @@ class ChainLink(models.Model):
         "date range maps to one contiguous range of sequence numbers."
     )
     actor_id = models.BigIntegerField(null=True, blank=True, help_text="User the chained row names.")
+    actor_username = models.CharField(
+        max_length=150,
+        blank=True,
+        db_default="",
+        help_text="That user's username when the link was written (format 2 on): renames do not rewrite history.",
+    )
+    format = models.PositiveSmallIntegerField(
+        db_default=1,
+        help_text="How the link's hash is computed: 1 (before usernames were frozen), 2 (covers actor_username).",
+    )
     row_hash = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64)
     link_hash = models.CharField(max_length=64)

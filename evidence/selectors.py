@@ -318,7 +318,8 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
             for row in by_pk.values():
                 versions_by_object[(label, getattr(row, object_pk))].append(row)
 
-    user_ids = {link.actor_id for link in links if link.actor_id is not None}
+    # Links of format 2 on carry the name at the time; older ones show today's.
+    user_ids = {link.actor_id for link in links if link.actor_id is not None and link.format < 2}
     usernames = (
         dict(get_user_model()._default_manager.filter(pk__in=user_ids).values_list("pk", "username"))
         if user_ids
@@ -344,7 +345,9 @@ def build_entries(links: list[ChainLink]) -> list[AuditEntry]:
                 else link.model_label
             ),
             change_type="recorded",
-            user=usernames.get(link.actor_id, "") if link.actor_id else "",
+            user=(link.actor_username if link.format >= 2 else usernames.get(link.actor_id, ""))
+            if link.actor_id
+            else "",
             publication=carrier(link.seq),
             row_hash=link.row_hash,
             prev_hash=link.prev_hash,

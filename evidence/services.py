@@ -1,12 +1,12 @@
 """Writes to the evidence ledger."""
 
-from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.utils import timezone
 
-from .canonical import hashed_row_digest, link_digest
+from .canonical import LINK_FORMAT, hashed_row_digest, link_digest
 from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema
 from .personal import personal_commit
 from .registry import chained_models, read_rows
@@ -34,6 +34,18 @@ def chain_lock(*, using: str = DEFAULT_DB_ALIAS) -> None:
         _locked_head(ChainHead, using)
 
 
+def _username(user_id: int, using: str) -> str:
+    """A user's username now ("" for an id no user has)."""
+    user_model = get_user_model()
+    name = (
+        user_model._default_manager.using(using)
+        .filter(pk=user_id)
+        .values_list(user_model.USERNAME_FIELD, flat=True)
+        .first()
+    )
+    return str(name or "")
+
+
 def append_link(
     *,
     label: str,
@@ -42,33 +54,32 @@ def append_link(
     attnames: list[str],
     user_attname: str | None,
     using: str,
-    models_from: Any = None,
-    at: datetime | None = None,
     commitments: dict[str, str] | None = None,
-) -> Any:
-    """Append one link for a stored row whose fields are given. The building
-    block of `chain_append`, also used by the migration that chains rows
-    written before the ledger existed (with its historical models, and `at`
-    the row's own time, so that date filters find old changes on their day).
-    `commitments` stand in for the personal fields' values (evidence.personal)."""
-    head_model = models_from.get_model("evidence", "ChainHead") if models_from else ChainHead
-    schema_model = models_from.get_model("evidence", "ChainSchema") if models_from else ChainSchema
-    link_model = models_from.get_model("evidence", "ChainLink") if models_from else ChainLink
+) -> ChainLink:
+    """Append one link, in the current link format, for a stored row whose
+    fields are given: the building block of `chain_append`. (The migration that
+    chained rows written before the ledger existed keeps its own frozen copy of
+    this code, in format 1; no migration calls this.) `commitments` stand in
+    for the personal fields' values (evidence.personal)."""
     with transaction.atomic(using=using):
-        head = _locked_head(head_model, using)
-        schema, _ = schema_model.objects.using(using).get_or_create(model_label=label, fields=",".join(attnames))
+        head = _locked_head(ChainHead, using)
+        schema, _ = ChainSchema.objects.using(using).get_or_create(model_label=label, fields=",".join(attnames))
         row_hash = hashed_row_digest(fields, attnames, commitments)
         # Clocks of several app servers may disagree; times on the chain never go back.
-        recorded_at = at or timezone.now()
+        recorded_at = timezone.now()
         if head.recorded_at is not None and head.recorded_at > recorded_at:
             recorded_at = head.recorded_at
-        link = link_model(
+        actor_id = fields.get(user_attname) if user_attname else None
+        link = ChainLink(
             seq=head.seq + 1,
             model_label=label,
             row_pk=row_pk,
             schema=schema,
             recorded_at=recorded_at,
-            actor_id=fields.get(user_attname) if user_attname else None,
+            actor_id=actor_id,
+            # The name as it is now, frozen into the link: a later rename changes no entry.
+            actor_username=_username(actor_id, using) if actor_id is not None else "",
+            format=LINK_FORMAT,
             row_hash=row_hash,
             prev_hash=head.hash,
         )
@@ -80,6 +91,8 @@ def append_link(
             prev_hash=link.prev_hash,
             recorded_at=link.recorded_at,
             actor_id=link.actor_id,
+            actor_username=link.actor_username,
+            format=link.format,
         )
         link.save(using=using, force_insert=True)
         head.seq, head.hash, head.recorded_at = link.seq, link.link_hash, recorded_at

@@ -109,6 +109,8 @@ def _walk(
                 prev_hash=link.prev_hash,
                 recorded_at=link.recorded_at,
                 actor_id=link.actor_id,
+                actor_username=link.actor_username,
+                format=link.format,
             )
             if recomputed != link.link_hash:
                 return (

@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.auth import acting_user
+from core.admin import OutboxMailInline
 from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 from core.http import mark_no_store
 
@@ -29,6 +30,7 @@ from . import services
 from .admin_workflow import WorkflowAdminMixin
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind
 from .models import ExtraHoliday, Ticket, TicketAttachment, TicketEvent, TicketNote
+from .selectors import ticket_mail_withheld
 
 
 def due_state(ticket: Ticket, now: dt.datetime) -> str:
@@ -152,7 +154,7 @@ class TicketAdmin(WorkflowAdminMixin, SimpleHistoryAdmin):
     date_hierarchy = None
     ordering = ("due_at", "id")
     list_per_page = 50
-    inlines = (TicketNoteInline, TicketAttachmentInline, TicketEventInline)
+    inlines = (TicketNoteInline, TicketAttachmentInline, TicketEventInline, OutboxMailInline)
     change_form_template = "admin/requests_app/ticket/change_form.html"
     fieldsets = (
         ("Request", {"fields": ("reference", "kind", "status", "assignee", "legal_hold")}),
@@ -259,6 +261,8 @@ class TicketAdmin(WorkflowAdminMixin, SimpleHistoryAdmin):
         extra = dict(extra_context or {})
         if ticket is not None:
             extra["workflow_actions"] = self.workflow_buttons(request, ticket)
+            if ticket_mail_withheld(ticket):
+                extra["mail_withheld_cap"] = settings.PUBLIC_MAIL_PER_ADDRESS_PER_DAY
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def attachment_view(self, request: HttpRequest, object_id: int, attachment_id: int) -> FileResponse:

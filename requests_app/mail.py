@@ -52,8 +52,10 @@ def ticket_mail_queue(
     context: dict[str, Any] | None = None,
     verification: VerificationToken | None = None,
     links: Links | None = None,
+    from_public_form: bool = False,
 ) -> OutboxMail:
-    """Queue one mail about `ticket` (see `core.outbox.outbox_queue` for side effects)."""
+    """Queue one mail about `ticket` (see `core.outbox.outbox_queue` for side
+    effects, and for `from_public_form`, the daily cap per address)."""
     return outbox_queue(
         template=template,
         to=to,
@@ -61,4 +63,5 @@ def ticket_mail_queue(
         about=ticket,
         links=ticket_links(ticket, verification) | (links or {}),
         context={"ticket": ticket, "status_url": STATUS_URL, "verify_url": VERIFY_URL, **(context or {})},
+        from_public_form=from_public_form,
     )

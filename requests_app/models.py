@@ -110,6 +110,7 @@ class Ticket(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     acting_for_another = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Filed by someone acting for the person concerned (an authorised agent, parent, guardian or "
         "representative); what they said authorises them is in the form answers.",
     )

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 
 from core.history import system_actor
-from core.outbox import outbox_send_due
+from core.outbox import outbox_send_due, public_mail_counts_purge
 from core.schedule import PeriodicJob
 
 from .retention import retention_purge_all
@@ -18,10 +18,12 @@ def housekeeping_interval() -> dt.timedelta:
 
 
 def requests_housekeeping() -> dict[str, Any]:
-    """Drain due mail (retries), expire unconfirmed data-subject requests and run
-    every retention purge (tickets, then `RetentionDue` for the other apps)."""
+    """Drain due mail (retries), drop the public-form mail counts of past days,
+    expire unconfirmed data-subject requests and run every retention purge
+    (tickets, then `RetentionDue` for the other apps)."""
     return {
         "mail": outbox_send_due(),
+        "mail_counts_purged": public_mail_counts_purge(),
         "expired": tickets_expire_unverified(actor=system_actor()),
         "purged": retention_purge_all(),
     }

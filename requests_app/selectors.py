@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core import tokens
+from core.enums import MailStatus
 
 from .enums import ACTIVE_STATUSES
 from .mail import STATUS
@@ -23,6 +24,12 @@ def ticket_by_status_token(raw_token: str) -> Ticket | None:
 def ticket_status_token(ticket: Ticket) -> str:
     """The raw token of the ticket's private status link (for mails and redirects)."""
     return tokens.recover_token(STATUS, ticket.status_link_nonce, ticket.status_token_hash)
+
+
+def ticket_mail_withheld(ticket: Ticket) -> bool:
+    """Whether a mail to the requester was withheld because their address had
+    reached the daily cap of mail from public forms."""
+    return ticket.mails.filter(status=MailStatus.WITHHELD).exists()
 
 
 def ticket_public_events(ticket: Ticket) -> QuerySet[TicketEvent]:

@@ -83,7 +83,9 @@ def unsubscribe_headers() -> dict[str, str]:
     }
 
 
-def _queue(subscriber: Subscriber, *, template: str, subject: str, context: dict[str, Any]):
+def _queue(
+    subscriber: Subscriber, *, template: str, subject: str, context: dict[str, Any], from_public_form: bool = False
+):
     return outbox_queue(
         template=template,
         to=subscriber.email,
@@ -96,6 +98,7 @@ def _queue(subscriber: Subscriber, *, template: str, subject: str, context: dict
         },
         headers=unsubscribe_headers(),
         links=_links(subscriber),
+        from_public_form=from_public_form,
     )
 
 
@@ -109,7 +112,8 @@ def subscriber_request(*, email: str, scope: str) -> Subscriber:
     unsubscribed), so the answer never tells whether an address is subscribed;
     the scope asked for applies only once the link is used.
     Side effects: the Subscriber row (created or its pending link replaced);
-    a confirmation mail in the outbox.
+    a confirmation mail in the outbox, withheld when the address reached the
+    daily cap of public-form mail (the answer is the same).
     """
     # One subscriber per address, however it is typed.
     email = clean_email(email, field="Email").lower()
@@ -135,6 +139,7 @@ def subscriber_request(*, email: str, scope: str) -> Subscriber:
             template="subscription_confirm",
             subject="Please confirm your subscription",
             context={"scope_label": SubscriptionScope(scope).label, "valid_days": CONFIRM_VALID_DAYS},
+            from_public_form=True,
         )
     logger.info("Subscription requested for subscriber id=%s", subscriber.pk)
     return subscriber

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from compliance.models import Publication
 from core.http import SAME_ORIGIN, mark_no_store
 from core.intake import intake_submit
-from core.ratelimits import client_ip, count_against
+from core.ratelimits import count_against, email_key, ip_key
 from requests_app.models import Ticket
 from requests_app.views import confirm_submission
 
@@ -51,8 +51,8 @@ def _link_invalid(request: HttpRequest) -> HttpResponse:
 
 def _subscribe_limited(request: HttpRequest, email: str) -> bool:
     # Both counters always count, so one limit cannot be probed under the other.
-    limited = count_against(request, group=IP_GROUP, key=lambda g, r: client_ip(r), rate=settings.SUBSCRIBE_RATE_PER_IP)
-    limited |= count_against(request, group=EMAIL_GROUP, key=lambda g, r: email, rate=settings.SUBSCRIBE_RATE_PER_EMAIL)
+    limited = count_against(request, group=IP_GROUP, key=ip_key, rate=settings.SUBSCRIBE_RATE_PER_IP)
+    limited |= count_against(request, group=EMAIL_GROUP, key=email_key(email), rate=settings.SUBSCRIBE_RATE_PER_EMAIL)
     return limited
 
 

@@ -369,6 +369,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_6
 # against the client's address and once against each email address it names.
 REQUEST_RATE_PER_IP = env.str("REQUEST_RATE_PER_IP", default="5/h")
 REQUEST_RATE_PER_EMAIL = env.str("REQUEST_RATE_PER_EMAIL", default="3/h")
+# At most this many mails a day to one mailbox (case and plus-tags ignored) from
+# all public forms together: request acknowledgments and verification links,
+# subscription confirmations, document access. Further ones are answered as
+# usual but withheld (kept in the outbox, never sent). Counted in the database.
+PUBLIC_MAIL_PER_ADDRESS_PER_DAY = env.int("PUBLIC_MAIL_PER_ADDRESS_PER_DAY", default=5)
 # A request form is a few kilobytes; larger bodies are refused with 413, nothing
 # created (TRUSTED_PROXY_COUNT, above, tells the rate limits the client address).
 REQUEST_FORM_MAX_BODY = env.int("REQUEST_FORM_MAX_BODY", default=64 * 1024)

@@ -36,7 +36,7 @@ def _error_text(exc: ValidationError) -> str:
 class PublicationAdmin(ReadOnlyAdmin):
     """Every version ever approved. Read-only: publications are never changed."""
 
-    list_display = ["version", "summary", "effective_at", "state", "requested_by", "approved_by"]
+    list_display = ["version", "summary", "effective_at", "state", "requested_by_name", "approved_by_name"]
     list_select_related = ["requested_by", "approved_by"]
     list_filter = ["effective_at"]
     search_fields = ["summary"]
@@ -46,8 +46,8 @@ class PublicationAdmin(ReadOnlyAdmin):
         "effective_at",
         "snapshot_taken_at",
         "approved_at",
-        "requested_by",
-        "approved_by",
+        "requested_by_name",
+        "approved_by_name",
         "changes",
         "snapshot_json",
     )
@@ -56,6 +56,15 @@ class PublicationAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         live = Publication.objects.live().values("version")[:1]
         return super().get_queryset(request).annotate(live_version=Subquery(live))
+
+    @admin.display(description="requested by")
+    def requested_by_name(self, obj: Publication) -> str:
+        # The name at the time; versions from before names were kept show today's.
+        return obj.requested_by_username or obj.requested_by.get_username()
+
+    @admin.display(description="approved by")
+    def approved_by_name(self, obj: Publication) -> str:
+        return obj.approved_by_username or obj.approved_by.get_username()
 
     @admin.display(description="state")
     def state(self, obj: Publication) -> str:

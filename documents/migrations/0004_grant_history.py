@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("compliance", "0006_publication_request_history"),
+        ("compliance", "0007_publication_request_history"),
         ("documents", "0003_nda_second_person"),
         ("requests_app", "0009_attachment_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
             model_name="historicalticket",
             name="acting_for_another",
             field=models.BooleanField(
+                db_default=False,
                 default=False,
                 help_text="Filed by someone acting for the person concerned (an authorised agent, parent, guardian or representative); what they said authorises them is in the form answers.",
             ),
@@ -34,6 +35,7 @@ class Migration(migrations.Migration):
             model_name="ticket",
             name="acting_for_another",
             field=models.BooleanField(
+                db_default=False,
                 default=False,
                 help_text="Filed by someone acting for the person concerned (an authorised agent, parent, guardian or representative); what they said authorises them is in the form answers.",
             ),

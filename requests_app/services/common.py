@@ -129,7 +129,7 @@ def staff_notify(ticket: Ticket, *, template: str, subject: str, context: dict[s
         )
 
 
-def issue_verification(ticket: Ticket, *, now: dt.datetime) -> VerificationToken:
+def issue_verification(ticket: Ticket, *, now: dt.datetime, from_public_form: bool = False) -> VerificationToken:
     nonce, token_hash = tokens.new_token(VERIFY)
     vt = VerificationToken.objects.create(
         ticket=ticket,
@@ -145,5 +145,6 @@ def issue_verification(ticket: Ticket, *, now: dt.datetime) -> VerificationToken
         ticket=ticket,
         verification=vt,
         context={"expires_at": vt.expires_at},
+        from_public_form=from_public_form,
     )
     return vt

@@ -89,7 +89,9 @@ def ticket_submit(
     acknowledgment mail with the private status link; a mail to each of
     STAFF_NOTIFY_EMAILS; the status `initial_status` names, with its time
     stamped; for data-subject kinds a VerificationToken and a mail with the
-    single-use verification link to the account's address.
+    single-use verification link to the account's address. The mails to the
+    requester count against the daily cap of public-form mail per address and
+    are withheld over it (`core.outbox.outbox_queue`); the ticket is made all the same.
     """
     if not SUBMISSION_TOKEN_RE.match(submission_token or ""):
         raise ValidationError("The form has expired; reload it and send again.", code="submission_token_invalid")
@@ -138,9 +140,10 @@ def _ticket_create(*, kind: str, cleaned: dict[str, Any], submission_token: str,
         to=ticket.answer_address,
         subject=mail_subject(ticket, "We received your request"),
         ticket=ticket,
+        from_public_form=True,
     )
     staff_notify(ticket, template="staff_new_ticket", subject=f"New request: {ticket.get_kind_display()}")
     if kind in DATA_SUBJECT_KINDS:
-        issue_verification(ticket, now=now)
+        issue_verification(ticket, now=now, from_public_form=True)
         event_add(ticket, kind=TicketEventKind.VERIFICATION_REQUESTED, actor=None, now=now, visible=True)
     return ticket

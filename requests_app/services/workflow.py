@@ -89,11 +89,14 @@ def transition_locked(
     reason: str,
     now: dt.datetime,
     attachment: UploadedFile | None = None,
+    from_public_form: bool = False,
 ) -> TicketEvent:
     """Make a move of the table on a ticket the caller has locked, in the caller's
     transaction: check it, store the attachment, stamp the state's time, save
-    with history, add the "status_changed" event and queue the requester's mail;
-    after commit, a move to "fulfilled" sends `TicketFulfilled`."""
+    with history, add the "status_changed" event and queue the requester's mail
+    (counted against the daily cap of public-form mail when `from_public_form`:
+    a move a public submission makes at once, like an auto-approved document
+    request); after commit, a move to "fulfilled" sends `TicketFulfilled`."""
     move = _check_move(ticket, to_status, reason=reason, attachment=attachment)
     stored = _attachment_add(ticket, attachment, actor=actor, now=now) if attachment is not None else None
     from_status, state = ticket.status, STATES[to_status]
@@ -121,6 +124,7 @@ def transition_locked(
             subject=mail_subject(ticket, state.mail.subject),
             ticket=ticket,
             context={"reason": reason, "attachment": stored, "is_dsr": ticket.is_data_subject_request},
+            from_public_form=from_public_form,
         )
     if to_status == TicketStatus.FULFILLED:
         # What fulfilling means beyond the workflow belongs to the app that owns
@@ -139,6 +143,7 @@ def ticket_transition(
     reason: str = "",
     attachment: UploadedFile | None = None,
     expected_status: str | None = None,
+    from_public_form: bool = False,
 ) -> Ticket:
     """Move a ticket to `to_status` if the transition table allows it.
 
@@ -155,7 +160,7 @@ def ticket_transition(
     actor and reason; a "status_changed" event (shown to the requester when the
     move tells them); the attachment (fulfilment); the state's requester mail;
     after commit, `TicketFulfilled` for a move to "fulfilled" (documents grants
-    access on it).
+    access on it). `from_public_form`: see `transition_locked`.
     """
     reason = (reason or "").strip()
     if len(reason) > MESSAGE_MAX_LENGTH:
@@ -164,7 +169,15 @@ def ticket_transition(
         ticket = lock(ticket_id)
         expect_status(ticket, expected_status)
         now = timezone.now()
-        transition_locked(ticket, to_status, actor=actor, reason=reason, now=now, attachment=attachment)
+        transition_locked(
+            ticket,
+            to_status,
+            actor=actor,
+            reason=reason,
+            now=now,
+            attachment=attachment,
+            from_public_form=from_public_form,
+        )
     logger.info("Ticket id=%s moved to %s", ticket.pk, to_status)
     return ticket
 

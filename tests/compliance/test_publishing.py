@@ -551,6 +551,8 @@ def test_approver_role_reviews_and_publishes_but_cannot_edit(db):
         "compliance.view_publicationrequest",
         "evidence.view_auditlog",
         "documents.view_ndaversion",
+        "documents.approve_ndaversion",
+        "documents.view_ndaapproval",
         "subscriptions.view_publicationnotices",
     }
 
@@ -566,6 +568,7 @@ def test_editor_role_edits_previews_and_asks(db):
         "evidence.view_auditlog",
         "documents.add_ndaversion",
         "documents.view_ndaversion",
+        "documents.view_ndaapproval",
         "subscriptions.view_publicationnotices",
     }
 

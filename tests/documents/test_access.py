@@ -144,6 +144,48 @@ def test_an_allowed_domain_is_approved_at_once(listed, nda, settings):
     assert mailed_download_path("wendy@eu.acme.example").startswith("/documents/soc2-report/download/")
 
 
+def requester_mails(ticket) -> list[tuple[str, str]]:
+    """(template, status) of each mail about `ticket` to its requester."""
+    return list(ticket.mails.filter(to__iexact=ticket.requester_email).values_list("template", "status"))
+
+
+def test_every_mail_of_an_auto_approval_counts_against_the_daily_cap(listed, nda, settings, handler):
+    settings.DOCUMENT_AUTO_APPROVE_DOMAINS = ["acme.example"]
+    settings.PUBLIC_MAIL_PER_ADDRESS_PER_DAY = 5
+
+    first = ask(nda=nda, requester_email="wendy@acme.example")
+    second = ask(nda=nda, requester_email="Wendy+2@acme.example")
+
+    assert requester_mails(first) == [
+        ("ticket_received", "queued"),
+        ("ticket_in_progress", "queued"),
+        ("ticket_fulfilled", "queued"),
+        ("document_access_granted", "queued"),
+    ]
+    assert requester_mails(second) == [
+        ("ticket_received", "queued"),
+        ("ticket_in_progress", "withheld"),
+        ("ticket_fulfilled", "withheld"),
+        ("document_access_granted", "withheld"),
+    ]
+    # Access is granted all the same; the handler can pass the link on another way.
+    assert DocumentGrant.objects.filter(ticket=second).exists()
+
+
+def test_a_grant_a_handler_approves_is_not_capped(listed, nda, settings, handler):
+    settings.PUBLIC_MAIL_PER_ADDRESS_PER_DAY = 1
+    ticket = ask(nda=nda)
+
+    approve(ticket, handler)
+
+    assert requester_mails(ticket) == [
+        ("ticket_received", "queued"),
+        ("ticket_in_progress", "queued"),
+        ("ticket_fulfilled", "queued"),
+        ("document_access_granted", "queued"),
+    ]
+
+
 def test_a_lookalike_domain_is_not_auto_approved(listed, nda, settings):
     settings.DOCUMENT_AUTO_APPROVE_DOMAINS = ["acme.example"]
 

@@ -87,7 +87,10 @@ def test_each_content_write_appends_one_link_in_sequence(seeded, editor):
         prev_hash=links[0].prev_hash,
         recorded_at=links[0].recorded_at,
         actor_id=editor.pk,
+        actor_username="edna",
+        format=2,
     )
+    assert (links[0].actor_username, links[0].format) == ("edna", 2)
     head = ChainHead.objects.get()
     assert (head.seq, head.hash) == (links[1].seq, links[1].link_hash)
 

@@ -79,6 +79,8 @@ def test_rehashed_row_breaks_the_next_link(chain):
         prev_hash=link.prev_hash,
         recorded_at=link.recorded_at,
         actor_id=link.actor_id,
+        actor_username=link.actor_username,
+        format=link.format,
     )
     raw("UPDATE evidence_chainlink SET row_hash = %s, link_hash = %s WHERE seq = %s", [row_hash, link_hash, link.seq])
     broken = verify_chain().broken

@@ -293,7 +293,7 @@ def test_add_internal_note_inline(handler_client, handler):
         "notes-MAX_NUM_FORMS": "1000",
         "notes-0-body": "Checked the contract.",
     }
-    for prefix in ("attachments", "events"):
+    for prefix in ("attachments", "events", "mails"):
         data.update(
             {
                 f"{prefix}-TOTAL_FORMS": "0",

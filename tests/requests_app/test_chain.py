@@ -202,10 +202,13 @@ def test_the_upgrade_chains_records_written_before_with_their_commitments(handle
     assert not unlinked & set(ChainLink.objects.values_list("model_label", "row_pk"))
     assert "is not in the chain" in str(verify_chain().broken)
 
-    migration = importlib.import_module("evidence.migrations.0005_chain_existing_records")
+    migration = importlib.import_module("evidence.migrations.0006_chain_existing_records")
     migration.forwards(django_apps, SimpleNamespace(connection=connection))
 
     assert unlinked <= set(ChainLink.objects.values_list("model_label", "row_pk"))
+    note = TicketNote.objects.get(ticket=ticket)
+    link = link_of("requests_app.ticketnote", note.pk)
+    assert (link.format, link.actor_id, link.actor_username) == (2, handler.pk, "hannah")
     event = TicketEvent.objects.filter(ticket=ticket).earliest("id")
     assert sorted(
         PersonalSalt.objects.filter(model_label="requests_app.ticketevent", row_pk=event.pk).values_list(

@@ -49,6 +49,40 @@ def test_per_ip_limit_returns_429_and_creates_nothing(client, settings, ratelimi
     assert Ticket.objects.count() == 3
 
 
+def test_per_email_limit_counts_plus_tag_variants_as_one_inbox(settings, ratelimit_wait):
+    settings.REQUEST_RATE_PER_IP = "100/h"
+    settings.REQUEST_RATE_PER_EMAIL = "2/h"
+    for n, variant in enumerate(["victim+1@example.org", "Victim+2@Example.org"]):
+        answers = {**DSR_ANSWERS, "requester_email": variant}
+        assert post_form(Client(REMOTE_ADDR=f"10.0.1.{n}"), ACCESS_URL, answers).status_code == 302
+
+    answers = {**DSR_ANSWERS, "requester_email": "victim@example.org"}
+    response = post_form(Client(REMOTE_ADDR="10.0.1.9"), ACCESS_URL, answers)
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimit_wait(EMAIL_GROUP, "victim@example.org", "2/h"))
+    assert Ticket.objects.count() == 2
+
+
+def test_per_ip_limit_groups_ipv6_clients_by_64(settings, ratelimit_wait):
+    settings.REQUEST_RATE_PER_IP = "2/h"
+    settings.REQUEST_RATE_PER_EMAIL = "100/h"
+    for n, address in enumerate(["2001:db8:5:5::1", "2001:db8:5:5::2"], start=1):
+        assert post_form(Client(REMOTE_ADDR=address), DPA_URL, dpa_from(n)).status_code == 302
+
+    response = post_form(Client(REMOTE_ADDR="2001:db8:5:5:1:2:3:4"), DPA_URL, dpa_from(3))
+    other_net = post_form(Client(REMOTE_ADDR="2001:db8:5:6::1"), DPA_URL, dpa_from(4))
+
+    assert (response.status_code, other_net.status_code) == (429, 302)
+    assert response["Retry-After"] == str(ratelimit_wait(IP_GROUP, "2001:db8:5:5::/64", "2/h"))
+    # The ticket keeps the full address the client came from.
+    assert sorted(str(ip) for ip in Ticket.objects.values_list("submitted_ip", flat=True)) == [
+        "2001:db8:5:5::1",
+        "2001:db8:5:5::2",
+        "2001:db8:5:6::1",
+    ]
+
+
 def test_per_email_limit_applies_across_addresses(settings, ratelimit_wait):
     settings.REQUEST_RATE_PER_IP = "100/h"
     settings.REQUEST_RATE_PER_EMAIL = "1/h"

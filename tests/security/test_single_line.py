@@ -46,6 +46,7 @@ MACHINE_WRITTEN = {
     "core.OutboxMail.subject",
     "core.OutboxMail.last_error",
     "core.PeriodicJobSlot.name",
+    "core.PublicMailCount.mailbox_hash",
 }
 APPS = ("compliance", "requests_app", "subscriptions", "documents", "core")
 

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from core.models import OutboxMail
 from core.outbox import outbox_send_due
 from requests_app.models import Ticket
 from subscriptions import services
@@ -67,6 +68,34 @@ def test_the_form_is_rate_limited_per_network(client, settings, ratelimit_wait):
     assert response.status_code == 429
     assert response["Retry-After"] == str(ratelimit_wait(IP_GROUP, "127.0.0.1", "2/h"))
     assert not Subscriber.objects.filter(email="c@example.org").exists()
+
+
+def test_plus_tag_and_case_variants_count_as_one_address(client, settings, ratelimit_wait):
+    settings.SUBSCRIBE_RATE_PER_EMAIL = "2/h"
+    client.post("/subscribe/", {"email": "ann+one@example.org", "scope": "all"})
+    client.post("/subscribe/", {"email": "ANN@example.org", "scope": "all"})
+
+    response = client.post("/subscribe/", {"email": "Ann+three@Example.org", "scope": "all"})
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(ratelimit_wait(EMAIL_GROUP, "ann@example.org", "2/h"))
+    assert not Subscriber.objects.filter(email="ann+three@example.org").exists()
+
+
+def test_the_network_limit_groups_ipv6_clients_by_64(settings):
+    settings.SUBSCRIBE_RATE_PER_IP = "2/h"
+    for n, address in enumerate(["2001:db8:7:7::1", "2001:db8:7:7::2"]):
+        Client(REMOTE_ADDR=address).post("/subscribe/", {"email": f"n{n}@example.org", "scope": "all"})
+
+    refused = Client(REMOTE_ADDR="2001:db8:7:7:abcd::3").post("/subscribe/", {"email": "c@example.org", "scope": "all"})
+    other_net = Client(REMOTE_ADDR="2001:db8:7:8::1").post("/subscribe/", {"email": "d@example.org", "scope": "all"})
+
+    assert (refused.status_code, other_net.status_code) == (429, 302)
+    assert sorted(Subscriber.objects.values_list("email", flat=True)) == [
+        "d@example.org",
+        "n0@example.org",
+        "n1@example.org",
+    ]
 
 
 def test_confirm_get_only_shows_a_button_and_post_confirms(client, clock):
@@ -200,3 +229,26 @@ def test_an_objection_to_a_subprocessor_the_change_does_not_concern_is_refused(c
 
     assert response.status_code == 400
     assert Ticket.objects.count() == 0
+
+
+def test_over_the_daily_mail_cap_the_answer_is_the_same_and_the_mail_is_withheld(settings, make_staff):
+    settings.PUBLIC_MAIL_PER_ADDRESS_PER_DAY = 1
+    under = Client(REMOTE_ADDR="198.51.100.1").post("/subscribe/", {"email": "ann@example.org", "scope": "all"})
+    over = Client(REMOTE_ADDR="198.51.100.2").post(
+        "/subscribe/", {"email": "Ann+news@example.org", "scope": "all"}, follow=True
+    )
+
+    assert over.redirect_chain == [("/subscribe/sent/", 302)] and under["Location"] == "/subscribe/sent/"
+    assert "Check your inbox" in over.content.decode()
+    assert list(OutboxMail.objects.order_by("id").values_list("to", "status")) == [
+        ("ann@example.org", "queued"),
+        ("ann+news@example.org", "withheld"),
+    ]
+    outbox_send_due()
+    assert [m.to for m in mail.outbox] == [["ann@example.org"]]
+    # Staff find it in the outbox, filtered by its status.
+    admin = Client()
+    admin.force_login(make_staff("root", superuser=True))
+    listing = admin.get("/admin/core/outboxmail/", {"status__exact": "withheld"})
+    assert listing.context["cl"].result_count == 1
+    assert [row.to for row in listing.context["cl"].result_list] == ["ann+news@example.org"]

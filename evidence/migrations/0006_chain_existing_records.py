@@ -6,7 +6,8 @@ Models that started keeping history in the same release (publication
 requests, attachments, grants, subscribers) have no versions yet: their next
 change is their first chained version.
 
-The hashing, the commitments and the append step are a frozen copy of
+The hashing, the commitments and the append step (link format 2: the
+actor's username frozen into the link) are a frozen copy of
 `evidence.canonical`, `evidence.personal` and `evidence.services.append_link`
 as they stood when this migration was written (as in 0002), so later changes
 to those modules cannot change what an upgrade writes.
@@ -19,9 +20,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.db import migrations, transaction
 
 HEAD_ID = 1
+LINK_FORMAT = 2
 SALT_BYTES = 32
 
 TICKET_PERSONAL = (
@@ -102,6 +105,13 @@ def commit(apps, alias, label, row_pk, row, personal):
     return commitments
 
 
+def username(models_from, user_id, using):
+    user_model = models_from.get_model(settings.AUTH_USER_MODEL)
+    field = getattr(user_model, "USERNAME_FIELD", "username")
+    name = user_model._base_manager.using(using).filter(pk=user_id).values_list(field, flat=True).first()
+    return str(name or "")
+
+
 def append_link(*, label, row_pk, fields, attnames, commitments, user_attname, using, models_from, at):
     head_model = models_from.get_model("evidence", "ChainHead")
     schema_model = models_from.get_model("evidence", "ChainSchema")
@@ -116,13 +126,16 @@ def append_link(*, label, row_pk, fields, attnames, commitments, user_attname, u
         recorded_at = at
         if head.recorded_at is not None and head.recorded_at > recorded_at:
             recorded_at = head.recorded_at
+        actor_id = fields.get(user_attname) if user_attname else None
         link = link_model(
             seq=head.seq + 1,
             model_label=label,
             row_pk=row_pk,
             schema=schema,
             recorded_at=recorded_at,
-            actor_id=fields.get(user_attname) if user_attname else None,
+            actor_id=actor_id,
+            actor_username=username(models_from, actor_id, using) if actor_id is not None else "",
+            format=LINK_FORMAT,
             row_hash=row_hash,
             prev_hash=head.hash,
         )
@@ -135,6 +148,8 @@ def append_link(*, label, row_pk, fields, attnames, commitments, user_attname, u
                 "prev_hash": link.prev_hash,
                 "recorded_at": link.recorded_at,
                 "actor_id": link.actor_id,
+                "format": link.format,
+                "actor_username": link.actor_username,
             }
         )
         link.save(using=using, force_insert=True)
@@ -173,11 +188,12 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evidence", "0004_personal_data_commitments"),
+        ("evidence", "0005_personal_data_commitments"),
         ("requests_app", "0009_attachment_history"),
         ("documents", "0004_grant_history"),
         ("subscriptions", "0004_subscriber_history"),
-        ("compliance", "0006_publication_request_history"),
+        ("compliance", "0007_publication_request_history"),
         ("accounts", "0007_account_change_events"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

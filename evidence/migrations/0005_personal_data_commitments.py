@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evidence", "0003_append_only_guards"),
+        ("evidence", "0004_link_format_frozen_actor"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("compliance", "0005_frozen_snapshot_review"),
+        ("compliance", "0006_publication_names_at_the_time"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
