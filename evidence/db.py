@@ -33,7 +33,13 @@ HEAD_TABLE = "evidence_chainhead"
 GRANT_TABLE = "evidence_purgegrant"
 PURGE_FUNCTION = "evidence_purge_allow"
 # The ledger's own tables; the chained tables of every app come from their declarations.
-LEDGER_TABLES = ("evidence_chainlink", "evidence_chainschema", "evidence_treenode", "evidence_checkpoint")
+LEDGER_TABLES = (
+    "evidence_chainlink",
+    "evidence_chainschema",
+    "evidence_treenode",
+    "evidence_checkpoint",
+    "evidence_personalcommitment",
+)
 # Never rewritten, not even by the purge: a purge that could delete its own record or a link would leave no trace.
 SEALED_TABLES = (*LEDGER_TABLES, "evidence_purgerecord")
 

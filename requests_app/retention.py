@@ -17,6 +17,11 @@ personal values (see `redaction`). What stays is the evidence: the ticket
 row with its reference, kind, status, times and actors, the events with
 their redacted texts, the mails' subjects and dates, the attachments'
 hashes. Documents and subscriptions purge what they hold on `RetentionDue`.
+
+Every one of those rows is chained with salted commitments to its personal
+fields (`evidence.personal`); the purge deletes the salts of the ticket's
+rows with the data, so the chain still verifies and keeps no way to confirm
+what the values were.
 """
 
 import datetime as dt
@@ -32,6 +37,7 @@ from core.enums import MailStatus
 from core.history import stamp_history, system_actor
 from core.storage import private_storage
 from evidence.db import allow_history_purge
+from evidence.personal import personal_data_forget
 
 from .enums import TicketEventKind, TicketStatus
 from .events import RetentionDue, retention_due
@@ -118,6 +124,8 @@ def tickets_purge_personal_data(*, now: dt.datetime | None = None) -> dict[str, 
             messages, notes = _texts_purge(ticket, values)
             counts["messages"] += messages
             counts["notes"] += notes
+            TicketAttachment.history.filter(ticket_id=ticket.pk).exclude(original_name="").update(original_name="")
+            _salts_forget(ticket)
             TicketEvent.objects.create(
                 ticket=ticket,
                 actor=actor,
@@ -184,6 +192,15 @@ def _texts_purge(ticket: Ticket, values: set[str]) -> tuple[int, int]:
             event.save(update_fields=["message"])
     notes = TicketNote.objects.filter(ticket=ticket).exclude(body="").update(body="")
     return messages, notes
+
+
+def _salts_forget(ticket: Ticket) -> None:
+    """The salts of the personal fields of every chained row of `ticket`:
+    its versions, events, notes and attachment versions."""
+    personal_data_forget(Ticket.history.filter(id=ticket.pk))
+    personal_data_forget(TicketEvent.objects.filter(ticket=ticket))
+    personal_data_forget(TicketNote.objects.filter(ticket=ticket))
+    personal_data_forget(TicketAttachment.history.filter(ticket_id=ticket.pk))
 
 
 def retention_purge_all(*, now: dt.datetime | None = None) -> dict[str, dict[str, int]]:

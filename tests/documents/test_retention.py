@@ -9,6 +9,8 @@ from django.core.management import call_command
 from documents import services
 from documents.models import DocumentDownload, DocumentGrant, NdaAcceptance
 from documents.retention import document_logs_purge
+from evidence.models import PersonalSalt, PurgeRecord
+from evidence.verify import verify_chain
 from requests_app.enums import TicketStatus
 from requests_app.services import ticket_set_legal_hold, ticket_transition
 
@@ -97,3 +99,28 @@ def test_the_command_prints_counts_only(log, clock, settings, capsys):
     assert out[1] == "Document access log: 3 acceptances, 4 downloads, 0 grants."
     call_command("purge_requester_data")
     assert capsys.readouterr().out.splitlines()[1] == "Document access log: 0 acceptances, 0 downloads, 0 grants."
+
+
+@pytest.mark.postgres
+def test_blanked_client_data_leaves_no_salt_and_the_chain_verifies(log, clock):
+    start = clock.now - timedelta(days=1)
+
+    document_logs_purge(now=start + timedelta(days=731))
+
+    blanked = {
+        "documents.documentdownload": list(DocumentDownload.objects.filter(ip=None).values_list("pk", flat=True)),
+        "documents.ndaacceptance": list(NdaAcceptance.objects.filter(ip=None).values_list("pk", flat=True)),
+    }
+    assert [len(pks) for pks in blanked.values()] == [2, 2]
+    for label, pks in blanked.items():
+        assert not PersonalSalt.objects.filter(model_label=label, row_pk__in=pks).exists()
+    # The rows kept their data and their salts: 4 downloads and 3 acceptances, two fields each.
+    assert PersonalSalt.objects.filter(model_label="documents.documentdownload").count() == 4 * 2
+    assert PersonalSalt.objects.filter(model_label="documents.ndaacceptance").count() == 3 * 2
+    assert PurgeRecord.objects.get().reason == (
+        "retention purge of document access logs: 2 downloads, 2 NDA acceptances, 0 revocation reasons"
+    )
+    assert verify_chain().ok
+    # A run that finds nothing leaves no purge record.
+    document_logs_purge(now=start + timedelta(days=731))
+    assert PurgeRecord.objects.count() == 1

@@ -20,6 +20,8 @@ from tests.factories import publish_draft
 
 pytestmark = pytest.mark.django_db
 
+STAFF, REQUEST = "accounts.staffsecurityevent", "compliance.historicalpublicationrequest"
+
 
 def retarget(actor, target: str) -> None:
     cert = Certification.objects.get(slug="soc2-type-1")
@@ -39,11 +41,18 @@ def test_a_rename_changes_no_past_entry_and_the_chain_still_verifies(seeded, edi
     rename(approver, "apollo.renamed")
     retarget(editor, "Q2 2027")
 
-    entries = audit_log_page(filters=AuditFilters(), size=3).entries
-    assert [(e.change_type, e.user, e.reason) for e in entries] == [
-        ("changed", "edna.renamed", "to Q2 2027"),
-        ("published", "apollo", "Audit moved"),
-        ("changed", "edna", "to Q1 2027"),
+    entries = audit_log_page(filters=AuditFilters(), size=8).entries
+    assert [(e.model_label, e.change_type, e.user, e.reason) for e in entries] == [
+        ("compliance.historicalcertification", "changed", "edna.renamed", "to Q2 2027"),
+        # The renames are chained events themselves.
+        (STAFF, "staff account changed", "", "Username changed (apollo → apollo.renamed) for apollo.renamed"),
+        (STAFF, "staff account changed", "", "Username changed (edna → edna.renamed) for edna.renamed"),
+        (REQUEST, "changed", "", ""),
+        ("compliance.publication", "published", "apollo", "Audit moved"),
+        (REQUEST, "created", "", ""),
+        ("compliance.historicalcertification", "changed", "edna", "to Q1 2027"),
+        # The fixtures' accounts were created: the approver's role, given by no one signed in.
+        (STAFF, "staff account changed", "", "Role added (Compliance approver) for apollo"),
     ]
     assert verify_chain().ok
 
@@ -57,7 +66,8 @@ def test_a_rename_changes_no_past_entry_and_the_chain_still_verifies(seeded, edi
     today = timezone.now().date().isoformat()
     call_command("export_audit_log", "--from", today, "--to", today, "--format", "jsonl", "--out", str(tmp_path))
     rows = [json.loads(line) for line in (tmp_path / f"audit-log_{today}_{today}.jsonl").read_text().splitlines()]
-    assert [(r["change"], r["user"]) for r in rows[-3:]] == [
+    content = [r for r in rows if r["model"] in ("compliance.historicalcertification", "compliance.publication")]
+    assert [(r["change"], r["user"]) for r in content[-3:]] == [
         ("changed", "edna"),
         ("published", "apollo"),
         ("changed", "edna.renamed"),

@@ -60,7 +60,7 @@ def at(monkeypatch):
 def test_footer_shows_the_current_head_after_an_edit_without_publication(at, live, client, editor):
     first = client.get("/")
     head = chain_head()
-    assert ChainLink.objects.get(model_label="compliance.publication", row_pk=live.pk).seq == head.seq
+    assert ChainLink.objects.order_by("-seq").first().seq == head.seq
     assert footer(first.content.decode()) == ("Audit chain head", f"#{head.seq} {head.hash}")
 
     at(datetime(2026, 6, 1, 10, 0, tzinfo=UTC))
