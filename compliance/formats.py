@@ -161,8 +161,10 @@ def body_etag(prefix: str, body: str | bytes) -> str:
     return f"{prefix}-{hashlib.sha256(data).hexdigest()[:16]}"
 
 
-def feed_entry_html(summary: str, diff_lines: list[str]) -> str:
-    """The Atom entry summary: the publication's summary, then what changed.
+def feed_entry_html(summary: str, diff_lines: list[str], checkpoint: str = "") -> str:
+    """The Atom entry summary: the publication's summary, then what changed,
+    then the signed checkpoint of the evidence log that holds it (if one was
+    signed), so feed readers keep copies outsiders can check the log against.
 
     Returned as escaped HTML (the feed declares `type="html"`), so content
     written by editors is shown as text and never interpreted as markup.
@@ -174,4 +176,10 @@ def feed_entry_html(summary: str, diff_lines: list[str]) -> str:
     if diff_lines:
         items = "".join(f"<li>{escape(xml_text(line))}</li>" for line in diff_lines)
         parts.append(f"<ul>{items}</ul>")
-    return "".join(parts) or "<p>No visible changes.</p>"
+    if not parts:
+        parts.append("<p>No visible changes.</p>")
+    if checkpoint:
+        parts.append(
+            f"<p>Signed checkpoint of the evidence log holding this version:</p><pre>{escape(checkpoint)}</pre>"
+        )
+    return "".join(parts)

@@ -458,6 +458,19 @@ def checkpoint_for_row(*, model_label: str, row_pk: int) -> Checkpoint | None:
     return checkpoint_covering(seq) if seq is not None else None
 
 
+def checkpoint_notes_for_rows(*, model_label: str, row_pks: list[int]) -> dict[int, str]:
+    """For each chained row, the signed note of the first checkpoint that holds its link,
+    by row pk (rows no checkpoint holds yet are left out). One query, whatever the number
+    of rows: what the feed quotes for each publication."""
+    first_note = Checkpoint.objects.filter(tree_size__gte=OuterRef("seq")).order_by("tree_size", "id").values("note")
+    found = (
+        ChainLink.objects.filter(model_label=model_label, row_pk__in=row_pks)
+        .annotate(note=Subquery(first_note[:1]))
+        .values_list("row_pk", "note")
+    )
+    return {row_pk: note for row_pk, note in found if note}
+
+
 def signing_keys_public() -> list[dict[str, Any]]:
     """Every key that ever signed a checkpoint, oldest first, with its validity period:
     what trust.json and /evidence/keys publish. Times are UTC ISO 8601 or None."""

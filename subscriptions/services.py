@@ -23,6 +23,7 @@ from compliance.models import Publication
 from core import tokens
 from core.outbox import absolute_url, link_placeholder, outbox_queue, token_url_template
 from core.text import clean_email
+from evidence.selectors import checkpoint_for_row
 from requests_app.enums import TicketKind
 from requests_app.models import Ticket
 from requests_app.services import ticket_submit
@@ -253,6 +254,7 @@ def publication_notices_send(*, publication_id: int) -> int:
     publication = Publication.objects.get(pk=publication_id)
     content = _notice_content(publication)
     changed = bool(content.subprocessors)
+    checkpoint = checkpoint_for_row(model_label=Publication._meta.label_lower, row_pk=publication.pk)
     context = {
         "publication": publication,
         "changes": content.subprocessors,
@@ -262,6 +264,9 @@ def publication_notices_send(*, publication_id: int) -> int:
         "objection_url": objection_url(publication),
         "changelog_url": absolute_url("compliance:changelog"),
         "page_url": absolute_url("compliance:page"),
+        # Subscribers keep a copy of the signed checkpoint that holds this version.
+        "checkpoint": checkpoint.note if checkpoint is not None else "",
+        "checkpoint_url": absolute_url("evidence:checkpoint"),
     }
     subject_change = (
         f"Subprocessor change taking effect {_day(publication.effective_at)}"

@@ -21,7 +21,7 @@ from django.utils.http import http_date, quote_etag
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core.text import single_line
-from evidence.selectors import chain_head, signing_keys_public
+from evidence.selectors import chain_head, checkpoint_notes_for_rows, signing_keys_public
 
 from .. import formats
 from ..models import Publication
@@ -241,7 +241,11 @@ class PublicationFeed(Feed):
     feed_type = Atom1Feed
 
     def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> list[ChangelogEntry]:
-        return publication_changelog()[:FEED_MAX_ENTRIES]
+        entries = publication_changelog()[:FEED_MAX_ENTRIES]
+        self.checkpoints = checkpoint_notes_for_rows(
+            model_label=Publication._meta.label_lower, row_pks=[entry.publication.pk for entry in entries]
+        )
+        return entries
 
     def _organization_name(self, entries: list[ChangelogEntry]) -> str:
         name = entries[0].publication.snapshot.get("organization", {}).get("name", "") if entries else ""
@@ -271,7 +275,9 @@ class PublicationFeed(Feed):
     def item_description(self, entry: ChangelogEntry) -> str:
         # Like the changelog: the first version is not listed as additions of every line.
         lines = [str(change) for change in entry.changes] if entry.previous else ["First publication of the page."]
-        return formats.feed_entry_html(entry.publication.summary, lines)
+        return formats.feed_entry_html(
+            entry.publication.summary, lines, checkpoint=self.checkpoints.get(entry.publication.pk, "")
+        )
 
     def item_link(self, entry: ChangelogEntry) -> str:
         return _site(f"{reverse('compliance:changelog')}#v{entry.publication.version}")

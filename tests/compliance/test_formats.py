@@ -5,6 +5,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
+from html import escape
 
 import pytest
 from django.core.checks import run_checks
@@ -623,5 +624,26 @@ def test_query_count_does_not_grow_with_publications(client, seeded, url):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         counts.append(len(queries))
-    # trust.json also reads the evidence chain head and the signing keys: two more queries, still flat.
-    assert counts == ([3, 3] if url == "/trust.json" else [1, 1])
+    # trust.json also reads the evidence chain head and the signing keys, the feed the
+    # checkpoints holding its versions (one query for all): still flat.
+    assert counts == {"/trust.json": [3, 3], "/feed.atom": [2, 2]}.get(url, [1, 1])
+
+
+def test_each_feed_entry_quotes_the_checkpoint_that_holds_its_version(client, live):
+    from evidence.checkpoints import checkpoint_sign
+
+    checkpoint = checkpoint_sign(reason="publication")
+    snapshot = build_snapshot()
+    publish(snapshot, effective_at=timezone.now() - timedelta(minutes=5), summary="Unsigned yet.")
+
+    entries = _feed(client).findall(f"{ATOM}entry")
+
+    # Version 2 is not in a checkpoint yet; version 1 is, and its entry carries the signed note.
+    assert "Signed checkpoint" not in entries[0].find(f"{ATOM}summary").text
+    assert (
+        entries[1]
+        .find(f"{ATOM}summary")
+        .text.endswith(
+            f"<p>Signed checkpoint of the evidence log holding this version:</p><pre>{escape(checkpoint.note)}</pre>"
+        )
+    )

@@ -249,3 +249,22 @@ def test_going_live_serves_subscribers_who_confirmed_after_approval(clock, publi
         "early@example.org",
         "late@example.org",
     ]
+
+
+def test_a_notice_carries_the_signed_checkpoint_that_holds_its_version(clock, published, editor, approver):
+    from evidence.checkpoints import checkpoint_sign
+
+    subscribe("all@example.org", "all")
+    SubprocessorFactory.create(actor=editor)
+    publication = publish_draft(requester=editor, approver=approver, summary="Fly.io hosts the application")
+    # Signed after the approval commits (the receiver's on_commit); here by hand, as the test holds the transaction.
+    checkpoint = checkpoint_sign(reason="publication")
+
+    services.publication_notices_send(publication_id=publication.pk)
+
+    outbox_send_due()
+    notice = next(m for m in mail.outbox if m.subject.startswith("Subprocessor change"))
+    assert checkpoint.note in notice.body
+    assert "https://trust.example.com/evidence/checkpoint" in notice.body
+    html = notice.alternatives[0][0]
+    assert f"<pre>{checkpoint.note}</pre>" in html or checkpoint.note.splitlines()[0] in html
