@@ -266,5 +266,5 @@ def test_a_notice_carries_the_signed_checkpoint_that_holds_its_version(clock, pu
     notice = next(m for m in mail.outbox if m.subject.startswith("Subprocessor change"))
     assert checkpoint.note in notice.body
     assert "https://trust.example.com/evidence/checkpoint" in notice.body
-    html = notice.alternatives[0][0]
-    assert f"<pre>{checkpoint.note}</pre>" in html or checkpoint.note.splitlines()[0] in html
+    html = str(notice.alternatives[0][0])  # type: ignore[attr-defined]  # an EmailMultiAlternatives
+    assert checkpoint.note.splitlines()[0] in html
