@@ -251,7 +251,11 @@ class BundleCheck:
         lines = _lines(self.files.get("links.jsonl", b""), "links.jsonl")
         if len(lines) != manifest["links"]:
             self.report(MANIFEST, "count", f"says {manifest['links']} links, links.jsonl has {len(lines)}")
-        expected_seq, prev_hash = manifest.get("first_seq"), manifest.get("prev_hash")
+        first = manifest.get("first_seq")
+        if lines and not isinstance(first, int):
+            raise Failed(Problem(MANIFEST, "altered", f"first_seq {first!r} is not a sequence number"))
+        expected_seq: int = first if isinstance(first, int) else 1
+        prev_hash = manifest.get("prev_hash")
         date_from, date_to = manifest.get("from"), manifest.get("to")
         for number, line in enumerate(lines, start=1):
             if len(self.problems) >= MAX_REPORTED:

@@ -310,3 +310,26 @@ def test_an_old_checkpoint_kept_by_the_auditor_backs_a_consistency_proof(history
     result = verify("--consistency", proof, "--key", TEST_VERIFIER_KEY, cwd=tmp_path)
     assert result.returncode == 1
     assert f"no signed checkpoint of tree size {oldest.tree_size}; give one with --checkpoint" in result.stderr
+
+
+BUNDLE_URL = "/admin/evidence/auditlog/bundle/"
+
+
+def test_the_auditor_downloads_the_same_tar_as_the_command_writes(history, auditor_client, tmp_path):
+    call_command(
+        "export_evidence_bundle", "--from", "2026-06-02", "--to", "2026-06-02", "--tar", "--out", str(tmp_path / "b")
+    )
+    response = auditor_client.get(BUNDLE_URL, {"date_from": "2026-06-02", "date_to": "2026-06-02"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="evidence-bundle_2026-06-02_2026-06-02.tar"'
+    assert "no-store" in response["Cache-Control"]
+    assert b"".join(response.streaming_content) == (tmp_path / "b.tar").read_bytes()
+
+
+def test_the_bundle_download_is_refused_to_an_editor(history, editor_client):
+    assert editor_client.get(BUNDLE_URL, {"date_from": "2026-06-02", "date_to": "2026-06-02"}).status_code == 403
+
+
+def test_the_bundle_download_wants_both_dates_or_neither(history, auditor_client):
+    response = auditor_client.get(BUNDLE_URL, {"date_from": "2026-06-02"})
+    assert (response.status_code, response.content) == (400, b"Give both dates, or neither for everything.")
