@@ -15,8 +15,10 @@ checks with Python and `cryptography` only, against the log's public key:
   between.
 - `tree.json`: what ties the links to those checkpoints when the range does
   not start at link 1: the perfect subtrees of the tree before the range
-  (at most one per level), and a consistency proof from the tree ending at the
-  range's last link to the sealing checkpoint.
+  (at most one per level), a consistency proof from the tree ending at the
+  range's last link to the sealing checkpoint, and the links just before and
+  after the range with their inclusion proofs in the sealed tree (so the
+  range is shown complete).
 - `keys.json`: the keys that signed those checkpoints, with their validity
   periods as far as they bear on them.
 - `manifest.json`: the range, first and last sequence number, the hash
@@ -48,7 +50,7 @@ from .canonical import canonical_json, sha256_hex, utc_iso
 from .models import ChainLink, ChainSchema, Checkpoint
 from .registry import chained_models, read_rows
 from .selectors import seq_range
-from .tlog_store import consistency_proof, link_leaf_bytes, node_getter
+from .tlog_store import consistency_proof, inclusion_proof, link_leaf_bytes, node_getter
 
 BUNDLE_FORMAT = 1
 FILES = ("links.jsonl", "rows.jsonl", "checkpoints.txt", "tree.json", "keys.json")
@@ -182,9 +184,30 @@ def _keys(checkpoints: list[Checkpoint]) -> list[dict[str, Any]]:
     return out
 
 
+def _neighbour(seq: int, seal: int) -> dict[str, Any] | None:
+    """Link `seq` as its leaf and its inclusion proof in the sealing tree, if it is in it."""
+    link = ChainLink.objects.filter(seq=seq).first() if 1 <= seq <= seal else None
+    if link is None:
+        return None
+    return {
+        "leaf": link_leaf_bytes(link).decode("utf-8"),
+        "audit_path": [node.hex() for node in inclusion_proof(seq, seal)],
+    }
+
+
 def _tree(first: int, last: int, checkpoints: list[Checkpoint]) -> dict[str, Any]:
+    """How the range's links tie to the checkpoints: the tree before them, the proof to
+    the seal, and the links just outside the range, proven in the sealed tree (which
+    shows that the range is complete at both ends)."""
     if first > last:
-        return {"prefix_size": 0, "prefix_nodes": [], "seal_size": 0, "seal_consistency": []}
+        return {
+            "prefix_size": 0,
+            "prefix_nodes": [],
+            "seal_size": 0,
+            "seal_consistency": [],
+            "before": None,
+            "after": None,
+        }
     prefix = tlog.range_nodes(0, first - 1)
     found = node_getter()(prefix)
     seal = checkpoints[-1].tree_size
@@ -193,6 +216,8 @@ def _tree(first: int, last: int, checkpoints: list[Checkpoint]) -> dict[str, Any
         "prefix_nodes": [found[node].hex() for node in prefix],
         "seal_size": seal,
         "seal_consistency": [node.hex() for node in consistency_proof(last, seal)] if seal > last else [],
+        "before": _neighbour(first - 1, seal),
+        "after": _neighbour(last + 1, seal),
     }
 
 

@@ -206,6 +206,7 @@ class BundleCheck:
         self.links: list[dict[str, Any]] = []
         self.leaves: list[bytes] = []
         self.checkpoints: list[Any] = []
+        self.notes: list[str] = []
 
     def report(self, where: str, kind: str, detail: str) -> None:
         self.problems.append(Problem(where, kind, detail))
@@ -315,6 +316,8 @@ class BundleCheck:
                 periods[key.verifier.vkey] = key
         except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError, KeyError, ValueError) as exc:
             self.report("keys.json", "malformed", str(exc))
+        if len(periods) != self.manifest.get("keys"):
+            self.report(MANIFEST, "count", f"says {self.manifest.get('keys')} keys, keys.json has {len(periods)}")
         text = self.files.get("checkpoints.txt", b"").decode("utf-8", "replace")
         notes = tlog.split_notes(text)
         if len(notes) != self.manifest.get("checkpoints"):
@@ -362,12 +365,52 @@ class BundleCheck:
                     self.report(where, "root mismatch", "its root is not the tree of the bundle's links")
         if seal_size not in by_size or seal_size < last:
             raise Failed(Problem("tree.json", "unsealed", f"no checkpoint of the seal size {seal_size} >= {last}"))
+        where, seal = by_size[seal_size][0]
         if seal_size > last:
-            where, seal = by_size[seal_size][0]
             try:
                 tlog.verify_consistency(last, seal_size, frontier.root(), seal.root, seal_proof)
             except tlog.ProofError as exc:
                 self.report("tree.json", "seal proof", f"the links do not extend to {where}: {exc}")
+        self.check_neighbour(tree.get("before"), prefix_size, seal_size, seal.root)
+        self.check_neighbour(tree.get("after"), last + 1, seal_size, seal.root)
+
+    def check_neighbour(self, proven: Any, seq: int, seal_size: int, root: bytes) -> None:
+        """The link just before or after the range, proven in the sealed tree: its hash ties to
+        the range's ends, and its day lies outside the range, so no link of the range is missing."""
+        side = "before" if seq < (self.manifest.get("first_seq") or 1) else "after"
+        where = f"tree.json {side} (link {seq})"
+        if not 1 <= seq <= seal_size:
+            if proven is not None:
+                self.report(where, "altered", "there is no such link in the sealed tree")
+            elif side == "after" and self.manifest.get("to") is not None:
+                self.notes.append(f"no link after {seq - 1} is signed yet: the range may go on")
+            return
+        if not isinstance(proven, dict):
+            self.report(where, "missing", f"no proof of the link {side} the range: it may not be complete")
+            return
+        try:
+            leaf = str(proven["leaf"]).encode("utf-8")
+            link = _json_line(leaf, where)
+            path = [bytes.fromhex(node) for node in proven["audit_path"]]
+            tlog.verify_inclusion(seq - 1, seal_size, tlog.leaf_hash(leaf), path, root)
+        except Failed as exc:
+            self.problems.append(exc.args[0])
+            return
+        except (KeyError, TypeError, ValueError) as exc:
+            self.report(where, "proof fails", f"{type(exc).__name__}: {exc}")
+            return
+        day = str(link.get("recorded_at", ""))[:10]
+        date_from, date_to = self.manifest.get("from"), self.manifest.get("to")
+        if side == "before":
+            if link.get("link_hash") != self.manifest.get("prev_hash"):
+                self.report(MANIFEST, "altered", "prev_hash is not the hash of the link before the range")
+            if date_from is not None and day >= date_from:
+                self.report(where, "incomplete", f"chained on {day}, inside the range: links of the range are missing")
+        else:
+            if link.get("prev_hash") != self.manifest.get("last_hash"):
+                self.report(MANIFEST, "altered", "last_hash is not the hash the link after the range follows")
+            if date_to is not None and day <= date_to:
+                self.report(where, "incomplete", f"chained on {day}, inside the range: links of the range are missing")
 
 
 def verify_bundle(path: Path, keys: list[TrustedKey]) -> tuple[list[Problem], str]:
@@ -379,7 +422,11 @@ def verify_bundle(path: Path, keys: list[TrustedKey]) -> tuple[list[Problem], st
     problems = check.run()
     m = check.manifest
     span = f"links {m.get('first_seq')}..{m.get('last_seq')}" if m.get("links") else "no links"
-    return problems, f"Bundle OK: {m.get('links')} links ({span}), {len(check.checkpoints)} signed checkpoints verified"
+    notes = "".join(f"; {note}" for note in check.notes)
+    return (
+        problems,
+        f"Bundle OK: {m.get('links')} links ({span}), {len(check.checkpoints)} signed checkpoints verified{notes}",
+    )
 
 
 # --- Proofs as the site serves them --------------------------------------------------------

@@ -113,6 +113,9 @@ def test_a_bundle_of_a_day_holds_its_links_rows_checkpoints_and_manifest(history
     assert files["checkpoints.txt"].decode().count("\n— ") == 1
     tree = json.loads(files["tree.json"])
     assert (tree["prefix_size"], tree["seal_size"]) == (links[0].seq - 1, head.seq)
+    # The links just outside the range, proven in the sealed tree, show it is complete.
+    assert tree["before"]["leaf"].encode() == link_leaf_bytes(ChainLink.objects.get(seq=links[0].seq - 1))
+    assert tree["after"]["leaf"].encode() == link_leaf_bytes(ChainLink.objects.get(seq=links[-1].seq + 1))
     assert tree["seal_consistency"]
     assert json.loads(files["keys.json"]) == [
         {
@@ -221,6 +224,16 @@ def signature_byte(data: bytes) -> bytes:
         ("manifest.json", lambda d: change_byte(d, b'"last_hash": "'), "manifest.json: altered: last_hash"),
         ("keys.json", lambda d: change_byte(d, b'"valid_from": "2026-06-01T23:'), "keys.json: altered"),
         ("tree.json", lambda d: change_byte(d, b'"prefix_nodes": [\n    "', 5), "tree.json: seal proof"),
+        (
+            "manifest.json",
+            lambda d: change_byte(d, b'"from": "2026-06-0'),
+            "tree.json before (link {before}): incomplete",
+        ),
+        (
+            "manifest.json",
+            lambda d: d.replace(b'"to": "2026-06-02"', b'"to": "2026-06-03"'),
+            "tree.json after (link {after}): incomplete",
+        ),
     ],
 )
 def test_one_byte_changed_in_any_part_is_refused_and_named(history, tmp_path, name, tamper, message):
@@ -231,7 +244,9 @@ def test_one_byte_changed_in_any_part_is_refused_and_named(history, tmp_path, na
     first = day2()[0]
     assert result.returncode == 1
     assert result.stdout == ""
-    assert message.format(first=first.seq, row=first.row_pk, head=ChainHead.objects.get().seq) in result.stderr
+    head = ChainHead.objects.get().seq
+    expected = message.format(first=first.seq, row=first.row_pk, head=head, before=first.seq - 1, after=first.seq + 2)
+    assert expected in result.stderr
 
 
 def test_a_bundle_checked_with_another_key_is_refused(history, tmp_path):
