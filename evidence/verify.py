@@ -44,6 +44,8 @@ class VerifyResult:
     # The transparency log: the recomputed tree root and how many signed checkpoints verified.
     tree_root: bytes = b""
     checkpoints: int = 0
+    # Leaves of the stored tree (less than `links` until an upgraded install syncs its tree).
+    tree_size: int = 0
 
     @property
     def ok(self) -> bool:
@@ -197,6 +199,7 @@ def verify_chain(
             broken=problem,
             tree_root=tree.root(),
             checkpoints=verified,
+            tree_size=tree.stored_size,
         )
 
     if broken is not None:

@@ -68,3 +68,8 @@ class Command(BaseCommand):
             f"Log OK: tree root {base64.b64encode(result.tree_root).decode()}, "
             f"{result.checkpoints} signed checkpoints verified"
         )
+        if result.tree_size < result.links:
+            self.stderr.write(
+                f"The stored tree lacks links {result.tree_size + 1}..{result.links}: inclusion proofs for them "
+                "wait for `manage.py evidence_tree_sync` (or the next change)."
+            )
