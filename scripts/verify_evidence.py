@@ -176,9 +176,12 @@ def read_bundle(path: Path) -> dict[str, bytes]:
     with tarfile.open(path, mode="r:") as tar:
         for member in tar.getmembers():
             if member.isfile():
+                name = member.name.rsplit("/", 1)[-1]
+                if name in files:
+                    raise tarfile.TarError(f"two entries named {name}")
                 extracted = tar.extractfile(member)
                 if extracted is not None:
-                    files[member.name.rsplit("/", 1)[-1]] = extracted.read()
+                    files[name] = extracted.read()
     return files
 
 

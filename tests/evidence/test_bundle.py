@@ -348,3 +348,20 @@ def test_the_bundle_download_is_refused_to_an_editor(history, editor_client):
 def test_the_bundle_download_wants_both_dates_or_neither(history, auditor_client):
     response = auditor_client.get(BUNDLE_URL, {"date_from": "2026-06-02"})
     assert (response.status_code, response.content) == (400, b"Give both dates, or neither for everything.")
+
+
+def test_links_of_the_first_format_are_exported_and_verified_as_that_format(
+    clock, seeded, editor, monkeypatch, tmp_path
+):
+    clock.set(DAY2.replace(hour=10))
+    with monkeypatch.context() as patched:
+        patched.setattr("evidence.services.LINK_FORMAT", 1)  # as links were written before usernames were frozen
+        move(Certification.objects.get(slug="soc2-type-1"), editor, "Q1 2027")
+    move(Certification.objects.get(slug="soc2-type-1"), editor, "Q2 2027")
+    checkpoint_sign(reason="manual")
+    export(tmp_path / "b", "--from", "2026-06-02", "--to", "2026-06-02")
+    old, new = (json.loads(line) for line in (tmp_path / "b" / "links.jsonl").read_bytes().splitlines())
+    assert ("format" in old, "actor_username" in old) == (False, False)
+    assert (new["format"], new["actor_username"]) == (2, "edna")
+    result = verify(tmp_path / "b", "--key", TEST_VERIFIER_KEY, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
