@@ -110,7 +110,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         form = BundleForm(request.GET)
         if not form.is_valid():
-            message = " ".join(form.errors.get("__all__", ["Enter valid dates."]))
+            message = " ".join(str(error) for error in form.non_field_errors()) or "Enter valid dates."
             return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
         date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
         name = bundle_name(date_from, date_to)
