@@ -21,8 +21,13 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import Tags, register
 
-        from . import auth  # noqa: F401  (connects the sign-in event log)
+        from . import (
+            auth,  # noqa: F401  (connects the sign-in event log)
+            receivers,
+        )
         from .checks import sessions_in_database
+
+        receivers.connect()
 
         register(sessions_in_database, Tags.security)
 

@@ -105,6 +105,7 @@ ROLES: dict[str, frozenset[str]] = {
             *crud("compliance", tuple(f"historical{m}" for m in PAGE_CONTENT), ("view",)),
             "compliance.view_publication",
             "compliance.view_publicationrequest",
+            "requests_app.view_ticketaudit",
             "requests_app.view_ticketevent",
             "evidence.view_auditlog",
             "evidence.export_auditlog",

@@ -437,6 +437,10 @@ class PublicationRequest(models.Model):
         related_name="request",
     )
 
+    # Asked, then approved or rejected: each version is chained.
+    history = HistoricalRecords()
+    chain_spec = ChainSpec(history=True)
+
     class Meta:
         ordering = ["-requested_at", "-id"]
         default_permissions = ("view",)

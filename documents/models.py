@@ -8,6 +8,7 @@ SHA-256 of the link token are stored, so the database alone opens nothing.
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from compliance.models import Document
 from core.text import SingleLineCharField
@@ -93,6 +94,8 @@ class NdaAcceptance(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
 
+    chain_spec = ChainSpec(time_field="accepted_at", action="accepted NDA", personal=("ip", "user_agent"))
+
     class Meta:
         ordering = ["-accepted_at", "-id"]
         verbose_name = "NDA acceptance"
@@ -128,6 +131,10 @@ class DocumentGrant(models.Model):
     )
     revoke_reason = models.TextField(blank=True)
 
+    # Revocation changes the row: its versions are chained. The reason may name the requester.
+    history = HistoricalRecords(excluded_fields=["token_nonce", "token_hash"])
+    chain_spec = ChainSpec(history=True, personal=("revoke_reason",))
+
     class Meta:
         ordering = ["-granted_at", "-id"]
         verbose_name = "document access grant"
@@ -156,6 +163,8 @@ class DocumentDownload(models.Model):
     sha256 = models.CharField(max_length=64, help_text="The file served.")
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+
+    chain_spec = ChainSpec(time_field="downloaded_at", action="downloaded", personal=("ip", "user_agent"))
 
     class Meta:
         ordering = ["-downloaded_at", "-id"]

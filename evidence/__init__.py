@@ -14,6 +14,9 @@ How an app chains its records: it sets a `ChainSpec` (from
     class TrackedModel(models.Model):          # abstract base of page content
         chain_spec = ChainSpec(history=True)   # chain every simple-history version
 
+    class DocumentDownload(models.Model):      # personal fields enter as salted commitments
+        chain_spec = ChainSpec(time_field="downloaded_at", action="downloaded", personal=("ip", "user_agent"))
+
 Evidence finds the declarations through the app registry (`django.apps`) and
 connects its receivers (`evidence.receivers`) to exactly those models: each
 new history row or record is appended to the chain in the same transaction

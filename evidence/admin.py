@@ -133,5 +133,6 @@ def _cursor(value: str | None) -> int | None:
 
 @admin.register(PurgeRecord)
 class PurgeRecordAdmin(ReadOnlyAdmin):
-    list_display = ["ran_at", "reason", "actor_username", "database_transaction"]
+    list_display = ["ran_at", "reference", "reason", "actor_username", "database_transaction"]
+    search_fields = ["reference"]
     date_hierarchy = "ran_at"

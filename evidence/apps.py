@@ -7,15 +7,20 @@ GUARDS_MIGRATION = ("evidence", "0003_append_only_guards")
 
 
 def refresh_guards(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
-    """Guard history tables that later migrations add, once the guards are in place."""
+    """Guard history tables that later migrations add, once the guards are in
+    place; then give the application's role (`DATABASE_APP_ROLE`, when set)
+    its rights on tables that later migrations add."""
+    from django.conf import settings
     from django.db import connections
     from django.db.migrations.recorder import MigrationRecorder
 
-    from .db import install_guards
+    from .db import app_role_grant, install_guards
 
     connection = connections[using]
     if connection.vendor == "postgresql" and GUARDS_MIGRATION in MigrationRecorder(connection).applied_migrations():
         install_guards(connection)
+        if settings.DATABASE_APP_ROLE:
+            app_role_grant(connection, settings.DATABASE_APP_ROLE)
 
 
 class EvidenceConfig(AppConfig):

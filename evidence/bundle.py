@@ -46,8 +46,9 @@ from django.conf import settings
 from django.db.models import Q
 
 from . import tlog
-from .canonical import canonical_json, sha256_hex, utc_iso
+from .canonical import canonical_json, hashed_fields, sha256_hex, utc_iso
 from .models import ChainLink, ChainSchema, Checkpoint
+from .personal import commitments_of
 from .registry import chained_models, read_rows
 from .selectors import seq_range
 from .tlog_store import consistency_proof, inclusion_proof, link_leaf_bytes, node_getter
@@ -115,28 +116,26 @@ def _links(first: int, last: int) -> Iterator[list[ChainLink]]:
         after = batch[-1].seq
 
 
-def row_hashed_fields(row: dict[str, Any], attnames: list[str]) -> dict[str, Any]:
-    """What a chained row's hash covers: its stored fields by the schema it was chained with."""
-    return {name: row[name] for name in attnames}
-
-
 def _row_lines(links: list[ChainLink], schemas: dict[int, list[str]]) -> list[bytes]:
     registry = chained_models()
     pks_by_label: dict[str, list[int]] = {}
     for link in links:
         pks_by_label.setdefault(link.model_label, []).append(link.row_pk)
     rows: dict[str, dict[int, dict[str, Any]]] = {}
+    commitments: dict[str, dict[int, dict[str, str]]] = {}
     for label, pks in pks_by_label.items():
         if label not in registry:
             raise BundleError(f"Link {links[0].seq}..: {label} is not chained here; run verify_chain.")
         rows[label] = read_rows(registry[label].model, pks)
+        commitments[label] = commitments_of(label, pks) if registry[label].personal else {}
     lines = []
     for link in links:
         row = rows[link.model_label].get(link.row_pk)
         attnames = schemas.get(link.schema_id)
         if row is None or attnames is None or any(name not in row for name in attnames):
             raise BundleError(f"Link {link.seq}: its {link.model_label} row {link.row_pk} is gone; run verify_chain.")
-        data = canonical_json(row_hashed_fields(row, attnames))
+        # Personal fields as their commitments (never the values): purging them changes nothing here.
+        data = canonical_json(hashed_fields(row, attnames, commitments[link.model_label].get(link.row_pk, {})))
         if sha256_hex(data) != link.row_hash:
             raise BundleError(f"Link {link.seq}: its row no longer hashes to the chain; run verify_chain.")
         lines.append(data + b"\n")

@@ -5,6 +5,12 @@ attribute name, so foreign keys appear as ids), with sorted keys, no
 whitespace, UTF-8, and times as UTC ISO 8601 with microseconds. The same
 function runs when a row is chained and when it is verified, on values read
 back from the database, so the hash is of what is stored.
+
+A personal field (see `ChainSpec.personal`) enters that object as
+`{"salted_sha256": C}`, where C = SHA-256(salt || canonical JSON of the value)
+and the salt is 32 random bytes kept apart from the chain: the chain commits
+to the value without holding it, and deleting the salt with the value (the
+retention purge) leaves a row that still hashes to its link.
 """
 
 import hashlib
@@ -45,7 +51,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def canonical_json(data: dict[str, Any]) -> bytes:
+def canonical_json(data: Any) -> bytes:
     return json.dumps(plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
         "utf-8"
     )
@@ -57,6 +63,22 @@ def sha256_hex(data: bytes) -> str:
 
 def row_digest(fields: dict[str, Any]) -> str:
     return sha256_hex(canonical_json(fields))
+
+
+def commitment(salt: bytes, value: Any) -> str:
+    """The salted commitment to a personal value: SHA-256(salt || value's canonical JSON)."""
+    return sha256_hex(salt + canonical_json(value))
+
+
+def hashed_fields(row: dict[str, Any], attnames: list[str], commitments: dict[str, str]) -> dict[str, Any]:
+    """What a row's hash covers: each named field's stored value, or, for a
+    personal field, its commitment. Used when a row is chained and when it is
+    verified, so both hash the same object."""
+    return {name: {"salted_sha256": commitments[name]} if name in commitments else row[name] for name in attnames}
+
+
+def hashed_row_digest(row: dict[str, Any], attnames: list[str], commitments: dict[str, str] | None = None) -> str:
+    return row_digest(hashed_fields(row, attnames, commitments or {}))
 
 
 def link_digest(**fields: Any) -> str:

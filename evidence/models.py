@@ -119,6 +119,13 @@ class PurgeRecord(models.Model):
 
     ran_at = models.DateTimeField()
     reason = models.CharField(max_length=300)
+    reference = models.CharField(
+        max_length=40,
+        blank=True,
+        db_default="",
+        db_index=True,
+        help_text="Reference of the record whose personal data was purged (a ticket's DSR-2026-000123), if one.",
+    )
     actor_username = models.CharField(max_length=150, blank=True)
     database_transaction = models.CharField(
         max_length=40, blank=True, help_text="PostgreSQL transaction id of the purge."
@@ -130,7 +137,8 @@ class PurgeRecord(models.Model):
         default_permissions = ("view",)
 
     def __str__(self) -> str:
-        return f"Purge at {self.ran_at:%Y-%m-%d %H:%M} ({self.reason})"
+        what = f"{self.reference}: {self.reason}" if self.reference else self.reason
+        return f"Purge at {self.ran_at:%Y-%m-%d %H:%M} ({what})"
 
 
 class TreeNode(models.Model):
@@ -214,3 +222,46 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint {self.tree_size} ({self.signed_at:%Y-%m-%d %H:%M:%S}, {self.reason})"
+
+
+class PersonalCommitment(models.Model):
+    """The salted commitments to the personal fields of one chained row, as
+    the row's hash covers them (see `evidence.personal`). Written with the
+    link, append-only like it: the verifier needs them after the values and
+    salts are gone."""
+
+    model_label = models.CharField(max_length=100)
+    row_pk = models.BigIntegerField()
+    commitments = models.JSONField(help_text="Field attname to SHA-256(salt || value), hex.")
+
+    class Meta:
+        verbose_name = "personal data commitment"
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["model_label", "row_pk"], name="personalcommitment_row_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_label}:{self.row_pk}"
+
+
+class PersonalSalt(models.Model):
+    """The salt of one personal field of one chained row. While it exists the
+    verifier checks the stored value against its commitment; the retention
+    purge deletes it with the value. Not append-only, on purpose, and never
+    exported: with the salt, a guess of the value could be confirmed."""
+
+    model_label = models.CharField(max_length=100)
+    row_pk = models.BigIntegerField()
+    field = models.CharField(max_length=100)
+    salt = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name = "personal data salt"
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["model_label", "row_pk", "field"], name="personalsalt_field_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_label}:{self.row_pk}.{self.field}"

@@ -11,11 +11,14 @@ through the app registry (`django.apps`) when the chain is first used:
   runs). `publishes=True` marks the one record kind that takes earlier changes
   live; the audit log shows which of them carried each change. Such a model
   has a `version` and an `effective_at` field.
+- `personal=("requester_email", ...)` on either kind: fields holding personal
+  data that the retention purge may rewrite. The chain covers a salted
+  commitment to each such value instead of the value (see `evidence.personal`),
+  so a purged row still verifies; its salt is deleted with the data.
 
 The link is written in the same transaction as the row, by the receivers in
 `evidence.receivers` (see there why a receiver). A model without a spec is
-not chained: ticket history, for instance, holds requesters' personal data
-and stays out of the chained history on purpose.
+not chained.
 """
 
 from dataclasses import dataclass
@@ -43,6 +46,9 @@ class ChainSpec:
     action: str = "recorded"
     # Records only: this kind of record takes earlier changes live.
     publishes: bool = False
+    # Fields of the chained rows (of the history rows, with `history`) that hold
+    # personal data: chained as salted commitments, so the purge may rewrite them.
+    personal: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class Chained:
     content_model: type[models.Model] | None = None
     action: str = "recorded"
     publishes: bool = False
+    # Attribute names of the personal fields (see ChainSpec.personal).
+    personal: tuple[str, ...] = ()
 
     @property
     def attnames(self) -> list[str]:
@@ -97,6 +105,10 @@ def _attname(model: type[models.Model], name: str | None) -> str | None:
     return field.attname
 
 
+def _personal(model: type[models.Model], spec: ChainSpec) -> tuple[str, ...]:
+    return tuple(sorted(name for name in (_attname(model, field) for field in spec.personal) if name))
+
+
 def declared_specs() -> list[tuple[type[models.Model], ChainSpec]]:
     """Every installed model with a table of its own that declares a ChainSpec
     (itself or through an abstract base), in app registry order. Proxies share
@@ -127,6 +139,7 @@ def chained_models() -> dict[str, Chained]:
                 time_attname="history_date",
                 user_attname="history_user_id",
                 content_model=model,
+                personal=_personal(history_model.model, spec),
             )
         else:
             label = model._meta.label_lower
@@ -138,6 +151,7 @@ def chained_models() -> dict[str, Chained]:
                 user_attname=_attname(model, spec.user_field),
                 action=spec.action,
                 publishes=spec.publishes,
+                personal=_personal(model, spec),
             )
     publishing = [c for c in records.values() if c.publishes]
     if len(publishing) > 1:

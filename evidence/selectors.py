@@ -24,6 +24,9 @@ from .models import HEAD_ID, ChainHead, ChainLink, Checkpoint, SigningKey
 from .registry import Chained, chained_models, publishing_model
 
 PAGE_SIZE = 50
+# What the audit log and its exports show for a personal field (ChainSpec.personal):
+# the chain holds a commitment to it, and the auditor reads the record without it.
+PERSONAL_DATA = "(personal data)"
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 
 
@@ -366,20 +369,43 @@ def _fill_history(entry: AuditEntry, chained: Chained, row: Any, versions: dict[
     content_meta = chained.content_meta
     object_pk = chained.content_pk_attname
     entry.object_id = getattr(row, object_pk)
-    entry.object_repr = str(row.instance)
+    entry.object_repr = _without_personal(
+        chained, row, str(row.instance), instead=f"{content_meta.verbose_name} {entry.object_id}"
+    )
     entry.changed_at = row.history_date
     entry.change_type = HISTORY_TYPES.get(row.history_type, row.history_type)
-    entry.reason = row.history_change_reason or ""
+    entry.reason = _without_personal(chained, row, row.history_change_reason or "", field="history_change_reason")
     if row.history_type == "-":
         return
     previous = _previous_version(row, versions[(chained.label, entry.object_id)])
+    # Fields the history leaves out (secrets such as link token hashes) have no before or after.
+    kept = set(chained.attnames)
     for f in content_meta.concrete_fields:
-        if f.attname == object_pk:
+        if f.attname == object_pk or f.attname not in kept:
+            continue
+        if f.attname in chained.personal:
+            # Named on the first version only: whether a later one changed it
+            # would read the values, and would read differently once purged.
+            if previous is None:
+                entry.changes.append(FieldChange(f.attname, str(f.verbose_name), None, PERSONAL_DATA))
             continue
         after = _stored(getattr(row, f.attname))
         before = _stored(getattr(previous, f.attname)) if previous is not None else None
         if previous is None or before != after:
             entry.changes.append(FieldChange(f.attname, str(f.verbose_name), before, after))
+
+
+def _without_personal(chained: Chained, row: Any, text: str, *, field: str = "", instead: str = PERSONAL_DATA) -> str:
+    """`text` as the audit log may show it: PERSONAL_DATA for a personal field,
+    `instead` when it quotes one of the row's personal values (the name of an
+    attachment, say), else as is."""
+    if not text or not chained.personal:
+        return text
+    if field in chained.personal:
+        return PERSONAL_DATA
+    if any(value and str(value) in text for value in (getattr(row, name) for name in chained.personal)):
+        return instead
+    return text
 
 
 def _stored(value: Any) -> Any:
@@ -390,7 +416,9 @@ def _stored(value: Any) -> Any:
 def _fill_record(entry: AuditEntry, chained: Chained, row: Any) -> None:
     entry.object_id = row.pk
     version = getattr(row, "version", None)
-    entry.object_repr = str(row)
+    entry.object_repr = _without_personal(
+        chained, row, str(row), instead=f"{chained.model._meta.verbose_name} {row.pk}"
+    )
     entry.changed_at = getattr(row, chained.time_attname) if chained.time_attname else None
     entry.change_type = chained.action
     # A record may word its own audit entry (`audit_reason`); else its summary or reason.

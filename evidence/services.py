@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.utils import timezone
 
-from .canonical import LINK_FORMAT, link_digest, row_digest
+from .canonical import LINK_FORMAT, hashed_row_digest, link_digest
 from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema
+from .personal import personal_commit
 from .registry import chained_models, read_rows
 from .tlog_store import tree_append
 
@@ -54,15 +55,17 @@ def append_link(
     attnames: list[str],
     user_attname: str | None,
     using: str,
+    commitments: dict[str, str] | None = None,
 ) -> ChainLink:
     """Append one link, in the current link format, for a stored row whose
     fields are given: the building block of `chain_append`. (The migration that
     chained rows written before the ledger existed keeps its own frozen copy of
-    this code, in format 1; no migration calls this.)"""
+    this code, in format 1; no migration calls this.) `commitments` stand in
+    for the personal fields' values (evidence.personal)."""
     with transaction.atomic(using=using):
         head = _locked_head(ChainHead, using)
         schema, _ = ChainSchema.objects.using(using).get_or_create(model_label=label, fields=",".join(attnames))
-        row_hash = row_digest({name: fields[name] for name in attnames})
+        row_hash = hashed_row_digest(fields, attnames, commitments)
         # Clocks of several app servers may disagree; times on the chain never go back.
         recorded_at = timezone.now()
         if head.recorded_at is not None and head.recorded_at > recorded_at:
@@ -105,11 +108,13 @@ def chain_append(*, instance: models.Model, using: str = DEFAULT_DB_ALIAS) -> Ch
 
     Runs inside the caller's transaction, so the row and its link commit or
     roll back together. Side effects: one ChainLink (and a ChainSchema the
-    first time a table shape is seen); the head moves to the new link.
+    first time a table shape is seen); the head moves to the new link; for a
+    model with personal fields, their salts and commitments (evidence.personal).
     """
     chained = chained_models()[type(instance)._meta.label_lower]
     # Hash what the database stored, not the Python object: the verifier reads it back.
     fields = read_rows(chained.model, [instance.pk], using)[instance.pk]
+    commitments = personal_commit(chained=chained, row_pk=instance.pk, row=fields, using=using)
     return append_link(
         label=chained.label,
         row_pk=instance.pk,
@@ -117,4 +122,5 @@ def chain_append(*, instance: models.Model, using: str = DEFAULT_DB_ALIAS) -> Ch
         attnames=chained.attnames,
         user_attname=chained.user_attname,
         using=using,
+        commitments=commitments,
     )

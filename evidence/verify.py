@@ -3,11 +3,12 @@
 Walks every link in sequence order, in batches, and checks that sequence
 numbers have no gap, each link names the previous link's hash, each link's
 own hash is right, the chained row still exists and hashes to what was
-recorded, and the head row records the last link. Then, when asked, that a
-head seen earlier is still part of the chain; that the transparency log's
-signed checkpoints and stored tree agree with the links (`evidence.tlog_verify`);
-and looks for rows in the chained tables that no link covers (written around
-the chain).
+recorded (personal fields by their stored commitments, and, while their salts
+are held, their values against those commitments), and the head row records
+the last link. Then, when asked, that a head seen earlier is still part of the
+chain; that the transparency log's signed checkpoints and stored tree agree
+with the links (`evidence.tlog_verify`); and looks for rows in the chained
+tables that no link covers (written around the chain).
 """
 
 import re
@@ -18,8 +19,9 @@ from pathlib import Path
 
 from django.db.models import Model
 
-from .canonical import GENESIS_HASH, link_digest, row_digest
+from .canonical import GENESIS_HASH, hashed_row_digest, link_digest
 from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema
+from .personal import commitments_of, rewritten_field, salts_of
 from .registry import chained_models, read_rows
 from .tlog_verify import KeyRing, TreeCheck, log_problem, notes_to_check, sizes_named
 
@@ -84,9 +86,14 @@ def _walk(
         for link in links:
             by_label[link.model_label].append(link.row_pk)
         rows: dict[str, dict[int, dict]] = {}
+        commitments: dict[str, dict[int, dict[str, str]]] = defaultdict(dict)
+        salts: dict[str, dict[int, dict[str, bytes]]] = defaultdict(dict)
         for label, pks in by_label.items():
             if label in registry:
                 rows[label] = read_rows(registry[label].model, pks)
+                if registry[label].personal:
+                    commitments[label] = commitments_of(label, pks)
+                    salts[label] = salts_of(label, pks)
         for link in links:
             if link.seq != expected_seq:
                 if link.seq > expected_seq:
@@ -140,11 +147,20 @@ def _walk(
                     Broken(link.seq, f"{where}: hashed fields no longer exist"),
                     seen_expected,
                 )
-            if row_digest({name: row[name] for name in attnames}) != link.row_hash:
+            committed = commitments[link.model_label].get(link.row_pk, {})
+            if hashed_row_digest(row, attnames, committed) != link.row_hash:
                 return (
                     expected_seq - 1,
                     prev_hash,
                     Broken(link.seq, f"{where} was altered after it was chained"),
+                    seen_expected,
+                )
+            rewritten = rewritten_field(row, committed, salts[link.model_label].get(link.row_pk, {}))
+            if rewritten is not None:
+                return (
+                    expected_seq - 1,
+                    prev_hash,
+                    Broken(link.seq, f"{where}: personal field {rewritten} was altered after it was chained"),
                     seen_expected,
                 )
             if expect is not None and link.seq == expect[0]:

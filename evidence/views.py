@@ -1,8 +1,12 @@
 """The transparency log's public endpoints: no sign-in, cacheable, open to other sites (CORS).
 
 - `/evidence/checkpoint`: the newest signed checkpoint, as a C2SP signed note (text/plain).
-- `/evidence/proof/inclusion/<seq>?size=N`: that link (its leaf), its audit path in
-  the tree of the first N links, and the checkpoint signed for N if there is one.
+- `/evidence/proof/inclusion/<seq>?size=N`: that link's leaf hash, its audit path in
+  the tree of the first N links, and the checkpoint signed for N if there is one. The
+  leaf itself (the link's fields: kind of record, row id, time, acting user) is shown
+  only for records that are public anyway (publications); for any other record the
+  public sees the hash alone, and whoever holds the record's link fields (an auditor,
+  from the audit log or an evidence bundle) checks it.
 - `/evidence/proof/consistency?from=A&to=B`: the proof that the tree of B links
   extends the tree of A links, with both roots and their checkpoints.
 - `/evidence/keys`: every signing key ever used, with its validity period.
@@ -22,7 +26,9 @@ from django.views.decorators.http import require_safe
 
 from .canonical import plain
 from .models import ChainLink
+from .registry import chained_models
 from .selectors import checkpoint_at_size, checkpoint_latest, signing_keys_public
+from .tlog import leaf_hash
 from .tlog_store import consistency_proof, inclusion_proof, link_leaf_bytes, link_leaf_fields, tree_root, tree_size
 
 TEXT = "text/plain; charset=utf-8"
@@ -95,12 +101,15 @@ def inclusion(request: HttpRequest, seq: int) -> dict[str, Any]:
     if link is None:
         raise BadInput(f"link {seq} is missing from the chain")
     leaf = link_leaf_bytes(link)
+    chained = chained_models().get(link.model_label)
+    public = chained is not None and chained.publishes
     return {
         "seq": seq,
         "leaf_index": seq - 1,
         "tree_size": size,
-        "leaf": plain(link_leaf_fields(link)),
-        "leaf_bytes": _b64(leaf),
+        "leaf_hash": _b64(leaf_hash(leaf)),
+        "leaf": plain(link_leaf_fields(link)) if public else None,
+        "leaf_bytes": _b64(leaf) if public else None,
         "audit_path": [_b64(node) for node in inclusion_proof(seq, size)],
         "root_hash": _b64(tree_root(size)),
         "checkpoint": _checkpoint_note(size),

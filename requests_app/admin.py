@@ -27,9 +27,11 @@ from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 from core.http import mark_no_store
 
 from . import services
+from .admin_audit import TicketAuditAdmin
 from .admin_workflow import WorkflowAdminMixin
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind
-from .models import ExtraHoliday, Ticket, TicketAttachment, TicketEvent, TicketNote
+from .models import ExtraHoliday, Ticket, TicketAttachment, TicketAudit, TicketEvent, TicketNote
+from .redaction import redact, ticket_personal_values
 from .selectors import ticket_mail_withheld
 
 
@@ -294,8 +296,18 @@ class TicketEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="text")
     def text(self, obj: TicketEvent) -> str:
-        # The requester's own words stay on the ticket, for those who work it.
-        return "(the requester's reply)" if obj.kind == TicketEventKind.REQUESTER_REPLY else obj.message
+        # The correspondence stays on the ticket, for those who work it; other
+        # text (reasons, how identity was verified) shows without the
+        # requester's personal values, as on the auditor's ticket view.
+        if obj.kind == TicketEventKind.REQUESTER_REPLY:
+            return "(the requester's reply)"
+        if obj.kind == TicketEventKind.MESSAGE:
+            return "(a message to the requester)"
+        return redact(obj.message, ticket_personal_values(obj.ticket))
+
+
+# The auditor's view of tickets, without the requester's data (see admin_audit).
+admin.site.register(TicketAudit, TicketAuditAdmin)
 
 
 @admin.register(ExtraHoliday)

@@ -20,6 +20,7 @@ from core.history import HistoryBypassError, TrackedQuerySet
 from core.models import OutboxMail
 from core.storage import private_storage
 from core.text import SingleLineCharField, SingleLineEmailField
+from evidence.registry import ChainSpec
 
 from .enums import ACTIVE_STATUSES, DATA_SUBJECT_KINDS, TicketEventKind, TicketKind, TicketStatus
 
@@ -166,6 +167,10 @@ class Ticket(models.Model):
         "submitted_ip",
     )
 
+    # Every version is chained; the requester's fields, and the texts staff
+    # write about them (extension and change reasons), as salted commitments.
+    chain_spec = ChainSpec(history=True, personal=(*PERSONAL_FIELDS, "extension_reason", "history_change_reason"))
+
     class Meta:
         ordering = ["due_at", "id"]
         constraints = [
@@ -238,6 +243,19 @@ class Ticket(models.Model):
         return self.verification_address if self.is_data_subject_request else self.requester_email
 
 
+class TicketAudit(Ticket):
+    """Tickets as an auditor reads them (admin: `admin_audit`): reference,
+    kind, times against the deadline, who acted, how identity was verified and
+    when the requester's data was purged; never the requester's data itself.
+    A proxy: no table of its own, its own view permission."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view",)
+        verbose_name = "ticket (audit view)"
+        verbose_name_plural = "tickets (audit view)"
+
+
 class TicketEvent(models.Model):
     """An entry of the ticket's audit trail; append-only."""
 
@@ -257,6 +275,9 @@ class TicketEvent(models.Model):
     visible_to_requester = models.BooleanField(default=False)
     created_at = models.DateTimeField(db_index=True)
 
+    # The message may be the requester's own words or name them.
+    chain_spec = ChainSpec(time_field="created_at", user_field="actor", action="ticket event", personal=("message",))
+
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
@@ -275,6 +296,8 @@ class TicketNote(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
     created_at = models.DateTimeField()
+
+    chain_spec = ChainSpec(time_field="created_at", user_field="author", action="internal note", personal=("body",))
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -307,6 +330,10 @@ class TicketAttachment(models.Model):
     )
     created_at = models.DateTimeField()
     purged_at = models.DateTimeField(null=True, blank=True)
+
+    # The purge blanks the file and its name later: the versions are chained.
+    history = HistoricalRecords()
+    chain_spec = ChainSpec(history=True, personal=("original_name",))
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -2,7 +2,7 @@
 """Verify the trust center's evidence offline: Python 3.11+ and `cryptography`, no Django, no database.
 
     verify_evidence.py BUNDLE --key KEY                      # a bundle (directory or .tar)
-    verify_evidence.py --inclusion PROOF.json --key KEY      # /evidence/proof/inclusion/<seq>
+    verify_evidence.py --inclusion PROOF.json --key KEY [BUNDLE]   # /evidence/proof/inclusion/<seq>
     verify_evidence.py --consistency PROOF.json --key KEY [--checkpoint OLD.txt]
 
 KEY is a verifier key (`name+keyid+base64`), a file of them (one a line), or a
@@ -416,20 +416,24 @@ class BundleCheck:
                 self.report(where, "incomplete", f"chained on {day}, inside the range: links of the range are missing")
 
 
-def verify_bundle(path: Path, keys: list[TrustedKey]) -> tuple[list[Problem], str]:
+def verify_bundle(path: Path, keys: list[TrustedKey]) -> tuple[list[Problem], str, dict[int, bytes]]:
+    """The problems found, the summary line, and the bundle's leaves by sequence number."""
     try:
         files = read_bundle(path)
     except (OSError, tarfile.TarError) as exc:
-        return [Problem(str(path), "unreadable", str(exc))], ""
+        return [Problem(str(path), "unreadable", str(exc))], "", {}
     check = BundleCheck(files, keys)
     problems = check.run()
+    leaves = {
+        link["seq"]: leaf
+        for link, leaf in zip(check.links, check.leaves, strict=True)
+        if isinstance(link.get("seq"), int)
+    }
     m = check.manifest
     span = f"links {m.get('first_seq')}..{m.get('last_seq')}" if m.get("links") else "no links"
     notes = "".join(f"; {note}" for note in check.notes)
-    return (
-        problems,
-        f"Bundle OK: {m.get('links')} links ({span}), {len(check.checkpoints)} signed checkpoints verified{notes}",
-    )
+    summary = f"Bundle OK: {m.get('links')} links ({span}), {len(check.checkpoints)} signed checkpoints verified{notes}"
+    return problems, summary, leaves
 
 
 # --- Proofs as the site serves them --------------------------------------------------------
@@ -458,28 +462,43 @@ def _proof_checkpoint(note: str | None, size: int, keys: list[TrustedKey], kept:
     return checkpoint
 
 
-def verify_inclusion(proof: dict[str, Any], keys: list[TrustedKey], kept: list[str]) -> str:
+def verify_inclusion(
+    proof: dict[str, Any], keys: list[TrustedKey], kept: list[str], bundle_leaves: dict[int, bytes]
+) -> str:
+    """The proof's leaf is in the signed tree. The site shows a leaf's fields only for
+    publications; for any other record it gives the leaf hash, which a bundle holding
+    the link (given as BUNDLE) ties to the link's fields."""
     name = "inclusion proof"
-    leaf_bytes = _b64(proof.get("leaf_bytes"), f"{name} leaf_bytes")
-    if json.loads(leaf_bytes) != proof.get("leaf") or canonical.canonical_json(proof.get("leaf")) != leaf_bytes:
-        raise Failed(Problem(f"{name} leaf", "altered", "leaf and leaf_bytes differ"))
-    fields = {k: v for k, v in proof["leaf"].items() if k != "link_hash"}
-    fields["model_label"] = fields.pop("model")
-    if canonical.link_digest(**fields) != proof["leaf"].get("link_hash"):
-        raise Failed(Problem(f"{name} leaf", "link altered", "its link_hash is not the hash of its fields"))
     size, index = int(proof["tree_size"]), int(proof["leaf_index"])
-    if index != proof["leaf"]["seq"] - 1:
-        raise Failed(Problem(name, "altered", f"leaf_index {index} is not link {proof['leaf']['seq']}'s"))
+    seq = index + 1
+    leaf = _b64(proof.get("leaf_hash"), f"{name} leaf_hash")
+    if proof.get("leaf_bytes") is not None:
+        leaf_bytes = _b64(proof["leaf_bytes"], f"{name} leaf_bytes")
+        shown = proof.get("leaf")
+        if not isinstance(shown, dict) or canonical.canonical_json(shown) != leaf_bytes:
+            raise Failed(Problem(f"{name} leaf", "altered", "leaf and leaf_bytes differ"))
+        fields = {k: v for k, v in shown.items() if k != "link_hash"}
+        fields["model_label"] = fields.pop("model", None)
+        if canonical.link_digest(**fields) != shown.get("link_hash"):
+            raise Failed(Problem(f"{name} leaf", "link altered", "its link_hash is not the hash of its fields"))
+        if shown.get("seq") != seq or tlog.leaf_hash(leaf_bytes) != leaf:
+            raise Failed(Problem(f"{name} leaf", "altered", f"the leaf is not link {seq}'s leaf hash"))
+    if seq in bundle_leaves and tlog.leaf_hash(bundle_leaves[seq]) != leaf:
+        raise Failed(Problem(f"{name} leaf_hash", "differs", f"link {seq} of the bundle is not the link proven"))
     checkpoint = _proof_checkpoint(proof.get("checkpoint"), size, keys, kept, f"{name} checkpoint")
     path = [_b64(node, f"{name} audit_path") for node in proof.get("audit_path", [])]
     try:
-        tlog.verify_inclusion(index, size, tlog.leaf_hash(leaf_bytes), path, checkpoint.root)
+        tlog.verify_inclusion(index, size, leaf, path, checkpoint.root)
     except tlog.ProofError as exc:
         raise Failed(Problem(f"{name} audit_path", "proof fails", str(exc))) from exc
-    return f"Inclusion OK: link {index + 1} is in the signed tree of {size} links"
+    if proof.get("leaf_bytes") is not None or seq in bundle_leaves:
+        return f"Inclusion OK: link {seq} is in the signed tree of {size} links"
+    return f"Inclusion OK: leaf {seq} is in the signed tree of {size} links (give the bundle holding it to check its fields)"
 
 
-def verify_consistency(proof: dict[str, Any], keys: list[TrustedKey], kept: list[str]) -> str:
+def verify_consistency(
+    proof: dict[str, Any], keys: list[TrustedKey], kept: list[str], bundle_leaves: dict[int, bytes]
+) -> str:
     name = "consistency proof"
     size1, size2 = int(proof["from"]), int(proof["to"])
     old = _proof_checkpoint(proof.get("from_checkpoint"), size1, keys, kept, f"{name} from_checkpoint")
@@ -512,8 +531,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--key/--checkpoint: {exc}")
     problems: list[Problem] = []
     passed: list[str] = []
+    leaves: dict[int, bytes] = {}
     if args.bundle:
-        found, summary = verify_bundle(args.bundle, keys)
+        found, summary, leaves = verify_bundle(args.bundle, keys)
         problems += found
         passed += [] if found else [summary]
     for path, check in ((args.inclusion, verify_inclusion), (args.consistency, verify_consistency)):
@@ -521,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             proof = json.loads(path.read_text(encoding="utf-8"))
-            passed.append(check(proof, keys, kept))
+            passed.append(check(proof, keys, kept, leaves))
         except Failed as exc:
             problems.append(exc.args[0])
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -6,10 +6,12 @@ SECRET_KEY (see core.tokens), so the database alone opens nothing.
 """
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from compliance.models import Publication
 from core.models import OutboxMail
 from core.text import SingleLineCharField, SingleLineEmailField
+from evidence.registry import ChainSpec
 from requests_app.models import Ticket
 
 from .enums import SubscriptionScope
@@ -38,6 +40,13 @@ class Subscriber(models.Model):
     # The unsubscribe link carried by every mail; it keeps working.
     unsubscribe_nonce = models.CharField(max_length=64)
     unsubscribe_token_hash = models.CharField(max_length=64, unique=True)
+
+    # Sign-up, confirmation, scope changes and unsubscribing are versions of the
+    # row, chained; the address as a salted commitment (the purge erases it).
+    history = HistoricalRecords(
+        excluded_fields=["confirm_nonce", "confirm_token_hash", "unsubscribe_nonce", "unsubscribe_token_hash"]
+    )
+    chain_spec = ChainSpec(history=True, personal=("email",))
 
     class Meta:
         ordering = ["email"]
@@ -72,6 +81,8 @@ class SubprocessorNotice(models.Model):
     subprocessor_change = models.BooleanField(help_text="Whether the notice announced subprocessor changes.")
     created_at = models.DateTimeField()
 
+    chain_spec = ChainSpec(time_field="created_at", action="notice sent")
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "notice"
@@ -92,6 +103,8 @@ class SubprocessorObjection(models.Model):
     subprocessor_slug = models.SlugField(max_length=80)
     subprocessor_name = SingleLineCharField(max_length=120)
     created_at = models.DateTimeField()
+
+    chain_spec = ChainSpec(time_field="created_at", action="objection received")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from compliance.services import publication_publish_initial, seed_load
 from core.history import system_actor
+from tests import db_roles
 from tests.factories import SEED_DATA, StaffFactory
 
 # The positional order of the django_db marker's arguments (pytest-django).
@@ -60,12 +61,44 @@ def django_db_setup(django_db_setup, django_db_blocker):
     connection class rather than on one connection object: Playwright's event
     loop gets its own set of connection objects (asgiref's Local follows the
     loop's context), and without the copy those would flush without restoring.
+
+    On PostgreSQL, also the application's role with its run-time grants, and a
+    flush that goes round the guards as the owner (`tests/db_roles.py`).
     """
     for alias in connections:
         contents = getattr(connections[alias], "_test_serialized_contents", None)
         if contents is not None:
             # Django keeps it as an undeclared attribute; one database alias here.
             type(connections[alias])._test_serialized_contents = contents  # type: ignore[attr-defined]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    operations = type(connection.ops)
+    with django_db_blocker.unblock():
+        db_roles.prepare()
+    operations.execute_sql_flush = db_roles.flush_as_dba  # type: ignore[method-assign,assignment]
+    yield
+    del operations.execute_sql_flush
+    # The owner drops the test database.
+    db_roles.connect_as(db_roles.owner_user())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Right before pytest-django opens a test's database (and its transaction), log in as the role the
+    test runs as: the application's role under `db_roles.APP_ROLE_DIRS`, the owner elsewhere."""
+    if fixturedef.argname == "_django_db_helper" and db_roles.is_prepared():
+        app_role = db_roles.runs_as_app_role(request.node)
+        with request.getfixturevalue("django_db_blocker").unblock():
+            db_roles.connect_as(db_roles.APP_ROLE if app_role else db_roles.owner_user())
+    return (yield)
+
+
+@pytest.fixture
+def dba():
+    """A separate connection of the owner (superuser): what a database administrator can do."""
+    with db_roles.dba() as conn:
+        yield conn
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,8 @@ from django.core.management import call_command
 from documents import services
 from documents.models import DocumentDownload, DocumentGrant, NdaAcceptance
 from documents.retention import document_logs_purge
+from evidence.models import PersonalSalt, PurgeRecord
+from evidence.verify import verify_chain
 from requests_app.enums import TicketStatus
 from requests_app.services import ticket_set_legal_hold, ticket_transition
 
@@ -63,8 +65,9 @@ def test_client_data_is_blanked_after_access_ended_plus_retention(log, clock):
     assert document_logs_purge(now=start + timedelta(days=731) - timedelta(seconds=1)) == {
         "acceptances": 0,
         "downloads": 0,
+        "grants": 0,
     }
-    assert document_logs_purge(now=start + timedelta(days=731)) == {"acceptances": 2, "downloads": 2}
+    assert document_logs_purge(now=start + timedelta(days=731)) == {"acceptances": 2, "downloads": 2, "grants": 0}
     assert client_data(log) == {
         "expired": (CLIENT, CLIENT),
         "revoked": (BLANK, BLANK),
@@ -72,20 +75,20 @@ def test_client_data_is_blanked_after_access_ended_plus_retention(log, clock):
         "held": (CLIENT, CLIENT),
         "open": (CLIENT,),
     }
-    assert document_logs_purge(now=start + timedelta(days=760)) == {"acceptances": 1, "downloads": 2}
+    assert document_logs_purge(now=start + timedelta(days=760)) == {"acceptances": 1, "downloads": 2, "grants": 0}
     assert client_data(log)["expired"] == (BLANK, BLANK)
     # The evidence stays: every row, its time, the NDA version and the file hash.
     assert (NdaAcceptance.objects.count(), DocumentDownload.objects.count(), DocumentGrant.objects.count()) == (5, 6, 3)
     assert sorted(DocumentDownload.objects.values_list("downloaded_at", flat=True)) == times
     assert set(NdaAcceptance.objects.values_list("nda_version__label", flat=True)) == {"2026-06"}
     # Held and open requests keep theirs; a second run finds nothing.
-    assert document_logs_purge(now=start + timedelta(days=3000)) == {"acceptances": 0, "downloads": 0}
+    assert document_logs_purge(now=start + timedelta(days=3000)) == {"acceptances": 0, "downloads": 0, "grants": 0}
     assert client_data(log)["held"] == (CLIENT, CLIENT) and client_data(log)["open"] == (CLIENT,)
 
 
 def test_retention_is_configurable(log, clock, settings):
     settings.DOCUMENT_LOG_RETENTION_DAYS = 10
-    assert document_logs_purge(now=clock.now + timedelta(days=10)) == {"acceptances": 2, "downloads": 2}
+    assert document_logs_purge(now=clock.now + timedelta(days=10)) == {"acceptances": 2, "downloads": 2, "grants": 0}
 
 
 def test_the_command_prints_counts_only(log, clock, settings, capsys):
@@ -93,6 +96,31 @@ def test_the_command_prints_counts_only(log, clock, settings, capsys):
     clock.advance(days=30)
     call_command("purge_requester_data")
     out = capsys.readouterr().out.splitlines()
-    assert out[1] == "Document access log: 3 acceptances, 4 downloads."
+    assert out[1] == "Document access log: 3 acceptances, 4 downloads, 0 grants."
     call_command("purge_requester_data")
-    assert capsys.readouterr().out.splitlines()[1] == "Document access log: 0 acceptances, 0 downloads."
+    assert capsys.readouterr().out.splitlines()[1] == "Document access log: 0 acceptances, 0 downloads, 0 grants."
+
+
+@pytest.mark.postgres
+def test_blanked_client_data_leaves_no_salt_and_the_chain_verifies(log, clock):
+    start = clock.now - timedelta(days=1)
+
+    document_logs_purge(now=start + timedelta(days=731))
+
+    blanked = {
+        "documents.documentdownload": list(DocumentDownload.objects.filter(ip=None).values_list("pk", flat=True)),
+        "documents.ndaacceptance": list(NdaAcceptance.objects.filter(ip=None).values_list("pk", flat=True)),
+    }
+    assert [len(pks) for pks in blanked.values()] == [2, 2]
+    for label, pks in blanked.items():
+        assert not PersonalSalt.objects.filter(model_label=label, row_pk__in=pks).exists()
+    # The rows kept their data and their salts: 4 downloads and 3 acceptances, two fields each.
+    assert PersonalSalt.objects.filter(model_label="documents.documentdownload").count() == 4 * 2
+    assert PersonalSalt.objects.filter(model_label="documents.ndaacceptance").count() == 3 * 2
+    assert PurgeRecord.objects.get().reason == (
+        "retention purge of document access logs: 2 downloads, 2 NDA acceptances, 0 revocation reasons"
+    )
+    assert verify_chain().ok
+    # A run that finds nothing leaves no purge record.
+    document_logs_purge(now=start + timedelta(days=731))
+    assert PurgeRecord.objects.count() == 1

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from django.db import connection, transaction
 
 from evidence import tlog
-from evidence.db import PURGE_SETTING
 from evidence.models import ChainHead, ChainLink, TreeNode
 from evidence.tlog_store import link_leaf_hash
 
@@ -27,11 +26,12 @@ def verify_ok_output(checkpoints: int = 0) -> str:
 
 @contextmanager
 def unguarded():
-    """A transaction in which the append-only guards let rows be deleted (PostgreSQL), as an
-    install from before the tree would look or as someone with the owner's rights could do."""
+    """A transaction with the triggers off (PostgreSQL), as an install from before the tree
+    would look or as the database superuser could do. Only tests marked `db_owner` run as
+    a role allowed to; the application's role is refused."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'on'")
+            cursor.execute("SET LOCAL session_replication_role = replica")
         yield
 
 

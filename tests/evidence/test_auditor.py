@@ -30,6 +30,7 @@ def test_auditor_role_has_exactly_view_permissions():
         + [
             "compliance.view_publication",
             "compliance.view_publicationrequest",
+            "requests_app.view_ticketaudit",
             "requests_app.view_ticketevent",
             "evidence.view_auditlog",
             "evidence.export_auditlog",

@@ -21,7 +21,9 @@ from evidence.bundle import bundle_tar
 from evidence.checkpoints import checkpoint_sign
 from evidence.models import ChainHead, ChainLink, Checkpoint
 from evidence.tlog_store import link_leaf_bytes
+from requests_app.retention import retention_purge_all
 from tests.conftest import NEXT_VERIFIER_KEY, TEST_VERIFIER_KEY
+from tests.requests_app.test_retention import after_retention, closed_dpa
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +52,8 @@ def move(cert: Certification, editor, target: str) -> None:
 
 
 @pytest.fixture
-def history(clock, seeded, editor):
-    """Day 1: the seed and a checkpoint. Day 2: two edits, no checkpoint of its own.
+def history(clock, published, editor):
+    """Day 1: the seed, its publication and a checkpoint. Day 2: two edits, no checkpoint of its own.
     Day 3: one edit and the checkpoint that seals day 2."""
     clock.set(DAY1.replace(hour=9))
     cert = Certification.objects.get(slug="soc2-type-1")
@@ -173,10 +175,6 @@ def test_a_closed_range_exports_the_same_bytes_after_a_rename_and_more_history(h
 
 
 def test_a_closed_range_exports_the_same_bytes_after_the_retention_purge(clock, seeded, make_staff, tmp_path):
-    pytest.importorskip("evidence.personal", reason="the retention purge keeps the chain from the salted commitments")
-    from requests_app.retention import retention_purge_all
-    from tests.requests_app.test_retention import after_retention, closed_dpa
-
     handler = make_staff("hannah", "Request handler")
     clock.set(DAY2.replace(hour=10))
     ticket = closed_dpa(handler)
@@ -184,9 +182,14 @@ def test_a_closed_range_exports_the_same_bytes_after_the_retention_purge(clock, 
     checkpoint_sign(reason="manual")
     export(tmp_path / "before", "--from", "2026-06-02", "--to", "2026-06-02")
     rows = (tmp_path / "before" / "rows.jsonl").read_bytes()
-    assert b"requests_app" not in rows or b"salted_sha256" in rows
+    # The requester's data is in the range as commitments only, never as values.
+    assert b'"requests_app.historicalticket"' in (tmp_path / "before" / "links.jsonl").read_bytes()
+    assert b'{"salted_sha256":"' in rows
     assert ticket.requester_email.encode() not in rows
+    email = ticket.requester_email
     retention_purge_all(now=after_retention())
+    ticket.refresh_from_db()
+    assert email not in str(ticket.history.values())  # the history rows of the range were rewritten
     checkpoint_sign(reason="manual")
     export(tmp_path / "after", "--from", "2026-06-02", "--to", "2026-06-02")
     assert files_of(tmp_path / "after") == files_of(tmp_path / "before")
@@ -276,13 +279,40 @@ def save_json(path: Path, body: bytes) -> Path:
     return path
 
 
-def test_an_inclusion_proof_from_the_site_verifies_and_a_tampered_one_fails(history, client, tmp_path):
-    seq, head = day2()[0].seq, ChainHead.objects.get().seq
+def test_an_inclusion_proof_of_a_publication_shows_and_verifies_its_fields(history, client, tmp_path):
+    seq = ChainLink.objects.get(model_label="compliance.publication").seq
+    head = ChainHead.objects.get().seq
     proof = save_json(tmp_path / "inclusion.json", client.get(f"/evidence/proof/inclusion/{seq}").content)
+    assert json.loads(proof.read_bytes())["leaf"]["model"] == "compliance.publication"
     result = verify("--inclusion", proof, "--key", TEST_VERIFIER_KEY, cwd=tmp_path)
     assert (result.returncode, result.stdout) == (
         0,
         f"Inclusion OK: link {seq} is in the signed tree of {head} links\n",
+    )
+    body = json.loads(proof.read_bytes())
+    body["leaf"]["actor_id"] += 1
+    save_json(proof, json.dumps(body).encode())
+    result = verify("--inclusion", proof, "--key", TEST_VERIFIER_KEY, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (
+        1,
+        "FAILED inclusion proof leaf: altered: leaf and leaf_bytes differ\n",
+    )
+
+
+def test_an_inclusion_proof_of_another_record_is_tied_to_its_fields_by_the_bundle(history, client, tmp_path):
+    seq, head = day2()[0].seq, ChainHead.objects.get().seq
+    proof = save_json(tmp_path / "inclusion.json", client.get(f"/evidence/proof/inclusion/{seq}").content)
+    assert json.loads(proof.read_bytes())["leaf"] is None  # the public sees the leaf hash only
+    result = verify("--inclusion", proof, "--key", TEST_VERIFIER_KEY, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (
+        0,
+        f"Inclusion OK: leaf {seq} is in the signed tree of {head} links (give the bundle holding it to check its fields)\n",
+    )
+    export(tmp_path / "b", "--from", "2026-06-02", "--to", "2026-06-02")
+    result = verify(tmp_path / "b", "--inclusion", proof, "--key", TEST_VERIFIER_KEY, cwd=tmp_path)
+    assert (result.returncode, result.stdout.splitlines()[1]) == (
+        0,
+        f"Inclusion OK: link {seq} is in the signed tree of {head} links",
     )
     body = json.loads(proof.read_bytes())
     path = [base64.b64decode(node) for node in body["audit_path"]]
@@ -292,6 +322,12 @@ def test_an_inclusion_proof_from_the_site_verifies_and_a_tampered_one_fails(hist
     assert result.returncode == 1
     assert (
         "FAILED inclusion proof audit_path: proof fails: the inclusion proof does not lead to the root" in result.stderr
+    )
+    body["leaf_hash"] = base64.b64encode(hashlib.sha256(b"another").digest()).decode()
+    save_json(proof, json.dumps(body).encode())
+    result = verify(tmp_path / "b", "--inclusion", proof, "--key", TEST_VERIFIER_KEY, cwd=tmp_path)
+    assert (
+        f"FAILED inclusion proof leaf_hash: differs: link {seq} of the bundle is not the link proven" in result.stderr
     )
 
 

@@ -13,15 +13,49 @@ from tests.factories import publish_draft
 pytestmark = pytest.mark.django_db
 
 
-def test_chained_models_are_content_history_and_records_only():
+def test_every_kind_of_evidence_is_chained():
     labels = set(chained_models())
     expected = {m.history.model._meta.label_lower for m in CONTENT_MODELS}
-    # Nothing else (no ticket history, no personal data of requesters) is chained.
     assert labels == expected | {
+        "compliance.historicalpublicationrequest",
         "compliance.publication",
         "evidence.purgerecord",
         "accounts.staffsecurityevent",
+        "requests_app.historicalticket",
+        "requests_app.historicalticketattachment",
+        "requests_app.ticketevent",
+        "requests_app.ticketnote",
         "documents.ndaapproval",
+        "documents.ndaacceptance",
+        "documents.historicaldocumentgrant",
+        "documents.documentdownload",
+        "subscriptions.historicalsubscriber",
+        "subscriptions.subprocessornotice",
+        "subscriptions.subprocessorobjection",
+    }
+
+
+def test_personal_fields_are_declared_where_requesters_write():
+    personal = {label: chained.personal for label, chained in chained_models().items() if chained.personal}
+    assert personal == {
+        "requests_app.historicalticket": (
+            "account_email",
+            "details",
+            "extension_reason",
+            "form_data",
+            "history_change_reason",
+            "legal_entity",
+            "requester_email",
+            "requester_name",
+            "submitted_ip",
+        ),
+        "requests_app.historicalticketattachment": ("original_name",),
+        "requests_app.ticketevent": ("message",),
+        "requests_app.ticketnote": ("body",),
+        "documents.ndaacceptance": ("ip", "user_agent"),
+        "documents.historicaldocumentgrant": ("revoke_reason",),
+        "documents.documentdownload": ("ip", "user_agent"),
+        "subscriptions.historicalsubscriber": ("email",),
     }
 
 
@@ -101,8 +135,9 @@ def test_publications_are_chained_with_their_approver(seeded, editor, approver):
     cert.target = "2028"
     content_save(obj=cert, actor=editor, reason="Later")
     publication = publish_draft(requester=editor, approver=approver, summary="ISO later")
-    link = ChainLink.objects.order_by("-seq").first()
+    link, decided = ChainLink.objects.order_by("-seq")[1], ChainLink.objects.order_by("-seq")[0]
     assert (link.model_label, link.row_pk, link.actor_id) == ("compliance.publication", publication.pk, approver.pk)
-    assert link.seq == ChainHead.objects.get().seq
+    # The request's approval is its next version, chained right after.
+    assert (decided.model_label, decided.seq) == ("compliance.historicalpublicationrequest", link.seq + 1)
     # The snapshot JSON read back from the database hashes as it did when chained.
     assert verify_chain().ok

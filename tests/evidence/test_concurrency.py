@@ -17,6 +17,7 @@ from core.history import system_actor
 from evidence.db import allow_history_purge
 from evidence.models import ChainHead, ChainLink
 from evidence.verify import verify_chain
+from tests import db_roles
 from tests.evidence.helpers import verify_ok_output
 from tests.factories import SEED_DATA
 
@@ -77,10 +78,9 @@ def test_verify_chain_exit_status_on_the_command_line():
     head = ChainHead.objects.get()
     ok = run_verify("--expect-head", f"{head.seq}:{head.hash}")
     assert (ok.returncode, ok.stdout) == (0, verify_ok_output())
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
-        cursor.execute("DELETE FROM evidence_chainlink WHERE seq = 7")
-        cursor.execute("SET session_replication_role = origin")
+    with db_roles.dba() as dba, dba.transaction():
+        dba.execute("SET LOCAL session_replication_role = replica")
+        dba.execute("DELETE FROM evidence_chainlink WHERE seq = 7")
     broken = run_verify()
     assert broken.returncode == 1
     assert broken.stderr == "CommandError: Chain BROKEN at link 7: links 7..7 are missing (deleted or never written)\n"

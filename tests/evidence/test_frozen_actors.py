@@ -15,9 +15,12 @@ from evidence.canonical import link_digest, row_digest
 from evidence.models import ChainLink, PurgeRecord
 from evidence.selectors import AuditFilters, audit_log_page
 from evidence.verify import verify_chain
+from tests import db_roles
 from tests.factories import publish_draft
 
 pytestmark = pytest.mark.django_db
+
+STAFF, REQUEST = "accounts.staffsecurityevent", "compliance.historicalpublicationrequest"
 
 
 def retarget(actor, target: str) -> None:
@@ -38,11 +41,18 @@ def test_a_rename_changes_no_past_entry_and_the_chain_still_verifies(seeded, edi
     rename(approver, "apollo.renamed")
     retarget(editor, "Q2 2027")
 
-    entries = audit_log_page(filters=AuditFilters(), size=3).entries
-    assert [(e.change_type, e.user, e.reason) for e in entries] == [
-        ("changed", "edna.renamed", "to Q2 2027"),
-        ("published", "apollo", "Audit moved"),
-        ("changed", "edna", "to Q1 2027"),
+    entries = audit_log_page(filters=AuditFilters(), size=8).entries
+    assert [(e.model_label, e.change_type, e.user, e.reason) for e in entries] == [
+        ("compliance.historicalcertification", "changed", "edna.renamed", "to Q2 2027"),
+        # The renames are chained events themselves.
+        (STAFF, "staff account changed", "", "Username changed (apollo → apollo.renamed) for apollo.renamed"),
+        (STAFF, "staff account changed", "", "Username changed (edna → edna.renamed) for edna.renamed"),
+        (REQUEST, "changed", "", ""),
+        ("compliance.publication", "published", "apollo", "Audit moved"),
+        (REQUEST, "created", "", ""),
+        ("compliance.historicalcertification", "changed", "edna", "to Q1 2027"),
+        # The fixtures' accounts were created: the approver's role, given by no one signed in.
+        (STAFF, "staff account changed", "", "Role added (Compliance approver) for apollo"),
     ]
     assert verify_chain().ok
 
@@ -56,7 +66,8 @@ def test_a_rename_changes_no_past_entry_and_the_chain_still_verifies(seeded, edi
     today = timezone.now().date().isoformat()
     call_command("export_audit_log", "--from", today, "--to", today, "--format", "jsonl", "--out", str(tmp_path))
     rows = [json.loads(line) for line in (tmp_path / f"audit-log_{today}_{today}.jsonl").read_text().splitlines()]
-    assert [(r["change"], r["user"]) for r in rows[-3:]] == [
+    content = [r for r in rows if r["model"] in ("compliance.historicalcertification", "compliance.publication")]
+    assert [(r["change"], r["user"]) for r in content[-3:]] == [
         ("changed", "edna"),
         ("published", "apollo"),
         ("changed", "edna.renamed"),
@@ -64,13 +75,14 @@ def test_a_rename_changes_no_past_entry_and_the_chain_still_verifies(seeded, edi
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_rewritten_name_in_a_link_is_detected(seeded, editor):
     retarget(editor, "Q1 2027")
     link = ChainLink.objects.order_by("-seq").first()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute("UPDATE evidence_chainlink SET actor_username = 'mallory' WHERE seq = %s", [link.seq])
-        cursor.execute("SET LOCAL session_replication_role = origin")
+    # The database administrator, with the triggers off: the application's role cannot.
+    with db_roles.dba() as dba, dba.transaction():
+        dba.execute("SET LOCAL session_replication_role = replica")
+        dba.execute("UPDATE evidence_chainlink SET actor_username = 'mallory' WHERE seq = %s", [link.seq])
 
     broken = verify_chain().broken
     assert (broken.seq, broken.problem) == (link.seq, "the link's own fields were altered")
@@ -79,6 +91,7 @@ def test_a_rewritten_name_in_a_link_is_detected(seeded, editor):
 BEFORE = [("evidence", "0003_append_only_guards")]
 
 
+@pytest.mark.db_owner  # migrations run as the schema owner
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_links_written_before_the_upgrade_still_verify_after_it():
     """A chain written in format 1 (by the release before names were frozen)
@@ -87,7 +100,8 @@ def test_links_written_before_the_upgrade_still_verify_after_it():
     executor.migrate(BEFORE)
     old = executor.loader.project_state(BEFORE).apps
     head = old.get_model("evidence", "ChainHead").objects.get_or_create(pk=1)[0]
-    attnames = sorted(f.attname for f in PurgeRecord._meta.concrete_fields)
+    # The record's fields as that release had them (later releases add some).
+    attnames = sorted(f.attname for f in old.get_model("evidence", "PurgeRecord")._meta.concrete_fields)
     schema = old.get_model("evidence", "ChainSchema").objects.create(
         model_label="evidence.purgerecord", fields=",".join(attnames)
     )

@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from compliance.models import CONTENT_MODELS, Publication
+from compliance.models import CONTENT_MODELS, Publication, PublicationRequest
+from documents.models import DocumentGrant
 from evidence.models import PurgeRecord
 from evidence.registry import ChainSpec, _attname, chained_models, declared_specs, publishing_model
-from requests_app.models import Ticket
-from subscriptions.models import PublicationNotices
+from requests_app.models import Ticket, TicketAttachment
+from subscriptions.models import PublicationNotices, Subscriber
 
 EVIDENCE = Path(__file__).resolve().parents[2] / "evidence"
 FEATURE_APPS = {"accounts", "compliance", "requests_app", "subscriptions", "documents", "trustcenter"}
@@ -18,13 +19,22 @@ FEATURE_APPS = {"accounts", "compliance", "requests_app", "subscriptions", "docu
 
 def test_declarations_name_the_content_bases_and_the_record_models():
     declared = {model: spec for model, spec in declared_specs()}
-    assert {m for m, s in declared.items() if s.history} == set(CONTENT_MODELS)
+    assert {m for m, s in declared.items() if s.history} == {
+        *CONTENT_MODELS,
+        PublicationRequest,
+        Ticket,
+        TicketAttachment,
+        DocumentGrant,
+        Subscriber,
+    }
     assert declared[Publication] == ChainSpec(
         time_field="snapshot_taken_at", user_field="approved_by", action="published", publishes=True
     )
     assert declared[PurgeRecord] == ChainSpec(time_field="ran_at", action="purged history")
-    # Ticket history holds requesters' personal data and declares nothing; a proxy is not chained twice.
-    assert Ticket not in declared and PublicationNotices not in declared
+    # Ticket history holds requesters' personal data: chained as commitments to it.
+    assert declared[Ticket].personal == (*Ticket.PERSONAL_FIELDS, "extension_reason", "history_change_reason")
+    # A proxy is not chained twice.
+    assert PublicationNotices not in declared
 
 
 def test_records_resolve_their_declared_fields():
@@ -41,8 +51,14 @@ def test_records_resolve_their_declared_fields():
     assert sorted(records) == [
         "accounts.staffsecurityevent",
         "compliance.publication",
+        "documents.documentdownload",
+        "documents.ndaacceptance",
         "documents.ndaapproval",
         "evidence.purgerecord",
+        "requests_app.ticketevent",
+        "requests_app.ticketnote",
+        "subscriptions.subprocessornotice",
+        "subscriptions.subprocessorobjection",
     ]
 
 

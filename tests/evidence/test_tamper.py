@@ -13,16 +13,21 @@ from evidence.db import allow_history_purge
 from evidence.models import ChainHead, ChainLink, PurgeRecord
 from evidence.registry import read_rows
 from evidence.verify import verify_chain
+from tests import db_roles
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
+# The database administrator works on committed rows, outside the application's transaction.
+tampering = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
 def raw(sql: str, params=None) -> None:
-    """Run SQL with the triggers switched off, as an attacker with the owner's rights could."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(sql, params)
-        cursor.execute("SET LOCAL session_replication_role = origin")
+    """Run SQL with the triggers switched off, as a superuser (the database administrator) could; the
+    application's role cannot (tests/evidence/test_app_role.py)."""
+    with db_roles.dba() as conn, conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute(sql, params)
 
 
 def cut_tree_raw(size: int) -> None:
@@ -51,6 +56,7 @@ def verify_fails(match: str, *args: str) -> str:
     return str(excinfo.value)
 
 
+@tampering
 def test_altered_field_of_a_history_row_is_named(chain):
     link = control_link(chain)
     raw("UPDATE compliance_historicalcontrol SET title = 'Weaker claim' WHERE history_id = %s", [link.row_pk])
@@ -61,6 +67,7 @@ def test_altered_field_of_a_history_row_is_named(chain):
     )
 
 
+@tampering
 def test_altered_reason_or_user_or_time_is_detected(chain):
     link = chain[-2]
     raw(
@@ -70,6 +77,7 @@ def test_altered_reason_or_user_or_time_is_detected(chain):
     assert verify_chain().broken.seq == link.seq
 
 
+@tampering
 def test_rehashed_row_breaks_the_next_link(chain):
     """Recomputing a link's hashes after altering its row still leaves the next link pointing at the old hash."""
     link = control_link(chain)
@@ -96,6 +104,7 @@ def test_rehashed_row_breaks_the_next_link(chain):
     )
 
 
+@tampering
 def test_altered_publication_snapshot_is_named(chain):
     publication = publication_publish_initial(actor=system_actor())
     link = ChainLink.objects.get(model_label="compliance.publication", row_pk=publication.pk)
@@ -110,12 +119,14 @@ def test_altered_publication_snapshot_is_named(chain):
     )
 
 
+@tampering
 def test_altered_link_field_is_detected(chain):
     link = control_link(chain)
     raw("UPDATE evidence_chainlink SET actor_id = 999 WHERE seq = %s", [link.seq])
     assert verify_fails("BROKEN") == f"Chain BROKEN at link {link.seq}: the link's own fields were altered"
 
 
+@tampering
 def test_deleted_history_row_is_named(chain):
     link = control_link(chain)
     raw("DELETE FROM compliance_historicalcontrol WHERE history_id = %s", [link.row_pk])
@@ -124,6 +135,7 @@ def test_deleted_history_row_is_named(chain):
     )
 
 
+@tampering
 def test_deleted_link_is_a_gap(chain):
     link = control_link(chain)
     raw("DELETE FROM evidence_chainlink WHERE seq = %s", [link.seq])
@@ -132,6 +144,7 @@ def test_deleted_link_is_a_gap(chain):
     )
 
 
+@tampering
 def test_history_row_inserted_around_the_chain_is_found(chain):
     template = Control.history.order_by("history_id").first()
     raw(
@@ -151,6 +164,7 @@ def test_history_row_inserted_around_the_chain_is_found(chain):
     )
 
 
+@tampering
 def test_link_inserted_out_of_sequence_is_found(chain):
     last = chain[-1]
     raw(
@@ -164,6 +178,7 @@ def test_link_inserted_out_of_sequence_is_found(chain):
     )
 
 
+@tampering
 def test_cut_tail_is_found_by_the_head(chain):
     last = chain[-1]
     raw("DELETE FROM evidence_chainlink WHERE seq > %s", [last.seq - 2])
@@ -172,6 +187,7 @@ def test_cut_tail_is_found_by_the_head(chain):
     )
 
 
+@tampering
 def test_cut_tail_with_rewound_head_leaves_rows_outside_the_chain(chain):
     kept = chain[-3]
     raw("DELETE FROM evidence_chainlink WHERE seq > %s", [kept.seq])
@@ -188,6 +204,7 @@ def test_cut_tail_with_rewound_head_leaves_rows_outside_the_chain(chain):
     )
 
 
+@tampering
 def test_cut_tail_with_rewound_head_and_rows_is_found_by_an_expected_head(chain):
     last, kept = chain[-1], chain[-3]
     raw("DELETE FROM evidence_chainlink WHERE seq > %s", [kept.seq])
@@ -220,30 +237,47 @@ def history_tables() -> list[str]:
     return sorted(m.history.model._meta.db_table for m in CONTENT_MODELS)
 
 
-def test_every_history_table_and_the_ledger_carry_the_guard():
+def guarded_by(trigger: str) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE t.tgname = 'evidence_append_only' ORDER BY c.relname"
+            "WHERE t.tgname = %s ORDER BY c.relname",
+            [trigger],
         )
-        guarded = [row[0] for row in cursor.fetchall()]
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_every_history_table_and_the_ledger_carry_the_guard():
+    guarded = guarded_by("evidence_append_only")
+    with connection.cursor() as cursor:
         cursor.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'compliance\\_historical%%'")
         all_history = sorted(row[0] for row in cursor.fetchall())
-    assert all_history == history_tables()
+    assert all_history == sorted([*history_tables(), "compliance_historicalpublicationrequest"])
     assert guarded == sorted(
         [
-            *history_tables(),
+            *all_history,
             "accounts_staffsecurityevent",
             "compliance_publication",
+            "documents_documentdownload",
+            "documents_historicaldocumentgrant",
+            "documents_ndaacceptance",
             "documents_ndaapproval",
             "evidence_chainlink",
             "evidence_chainschema",
             "evidence_checkpoint",
+            "evidence_personalcommitment",
             "evidence_purgerecord",
             "evidence_treenode",
             "requests_app_historicalticket",
+            "requests_app_historicalticketattachment",
+            "requests_app_ticketevent",
+            "requests_app_ticketnote",
+            "subscriptions_historicalsubscriber",
+            "subscriptions_subprocessornotice",
+            "subscriptions_subprocessorobjection",
         ]
-    )  # not chained (personal data), but append-only too
+    )
+    assert guarded_by("evidence_no_truncate") == sorted([*guarded, "evidence_chainhead"])
 
 
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET history_change_reason = 'x'", "DELETE FROM {table}"])
@@ -290,8 +324,9 @@ def test_triggers_refuse_rewriting_publications(chain, statement):
     ],
 )
 def test_triggers_refuse_rewriting_the_ledger(chain, statement):
+    # The application's role has no UPDATE or DELETE on the links at all; the head it may only move forward.
     with (
-        pytest.raises(DatabaseError, match=r"append-only|only moves forward"),
+        pytest.raises(DatabaseError, match=r"append-only|only moves forward|permission denied for table"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):

@@ -18,7 +18,8 @@ from evidence.tlog_store import link_leaf_hash
 from evidence.verify import verify_chain
 from tests.conftest import TEST_VERIFIER_KEY
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+# These tests play the database administrator, with the owner's rights (triggers off).
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.db_owner]
 
 T1 = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
 

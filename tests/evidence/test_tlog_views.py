@@ -10,7 +10,9 @@ from compliance.services import content_save
 from evidence import tlog
 from evidence.checkpoints import checkpoint_sign
 from evidence.models import ChainHead, ChainLink
+from evidence.tlog_store import link_leaf_hash
 from tests.conftest import TEST_VERIFIER_KEY
+from tests.factories import publish_draft
 
 T1 = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
 VERIFIER = tlog.verifier_from_string(TEST_VERIFIER_KEY)
@@ -54,8 +56,19 @@ def test_an_inclusion_proof_verifies_against_the_signed_checkpoint(signed, clien
     # Without ?size= the proof is in the newest checkpoint that holds the link.
     assert (body["seq"], body["leaf_index"], body["tree_size"]) == (7, 6, signed.tree_size)
     assert body["checkpoint"] == signed.note
+    # A content edit is internal: the public sees its leaf hash, not who did what when.
+    assert (body["leaf"], body["leaf_bytes"]) == (None, None)
+    assert base64.b64decode(body["leaf_hash"]) == link_leaf_hash(link)
+    checkpoint, _ = tlog.checkpoint_open(body["checkpoint"], [VERIFIER])
+    tlog.verify_inclusion(6, checkpoint.size, link_leaf_hash(link), b64(body["audit_path"]), checkpoint.root)
+
+
+def test_the_leaf_of_a_publication_is_public(signed, client, editor, approver):
+    publication = publish_draft(requester=editor, approver=approver, summary="Public record")
+    link = ChainLink.objects.get(model_label="compliance.publication", row_pk=publication.pk)
+    body = client.get(f"/evidence/proof/inclusion/{link.seq}?size={link.seq}").json()
     assert body["leaf"] == {
-        "seq": 7,
+        "seq": link.seq,
         "model": link.model_label,
         "row_pk": link.row_pk,
         "row_hash": link.row_hash,
@@ -66,10 +79,11 @@ def test_an_inclusion_proof_verifies_against_the_signed_checkpoint(signed, clien
         "format": 2,
         "link_hash": link.link_hash,
     }
-    checkpoint, _ = tlog.checkpoint_open(body["checkpoint"], [VERIFIER])
     leaf = base64.b64decode(body["leaf_bytes"])
-    tlog.verify_inclusion(6, checkpoint.size, tlog.leaf_hash(leaf), b64(body["audit_path"]), checkpoint.root)
-    assert base64.b64decode(body["root_hash"]) == checkpoint.root
+    assert tlog.leaf_hash(leaf) == base64.b64decode(body["leaf_hash"]) == link_leaf_hash(link)
+    tlog.verify_inclusion(
+        link.seq - 1, link.seq, tlog.leaf_hash(leaf), b64(body["audit_path"]), base64.b64decode(body["root_hash"])
+    )
 
 
 def test_an_inclusion_proof_for_a_link_after_the_last_checkpoint_uses_the_whole_tree(signed, client):
@@ -79,7 +93,7 @@ def test_an_inclusion_proof_for_a_link_after_the_last_checkpoint_uses_the_whole_
     tlog.verify_inclusion(
         head - 1,
         head,
-        tlog.leaf_hash(base64.b64decode(body["leaf_bytes"])),
+        base64.b64decode(body["leaf_hash"]),
         b64(body["audit_path"]),
         base64.b64decode(body["root_hash"]),
     )

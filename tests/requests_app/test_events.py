@@ -49,9 +49,9 @@ def test_a_retention_run_asks_every_app_to_purge_and_reports_their_counts(db, cl
         results = retention_purge_all()
     assert seen == [RetentionDue(now=clock.now)]
     assert results == {
-        "documents": {"acceptances": 0, "downloads": 0},
+        "documents": {"acceptances": 0, "downloads": 0, "grants": 0},
         "subscribers": {"deleted": 0, "anonymised": 0, "mails": 0},
-        "tickets": {"tickets": 0, "history_rows": 0, "mails": 0, "attachments": 0, "replies": 0},
+        "tickets": {"tickets": 0, "history_rows": 0, "mails": 0, "attachments": 0, "messages": 0, "notes": 0},
     }
 
 

@@ -190,9 +190,9 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     assert (done.status, returned["outcome"]) == ("SUCCESSFUL", "ran")
     # Every retention purge runs with it: tickets, and those of the apps that receive RetentionDue.
     assert returned["result"]["purged"] == {
-        "documents": {"acceptances": 0, "downloads": 0},
+        "documents": {"acceptances": 0, "downloads": 0, "grants": 0},
         "subscribers": {"deleted": 0, "anonymised": 0, "mails": 0},
-        "tickets": {"tickets": 0, "history_rows": 0, "mails": 0, "attachments": 0, "replies": 0},
+        "tickets": {"tickets": 0, "history_rows": 0, "mails": 0, "attachments": 0, "messages": 0, "notes": 0},
     }
     following = PeriodicJobSlot.objects.get(name="requests.housekeeping")
     assert following.next_run_at > slot

@@ -61,7 +61,14 @@ def test_purge_removes_personal_data_everywhere_and_keeps_the_evidence(db, handl
     with django_capture_on_commit_callbacks(execute=True):
         counts = tickets_purge_personal_data(now=after_retention())
 
-    assert counts == {"tickets": 1, "history_rows": history_rows, "mails": 6, "attachments": 1, "replies": 1}
+    assert counts == {
+        "tickets": 1,
+        "history_rows": history_rows,
+        "mails": 6,
+        "attachments": 1,
+        "messages": 1,
+        "notes": 0,
+    }
     after = everything_about(ticket)
     for value in PERSONAL:
         assert value not in after
@@ -93,7 +100,8 @@ def test_second_run_purges_nothing(db, handler):
         "history_rows": 0,
         "mails": 0,
         "attachments": 0,
-        "replies": 0,
+        "messages": 0,
+        "notes": 0,
     }
 
 
@@ -134,8 +142,8 @@ def test_command_prints_counts_only(db, handler, capsys, settings):
     assert "@" not in out and "Ann" not in out
     call_command("purge_requester_data")
     assert capsys.readouterr().out == (
-        "Purged 0 tickets (0 history rows, 0 mails, 0 attachments, 0 replies).\n"
-        "Document access log: 0 acceptances, 0 downloads.\n"
+        "Purged 0 tickets (0 history rows, 0 mails, 0 attachments, 0 messages, 0 notes).\n"
+        "Document access log: 0 acceptances, 0 downloads, 0 grants.\n"
         "Subscribers: 0 deleted, 0 anonymised, 0 mails.\n"
     )
 

@@ -1,5 +1,6 @@
 """On PostgreSQL the ticket history table refuses rewrites; only the retention
-purge gets through, and it leaves a chained record that names no requester."""
+purge gets through, and it leaves a chained record that names the ticket's
+reference, never the requester."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -54,7 +55,8 @@ def test_purge_goes_through_the_purge_path_and_leaves_a_record(db, handler):
     assert (counts["tickets"], counts["history_rows"]) == (1, rows)
     assert set(ticket.history.values_list("requester_email", flat=True)) == {""}
     record = PurgeRecord.objects.exclude(pk__in=before).get()
-    assert (record.reason, record.actor_username) == (
+    assert (record.reference, record.reason, record.actor_username) == (
+        ticket.reference,
         f"retention purge of ticket history: {rows} rows of 1 closed ticket",
         "system",
     )
@@ -86,29 +88,33 @@ def test_second_run_purges_nothing_and_records_nothing(db, handler):
         "history_rows": 0,
         "mails": 0,
         "attachments": 0,
-        "replies": 0,
+        "messages": 0,
+        "notes": 0,
     }
     assert PurgeRecord.objects.count() == records
 
 
-def test_purge_record_and_its_chain_link_carry_no_personal_data(db, handler):
+def test_purge_record_names_the_ticket_and_carries_no_personal_data(db, handler):
     ticket = closed_dpa(handler)
     tickets_purge_personal_data(now=after_retention())
     record = PurgeRecord.objects.get()
     chained = [str(PurgeRecord.objects.filter(pk=record.pk).values().get())]
     chained += [str(link) for link in ChainLink.objects.filter(model_label="evidence.purgerecord").values()]
     text = "\n".join(chained)
-    for value in (*PERSONAL, ticket.reference, ticket.status_link_nonce):
+    for value in (*PERSONAL, ticket.status_link_nonce):
         assert value not in text
-    # What the record holds, field by field: the purge, its time, the system actor, the transaction.
+    # What the record holds, field by field: the purge, the ticket's reference, its time, the system
+    # actor, the transaction.
     assert sorted(f.name for f in PurgeRecord._meta.concrete_fields) == [
         "actor_username",
         "database_transaction",
         "id",
         "ran_at",
         "reason",
+        "reference",
     ]
-    assert (record.reason, record.actor_username) == (
+    assert (record.reference, record.reason, record.actor_username) == (
+        ticket.reference,
         f"retention purge of ticket history: {ticket.history.count() - 1} rows of 1 closed ticket",
         "system",
     )

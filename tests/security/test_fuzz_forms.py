@@ -193,7 +193,12 @@ COUNTERS = {"core.PublicMailCount"}
 
 
 def counts() -> dict[str, int]:
-    return {m._meta.label: m._default_manager.count() for m in apps.get_models() if m._meta.label not in COUNTERS}
+    # Proxies share their model's table: each row is counted once, under its model.
+    return {
+        m._meta.label: m._default_manager.count()
+        for m in apps.get_models()
+        if m._meta.label not in COUNTERS and not m._meta.proxy
+    }
 
 
 def delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:

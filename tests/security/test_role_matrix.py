@@ -100,6 +100,7 @@ ROLE_TABLE: dict[str, dict[str, Any]] = {
             "compliance.historicaldocument": "view",
             "compliance.publication": "view",
             "compliance.publicationrequest": "view",
+            "requests_app.ticketaudit": "view",
             "requests_app.ticketevent": "view",
             "evidence.auditlog": "view",
             "evidence.chainlink": "view",

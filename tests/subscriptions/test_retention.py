@@ -9,6 +9,8 @@ from django.db.models import Q
 
 from core.enums import MailStatus
 from core.models import OutboxMail
+from evidence.models import PersonalSalt, PurgeRecord
+from evidence.verify import verify_chain
 from subscriptions import services
 from subscriptions.models import SubprocessorNotice, Subscriber
 from subscriptions.retention import subscribers_purge
@@ -103,3 +105,26 @@ def test_the_command_prints_counts_only(people, clock, capsys):
     assert "@" not in out
     call_command("purge_requester_data")
     assert capsys.readouterr().out.splitlines()[2] == "Subscribers: 0 deleted, 0 anonymised, 0 mails."
+
+
+@pytest.mark.postgres
+def test_purged_addresses_leave_no_salt_and_the_chain_verifies(people):
+    ids = people["ids"]
+    gone, noticed = ids["gone@example.org"], ids["noticed@example.org"]
+    assert PersonalSalt.objects.filter(model_label="subscriptions.historicalsubscriber").exists()
+
+    subscribers_purge(now=people["start"] + timedelta(days=30))
+
+    versions = Subscriber.history.filter(id__in=[gone, noticed])
+    assert sorted(set(versions.values_list("id", "email"))) == sorted(
+        [(gone, f"subscriber-{gone}@erased.invalid"), (noticed, f"subscriber-{noticed}@erased.invalid")]
+    )
+    salted = PersonalSalt.objects.filter(
+        model_label="subscriptions.historicalsubscriber", row_pk__in=versions.values("history_id")
+    )
+    assert not salted.exists()
+    assert sorted(PurgeRecord.objects.values_list("reason", flat=True)) == [
+        "retention purge of a subscriber's address: 4 versions",  # gone: asked, confirmed, left, deleted
+        "retention purge of a subscriber's address: 4 versions",  # noticed: asked, confirmed, left, erased
+    ]
+    assert verify_chain().ok

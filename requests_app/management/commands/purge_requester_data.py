@@ -18,7 +18,8 @@ class Command(BaseCommand):
         counts = results.pop("tickets")
         self.stdout.write(
             f"Purged {counts['tickets']} tickets ({counts['history_rows']} history rows, "
-            f"{counts['mails']} mails, {counts['attachments']} attachments, {counts['replies']} replies)."
+            f"{counts['mails']} mails, {counts['attachments']} attachments, {counts['messages']} messages, "
+            f"{counts['notes']} notes)."
         )
         # Counts only, one line per purge: never an address or a name.
         for name, counts in results.items():

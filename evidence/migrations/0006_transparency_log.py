@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evidence", "0004_link_format_frozen_actor"),
+        ("evidence", "0005_purgerecord_reference"),
     ]
 
     operations = [
