@@ -257,7 +257,7 @@ def bundle_write(
     span = bundle_range(date_from=date_from, date_to=date_to)
     if span.first > span.last and span.left_out:
         raise BundleError(
-            "No signed checkpoint covers the links of this range yet: sign one with "
+            "No checkpoint signed by a trusted key covers the links of this range yet: sign one with "
             "`manage.py evidence_checkpoint`, or wait for the hourly one."
         )
     checkpoints = _checkpoints(span.first, span.last)

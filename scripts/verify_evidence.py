@@ -48,7 +48,10 @@ def _load(name: str) -> ModuleType:
                 break
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module  # dataclasses look their module up
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except ImportError as exc:
+                sys.exit(f"verify_evidence: {exc}; it needs the cryptography package (pip install cryptography)")
             return module
     sys.exit(f"verify_evidence: cannot find {name}.py next to this script or in ../evidence/")
 

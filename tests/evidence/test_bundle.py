@@ -20,6 +20,7 @@ from compliance.services import content_save
 from evidence.bundle import bundle_tar
 from evidence.checkpoints import checkpoint_sign
 from evidence.models import ChainHead, ChainLink, Checkpoint
+from evidence.signing import signing_key_revoke
 from evidence.tlog_store import link_leaf_bytes
 from requests_app.retention import retention_purge_all
 from tests.conftest import NEXT_VERIFIER_KEY, TEST_VERIFIER_KEY
@@ -267,10 +268,18 @@ def test_keys_from_the_sites_key_list_carry_their_periods(history, client, tmp_p
     export(tmp_path / "b", "--all")
     (tmp_path / "keys.json").write_bytes(client.get("/evidence/keys").content)
     assert verify(tmp_path / "b", "--key", tmp_path / "keys.json", cwd=tmp_path).returncode == 0
+    (tmp_path / "trust.json").write_bytes(client.get("/trust.json").content)
+    assert verify(tmp_path / "b", "--key", tmp_path / "trust.json", cwd=tmp_path).returncode == 0
+
+
+def test_a_checkpoint_signed_after_its_key_was_revoked_is_refused(history, tmp_path):
+    signing_key_revoke(key_hash="7b1d380b", revoked_from=DAY3.replace(hour=0), reason="laptop stolen")
+    with pytest.raises(CommandError, match="No checkpoint signed by a trusted key covers the links of this range yet"):
+        export(tmp_path / "b", "--from", "2026-06-02", "--to", "2026-06-02")
 
 
 def test_a_range_no_checkpoint_covers_yet_is_refused(clock, seeded, tmp_path):
-    with pytest.raises(CommandError, match="No signed checkpoint covers the links of this range yet"):
+    with pytest.raises(CommandError, match="No checkpoint signed by a trusted key covers the links of this range yet"):
         call_command("export_evidence_bundle", "--all", "--out", str(tmp_path / "b"))
 
 
