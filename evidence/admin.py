@@ -1,4 +1,5 @@
 import tempfile
+from pathlib import Path
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -10,8 +11,9 @@ from django.urls import URLPattern, path
 from core.admin_readonly import ReadOnlyAdmin
 from core.http import mark_no_store
 
+from .bundle import BundleError, bundle_name, bundle_tar, bundle_write
 from .export import export_filename, write_export
-from .forms import AuditFilterForm, ExportForm
+from .forms import AuditFilterForm, BundleForm, ExportForm
 from .models import AuditLog, PurgeRecord
 from .selectors import audit_log_page, chain_head
 
@@ -30,6 +32,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
         return [
             path("", self.admin_site.admin_view(self.log_view), name=changelist),
             path("export/", self.admin_site.admin_view(self.export_view), name="{}_{}_export".format(*info)),
+            path("bundle/", self.admin_site.admin_view(self.bundle_view), name="{}_{}_bundle".format(*info)),
         ] + [url for url in super().get_urls() if getattr(url, "name", None) != changelist]
 
     def log_view(self, request: HttpRequest) -> HttpResponse:
@@ -58,6 +61,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
             "head": chain_head(),
             "can_export": request.user.has_perm(EXPORT_PERMISSION),
             "export_form": ExportForm(initial={"format": "csv"}),
+            "bundle_form": BundleForm(),
         }
         return TemplateResponse(request, "admin/evidence/audit_log.html", context)
 
@@ -95,6 +99,31 @@ class AuditLogAdmin(ReadOnlyAdmin):
             response = FileResponse(out, as_attachment=True, filename=filename, content_type=content_type)
             response["X-Export-SHA256"] = manifest.sha256
             response["X-Export-Rows"] = str(manifest.row_count)
+        return mark_no_store(response)
+
+    def bundle_view(self, request: HttpRequest) -> HttpResponseBase:
+        """The evidence bundle of a date range (or everything signed) as one tar, for
+        scripts/verify_evidence.py; the same bytes as `export_evidence_bundle --tar`."""
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        if not request.user.has_perm(EXPORT_PERMISSION):
+            raise PermissionDenied
+        form = BundleForm(request.GET)
+        if not form.is_valid():
+            message = " ".join(str(error) for error in form.non_field_errors()) or "Enter valid dates."
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+        name = bundle_name(date_from, date_to)
+        out = tempfile.TemporaryFile()
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                bundle_write(Path(folder), date_from=date_from, date_to=date_to)
+            except BundleError as exc:
+                out.close()
+                return mark_no_store(HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8"))
+            bundle_tar(Path(folder), out, prefix=name)
+        out.seek(0)
+        response = FileResponse(out, as_attachment=True, filename=f"{name}.tar", content_type="application/x-tar")
         return mark_no_store(response)
 
 

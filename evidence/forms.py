@@ -77,3 +77,31 @@ class ExportForm(forms.Form):
         if start and end and start > end:
             raise ValidationError("The start date is after the end date.", code="date_order")
         return data
+
+
+class BundleForm(forms.Form):
+    """A date range for an evidence bundle; both dates empty: everything signed."""
+
+    date_from = forms.DateField(
+        label="From (UTC)",
+        required=False,
+        validators=[validate_audit_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = forms.DateField(
+        label="To (UTC)",
+        required=False,
+        validators=[validate_audit_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        start: date | None = data.get("date_from")
+        end: date | None = data.get("date_to")
+        if bool(start) != bool(end):
+            raise ValidationError("Give both dates, or neither for everything.", code="date_pair")
+        if start and end and start > end:
+            raise ValidationError("The start date is after the end date.", code="date_order")
+        return data

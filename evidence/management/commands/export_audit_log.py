@@ -9,7 +9,7 @@ from evidence.export import FORMATS, export_filename, write_export
 from evidence.selectors import validate_audit_date
 
 
-def _date(text: str) -> date:
+def audit_date(text: str) -> date:
     try:
         day = date.fromisoformat(text)
     except ValueError as exc:
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, metavar="DIR", help="Directory to write into (created if missing).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        date_from, date_to = _date(options["date_from"]), _date(options["date_to"])
+        date_from, date_to = audit_date(options["date_from"]), audit_date(options["date_to"])
         if date_from > date_to:
             raise CommandError("--from is after --to.")
         out_dir = Path(options["out"])
