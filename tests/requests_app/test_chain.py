@@ -22,12 +22,21 @@ from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
 from requests_app.models import Ticket, TicketAttachment, TicketEvent, TicketNote
 from requests_app.retention import retention_purge_all
 from requests_app.services import ticket_add_message, ticket_add_note
-from tests.evidence.test_tamper import raw
 
 from .conftest import submit
 from .test_retention import after_retention, closed_dpa
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+# These tests rewrite rows as the database administrator would, with the triggers off, in
+# the test's own transaction: they run as the schema owner (the app's role is refused that).
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.db_owner]
+
+
+def raw(sql: str, params=None) -> None:
+    """Run SQL with the triggers switched off, in the test's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+        cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 def rows_of(ticket: Ticket) -> set[tuple[str, int]]:
