@@ -20,7 +20,7 @@ from pathlib import Path
 from django.db.models import Model
 
 from .canonical import GENESIS_HASH, hashed_row_digest, link_digest
-from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema
+from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema, Checkpoint
 from .personal import commitments_of, rewritten_field, salts_of
 from .registry import chained_models, read_rows
 from .tlog_verify import KeyRing, TreeCheck, log_problem, notes_to_check, sizes_named
@@ -48,6 +48,8 @@ class VerifyResult:
     checkpoints: int = 0
     # Leaves of the stored tree (less than `links` until an upgraded install syncs its tree).
     tree_size: int = 0
+    # Links no signed checkpoint holds yet: appended since the newest one (signed hourly).
+    unsigned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -76,6 +78,7 @@ def _walk(
     registry = chained_models()
     schemas = {s.pk: s.attnames for s in ChainSchema.objects.all()}
     expected_seq, prev_hash = 1, GENESIS_HASH
+    prev_time = None
     seen_expected: str | None = None
     after = 0
     while True:
@@ -128,6 +131,14 @@ def _walk(
                     Broken(link.seq, "the link's own fields were altered"),
                     seen_expected,
                 )
+            # Writers never let a link's time go back (append_link clamps it to the head's).
+            if prev_time is not None and link.recorded_at < prev_time:
+                return (
+                    expected_seq - 1,
+                    prev_hash,
+                    Broken(link.seq, "it was recorded before the link before it (a backdated insert)"),
+                    seen_expected,
+                )
             where = f"{link.model_label} row {link.row_pk}"
             if link.model_label not in rows:
                 return (
@@ -168,6 +179,7 @@ def _walk(
             if on_link is not None:
                 on_link(link)
             prev_hash = link.link_hash
+            prev_time = link.recorded_at
             expected_seq += 1
         after = links[-1].seq
         if progress is not None:
@@ -208,7 +220,9 @@ def verify_chain(
     verified = 0
 
     def result(problem: Broken | None) -> VerifyResult:
+        newest = Checkpoint.objects.order_by("-tree_size").values_list("tree_size", flat=True).first() or 0
         return VerifyResult(
+            unsigned=max(last_seq - newest, 0),
             links=last_seq,
             head_seq=head_seq,
             head_hash=head_hash,

@@ -1,5 +1,8 @@
 """Tampering with chained rows is detected, and the database refuses rewrites (PostgreSQL)."""
 
+from datetime import timedelta
+from io import StringIO
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -361,3 +364,38 @@ def test_writing_a_row_back_unchanged_is_not_a_rewrite(chain):
         cursor.execute("UPDATE evidence_chainhead SET seq = seq, hash = hash")
         cursor.execute("UPDATE compliance_historicalcontrol SET title = title")
     assert verify_chain().ok
+
+
+@tampering
+def test_a_last_link_backdated_with_valid_hashes_is_found(chain):
+    """The database administrator moves the newest link back in time and recomputes its
+    hash and the head with the project's own code: the hashes hold, the time order does not."""
+    last, before = chain[-1], chain[-2]
+    backdated = before.recorded_at - timedelta(days=30)
+    link_hash = link_digest(
+        seq=last.seq,
+        model_label=last.model_label,
+        row_pk=last.row_pk,
+        row_hash=last.row_hash,
+        prev_hash=last.prev_hash,
+        recorded_at=backdated,
+        actor_id=last.actor_id,
+        actor_username=last.actor_username,
+        format=last.format,
+    )
+    raw(
+        "UPDATE evidence_chainlink SET recorded_at = %s, link_hash = %s WHERE seq = %s",
+        [backdated, link_hash, last.seq],
+    )
+    raw("UPDATE evidence_chainhead SET hash = %s", [link_hash])
+
+    broken = verify_chain().broken
+    assert (broken.seq, broken.problem) == (last.seq, "it was recorded before the link before it (a backdated insert)")
+
+
+def test_links_after_the_newest_checkpoint_are_reported_unsigned(chain):
+    result = verify_chain()
+    assert (result.ok, result.unsigned) == (True, result.links)
+    err = StringIO()
+    call_command("verify_chain", stdout=StringIO(), stderr=err)
+    assert f"Links 1..{result.links} are not in a signed checkpoint yet" in err.getvalue()

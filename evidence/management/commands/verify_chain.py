@@ -68,6 +68,11 @@ class Command(BaseCommand):
             f"Log OK: tree root {base64.b64encode(result.tree_root).decode()}, "
             f"{result.checkpoints} signed checkpoints verified"
         )
+        if result.unsigned:
+            self.stderr.write(
+                f"Links {result.links - result.unsigned + 1}..{result.links} are not in a signed checkpoint yet: "
+                "only the next checkpoint will witness them (`manage.py evidence_checkpoint` signs one now)."
+            )
         if result.tree_size < result.links:
             self.stderr.write(
                 f"The stored tree lacks links {result.tree_size + 1}..{result.links}: inclusion proofs for them "
