@@ -194,6 +194,8 @@ def test_backfill_migration_chains_history_written_before_the_ledger(seeded):
     err = StringIO()
     call_command("verify_chain", stdout=StringIO(), stderr=err)
     assert err.getvalue() == (
+        f"Links 1..{len(expected)} are not in a signed checkpoint yet: only the next checkpoint will witness "
+        "them (`manage.py evidence_checkpoint` signs one now).\n"
         f"The stored tree lacks links 1..{len(expected)}: inclusion proofs for them wait for "
         "`manage.py evidence_tree_sync` (or the next change).\n"
     )
