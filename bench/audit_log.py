@@ -9,23 +9,15 @@ prints figures, and drops the database. Asserts nothing.
 """
 
 import io
-import os
 import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import TypeVar
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcenter.settings")
-if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-    sys.exit("Set DATABASE_URL to a PostgreSQL server: this benchmark needs bulk SQL and many rows.")
+import bench_postgres
 
-import django  # noqa: E402
-
-django.setup()
+bench_postgres.setup()
 
 from django.db import connection, reset_queries  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db.models import Model
+from django.db.models import Exists, Model, OuterRef
 
 from .canonical import GENESIS_HASH, hashed_row_digest, link_digest
 from .models import HEAD_ID, ChainHead, ChainLink, ChainSchema, Checkpoint
@@ -189,8 +189,10 @@ def _walk(
 def _unchained_row() -> Broken | None:
     for label, chained in chained_models().items():
         model: type[Model] = chained.model
-        linked = ChainLink.objects.filter(model_label=label).values("row_pk")
-        pk = model._base_manager.exclude(pk__in=linked).order_by("pk").values_list("pk", flat=True).first()
+        # NOT EXISTS, not NOT IN: PostgreSQL runs NOT IN over more links than fit in
+        # work_mem as a scan of the links per row (quadratic); NOT EXISTS is an anti join.
+        linked = ChainLink.objects.filter(model_label=label, row_pk=OuterRef("pk"))
+        pk = model._base_manager.filter(~Exists(linked)).order_by("pk").values_list("pk", flat=True).first()
         if pk is not None:
             return Broken(None, f"{label} row {pk} is not in the chain (inserted around it, out of sequence)")
     return None
