@@ -19,9 +19,11 @@ from django.db.models import OuterRef, QuerySet, Subquery, Value
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
 
+from . import tlog
 from .canonical import GENESIS_HASH, plain, utc_iso
 from .models import HEAD_ID, ChainHead, ChainLink, Checkpoint, SigningKey
 from .registry import Chained, chained_models, publishing_model
+from .signing import configured_revocations, effective_revocation, trusted_verifier_keys
 
 PAGE_SIZE = 50
 # What the audit log and its exports show for a personal field (ChainSpec.personal):
@@ -472,17 +474,26 @@ def checkpoint_notes_for_rows(*, model_label: str, row_pks: list[int]) -> dict[i
 
 
 def signing_keys_public() -> list[dict[str, Any]]:
-    """Every key that ever signed a checkpoint, oldest first, with its validity period:
-    what trust.json and /evidence/keys publish. Times are UTC ISO 8601 or None."""
-    return [
-        {
-            "name": key.name,
-            "key_hash": key.key_hash,
-            "verifier_key": key.vkey,
-            "valid_from": utc_iso(key.valid_from),
-            "valid_until": utc_iso(key.valid_until) if key.valid_until else None,
-            "revoked_from": utc_iso(key.revoked_from) if key.revoked_from else None,
-            "revoked_reason": key.revoked_reason or None,
-        }
-        for key in SigningKey.objects.order_by("valid_from", "id")
-    ]
+    """Every configured key that signed a checkpoint, oldest first, with its validity period:
+    what trust.json and /evidence/keys publish. Times are UTC ISO 8601 or None. A key
+    recorded in the database that the configuration does not trust is not published; a
+    revocation in `EVIDENCE_REVOKED_KEYS` is, even where the database lacks it."""
+    trusted = {tlog.verifier_from_string(vkey).vkey for vkey in trusted_verifier_keys()}
+    revoked = configured_revocations()
+    published = []
+    for key in SigningKey.objects.order_by("valid_from", "id"):
+        if key.vkey not in trusted:
+            continue
+        revoked_from, reason = effective_revocation(key, revoked)
+        published.append(
+            {
+                "name": key.name,
+                "key_hash": key.key_hash,
+                "verifier_key": key.vkey,
+                "valid_from": utc_iso(key.valid_from),
+                "valid_until": utc_iso(key.valid_until) if key.valid_until else None,
+                "revoked_from": utc_iso(revoked_from) if revoked_from else None,
+                "revoked_reason": reason or None,
+            }
+        )
+    return published

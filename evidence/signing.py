@@ -9,8 +9,15 @@ in production, and the system check `evidence.E001` names it otherwise).
 Rotation: configure a new key; its first checkpoint records it (`SigningKey`)
 and closes the validity period of the key used until then. Revocation:
 `signing_key_revoke` marks a compromised key distrusted from a moment on.
+
+Which keys count is configuration, not data: `trusted_verifier_keys` (the
+current key and `EVIDENCE_TRUSTED_KEYS`) and `configured_revocations`
+(`EVIDENCE_REVOKED_KEYS`). The `SigningKey` rows give the periods; a row the
+configuration does not name, or a revocation lifted in the database, does not
+make a key trusted.
 """
 
+import contextlib
 import os
 from datetime import datetime
 from functools import lru_cache
@@ -67,6 +74,53 @@ def current_signer() -> tlog.Signer:
         raise ImproperlyConfigured(f"EVIDENCE_SIGNING_KEY is not a valid signing key: {exc}") from exc
 
 
+def trusted_verifier_keys() -> list[str]:
+    """The verifier keys checkpoints may be signed with: the current key's (when one
+    is configured here) and the past keys of `EVIDENCE_TRUSTED_KEYS`, without repeats."""
+    vkeys: list[str] = []
+    with contextlib.suppress(ImproperlyConfigured):  # a machine that only verifies holds no private key
+        vkeys.append(current_signer().verifier.vkey)
+    for text in settings.EVIDENCE_TRUSTED_KEYS:
+        vkey = text.strip()
+        if vkey and vkey not in vkeys:
+            vkeys.append(vkey)
+    return vkeys
+
+
+def configured_revocations() -> dict[str, datetime]:
+    """`EVIDENCE_REVOKED_KEYS` as {key hash: revoked from}; raises ImproperlyConfigured for a bad entry."""
+    revoked: dict[str, datetime] = {}
+    for entry in settings.EVIDENCE_REVOKED_KEYS:
+        key_hash, _, moment = entry.strip().partition("@")
+        try:
+            when = datetime.fromisoformat(moment)
+        except ValueError:
+            when = None
+        if len(key_hash) != 8 or when is None or when.tzinfo is None:
+            raise ImproperlyConfigured(
+                f"EVIDENCE_REVOKED_KEYS: {entry!r} is not KEYHASH@ISO-TIME with a time zone "
+                "(as `evidence_key_revoke` prints it)."
+            )
+        key_hash = key_hash.lower()
+        revoked[key_hash] = min(when, revoked.get(key_hash, when))
+    return revoked
+
+
+def effective_revocation(key: SigningKey, configured: dict[str, datetime]) -> tuple[datetime | None, str]:
+    """From when `key` is distrusted and why: the earlier of its recorded revocation and
+    the one in `configured` (from `configured_revocations`), or (None, "")."""
+    moment = configured.get(key.key_hash)
+    if moment is not None and (key.revoked_from is None or moment < key.revoked_from):
+        return moment, "EVIDENCE_REVOKED_KEYS"
+    return key.revoked_from, key.revoked_reason
+
+
+def revocation_line(key: SigningKey) -> str:
+    """The entry of `EVIDENCE_REVOKED_KEYS` that keeps this key's revocation outside the database."""
+    assert key.revoked_from is not None
+    return f"{key.key_hash}@{key.revoked_from.isoformat()}"
+
+
 def signing_key_register(signer: tlog.Signer, *, at: datetime, using: str = DEFAULT_DB_ALIAS) -> SigningKey:
     """The record of `signer`'s key, created on its first checkpoint.
 
@@ -76,6 +130,12 @@ def signing_key_register(signer: tlog.Signer, *, at: datetime, using: str = DEFA
     sign again just because someone configured it.
     """
     vkey = signer.verifier.vkey
+    revoked_from = configured_revocations().get(signer.key_hash)
+    if revoked_from is not None and at >= revoked_from:
+        raise SigningKeyRefused(
+            f"The signing key {signer.name}+{signer.key_hash} was revoked from {revoked_from.isoformat()} "
+            "(EVIDENCE_REVOKED_KEYS)."
+        )
     key = SigningKey.objects.using(using).filter(vkey=vkey).first()
     if key is not None:
         if key.revoked_from is not None and at >= key.revoked_from:

@@ -26,6 +26,7 @@ from django.db.models import Q
 
 from . import tlog
 from .models import Checkpoint, SigningKey, TreeNode
+from .signing import configured_revocations, effective_revocation, trusted_verifier_keys
 from .tlog_store import link_leaf_hash, tree_size
 
 COMPARE_BATCH = 4096
@@ -125,22 +126,58 @@ def sizes_named(notes: Iterable[NoteSeen]) -> set[int]:
 
 @dataclass(frozen=True)
 class KeyRing:
+    """The keys checkpoints must be signed with, each with its recorded period.
+
+    Trust comes from configuration (`evidence.signing.trusted_verifier_keys`), or
+    from the keys given on the command line; the database only supplies periods
+    and revocations, and a revocation kept in `EVIDENCE_REVOKED_KEYS` holds even
+    if the database lifts it."""
+
     verifiers: list[tlog.Verifier]
     records: dict[tuple[str, int], SigningKey]
+    problems: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, vkeys: Sequence[str] | None = None) -> "KeyRing":
-        """The recorded keys, or only the given verifier keys (with their recorded periods, if any)."""
+        """The configured keys, or only the given verifier keys (with their recorded periods, if any)."""
+        configured = vkeys is None
+        verifiers = [tlog.verifier_from_string(vkey) for vkey in (trusted_verifier_keys() if vkeys is None else vkeys)]
+        anchors = {verifier.vkey for verifier in verifiers}
+        past = (
+            {tlog.verifier_from_string(vkey).vkey for vkey in settings.EVIDENCE_TRUSTED_KEYS} if configured else set()
+        )
+        revoked = configured_revocations()
         rows = list(SigningKey.objects.all())
-        records: dict[tuple[str, int], SigningKey] = {}
-        verifiers: list[tlog.Verifier] = []
         by_vkey = {row.vkey: row for row in rows}
-        for vkey in vkeys if vkeys is not None else [row.vkey for row in rows]:
-            verifier = tlog.verifier_from_string(vkey)
-            verifiers.append(verifier)
-            if vkey in by_vkey:
-                records[(verifier.name, verifier.key_id)] = by_vkey[vkey]
-        return cls(verifiers, records)
+        records: dict[tuple[str, int], SigningKey] = {}
+        for verifier in verifiers:
+            record = by_vkey.get(verifier.vkey)
+            if record is not None:
+                records[(verifier.name, verifier.key_id)] = _with_revocation(record, revoked)
+        ring = cls(verifiers, records)
+        if configured:
+            ring.problems.extend(
+                f"signing key {row} is recorded in the database but configured nowhere (neither "
+                "EVIDENCE_SIGNING_KEY nor EVIDENCE_TRUSTED_KEYS names it): added in the database, or a past "
+                "key whose verifier key belongs in EVIDENCE_TRUSTED_KEYS"
+                for row in rows
+                if row.vkey not in anchors
+            )
+            ring.problems.extend(
+                f"the past signing key {verifier.name}+{verifier.key_hash} of EVIDENCE_TRUSTED_KEYS has no record "
+                "in the database: its record was deleted"
+                for verifier in verifiers
+                if verifier.vkey not in by_vkey and verifier.vkey in past
+            )
+        ring.notices.extend(
+            f"The revocation of key {row} is recorded only in the database: add "
+            f"{row.key_hash}@{row.revoked_from.isoformat()} to EVIDENCE_REVOKED_KEYS, where a database "
+            "administrator cannot lift it."
+            for row in rows
+            if row.revoked_from is not None and row.key_hash not in revoked
+        )
+        return ring
 
     def untrusted(self, idents: Sequence[tuple[str, int]], signed_at: datetime) -> str | None:
         """Why none of the verified signatures counts at `signed_at`, or None when one does."""
@@ -157,6 +194,17 @@ class KeyRing:
                 until = record.valid_until.isoformat() if record.valid_until else "now"
                 reasons.append(f"key {record} was in use only from {record.valid_from.isoformat()} to {until}")
         return "; ".join(reasons)
+
+
+def _with_revocation(record: SigningKey, configured: dict[str, datetime]) -> SigningKey:
+    """The record, distrusted from the configured revocation time if that is earlier than
+    its own (an in-memory copy; nothing is saved)."""
+    revoked_from, reason = effective_revocation(record, configured)
+    if revoked_from == record.revoked_from:
+        return record
+    copy = SigningKey(**{f.attname: getattr(record, f.attname) for f in SigningKey._meta.concrete_fields})
+    copy.revoked_from, copy.revoked_reason = revoked_from, reason
+    return copy
 
 
 def _check_note(seen: NoteSeen, keys: KeyRing) -> tuple[tlog.Checkpoint | None, str | None]:
@@ -188,6 +236,8 @@ def log_problem(
 ) -> tuple[tuple[int | None, str] | None, int]:
     """The first problem with the checkpoints or the stored tree, as (link seq, text); and the
     number of checkpoints that verified."""
+    if keys.problems:
+        return (None, keys.problems[0]), 0
     checked: list[tuple[tlog.Checkpoint, NoteSeen]] = []
     for seen in notes:
         checkpoint, problem = _check_note(seen, keys)

@@ -50,6 +50,8 @@ class VerifyResult:
     tree_size: int = 0
     # Links no signed checkpoint holds yet: appended since the newest one (signed hourly).
     unsigned: int = 0
+    # What the operator should know that is not a break (a revocation kept only in the database).
+    notices: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -232,6 +234,7 @@ def verify_chain(
             tree_root=tree.root(),
             checkpoints=verified,
             tree_size=tree.stored_size,
+            notices=tuple(keys.notices),
         )
 
     if broken is not None:

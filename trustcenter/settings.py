@@ -203,6 +203,13 @@ if PRODUCTION and not EVIDENCE_SIGNING_KEY:
         "EVIDENCE_SIGNING_KEY must be set in production: create one with `manage.py evidence_keygen`."
     )
 EVIDENCE_SIGNING_KEY_FILE = VAR_DIR / "evidence-signing.key"
+# The keys verify_chain trusts come from here, not from the database (where a
+# database administrator could add one): the current key, plus the verifier keys
+# of the keys used before it (comma-separated, as `evidence_keygen` printed them).
+EVIDENCE_TRUSTED_KEYS = env.list("EVIDENCE_TRUSTED_KEYS", default=[])
+# Revocations kept outside the database too: KEYHASH@ISO-TIME, comma-separated,
+# as `evidence_key_revoke` prints the line.
+EVIDENCE_REVOKED_KEYS = env.list("EVIDENCE_REVOKED_KEYS", default=[])
 # The log's name, the first line of every checkpoint (a schema-less URL).
 EVIDENCE_LOG_ORIGIN = env.str("EVIDENCE_LOG_ORIGIN", default=f"{SITE_URL.split('://', 1)[-1]}/evidence")
 # Every checkpoint is also appended to this file, outside the database.

@@ -8,6 +8,7 @@ from datetime import timezone as dt_timezone
 from html import escape
 
 import pytest
+from django.core.cache import cache
 from django.core.checks import run_checks
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -496,6 +497,11 @@ def test_trust_json_lists_the_evidence_signing_keys_with_their_periods(client, l
     checkpoint_sign(reason="manual", now=datetime(2026, 6, 1, 12, tzinfo=UTC))
     settings.EVIDENCE_SIGNING_KEY = NEXT_SIGNING_KEY
     checkpoint_sign(reason="manual", now=datetime(2026, 7, 1, 12, tzinfo=UTC))
+    # Only keys the configuration trusts are published: the past key once it is named.
+    document = client.get("/trust.json").json()
+    assert [key["verifier_key"] for key in document["evidence_log"]["signing_keys"]] == [NEXT_VERIFIER_KEY]
+    settings.EVIDENCE_TRUSTED_KEYS = [TEST_VERIFIER_KEY]
+    cache.clear()
     document = client.get("/trust.json").json()
     assert [
         (key["verifier_key"], key["valid_from"], key["valid_until"]) for key in document["evidence_log"]["signing_keys"]

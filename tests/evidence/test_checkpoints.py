@@ -14,7 +14,7 @@ from compliance.services import content_save
 from core.schedule import declared_jobs
 from evidence import tlog
 from evidence.checkpoints import checkpoint_if_grown, checkpoint_sign
-from evidence.checks import check_signing_key
+from evidence.checks import check_signing_key, check_trust_configuration
 from evidence.models import ChainHead, ChainLink, Checkpoint, SigningKey, TreeNode
 from evidence.selectors import checkpoint_covering, checkpoint_for_row, checkpoint_latest, signing_keys_public
 from evidence.signing import SigningKeyRefused, current_signer
@@ -189,6 +189,13 @@ def test_key_rotation_keeps_old_checkpoints_valid(seeded, editor, settings):
     settings.EVIDENCE_SIGNING_KEY = NEXT_SIGNING_KEY
     new = checkpoint_sign(reason="manual", now=T1 + timedelta(days=1))
     assert (old.key.key_hash, new.key.key_hash) == ("7b1d380b", "794b2fee")
+    # Which keys count is configuration: the past key must be named as trusted.
+    assert str(verify_chain().broken) == (
+        "signing key trust.test/evidence+7b1d380b is recorded in the database but configured nowhere (neither "
+        "EVIDENCE_SIGNING_KEY nor EVIDENCE_TRUSTED_KEYS names it): added in the database, or a past key whose "
+        "verifier key belongs in EVIDENCE_TRUSTED_KEYS"
+    )
+    settings.EVIDENCE_TRUSTED_KEYS = [TEST_VERIFIER_KEY]
     assert signing_keys_public() == [
         {
             "name": "trust.test/evidence",
@@ -228,8 +235,18 @@ def test_a_revoked_key_distrusts_its_checkpoints_from_then_on(seeded, editor, se
     )
     assert out.getvalue() == (
         "Key trust.test/evidence+7b1d380b revoked from 2026-06-02T00:00:00+00:00: laptop stolen\n"
+        "Keep the revocation outside the database too (a database administrator could lift it there): "
+        "add 7b1d380b@2026-06-02T00:00:00+00:00 to EVIDENCE_REVOKED_KEYS.\n"
     )
+    result = verify_chain()
+    assert result.notices == (
+        "The revocation of key trust.test/evidence+7b1d380b is recorded only in the database: add "
+        "7b1d380b@2026-06-02T00:00:00+00:00 to EVIDENCE_REVOKED_KEYS, where a database administrator cannot "
+        "lift it.",
+    )
+    settings.EVIDENCE_REVOKED_KEYS = ["7b1d380b@2026-06-02T00:00:00+00:00"]
     broken = verify_chain().broken
+    assert verify_chain().notices == ()
     assert str(broken) == (
         f"checkpoint {late.pk} in the database, signed at 2026-06-04T12:00:00+00:00, is not trusted: "
         "key trust.test/evidence+7b1d380b was revoked from 2026-06-02T00:00:00+00:00 (laptop stolen)"
@@ -241,6 +258,7 @@ def test_a_revoked_key_distrusts_its_checkpoints_from_then_on(seeded, editor, se
     with pytest.raises(SigningKeyRefused, match="was revoked from 2026-06-02T00:00:00"):
         checkpoint_sign(reason="manual", now=T1 + timedelta(days=4))
     settings.EVIDENCE_SIGNING_KEY = NEXT_SIGNING_KEY
+    settings.EVIDENCE_TRUSTED_KEYS = [TEST_VERIFIER_KEY]
     assert checkpoint_sign(reason="manual", now=T1 + timedelta(days=4)).key.key_hash == "794b2fee"
     assert verify_chain().ok
 
@@ -326,3 +344,38 @@ def test_sync_after_a_partial_tree_gives_the_same_nodes(seeded):
     tree_sync()
     assert set(TreeNode.objects.values_list("level", "index", "hash")) == nodes
     assert SigningKey.objects.count() == 0
+
+
+def test_a_key_recorded_only_in_the_database_is_not_published(seeded):
+    checkpoint_sign(reason="manual", now=T1)
+    rogue = tlog.signer_generate("trust.test/evidence")
+    SigningKey.objects.create(key_hash=rogue.key_hash, name=rogue.name, vkey=rogue.verifier.vkey, valid_from=T1)
+    assert [key["verifier_key"] for key in signing_keys_public()] == [TEST_VERIFIER_KEY]
+
+
+def test_a_revocation_in_the_configuration_is_published(seeded, settings):
+    checkpoint_sign(reason="manual", now=T1)
+    settings.EVIDENCE_REVOKED_KEYS = ["7B1D380B@2026-06-01T13:00:00+00:00"]
+    assert [(key["revoked_from"], key["revoked_reason"]) for key in signing_keys_public()] == [
+        ("2026-06-01T13:00:00.000000Z", "EVIDENCE_REVOKED_KEYS")
+    ]
+
+
+def test_the_trust_configuration_is_checked(settings):
+    settings.EVIDENCE_TRUSTED_KEYS = ["trust.test/evidence+00000000+AAAA"]
+    settings.EVIDENCE_REVOKED_KEYS = ["7b1d380b@2026-06-01"]
+    assert [(m.id, m.msg) for m in check_trust_configuration()] == [
+        (
+            "evidence.E003",
+            "EVIDENCE_TRUSTED_KEYS: 'trust.test/evidence+00000000+AAAA' is not a verifier key: "
+            "not an Ed25519 key (algorithm byte 0x01 and 32 bytes).",
+        ),
+        (
+            "evidence.E003",
+            "EVIDENCE_REVOKED_KEYS: '7b1d380b@2026-06-01' is not KEYHASH@ISO-TIME with a time zone "
+            "(as `evidence_key_revoke` prints it).",
+        ),
+    ]
+    settings.EVIDENCE_TRUSTED_KEYS = [TEST_VERIFIER_KEY]
+    settings.EVIDENCE_REVOKED_KEYS = []
+    assert check_trust_configuration() == []

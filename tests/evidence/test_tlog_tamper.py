@@ -14,9 +14,11 @@ from evidence.canonical import link_digest, row_digest
 from evidence.checkpoints import checkpoint_sign
 from evidence.models import ChainLink, Checkpoint
 from evidence.registry import chained_models, read_rows
+from evidence.signing import SigningKeyRefused
 from evidence.tlog_store import link_leaf_hash
 from evidence.verify import verify_chain
-from tests.conftest import TEST_VERIFIER_KEY
+from tests.conftest import NEXT_VERIFIER_KEY, TEST_VERIFIER_KEY
+from tests.evidence.helpers import links_root
 
 # These tests play the database administrator, with the owner's rights (triggers off).
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.db_owner]
@@ -140,11 +142,8 @@ def test_an_emptied_log_is_caught_by_the_file_outside_the_database(signed, setti
     for table in ("evidence_chainlink", "evidence_treenode", "evidence_checkpoint", "evidence_signingkey"):
         raw(f"DELETE FROM {table}")
     raw("UPDATE evidence_chainhead SET seq = 0, hash = %s", ["0" * 64])
-    # With the recorded keys gone too, the file's notes name no known key; the published key still checks them.
-    assert verify_fails() == (
-        f"Chain BROKEN: checkpoint 1 in {settings.EVIDENCE_CHECKPOINT_FILE} is signed by no known key: "
-        "forged, or signed with a key never recorded"
-    )
+    # Deleting the recorded keys hides nothing: the trusted key is configuration, not data.
+    assert verify_fails() == verify_fails("--key", TEST_VERIFIER_KEY)
     assert verify_fails("--key", TEST_VERIFIER_KEY) == (
         f"Chain BROKEN at link 1: checkpoint 1 in {settings.EVIDENCE_CHECKPOINT_FILE} (size {first.tree_size}, "
         f"signed at 2026-06-01 12:00:00+00:00) covers {first.tree_size} links but the chain has 0: tail cut"
@@ -204,3 +203,67 @@ def test_the_guards_refuse_rewriting_the_tree_and_checkpoints(signed):
         ):
             cursor.execute(sql)
     assert Checkpoint.objects.count() == 2
+
+
+def test_a_key_added_in_the_database_does_not_make_a_rewritten_history_pass(signed, settings):
+    """The database administrator rewrites history, recomputes every hash, deletes the
+    checkpoints (the file outside the database is lost too) and signs new ones with a key
+    of their own, recorded as if it were the site's."""
+    link = ChainLink.objects.filter(model_label="compliance.historicalcontrol").order_by("seq").first()
+    raw("UPDATE compliance_historicalcontrol SET title = 'Weaker claim' WHERE history_id = %s", [link.row_pk])
+    rechain_from(link.seq)
+    raw("DELETE FROM evidence_checkpoint")
+    settings.EVIDENCE_CHECKPOINT_FILE.unlink()
+    rogue = tlog.signer_generate("trust.test/evidence")
+    size = ChainLink.objects.count()
+    note = tlog.note_sign(tlog.checkpoint_text("trust.test/evidence", size, links_root(), T1), rogue)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            "INSERT INTO evidence_signingkey (key_hash, name, vkey, valid_from, revoked_reason) "
+            "VALUES (%s, %s, %s, %s, '') RETURNING id",
+            [rogue.key_hash, rogue.name, rogue.verifier.vkey, T1.replace(hour=11)],
+        )
+        key_id = cursor.fetchone()[0]
+        cursor.execute("DELETE FROM evidence_signingkey WHERE id <> %s", [key_id])
+        cursor.execute(
+            "INSERT INTO evidence_checkpoint (tree_size, root_hash, signed_at, key_id, note, reason) "
+            "VALUES (%s, %s, %s, %s, %s, 'manual')",
+            [size, links_root().hex(), T1, key_id, note],
+        )
+    assert verify_fails() == (
+        f"Chain BROKEN: signing key trust.test/evidence+{rogue.key_hash} is recorded in the database but "
+        "configured nowhere (neither EVIDENCE_SIGNING_KEY nor EVIDENCE_TRUSTED_KEYS names it): added in the "
+        "database, or a past key whose verifier key belongs in EVIDENCE_TRUSTED_KEYS"
+    )
+
+
+def test_a_revocation_kept_in_the_configuration_holds_when_the_database_lifts_it(signed, settings):
+    """Whoever stole the key and holds the database clears the revocation there."""
+    _, second = signed
+    call_command("evidence_key_revoke", "7b1d380b", "--from", "2026-06-01T12:30:00Z", "--reason", "key leaked")
+    settings.EVIDENCE_REVOKED_KEYS = ["7b1d380b@2026-06-01T12:30:00+00:00"]
+    raw("UPDATE evidence_signingkey SET revoked_from = NULL, revoked_reason = ''")
+    assert verify_fails() == (
+        f"Chain BROKEN: checkpoint {second.pk} in the database, signed at 2026-06-01T13:00:00+00:00, is not "
+        "trusted: key trust.test/evidence+7b1d380b was revoked from 2026-06-01T12:30:00+00:00 "
+        "(EVIDENCE_REVOKED_KEYS)"
+    )
+    with pytest.raises(SigningKeyRefused, match=r"revoked from 2026-06-01T12:30:00\+00:00 \(EVIDENCE_REVOKED_KEYS\)"):
+        checkpoint_sign(reason="manual", now=T1.replace(hour=14))
+
+
+def test_a_past_key_without_its_record_is_reported(signed, settings):
+    settings.EVIDENCE_TRUSTED_KEYS = [NEXT_VERIFIER_KEY]
+    assert verify_fails() == (
+        "Chain BROKEN: the past signing key trust.test/evidence+794b2fee of EVIDENCE_TRUSTED_KEYS has no record "
+        "in the database: its record was deleted"
+    )
+
+
+def test_a_malformed_revocation_entry_is_named(signed, settings):
+    settings.EVIDENCE_REVOKED_KEYS = ["7b1d380b@soon"]
+    assert verify_fails() == (
+        "EVIDENCE_REVOKED_KEYS: '7b1d380b@soon' is not KEYHASH@ISO-TIME with a time zone "
+        "(as `evidence_key_revoke` prints it)."
+    )

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evidence.signing import signing_key_revoke
+from evidence.signing import revocation_line, signing_key_revoke
 
 
 def _moment(text: str) -> datetime:
@@ -37,3 +37,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(exc.messages)) from exc
         assert key.revoked_from is not None
         self.stdout.write(f"Key {key} revoked from {key.revoked_from.isoformat()}: {key.revoked_reason}")
+        self.stdout.write(
+            "Keep the revocation outside the database too (a database administrator could lift it there): "
+            f"add {revocation_line(key)} to EVIDENCE_REVOKED_KEYS."
+        )

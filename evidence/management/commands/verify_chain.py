@@ -2,6 +2,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evidence import tlog
@@ -31,7 +32,8 @@ class Command(BaseCommand):
             "--key",
             action="append",
             metavar="VKEY",
-            help="Trust only this verifier key (name+keyid+key) instead of the recorded keys; repeatable.",
+            help="Trust only this verifier key (name+keyid+key) instead of the configured keys "
+            "(EVIDENCE_SIGNING_KEY and EVIDENCE_TRUSTED_KEYS); repeatable.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -60,6 +62,10 @@ class Command(BaseCommand):
             )
         except tlog.NoteError as exc:
             raise CommandError(f"--key: {exc}") from exc
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        for notice in result.notices:
+            self.stderr.write(notice)
         if result.broken is not None:
             separator = " " if result.broken.seq is not None else ": "
             raise CommandError(f"Chain BROKEN{separator}{result.broken}")
