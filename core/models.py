@@ -110,3 +110,22 @@ class PeriodicJobSlot(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WorkerHeartbeat(models.Model):
+    """The last sign of life of one task worker process (``core.heartbeat.beat``).
+
+    ``/readyz`` reads the newest row: a site whose workers all stopped sends no
+    mail and publishes nothing on schedule, so it is not ready.
+    """
+
+    worker = models.CharField(max_length=200, unique=True, help_text="Host and process id of the worker.")
+    beat_at = models.DateTimeField(help_text="When the worker last said it was alive.")
+
+    class Meta:
+        ordering = ["-beat_at"]
+        verbose_name = "worker heartbeat"
+        indexes = [models.Index(fields=["beat_at"], name="workerheartbeat_beat_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.worker} at {self.beat_at.isoformat()}"

@@ -271,6 +271,12 @@ DOCUMENT_LOG_RETENTION_DAYS = env.int("DOCUMENT_LOG_RETENTION_DAYS", default=730
 SUBSCRIBER_RETENTION_DAYS = env.int("SUBSCRIBER_RETENTION_DAYS", default=30)
 # How often `db_worker` runs the requests housekeeping (mail retries, expiry, retention).
 HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default=300)
+# The task worker beats this often (the periodic job `core.heartbeat`; core/heartbeat.py).
+WORKER_HEARTBEAT_INTERVAL_SECONDS = env.int("WORKER_HEARTBEAT_INTERVAL_SECONDS", default=60)
+# /readyz fails when no worker beat for this long, or when the oldest mail due for
+# sending has waited this long (docs/operations.md, "Probes").
+READYZ_WORKER_MAX_AGE_SECONDS = env.int("READYZ_WORKER_MAX_AGE_SECONDS", default=180)
+READYZ_OUTBOX_MAX_LAG_SECONDS = env.int("READYZ_OUTBOX_MAX_LAG_SECONDS", default=900)
 # ---------------------------------------------------------------------------
 # Security hardening. See docs/roles.md for staff roles.
 
@@ -316,7 +322,7 @@ CSRF_COOKIE_SECURE = PRODUCTION
 
 # Transport and browser protections.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancers probe over plain HTTP
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     # Only behind a proxy that always sets (and never forwards) X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

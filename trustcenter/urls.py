@@ -1,15 +1,7 @@
 from django.contrib import admin
-from django.db import connection
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-
-def health(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability for load balancers and operators."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
-
+from trustcenter.health import healthz, readyz
 
 admin.site.site_header = "Trust center administration"
 admin.site.site_title = "Trust center"
@@ -20,7 +12,8 @@ handler403 = "trustcenter.views.permission_denied"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("healthz", health, name="health"),
+    path("healthz", healthz, name="health"),
+    path("readyz", readyz, name="ready"),
     path("requests/", include("requests_app.urls")),
     path("subscribe/", include("subscriptions.urls")),
     path("documents/", include("documents.urls")),

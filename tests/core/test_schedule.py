@@ -12,7 +12,7 @@ from core.models import PeriodicJobSlot
 from core.schedule import RAN, SKIPPED, PeriodicJob, declared_jobs, periodic_job_run, schedule_ensure
 from documents import periodic
 
-JOBS = ["documents.grants", "evidence.checkpoint", "requests.housekeeping"]
+JOBS = ["core.heartbeat", "documents.grants", "evidence.checkpoint", "requests.housekeeping"]
 WORKER = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
 
 
@@ -68,6 +68,7 @@ def test_a_slot_runs_once_and_queues_the_next(db, clock, settings):
         row.next_run_at,
     )
     assert waiting() == [
+        ["core.heartbeat", slot.isoformat()],
         ["documents.grants", slot.isoformat()],  # the run this test made by hand, in the worker's stead
         ["documents.grants", row.next_run_at.isoformat()],
         ["evidence.checkpoint", slot.isoformat()],
@@ -87,6 +88,7 @@ def test_a_run_before_its_slot_waits_for_it(db, clock):
 def test_a_missed_slot_is_caught_up_once_not_once_per_interval(db, clock, settings, worker):
     settings.HOUSEKEEPING_INTERVAL_SECONDS = 300
     settings.EVIDENCE_CHECKPOINT_INTERVAL_SECONDS = 300
+    settings.WORKER_HEARTBEAT_INTERVAL_SECONDS = 300
     schedule_ensure()
     slot = clock.now
     clock.advance(days=1)  # no worker for a day: 288 slots missed
@@ -140,6 +142,7 @@ def test_two_workers_at_once_run_a_slot_once():
         thread.join()
     assert sorted(outcomes) == [RAN, SKIPPED]
     assert [args[0] for args in waiting()] == [
+        "core.heartbeat",
         "documents.grants",
         "documents.grants",
         "evidence.checkpoint",

@@ -175,13 +175,15 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     call_command("schedule_housekeeping")
     call_command("schedule_housekeeping")
     assert capsys.readouterr().out == (
-        "Periodic jobs queued: documents.grants, evidence.checkpoint, requests.housekeeping; already queued: none.\n"
-        "Periodic jobs queued: none; already queued: documents.grants, evidence.checkpoint, requests.housekeeping.\n"
+        "Periodic jobs queued: core.heartbeat, documents.grants, evidence.checkpoint, requests.housekeeping; "
+        "already queued: none.\n"
+        "Periodic jobs queued: none; "
+        "already queued: core.heartbeat, documents.grants, evidence.checkpoint, requests.housekeeping.\n"
     )
     settings.EMAIL_BACKEND = LOCMEM
     OutboxMail.objects.filter(status=MailStatus.QUEUED).update(next_attempt_at=timezone.now())
     slot = PeriodicJobSlot.objects.get(name="requests.housekeeping").next_run_at
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--max-tasks", "3", verbosity=0)
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--max-tasks", "4", verbosity=0)
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
     done = DBTaskResult.objects.get(
         task_path="core.schedule.periodic_job_task", args_kwargs__args=["requests.housekeeping", slot.isoformat()]
@@ -198,6 +200,7 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     assert following.next_run_at > slot
     waiting = DBTaskResult.objects.filter(task_path="core.schedule.periodic_job_task", status="READY")
     assert sorted(args for args in waiting.values_list("args_kwargs__args", flat=True)) == [
+        ["core.heartbeat", PeriodicJobSlot.objects.get(name="core.heartbeat").next_run_at.isoformat()],
         ["documents.grants", PeriodicJobSlot.objects.get(name="documents.grants").next_run_at.isoformat()],
         ["evidence.checkpoint", PeriodicJobSlot.objects.get(name="evidence.checkpoint").next_run_at.isoformat()],
         ["requests.housekeeping", following.next_run_at.isoformat()],  # the next runs
