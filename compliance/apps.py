@@ -6,4 +6,7 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Trust page content"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, receivers  # noqa: F401  (checks registers the system checks)
+
+        # A publication going live rewrites the static export, when there is one.
+        receivers.connect()

@@ -10,11 +10,15 @@ nor run for an approval that was rolled back: it is also the safety net of
 work other apps start on `PublicationApproved` (subscriber notices).
 """
 
+from pathlib import Path
+
+from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
 from .events import PublicationLive, publication_live
 from .models import Publication
+from .static_export import export_static_site
 
 GO_LIVE_SENT = "announced"
 GO_LIVE_EARLY = "early"
@@ -43,3 +47,19 @@ def publication_go_live(publication_id: int) -> str:
     # tasks outside any transaction: the event is sent after commit, now.
     publication_live.send_now(PublicationLive(publication_id=publication.pk, version=publication.version))
     return GO_LIVE_SENT
+
+
+EXPORT_OFF = "off"
+
+
+@task()
+def static_site_export() -> str:
+    """Rewrite the static export (`STATIC_EXPORT_DIR`) from the live publication.
+
+    Enqueued when a publication goes live. Idempotent: it renders whatever is
+    live when it runs, so a repeated or late run leaves the same site.
+    """
+    target = settings.STATIC_EXPORT_DIR
+    if not target:
+        return EXPORT_OFF
+    return str(export_static_site(Path(target), keep=settings.STATIC_EXPORT_KEEP))

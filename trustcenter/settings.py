@@ -230,6 +230,12 @@ AS_OF_PUBLIC = env.bool("AS_OF_PUBLIC", default=True)
 # at most this many seconds late behind a cache.
 PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=60)
 
+# Static export (`manage.py export_static_site DIR`): when set, the worker rewrites
+# the export at this path (a symbolic link it swaps atomically) each time a
+# publication goes live, keeping this many versions in <path>.versions/.
+STATIC_EXPORT_DIR = env.str("STATIC_EXPORT_DIR", default="")
+STATIC_EXPORT_KEEP = env.int("STATIC_EXPORT_KEEP", default=3)
+
 # security.txt (RFC 9116), generated from the live publication. Its `Expires`
 # is the publication's effective time plus this many days (under a year, as the
 # RFC recommends), so each publication renews it.
