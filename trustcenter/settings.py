@@ -41,6 +41,9 @@ if PRODUCTION and (
 ):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters in production.")
 
+# Previous keys, still accepted (sessions, signed values, mailed links) while a rotation settles.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
