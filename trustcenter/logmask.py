@@ -1,4 +1,4 @@
-"""Secret link tokens never reach a log.
+"""Secret link tokens and mail addresses never reach a log.
 
 Status, verification, download, confirmation and unsubscribe links carry their
 secret in the URL path, and Django writes the path of every 4xx and 5xx answer
@@ -10,6 +10,11 @@ those tokens in the message, its arguments and any traceback text the moment
 a record is made, so every handler (console, files, a log shipper, a test's
 capture) only ever sees the masked form. `MaskSecrets` is the same masking as a
 filter, set on the handlers in LOGGING for records made without the factory.
+
+Mail addresses (a requester's, a subscriber's: personal data) and bearer
+tokens are masked the same way, wherever they appear in a record: a message,
+an argument, an exception's text (an SMTP refusal names the recipient).
+The factory also stamps each record with its request id (`trustcenter.logcontext`).
 """
 
 import logging
@@ -18,7 +23,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .logcontext import stamp_request_id
+
 MASK = "[masked]"
+EMAIL_MASK = "[email]"
 
 # A path segment that is a secret: what follows these prefixes up to the next
 # "/", "?", "#", quote or blank. Every route with a `token` parameter is listed
@@ -33,10 +41,18 @@ SECRET_SEGMENT = re.compile(
 SECRET_QUERY = re.compile(
     r"([?&](?:token|key|secret|signature|sig|code|otp_token|password)=)([^&#\s\"'<>]+)", re.IGNORECASE
 )
+# A mail address: personal data of requesters and subscribers (and %-encoded in a URL, %40).
+EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+(?:@|%40)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+# A credential in an Authorization-style header value.
+BEARER = re.compile(r"\b((?:Bearer|Token|Basic)\s+)([A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 
 
 def mask(text: str) -> str:
-    """`text` with every secret link token replaced by MASK."""
+    """`text` with every secret link token replaced by MASK, every mail address by EMAIL_MASK."""
+    if "@" in text or "%40" in text:
+        text = EMAIL.sub(EMAIL_MASK, text)
+    if " " in text:
+        text = BEARER.sub(rf"\g<1>{MASK}", text)
     if "/" not in text and "=" not in text:
         return text
     text = SECRET_SEGMENT.sub(rf"\g<1>{MASK}", text)
@@ -98,7 +114,7 @@ def install_record_factory() -> None:
         return
 
     def masked_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        return mask_record(current(*args, **kwargs))
+        return stamp_request_id(mask_record(current(*args, **kwargs)))
 
     masked_record.masks_secrets = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(masked_record)

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from trustcenter.logcontext import LOG_FORMATS, logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)  # home of the embedded SQLite file and private uploads
@@ -38,6 +40,9 @@ if PRODUCTION and (
     or len(set(SECRET_KEY)) < 5
 ):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters in production.")
+
+# Previous keys, still accepted (sessions, signed values, mailed links) while a rotation settles.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
@@ -73,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, and every response, carries its id.
+    "trustcenter.logcontext.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "trustcenter.middleware.PermissionsPolicyMiddleware",
@@ -172,18 +179,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="trust@localhost")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Secret link tokens (status, verification, download, unsubscribe links) are
-# masked in every log record the moment it is made (trustcenter/logmask.py),
-# and again by a filter on each handler.
+# Logs: one line a record on stderr, "plain" text or "json" (LOG_FORMAT), each
+# with the id of the request it belongs to (X-Request-ID; trustcenter/logcontext.py).
+# Secret link tokens and mail addresses are masked in every log record the
+# moment it is made (trustcenter/logmask.py), and again by a filter on each handler.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
 LOGGING_CONFIG = "trustcenter.logmask.configure"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"mask_secrets": {"()": "trustcenter.logmask.MaskSecrets"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
 
 # simple-history: every content change names who and why; reverting from
 # history is disabled because changes go forward with a reason.

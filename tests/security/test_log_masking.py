@@ -24,7 +24,7 @@ def unknown_token() -> str:
 
 def record_texts(record: logging.LogRecord) -> list[str]:
     """Everything a handler could write from a record."""
-    formatter = logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"])  # type: ignore[index]  # LOGGING is a plain dict setting
+    formatter = logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"])
     texts = [record.getMessage(), str(record.msg), repr(record.args), formatter.format(record)]
     texts += [record.exc_text or "", record.stack_info or ""]
     return texts
