@@ -229,3 +229,25 @@ def test_a_replaced_secret_signs_from_then_on(root, receiver):
     Webhook(new).verify(request.body, request.headers)
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(request.body, request.headers)
+
+
+# The worker closes connections it finds inside a transaction: this test commits for real.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_worker_sends_and_schedules_the_retry_at_its_backoff_time(settings, receiver, make_staff):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    receiver.statuses = [500]
+    register(make_staff("root", superuser=True), receiver.url)
+    (delivery_id,) = deliveries_queue(event_type="ticket.created", data=TICKET)
+    assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == ["webhooks.delivery.send_webhook_delivery"]
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert (len(receiver.requests), delivery.attempts, delivery.last_status_code) == (1, 1, 500)
+    (retry,) = DBTaskResult.objects.filter(status="READY")
+    assert (retry.task_path, retry.args_kwargs["args"], retry.run_after) == (
+        "webhooks.delivery.send_webhook_delivery",
+        [delivery_id],
+        delivery.next_attempt_at,
+    )
