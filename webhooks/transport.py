@@ -3,7 +3,8 @@
 The connection goes to the address `webhooks.addresses.target_resolve`
 returned, never to a fresh lookup of the name; the Host header and (for
 https) the TLS server name and certificate check use the name. Redirects are
-not followed: a 3xx answer is a failed try like any other non-2xx.
+not followed: a 3xx answer is a failed try like any other non-2xx. Only the
+status line and headers are read; the answer's body is never read.
 """
 
 import http.client
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 
 from .addresses import IPAddress, Target
 
-RESPONSE_READ_LIMIT = 64 * 1024
 USER_AGENT = "trustcenter-webhooks/1"
 
 
@@ -35,12 +35,17 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, *, ip: IPAddress, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        super().__init__(host, port, timeout=timeout, context=tls_context())
         self._ip = ip
 
     def connect(self) -> None:
         sock = socket.create_connection((str(self._ip), self.port), self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificates checked against the system's trust store and the URL's host name."""
+    return ssl.create_default_context()
 
 
 def post(target: Target, ip: IPAddress, *, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
@@ -58,7 +63,6 @@ def post(target: Target, ip: IPAddress, *, body: bytes, headers: dict[str, str],
             headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
         )
         response = connection.getresponse()
-        response.read(RESPONSE_READ_LIMIT)
         return Answer(status_code=response.status, duration_ms=int((time.monotonic() - started) * 1000))
     finally:
         connection.close()
