@@ -42,6 +42,8 @@ def crud(app_label: str, models: tuple[str, ...], verbs: tuple[str, ...]) -> lis
     return [f"{app_label}.{verb}_{model}" for model in models for verb in verbs]
 
 
+# Deliberately in no role: webhooks (endpoints, deliveries, attempts, redelivery)
+# are for superusers only; see docs/roles.md.
 ROLES: dict[str, frozenset[str]] = {
     # Writes the page content (each change with a reason) and asks for publication.
     COMPLIANCE_EDITOR: frozenset(

@@ -34,6 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django_tasks import task
+from django_tasks.base import Task
 
 from . import tokens
 from .enums import MailStatus
@@ -146,20 +147,32 @@ def outbox_queue(
     return mail
 
 
-def enqueue_send(mail_id: int, run_after: dt.datetime | None = None) -> None:
-    """Hand a mail to the task worker. If that fails the mail stays queued and
-    `send_queued_mail` picks it up, so the error is only logged."""
+def enqueue_row_task(task: Task[[int], str], row_id: int, *, run_after: dt.datetime | None, what: str) -> None:
+    """Hand the queued row `row_id` (`what` names it in the log) to the task
+    worker's `task`, at `run_after` if given. If that fails the row stays
+    queued and the periodic drain of its kind picks it up, so the error is
+    only logged. The mail outbox and webhook deliveries both go this way."""
     try:
-        runner = send_outbox_mail.using(run_after=run_after) if run_after else send_outbox_mail
-        runner.enqueue(mail_id)
+        runner = task.using(run_after=run_after) if run_after else task
+        runner.enqueue(row_id)
     except Exception:
-        logger.exception("Could not enqueue sending of outbox mail id=%s; it stays queued", mail_id)
+        logger.exception("Could not enqueue sending of %s id=%s; it stays queued", what, row_id)
 
 
-def retry_delay(attempts: int) -> dt.timedelta:
-    """Backoff after the `attempts`-th failed try: base, 2x base, 4x base ..., capped."""
-    seconds = settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    return dt.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_SECONDS))
+def enqueue_send(mail_id: int, run_after: dt.datetime | None = None) -> None:
+    """Hand a mail to the task worker (`send_queued_mail` drains what this misses)."""
+    enqueue_row_task(send_outbox_mail, mail_id, run_after=run_after, what="outbox mail")
+
+
+def retry_delay(attempts: int, *, base_seconds: int | None = None, max_seconds: int | None = None) -> dt.timedelta:
+    """Backoff after the `attempts`-th failed try: base, 2x base, 4x base ..., capped.
+
+    The base and the cap are the outbox's (OUTBOX_RETRY_BASE_SECONDS,
+    OUTBOX_RETRY_MAX_SECONDS) unless given: webhook deliveries pass their own."""
+    base = settings.OUTBOX_RETRY_BASE_SECONDS if base_seconds is None else base_seconds
+    cap = settings.OUTBOX_RETRY_MAX_SECONDS if max_seconds is None else max_seconds
+    seconds = base * 2 ** max(attempts - 1, 0)
+    return dt.timedelta(seconds=min(seconds, cap))
 
 
 def _fill_links(text: str, mail: OutboxMail) -> str:

@@ -30,6 +30,7 @@ from requests_app.services import ticket_submit
 
 from .changes import SubprocessorChanges, subprocessor_changes
 from .enums import SubscriptionScope
+from .events import ObjectionFiled, objection_filed
 from .models import SubprocessorNotice, SubprocessorObjection, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -333,7 +334,8 @@ def objection_submit(
     or the window has closed ("objection_window_closed"). A retried submission
     (same token) returns the ticket it made.
     Side effects: the ticket (kind subprocessor_objection) with its mails, as
-    `ticket_submit`; a SubprocessorObjection linking it to the publication.
+    `ticket_submit`; a SubprocessorObjection linking it to the publication;
+    after commit, `ObjectionFiled` for a new objection.
     """
     changes = publication_subprocessor_changes(publication)
     if subprocessor_slug not in changes.concerned:
@@ -347,7 +349,7 @@ def objection_submit(
             submission_token=submission_token,
             ip=ip,
         )
-        SubprocessorObjection.objects.get_or_create(
+        objection, created = SubprocessorObjection.objects.get_or_create(
             ticket=ticket,
             defaults={
                 "publication": publication,
@@ -356,4 +358,13 @@ def objection_submit(
                 "created_at": ticket.received_at,
             },
         )
+        if created:
+            objection_filed.send_on_commit(
+                ObjectionFiled(
+                    objection_id=objection.pk,
+                    reference=ticket.reference,
+                    publication_version=publication.version,
+                    subprocessor_slug=subprocessor_slug,
+                )
+            )
     return ticket

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "requests_app",
     "subscriptions",
     "documents",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -270,6 +271,17 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
 OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=6 * 3600)
+# Webhooks (docs/webhooks.md): retries of a delivery wait base x 2^(n-1) seconds,
+# capped; after this many failed tries in a row the endpoint is marked failing.
+WEBHOOKS_RETRY_BASE_SECONDS = env.int("WEBHOOKS_RETRY_BASE_SECONDS", default=60)
+WEBHOOKS_RETRY_MAX_SECONDS = env.int("WEBHOOKS_RETRY_MAX_SECONDS", default=6 * 3600)
+WEBHOOKS_FAILURE_LIMIT = env.int("WEBHOOKS_FAILURE_LIMIT", default=10)
+WEBHOOKS_TIMEOUT_SECONDS = env.int("WEBHOOKS_TIMEOUT_SECONDS", default=10)
+# Plain http endpoints: only where DEBUG is on, unless set.
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=DEBUG)
+# Loopback endpoints: never from the environment; only the test suite sets it,
+# for its receiver on 127.0.0.1.
+WEBHOOKS_ALLOW_LOOPBACK = False
 # Requester personal data is purged this many days after a ticket is closed.
 RETENTION_DAYS_AFTER_CLOSE = env.int("RETENTION_DAYS_AFTER_CLOSE", default=730)
 # Client addresses and user agents of NDA acceptances and document downloads are

@@ -16,6 +16,7 @@ from core.text import clean_email
 
 from .. import deadlines
 from ..enums import DATA_SUBJECT_KINDS, DOCUMENT_KINDS, KIND_PREFIX, STATES, TicketEventKind, TicketKind, initial_status
+from ..events import TicketCreated, ticket_created
 from ..mail import STATUS, ticket_mail_queue
 from ..models import Ticket, TicketSequence
 from ..selectors import ticket_status_token
@@ -89,7 +90,8 @@ def ticket_submit(
     acknowledgment mail with the private status link; a mail to each of
     STAFF_NOTIFY_EMAILS; the status `initial_status` names, with its time
     stamped; for data-subject kinds a VerificationToken and a mail with the
-    single-use verification link to the account's address. The mails to the
+    single-use verification link to the account's address; after commit,
+    `TicketCreated` (reference and kind). The mails to the
     requester count against the daily cap of public-form mail per address and
     are withheld over it (`core.outbox.outbox_queue`); the ticket is made all the same.
     """
@@ -146,4 +148,5 @@ def _ticket_create(*, kind: str, cleaned: dict[str, Any], submission_token: str,
     if kind in DATA_SUBJECT_KINDS:
         issue_verification(ticket, now=now, from_public_form=True)
         event_add(ticket, kind=TicketEventKind.VERIFICATION_REQUESTED, actor=None, now=now, visible=True)
+    ticket_created.send_on_commit(TicketCreated(reference=ticket.reference, kind=ticket.kind))
     return ticket

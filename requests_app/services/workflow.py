@@ -16,7 +16,7 @@ from core.history import stamp_history
 from .. import deadlines
 from ..attachments import attachment_check
 from ..enums import STATES, Move, TicketEventKind, TicketStatus
-from ..events import TicketFulfilled, ticket_fulfilled
+from ..events import TicketFulfilled, TicketStateChanged, ticket_fulfilled, ticket_state_changed
 from ..mail import ticket_mail_queue
 from ..models import Ticket, TicketAttachment, TicketEvent, TicketNote
 from .common import (
@@ -96,7 +96,8 @@ def transition_locked(
     with history, add the "status_changed" event and queue the requester's mail
     (counted against the daily cap of public-form mail when `from_public_form`:
     a move a public submission makes at once, like an auto-approved document
-    request); after commit, a move to "fulfilled" sends `TicketFulfilled`."""
+    request); after commit, every move sends `TicketStateChanged` and a move to
+    "fulfilled" also `TicketFulfilled`."""
     move = _check_move(ticket, to_status, reason=reason, attachment=attachment)
     stored = _attachment_add(ticket, attachment, actor=actor, now=now) if attachment is not None else None
     from_status, state = ticket.status, STATES[to_status]
@@ -126,6 +127,9 @@ def transition_locked(
             context={"reason": reason, "attachment": stored, "is_dsr": ticket.is_data_subject_request},
             from_public_form=from_public_form,
         )
+    ticket_state_changed.send_on_commit(
+        TicketStateChanged(reference=ticket.reference, kind=ticket.kind, from_state=from_status, to_state=to_status)
+    )
     if to_status == TicketStatus.FULFILLED:
         # What fulfilling means beyond the workflow belongs to the app that owns
         # the kind (documents grants access), after this commits.

@@ -12,7 +12,7 @@ from core.models import PeriodicJobSlot
 from core.schedule import RAN, SKIPPED, PeriodicJob, declared_jobs, periodic_job_run, schedule_ensure
 from documents import periodic
 
-JOBS = ["core.heartbeat", "documents.grants", "evidence.checkpoint", "requests.housekeeping"]
+JOBS = ["core.heartbeat", "documents.grants", "evidence.checkpoint", "requests.housekeeping", "webhooks.deliveries"]
 WORKER = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
 
 
@@ -73,6 +73,7 @@ def test_a_slot_runs_once_and_queues_the_next(db, clock, settings):
         ["documents.grants", row.next_run_at.isoformat()],
         ["evidence.checkpoint", slot.isoformat()],
         ["requests.housekeeping", slot.isoformat()],
+        ["webhooks.deliveries", slot.isoformat()],
     ]
 
 
@@ -147,6 +148,7 @@ def test_two_workers_at_once_run_a_slot_once():
         "documents.grants",
         "evidence.checkpoint",
         "requests.housekeeping",
+        "webhooks.deliveries",
     ]
     # the first queued (the slot run here by hand) and one next run, not two
 

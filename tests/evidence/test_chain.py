@@ -32,6 +32,7 @@ def test_every_kind_of_evidence_is_chained():
         "subscriptions.historicalsubscriber",
         "subscriptions.subprocessornotice",
         "subscriptions.subprocessorobjection",
+        "webhooks.historicalwebhookendpoint",
     }
 
 

@@ -278,6 +278,7 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
             "subscriptions_historicalsubscriber",
             "subscriptions_subprocessornotice",
             "subscriptions_subprocessorobjection",
+            "webhooks_historicalwebhookendpoint",
         ]
     )
     assert guarded_by("evidence_no_truncate") == sorted([*guarded, "evidence_chainhead"])

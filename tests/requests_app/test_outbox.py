@@ -104,7 +104,8 @@ def test_mail_is_handed_to_the_task_worker_on_commit(db, settings, django_captur
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         submit()
-    assert len(callbacks) == 2
+    # The two mails' send tasks and the TicketCreated event.
+    assert len(callbacks) == 3
     assert list(OutboxMail.objects.values_list("status", flat=True)) == [MailStatus.SENT] * 2
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
 
@@ -175,10 +176,10 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     call_command("schedule_housekeeping")
     call_command("schedule_housekeeping")
     assert capsys.readouterr().out == (
-        "Periodic jobs queued: core.heartbeat, documents.grants, evidence.checkpoint, requests.housekeeping; "
-        "already queued: none.\n"
-        "Periodic jobs queued: none; "
-        "already queued: core.heartbeat, documents.grants, evidence.checkpoint, requests.housekeeping.\n"
+        "Periodic jobs queued: core.heartbeat, documents.grants, evidence.checkpoint, requests.housekeeping, "
+        "webhooks.deliveries; already queued: none.\n"
+        "Periodic jobs queued: none; already queued: core.heartbeat, documents.grants, evidence.checkpoint, "
+        "requests.housekeeping, webhooks.deliveries.\n"
     )
     settings.EMAIL_BACKEND = LOCMEM
     OutboxMail.objects.filter(status=MailStatus.QUEUED).update(next_attempt_at=timezone.now())
@@ -204,6 +205,7 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
         ["documents.grants", PeriodicJobSlot.objects.get(name="documents.grants").next_run_at.isoformat()],
         ["evidence.checkpoint", PeriodicJobSlot.objects.get(name="evidence.checkpoint").next_run_at.isoformat()],
         ["requests.housekeeping", following.next_run_at.isoformat()],  # the next runs
+        ["webhooks.deliveries", PeriodicJobSlot.objects.get(name="webhooks.deliveries").next_run_at.isoformat()],
     ]
 
 
