@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "trustcenter.middleware.RequestBodyLimitMiddleware",
     # Outside django-axes and the views: stamps Retry-After on every 429 they answer.
     "trustcenter.middleware.RetryAfterMiddleware",
+    # A view that finds the database unavailable answers 503 with Retry-After, not 500.
+    "trustcenter.middleware.DatabaseUnavailableMiddleware",
     "trustcenter.middleware.StripNulHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -117,7 +119,22 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Connections: persistent, with a health check. A gunicorn sync worker (or the
+# task worker) keeps one connection for CONN_MAX_AGE seconds instead of opening
+# one per request; the first query of each request on a reused connection checks
+# it first and replaces it if the server went away (a restart, a failover), so a
+# database restart costs the requests during the outage only. Production keeps
+# connections 10 minutes by default; development closes them after each request.
+# psycopg's pool is not used: see docs/operations.md, "Database connections".
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600 if PRODUCTION else 0))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer fails the request (503) after this many seconds instead of hanging a worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+# Seconds a client is asked to wait (Retry-After) when the database is unavailable (503).
+DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=5)
 # PostgreSQL: the role web and worker log in as. Set where `migrate` runs (as the schema owner), and each migrate
 # grants it its run-time rights (`manage.py db_grant_app_role` does the same by hand); docs/operations.md.
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="")
