@@ -227,7 +227,7 @@ EVIDENCE_CHECKPOINT_FILE = env.path("EVIDENCE_CHECKPOINT_FILE", default=str(VAR_
 # A periodic checkpoint is signed this often when anything was chained since the last one.
 EVIDENCE_CHECKPOINT_INTERVAL_SECONDS = env.int("EVIDENCE_CHECKPOINT_INTERVAL_SECONDS", default=3600)
 
-# Background work (Django Tasks API, database backend): run `manage.py db_worker`.
+# Background work (Django Tasks API, database backend): run `manage.py run_worker`.
 TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 
 # Publishing. Four-eyes: the approver must be neither the requester nor anyone
@@ -270,6 +270,8 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
 OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=6 * 3600)
+# The send task of one mail sends up to this many due mails over one SMTP connection.
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 # Requester personal data is purged this many days after a ticket is closed.
 RETENTION_DAYS_AFTER_CLOSE = env.int("RETENTION_DAYS_AFTER_CLOSE", default=730)
 # Client addresses and user agents of NDA acceptances and document downloads are
@@ -279,7 +281,7 @@ DOCUMENT_LOG_RETENTION_DAYS = env.int("DOCUMENT_LOG_RETENTION_DAYS", default=730
 # Unsubscribed addresses, and sign-ups never confirmed, are removed this many days
 # after the unsubscribe or after the confirmation link expired.
 SUBSCRIBER_RETENTION_DAYS = env.int("SUBSCRIBER_RETENTION_DAYS", default=30)
-# How often `db_worker` runs the requests housekeeping (mail retries, expiry, retention).
+# How often the task worker (`run_worker`) runs the requests housekeeping (mail retries, expiry, retention).
 HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default=300)
 # ---------------------------------------------------------------------------
 # Security hardening. See docs/roles.md for staff roles.
