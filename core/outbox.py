@@ -2,10 +2,12 @@
 
 `outbox_queue` renders the mail from templates/emails/ and asks the task
 worker to send it once the transaction commits (`send_outbox_mail`).
-`outbox_send_one` sends one mail under a row lock and marks it sent in the
-same transaction, so a mail is sent once even when several workers drain the
-outbox. A failed send is retried with exponential backoff; the
-`send_queued_mail` command (and housekeeping) drains what is due.
+`outbox_send_batch` sends mails over one SMTP connection, each under its row
+lock and marked sent in its own transaction, so a mail is sent once even when
+several workers drain the outbox, and one failing mail fails alone. The send
+task of a mail takes the other due mails along (`OUTBOX_BATCH_SIZE`). A failed
+send is retried with exponential backoff; the `send_queued_mail` command (and
+housekeeping) drains what is due.
 
 Mail a public form causes (`from_public_form=True`: acknowledgments,
 verification and confirmation links, document access) counts against a daily
@@ -190,14 +192,36 @@ def _describe_error(exc: Exception) -> str:
     return f"{type(exc).__name__}{f' {code}' if code else ''}"[:300]
 
 
-def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
-    """Try to send one queued mail that is due.
+class _SmtpConnection:
+    """The mail connection of one batch: opened before its first mail, reused for
+    the next ones, and dropped after a mail that failed (the server may have
+    hung up), so that the next mail opens a new one."""
 
-    Returns "sent", "retry" (failed, will be tried again at next_attempt_at),
-    "failed" (gave up after OUTBOX_MAX_ATTEMPTS), "not_due", or "skipped"
-    (not queued any more, or locked by another worker).
-    """
-    now = now or timezone.now()
+    def __init__(self) -> None:
+        self.backend = get_connection()
+        self.is_open = False
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        if not self.is_open:
+            self.backend.open()
+            self.is_open = True
+        message.connection = self.backend
+        message.send()
+
+    def close(self) -> None:
+        if not self.is_open:
+            return
+        self.is_open = False
+        try:
+            self.backend.close()
+        except Exception as exc:
+            # Mails already sent were recorded as sent; a failing QUIT changes nothing.
+            logger.warning("Closing the mail connection failed: %s", _describe_error(exc))
+
+
+def _send_locked(mail_id: int, now: dt.datetime, smtp: _SmtpConnection) -> str:
+    """Send one queued mail that is due over `smtp`, under its row lock, and record
+    the outcome in the same transaction (one UPDATE of its row)."""
     with transaction.atomic():
         mail = (
             OutboxMail.objects.select_for_update(skip_locked=True).filter(pk=mail_id, status=MailStatus.QUEUED).first()
@@ -214,14 +238,14 @@ def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=[mail.to],
                 headers={name: _fill_links(value, mail) for name, value in (mail.headers or {}).items()},
-                connection=get_connection(),
             )
             if mail.body_html:
                 message.attach_alternative(_fill_links(mail.body_html, mail), "text/html")
-            message.send()
+            smtp.send(message)
         except Exception as exc:
             # Whatever went wrong (SMTP, network, a bad header, a rotated key),
             # this mail is retried later and the other mails still go out.
+            smtp.close()
             mail.last_error = _describe_error(exc)
             if mail.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
                 mail.status = MailStatus.FAILED
@@ -249,24 +273,61 @@ def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
     return outcome
 
 
-def outbox_send_due(*, now: dt.datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """Send every queued mail that is due (at most `limit`). Returns counts per outcome."""
+def outbox_send_batch(*, mail_ids: list[int], now: dt.datetime | None = None) -> dict[int, str]:
+    """Try to send each of `mail_ids` (queued and due) over one mail connection.
+
+    Returns the outcome per id, as `outbox_send_one` names them. Each mail is
+    locked, sent and recorded in a transaction of its own, so a mail is
+    recorded once, a mail another worker holds is skipped, and a failing mail
+    is retried later without failing the others. Side effects: at most one
+    connection open at a time (a new one after a failed mail); mails sent."""
     now = now or timezone.now()
-    ids = list(
-        OutboxMail.objects.filter(status=MailStatus.QUEUED, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
+    smtp = _SmtpConnection()
+    outcomes: dict[int, str] = {}
+    try:
+        for mail_id in mail_ids:
+            outcomes[mail_id] = _send_locked(mail_id, now, smtp)
+    finally:
+        smtp.close()
+    return outcomes
+
+
+def outbox_send_one(*, mail_id: int, now: dt.datetime | None = None) -> str:
+    """Try to send one queued mail that is due.
+
+    Returns "sent", "retry" (failed, will be tried again at next_attempt_at),
+    "failed" (gave up after OUTBOX_MAX_ATTEMPTS), "not_due", or "skipped"
+    (not queued any more, or locked by another worker).
+    """
+    return outbox_send_batch(mail_ids=[mail_id], now=now)[mail_id]
+
+
+def _due_ids(now: dt.datetime, limit: int, *, exclude: int | None = None) -> list[int]:
+    due = OutboxMail.objects.filter(status=MailStatus.QUEUED, next_attempt_at__lte=now)
+    if exclude is not None:
+        due = due.exclude(pk=exclude)
+    return list(due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit])
+
+
+def outbox_send_due(*, now: dt.datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """Send every queued mail that is due (at most `limit`) over one mail connection.
+    Returns counts per outcome."""
+    now = now or timezone.now()
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "not_due": 0}
-    for mail_id in ids:
-        counts[outbox_send_one(mail_id=mail_id, now=now)] += 1
+    for outcome in outbox_send_batch(mail_ids=_due_ids(now, limit), now=now).values():
+        counts[outcome] += 1
     return counts
 
 
 @task()
 def send_outbox_mail(mail_id: int) -> str:
-    """Send one outbox mail; after a failure, schedule the next try at its backoff time."""
-    outcome = outbox_send_one(mail_id=mail_id)
+    """Send one outbox mail, and with it, over the same connection, up to
+    OUTBOX_BATCH_SIZE - 1 other mails that are due (oldest first): their own
+    tasks then find them sent. After a failure of this mail, schedule its next
+    try at its backoff time; the others' tasks schedule theirs."""
+    now = timezone.now()
+    others = _due_ids(now, max(settings.OUTBOX_BATCH_SIZE - 1, 0), exclude=mail_id)
+    outcome = outbox_send_batch(mail_ids=[mail_id, *others], now=now)[mail_id]
     if outcome in {"retry", "not_due"}:
         next_attempt_at = OutboxMail.objects.values_list("next_attempt_at", flat=True).get(pk=mail_id)
         enqueue_send(mail_id, run_after=next_attempt_at)

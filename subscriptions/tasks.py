@@ -1,4 +1,4 @@
-"""Background work of subscriptions (Django Tasks API; `manage.py db_worker` runs it)."""
+"""Background work of subscriptions (Django Tasks API; `manage.py run_worker` runs it)."""
 
 from django_tasks import task
 

@@ -1,10 +1,16 @@
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
+from core.database import is_database_unavailable
 from core.ratelimits import retry_after, window_seconds
+
+from .views import database_unavailable
+
+logger = logging.getLogger(__name__)
 
 
 class RequestBodyLimitMiddleware:
@@ -103,3 +109,28 @@ def _retry_after_seconds(request: HttpRequest) -> int:
         settings.SUBSCRIBE_RATE_PER_EMAIL,
     )
     return max(window_seconds(rate) for rate in rates)
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with `Retry-After` instead of 500 when a view finds the database
+    unavailable (a restart, a failover): the client may try again, and a form
+    sent again with its submission token finds what the first attempt filed.
+
+    The page is static and rendered without the request, so it needs no query.
+    An error raised by another middleware after the view (a session saved
+    while the database is down) reaches `trustcenter.views.server_error`,
+    which answers the same page.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_database_unavailable(exception):
+            return None
+        # The class only: a driver's message can carry a host name or a role.
+        logger.warning("Database unavailable (%s): answered 503 to %s", type(exception).__name__, request.path)
+        return database_unavailable()

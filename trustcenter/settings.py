@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "trustcenter.middleware.RequestBodyLimitMiddleware",
     # Outside django-axes and the views: stamps Retry-After on every 429 they answer.
     "trustcenter.middleware.RetryAfterMiddleware",
+    # A view that finds the database unavailable answers 503 with Retry-After, not 500.
+    "trustcenter.middleware.DatabaseUnavailableMiddleware",
     "trustcenter.middleware.StripNulHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -125,7 +127,22 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Connections: persistent, with a health check. A gunicorn sync worker (or the
+# task worker) keeps one connection for CONN_MAX_AGE seconds instead of opening
+# one per request; the first query of each request on a reused connection checks
+# it first and replaces it if the server went away (a restart, a failover), so a
+# database restart costs the requests during the outage only. Production keeps
+# connections 10 minutes by default; development closes them after each request.
+# psycopg's pool is not used: see docs/operations.md, "Database connections".
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600 if PRODUCTION else 0))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer fails the request (503) after this many seconds instead of hanging a worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+# Seconds a client is asked to wait (Retry-After) when the database is unavailable (503).
+DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=5)
 # PostgreSQL: the role web and worker log in as. Set where `migrate` runs (as the schema owner), and each migrate
 # grants it its run-time rights (`manage.py db_grant_app_role` does the same by hand); docs/operations.md.
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="")
@@ -222,7 +239,7 @@ EVIDENCE_CHECKPOINT_FILE = env.path("EVIDENCE_CHECKPOINT_FILE", default=str(VAR_
 # A periodic checkpoint is signed this often when anything was chained since the last one.
 EVIDENCE_CHECKPOINT_INTERVAL_SECONDS = env.int("EVIDENCE_CHECKPOINT_INTERVAL_SECONDS", default=3600)
 
-# Background work (Django Tasks API, database backend): run `manage.py db_worker`.
+# Background work (Django Tasks API, database backend): run `manage.py run_worker`.
 TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 
 # Publishing. Four-eyes: the approver must be neither the requester nor anyone
@@ -282,6 +299,8 @@ WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=DEBUG)
 # Loopback endpoints: never from the environment; only the test suite sets it,
 # for its receiver on 127.0.0.1.
 WEBHOOKS_ALLOW_LOOPBACK = False
+# The send task of one mail sends up to this many due mails over one SMTP connection.
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 # Requester personal data is purged this many days after a ticket is closed.
 RETENTION_DAYS_AFTER_CLOSE = env.int("RETENTION_DAYS_AFTER_CLOSE", default=730)
 # Client addresses and user agents of NDA acceptances and document downloads are
@@ -291,7 +310,7 @@ DOCUMENT_LOG_RETENTION_DAYS = env.int("DOCUMENT_LOG_RETENTION_DAYS", default=730
 # Unsubscribed addresses, and sign-ups never confirmed, are removed this many days
 # after the unsubscribe or after the confirmation link expired.
 SUBSCRIBER_RETENTION_DAYS = env.int("SUBSCRIBER_RETENTION_DAYS", default=30)
-# How often `db_worker` runs the requests housekeeping (mail retries, expiry, retention).
+# How often the task worker (`run_worker`) runs the requests housekeeping (mail retries, expiry, retention).
 HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default=300)
 # The task worker beats this often (the periodic job `core.heartbeat`; core/heartbeat.py).
 WORKER_HEARTBEAT_INTERVAL_SECONDS = env.int("WORKER_HEARTBEAT_INTERVAL_SECONDS", default=60)

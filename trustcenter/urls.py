@@ -9,6 +9,8 @@ admin.site.index_title = "Content, requests and evidence"
 
 # Error pages come from templates/<code>.html; 403 also answers rate limits with 429.
 handler403 = "trustcenter.views.permission_denied"
+# 500, or 503 with Retry-After when the database is unavailable.
+handler500 = "trustcenter.views.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -11,13 +11,18 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods
 
+from compliance.selectors import published_organization
 from core import tokens
+from core.database import DATABASE_UNAVAILABLE
 from core.http import SAME_ORIGIN, mark_no_store
 from core.intake import IntakeForm, intake_submit
 
@@ -31,7 +36,10 @@ from ..forms import (
 )
 from ..models import Ticket, VerificationToken
 
-SUBMITTED_SESSION_KEY = "requests_app:submitted"
+# The confirmation page's cookie (`confirm_submission`): signed, this browser's only, for an hour.
+SUBMITTED_COOKIE = "tc_submitted"
+_SUBMITTED_SALT = "requests_app.views.submitted"
+SUBMITTED_MAX_AGE = 3600
 VERIFIED_SESSION_KEY = "requests_app:verified"
 
 # Tokens in links are URL-safe base64 or hex; anything else is not ours.
@@ -169,14 +177,48 @@ def _too_many(request: HttpRequest, *, back: str) -> HttpResponse:
 def confirm_submission(request: HttpRequest, ticket: Ticket) -> HttpResponse:
     """Redirect to the confirmation page of a ticket just submitted (from any public form).
 
-    The reference travels in the session, not in the URL: the confirmation
-    page cannot be found by guessing or counting."""
-    request.session[SUBMITTED_SESSION_KEY] = {
+    The reference travels in a signed cookie of this browser, not in the URL
+    (the confirmation page cannot be found by guessing or counting) and not
+    in the session: neither this answer nor the confirmation page needs the
+    database, so a submitter whose ticket was committed sees its reference
+    even while the database restarts."""
+    response = redirect("requests_app:submitted")
+    info = {
         "reference": ticket.reference,
         "kind": ticket.kind,
         "needs_verification": ticket.kind in DATA_SUBJECT_KINDS and ticket.verified_at is None,
     }
-    return redirect("requests_app:submitted")
+    response.set_cookie(
+        SUBMITTED_COOKIE,
+        signing.dumps(info, salt=_SUBMITTED_SALT),
+        max_age=SUBMITTED_MAX_AGE,
+        path=reverse("requests_app:submitted"),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _submitted_info(request: HttpRequest) -> dict[str, Any] | None:
+    """What `confirm_submission` signed for this browser, or None (absent, forged or older than an hour)."""
+    value = request.COOKIES.get(SUBMITTED_COOKIE)
+    if not value:
+        return None
+    try:
+        info = signing.loads(value, salt=_SUBMITTED_SALT, max_age=SUBMITTED_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return info if isinstance(info, dict) and info.get("kind") in TicketKind.values else None
+
+
+def _published_organization_if_reachable() -> Any:
+    # The header names the published organization; while the database is
+    # unavailable it says "Trust center" instead of failing the page.
+    try:
+        return published_organization()
+    except DATABASE_UNAVAILABLE:
+        return {}
 
 
 def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpResponse | int:
@@ -195,8 +237,9 @@ def _submit(request: HttpRequest, *, kind: str, form: IntakeForm) -> HttpRespons
 
 @require_GET
 def submitted(request: HttpRequest) -> HttpResponse:
-    """The confirmation after a submission, with the ticket's reference."""
-    info = request.session.get(SUBMITTED_SESSION_KEY)
+    """The confirmation after a submission, with the ticket's reference. Needs no database."""
+    info = _submitted_info(request)
+    layout = {"published_organization": SimpleLazyObject(_published_organization_if_reachable)}
     if not info:
         return mark_no_store(
             render(
@@ -208,6 +251,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
                         "This page confirms a request right after it is sent from this browser. "
                         "The confirmation mail we sent you holds your reference and a private status link.",
                     ],
+                    **layout,
                 },
                 status=404,
             )
@@ -222,6 +266,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
                 "needs_verification": info["needs_verification"],
                 "is_data_subject": info["kind"] in DATA_SUBJECT_KINDS,
                 **_promises(),
+                **layout,
             },
         )
     )

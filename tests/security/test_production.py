@@ -187,3 +187,32 @@ def test_production_headers_and_cookies(tmp_path):
     assert out["session_cookie"]["httponly"] is True
     assert out["session_cookie"]["samesite"] == "Lax"
     assert out["admin_unverified"] == 302
+
+
+DB_PROBE = (
+    "import json, django; django.setup(); from django.conf import settings; d = settings.DATABASES['default']; "
+    "print(json.dumps([d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], d.get('OPTIONS', {}), "
+    "settings.DATABASE_UNAVAILABLE_RETRY_AFTER]))"
+)
+
+
+@pytest.mark.parametrize(
+    "environment,overrides,expected",
+    [
+        ("production", {}, [600, True, {"connect_timeout": 5}, 5]),
+        ("development", {}, [0, True, {"connect_timeout": 5}, 5]),
+        ("production", {"CONN_MAX_AGE": "60", "DATABASE_CONNECT_TIMEOUT": "2"}, [60, True, {"connect_timeout": 2}, 5]),
+        ("production", {"CONN_HEALTH_CHECKS": "false"}, [600, False, {"connect_timeout": 5}, 5]),
+    ],
+)
+def test_production_keeps_database_connections_with_health_checks(tmp_path, environment, overrides, expected):
+    env = production_env(
+        tmp_path,
+        TRUSTCENTER_ENV=environment,
+        DATABASE_URL="postgres://app:secret@db.example.internal:5432/trustcenter",
+        DJANGO_SETTINGS_MODULE="trustcenter.settings",
+        **overrides,
+    )
+    result = run(["-c", DB_PROBE], env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected

@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest
 from django.urls import path
 
-from trustcenter.urls import handler403  # noqa: F401
+from trustcenter.urls import handler403, handler500  # noqa: F401
 from trustcenter.urls import urlpatterns as project_urlpatterns
 
 SECRET_DETAIL = "db-password=hunter2 at /srv/trust/settings.py line 42"

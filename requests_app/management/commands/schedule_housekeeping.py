@@ -8,7 +8,7 @@ from core.schedule import declared_jobs, schedule_ensure
 class Command(BaseCommand):
     help = (
         "Queue the next run of every periodic job (housekeeping and the others apps declare in periodic.py) "
-        "for `db_worker`, unless one is already queued. Safe to run on every deploy and by several hosts."
+        "for `run_worker`, unless one is already queued. Safe to run on every deploy and by several hosts."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
