@@ -16,8 +16,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from compliance.models import PublicationRequest
 from documents.models import DocumentGrant
-from evidence.canonical import canonical_json
+from evidence.canonical import canonical_json, utc_iso
 from evidence.models import ChainHead, ChainLink, PersonalCommitment, PersonalSalt
+from evidence.selectors import AuditFilters, audit_log_page
 from evidence.verify import verify_chain
 from requests_app.models import TicketAttachment
 from requests_app.services import ticket_submit
@@ -178,6 +179,14 @@ def test_records_without_history_get_one_chained_version_at_the_upgrade(seeded, 
     assert out.getvalue().startswith(f"Chain OK: {head_before.seq + 4} links, head ")
     # The upgrade does not grow the tree; its next change or evidence_tree_sync does.
     assert f"The stored tree lacks links {head_before.seq + 1}..{head_before.seq + 4}:" in err.getvalue()
+
+    # The audit log tells these versions from changes made in the application, and keeps the address out.
+    entries = audit_log_page(filters=AuditFilters(), before=head_before.seq + 5, size=4).entries
+    rows = sorted((entry.as_export_row() for entry in entries), key=lambda row: row["seq"])
+    assert [(row["seq"], row["time"], row["user"], row["reason"]) for row in rows] == [
+        (link.seq, utc_iso(created[link.model_label]), "", REASON) for link in new_links
+    ]
+    assert MARKER_EMAIL not in str(rows) and MARKER not in str(rows)
 
     # Running it again finds nothing left to do.
     head_after = ChainHead.objects.get()
