@@ -23,6 +23,7 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("requests/", include("requests_app.urls")),
     path("subscribe/", include("subscriptions.urls")),
+    path("customers/", include("customers.urls")),
     path("documents/", include("documents.urls")),
     path("evidence/", include("evidence.urls")),
     path("", include("compliance.urls")),

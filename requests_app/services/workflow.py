@@ -12,10 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.history import stamp_history
+from customers.services import customer_for_agreement
 
 from .. import deadlines
 from ..attachments import attachment_check
-from ..enums import STATES, Move, TicketEventKind, TicketStatus
+from ..enums import DOCUMENT_KINDS, STATES, Move, TicketEventKind, TicketStatus
 from ..events import TicketFulfilled, ticket_fulfilled
 from ..mail import ticket_mail_queue
 from ..models import Ticket, TicketAttachment, TicketEvent, TicketNote
@@ -96,7 +97,9 @@ def transition_locked(
     with history, add the "status_changed" event and queue the requester's mail
     (counted against the daily cap of public-form mail when `from_public_form`:
     a move a public submission makes at once, like an auto-approved document
-    request); after commit, a move to "fulfilled" sends `TicketFulfilled`."""
+    request); a DPA or BAA moving to "fulfilled" is linked to its customer
+    (`customers.services.customer_for_agreement`, created if need be); after
+    commit, a move to "fulfilled" sends `TicketFulfilled`."""
     move = _check_move(ticket, to_status, reason=reason, attachment=attachment)
     stored = _attachment_add(ticket, attachment, actor=actor, now=now) if attachment is not None else None
     from_status, state = ticket.status, STATES[to_status]
@@ -125,6 +128,19 @@ def transition_locked(
             ticket=ticket,
             context={"reason": reason, "attachment": stored, "is_dsr": ticket.is_data_subject_request},
             from_public_form=from_public_form,
+        )
+    if to_status == TicketStatus.FULFILLED and ticket.kind in DOCUMENT_KINDS:
+        # A countersigned DPA or BAA makes (or names) the customer, in this
+        # transaction: the link and the ticket's move commit together.
+        customer_for_agreement(
+            kind=ticket.kind,
+            ticket_id=ticket.pk,
+            ticket_reference=ticket.reference,
+            legal_entity=ticket.legal_entity,
+            contact_name=ticket.requester_name,
+            contact_email=ticket.requester_email,
+            signed_at=now,
+            actor=actor,
         )
     if to_status == TicketStatus.FULFILLED:
         # What fulfilling means beyond the workflow belongs to the app that owns
