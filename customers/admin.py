@@ -47,6 +47,10 @@ class ServiceAdmin(ContentAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # The inlines show what was written about a saved row; a new row has none.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
     def _changeform_view(self, request: HttpRequest, object_id: Any, form_url: str, extra_context: Any) -> Any:
         # A refusal of the service (raised in save_model) is shown on the form, nothing saved.
         try:

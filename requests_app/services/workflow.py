@@ -119,16 +119,6 @@ def transition_locked(
         message=reason,
         visible=move.tells_requester,
     )
-    to = ticket.answer_address  # empty once purged: such tickets mail no one
-    if move.tells_requester and state.mail is not None and to:
-        ticket_mail_queue(
-            template=state.mail.template,
-            to=to,
-            subject=mail_subject(ticket, state.mail.subject),
-            ticket=ticket,
-            context={"reason": reason, "attachment": stored, "is_dsr": ticket.is_data_subject_request},
-            from_public_form=from_public_form,
-        )
     if to_status == TicketStatus.FULFILLED and ticket.kind in DOCUMENT_KINDS:
         # A countersigned DPA or BAA makes (or names) the customer, in this
         # transaction: the link and the ticket's move commit together.
@@ -141,6 +131,16 @@ def transition_locked(
             contact_email=ticket.requester_email,
             signed_at=now,
             actor=actor,
+        )
+    to = ticket.answer_address  # empty once purged: such tickets mail no one
+    if move.tells_requester and state.mail is not None and to:
+        ticket_mail_queue(
+            template=state.mail.template,
+            to=to,
+            subject=mail_subject(ticket, state.mail.subject),
+            ticket=ticket,
+            context={"reason": reason, "attachment": stored, "is_dsr": ticket.is_data_subject_request},
+            from_public_form=from_public_form,
         )
     if to_status == TicketStatus.FULFILLED:
         # What fulfilling means beyond the workflow belongs to the app that owns
