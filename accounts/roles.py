@@ -98,6 +98,14 @@ ROLES: dict[str, frozenset[str]] = {
             "documents.view_documentgrant",
             "documents.revoke_documentgrant",
             "documents.view_documentdownload",
+            # Customers and their contacts (never deleted), the breach register and its notices.
+            *crud("customers", ("customer", "contact"), ("view", "add", "change")),
+            "customers.view_customeragreement",
+            *crud("customers", ("incident",), ("view", "add", "change")),
+            "customers.notify_incident",
+            "customers.export_incident",
+            "customers.view_incidentnotice",
+            "subscriptions.view_contactnotice",
         ]
     ),
     # Reads everything that is evidence; can change nothing.
@@ -123,6 +131,13 @@ ROLES: dict[str, frozenset[str]] = {
             "subscriptions.view_subprocessornotice",
             "subscriptions.view_subprocessorobjection",
             "subscriptions.view_publicationnotices",
+            "subscriptions.view_contactnotice",
+            "customers.view_customer",
+            "customers.view_contact",
+            "customers.view_customeragreement",
+            "customers.view_incident",
+            "customers.view_incidentnotice",
+            "customers.export_incident",
         ]
     ),
 }

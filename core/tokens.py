@@ -12,10 +12,12 @@ HMAC-SHA256(SECRET_KEY, "purpose:nonce"); their stored hashes still match, and
 """
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -68,3 +70,29 @@ def recover_token(purpose: str, nonce: str, stored_hash: str) -> str:
         if hmac.compare_digest(token_hash(raw), stored_hash):
             return raw
     raise LookupError("No configured key rebuilds this link token.")
+
+
+# A raw token longer than this was never handed out: refused without a lookup.
+RAW_TOKEN_MAX_LENGTH = 128
+
+
+def pending_link_lock(
+    queryset: Any,
+    raw_token: str,
+    *,
+    valid_for: dt.timedelta,
+    now: dt.datetime,
+    hash_field: str = "confirm_token_hash",
+    sent_field: str = "confirm_sent_at",
+) -> Any:
+    """The row of `queryset` whose pending single-use link is `raw_token`,
+    locked (select_for_update, so call it in a transaction), or None when no
+    row has it or the link was sent `valid_for` ago or longer. The confirmation
+    links of subscribers and customer contacts both go through here."""
+    if not raw_token or len(raw_token) > RAW_TOKEN_MAX_LENGTH:
+        return None
+    row = queryset.select_for_update().filter(**{hash_field: token_hash(raw_token)}).first()
+    sent_at = getattr(row, sent_field, None) if row is not None else None
+    if sent_at is None or sent_at + valid_for <= now:
+        return None
+    return row

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import PublicationNotices, SubprocessorNotice, SubprocessorObjection, Subscriber
+from .models import ContactNotice, PublicationNotices, SubprocessorNotice, SubprocessorObjection, Subscriber
 
 
 @admin.register(Subscriber)
@@ -48,16 +48,39 @@ class SubprocessorNoticeAdmin(ReadOnlyAdmin):
         return obj.mail.get_status_display()
 
 
+@admin.register(ContactNotice)
+class ContactNoticeAdmin(ReadOnlyAdmin):
+    """Subprocessor changes told to customers' legal and privacy contacts."""
+
+    list_display = ("publication", "customer", "contact", "mail_status", "created_at", "sent_at")
+    list_filter = ("publication",)
+    list_select_related = ("publication", "contact__customer", "mail")
+    fields = ("publication", "customer", "contact", "mail_status", "created_at", "sent_at")
+    readonly_fields = fields
+
+    @admin.display(description="customer")
+    def customer(self, obj: ContactNotice) -> str:
+        return obj.contact.customer.name
+
+    @admin.display(description="mail")
+    def mail_status(self, obj: ContactNotice) -> str:
+        return obj.mail.get_status_display()
+
+    @admin.display(description="sent at")
+    def sent_at(self, obj: ContactNotice) -> object:
+        return obj.mail.sent_at
+
+
 def _ticket_link(ticket_id: int, reference: str) -> str:
     return format_html('<a href="{}">{}</a>', reverse("admin:requests_app_ticket_change", args=[ticket_id]), reference)
 
 
 @admin.register(SubprocessorObjection)
 class SubprocessorObjectionAdmin(ReadOnlyAdmin):
-    list_display = ("ticket_link", "publication", "subprocessor_name", "ticket_status", "created_at")
+    list_display = ("ticket_link", "publication", "subprocessor_name", "customer", "ticket_status", "created_at")
     list_filter = ("publication",)
-    list_select_related = ("publication", "ticket")
-    fields = ("ticket_link", "publication", "subprocessor_name", "subprocessor_slug", "created_at")
+    list_select_related = ("publication", "ticket", "customer")
+    fields = ("ticket_link", "publication", "subprocessor_name", "subprocessor_slug", "customer", "created_at")
     readonly_fields = fields
 
     @admin.display(description="ticket")

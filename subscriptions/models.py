@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 from compliance.models import Publication
 from core.models import OutboxMail
 from core.text import SingleLineCharField, SingleLineEmailField
+from customers.models import Contact, Customer
 from evidence.registry import ChainSpec
 from requests_app.models import Ticket
 
@@ -94,6 +95,28 @@ class SubprocessorNotice(models.Model):
         return f"Notice of version {self.publication_id} to subscriber {self.subscriber_id}"
 
 
+class ContactNotice(models.Model):
+    """A subprocessor change announced to one customer contact (a confirmed
+    legal or privacy contact): at most one per publication and contact."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.PROTECT, related_name="contact_notices")
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="publication_notices")
+    mail = models.OneToOneField(OutboxMail, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    chain_spec = ChainSpec(time_field="created_at", action="notice sent to customer contact")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "notice to a customer contact"
+        constraints = [
+            models.UniqueConstraint(fields=["publication", "contact"], name="contact_notice_once_per_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice of version {self.publication_id} to contact {self.contact_id}"
+
+
 class SubprocessorObjection(models.Model):
     """Links an objection ticket to the publication and subprocessor it is about;
     the ticket itself carries the requester's details and the workflow."""
@@ -102,6 +125,14 @@ class SubprocessorObjection(models.Model):
     ticket = models.OneToOneField(Ticket, on_delete=models.PROTECT, related_name="subprocessor_objection")
     subprocessor_slug = models.SlugField(max_length=80)
     subprocessor_name = SingleLineCharField(max_length=120)
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subprocessor_objections",
+        help_text="The customer, when the objection came from one of its confirmed contacts.",
+    )
     created_at = models.DateTimeField()
 
     chain_spec = ChainSpec(time_field="created_at", action="objection received")

@@ -23,6 +23,7 @@ from compliance.models import Publication
 from core import tokens
 from core.outbox import absolute_url, link_placeholder, outbox_queue, token_url_template
 from core.text import clean_email
+from customers.selectors import contact_for_address, subprocessor_notice_contacts
 from evidence.selectors import checkpoint_for_row
 from requests_app.enums import TicketKind
 from requests_app.models import Ticket
@@ -31,7 +32,7 @@ from requests_app.services import ticket_submit
 from .changes import SubprocessorChanges, subprocessor_changes
 from .enums import SubscriptionScope
 from .events import ObjectionFiled, objection_filed
-from .models import SubprocessorNotice, SubprocessorObjection, Subscriber
+from .models import ContactNotice, SubprocessorNotice, SubprocessorObjection, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -157,18 +158,12 @@ def subscriber_confirm(*, raw_token: str) -> Subscriber:
     had unsubscribed. Side effects: scope, confirmed_at, unsubscribed_at cleared,
     the link cleared.
     """
-    if not raw_token or len(raw_token) > 128:
-        raise ValidationError(LINK_INVALID, code="link_invalid")
     now = timezone.now()
     with transaction.atomic():
-        subscriber = (
-            Subscriber.objects.select_for_update().filter(confirm_token_hash=tokens.token_hash(raw_token)).first()
+        subscriber = tokens.pending_link_lock(
+            Subscriber.objects, raw_token, valid_for=dt.timedelta(days=CONFIRM_VALID_DAYS), now=now
         )
-        if (
-            subscriber is None
-            or subscriber.confirm_sent_at is None
-            or subscriber.confirm_sent_at + dt.timedelta(days=CONFIRM_VALID_DAYS) <= now
-        ):
+        if subscriber is None:
             raise ValidationError(LINK_INVALID, code="link_invalid")
         if not subscriber.is_active:
             subscriber.confirmed_at = now
@@ -298,7 +293,35 @@ def publication_notices_send(*, publication_id: int) -> int:
         except IntegrityError:
             continue  # another run wrote this notice first
         sent += 1
+    if changed:
+        sent += _contact_notices_send(publication, context={**context, "subject": subject_change})
     logger.info("Publication version %s: %s notices written", publication.version, sent)
+    return sent
+
+
+def _contact_notices_send(publication: Publication, *, context: dict[str, Any]) -> int:
+    """The subprocessor change told to every customer's confirmed legal and
+    privacy contacts, once each (skipped when sent; the unique constraint
+    refuses a concurrent second). Contacts are told under the customer's
+    agreement, so their mail carries no unsubscribe link."""
+    sent = 0
+    for contact in (
+        subprocessor_notice_contacts().select_related("customer").exclude(publication_notices__publication=publication)
+    ):
+        try:
+            with transaction.atomic():
+                mail = outbox_queue(
+                    template="contact_publication_notice",
+                    to=contact.email,
+                    subject=context["subject"],
+                    context={**context, "contact": contact},
+                )
+                ContactNotice.objects.create(
+                    publication=publication, contact=contact, mail=mail, created_at=timezone.now()
+                )
+        except IntegrityError:
+            continue  # another run wrote this notice first
+        sent += 1
     return sent
 
 
@@ -320,6 +343,12 @@ def objection_window_check(publication: Publication, *, now: dt.datetime | None 
         )
 
 
+def _objecting_customer(data: dict[str, Any]):
+    """The customer whose confirmed contact wrote the objection, if any."""
+    contact = contact_for_address(str(data.get("requester_email") or ""))
+    return contact.customer if contact is not None else None
+
+
 def objection_submit(
     *,
     publication: Publication,
@@ -334,7 +363,8 @@ def objection_submit(
     or the window has closed ("objection_window_closed"). A retried submission
     (same token) returns the ticket it made.
     Side effects: the ticket (kind subprocessor_objection) with its mails, as
-    `ticket_submit`; a SubprocessorObjection linking it to the publication;
+    `ticket_submit`; a SubprocessorObjection linking it to the publication,
+    and to the customer when the address is a confirmed customer contact;
     after commit, `ObjectionFiled` for a new objection.
     """
     changes = publication_subprocessor_changes(publication)
@@ -355,6 +385,7 @@ def objection_submit(
                 "publication": publication,
                 "subprocessor_slug": subprocessor_slug,
                 "subprocessor_name": name,
+                "customer": _objecting_customer(data),
                 "created_at": ticket.received_at,
             },
         )

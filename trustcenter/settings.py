@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "compliance",
     "evidence",
     "accounts",
+    "customers",
     "requests_app",
     "subscriptions",
     "documents",
@@ -310,6 +311,12 @@ DOCUMENT_LOG_RETENTION_DAYS = env.int("DOCUMENT_LOG_RETENTION_DAYS", default=730
 # Unsubscribed addresses, and sign-ups never confirmed, are removed this many days
 # after the unsubscribe or after the confirmation link expired.
 SUBSCRIBER_RETENTION_DAYS = env.int("SUBSCRIBER_RETENTION_DAYS", default=30)
+# Customers (docs/customers.md): a contact's name and address are erased this
+# many days after the contact was removed or the customer relationship ended.
+CUSTOMER_CONTACT_RETENTION_DAYS = env.int("CUSTOMER_CONTACT_RETENTION_DAYS", default=730)
+# Incidents: hours a processor has to tell its controllers when the page's
+# incident-response section states none ("without undue delay", GDPR Art. 33(2)).
+INCIDENT_PROCESSOR_NOTICE_HOURS = env.int("INCIDENT_PROCESSOR_NOTICE_HOURS", default=72)
 # How often the task worker (`run_worker`) runs the requests housekeeping (mail retries, expiry, retention).
 HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default=300)
 # The task worker beats this often (the periodic job `core.heartbeat`; core/heartbeat.py).

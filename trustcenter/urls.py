@@ -18,6 +18,7 @@ urlpatterns = [
     path("readyz", readyz, name="ready"),
     path("requests/", include("requests_app.urls")),
     path("subscribe/", include("subscriptions.urls")),
+    path("customers/", include("customers.urls")),
     path("documents/", include("documents.urls")),
     path("evidence/", include("evidence.urls")),
     path("", include("compliance.urls")),

@@ -14,6 +14,7 @@ from typing import Any
 
 from compliance.events import publication_live
 from core.events import Event, EventChannel
+from customers.events import incident_notified, incident_recorded
 from requests_app.events import ticket_created, ticket_state_changed
 from subscriptions.events import objection_filed
 
@@ -25,10 +26,10 @@ ROUTES: list[tuple[EventChannel[Any], WebhookEvent]] = [
     (ticket_created, WebhookEvent.TICKET_CREATED),
     (ticket_state_changed, WebhookEvent.TICKET_STATE_CHANGED),
     (objection_filed, WebhookEvent.OBJECTION_FILED),
-    # Connected where their apps are (compliance updates, customers incidents):
+    (incident_recorded, WebhookEvent.INCIDENT_CREATED),
+    (incident_notified, WebhookEvent.INCIDENT_NOTIFIED),
+    # Connected where its app is (compliance updates):
     # (update_published, WebhookEvent.UPDATE_PUBLISHED),
-    # (incident_recorded, WebhookEvent.INCIDENT_CREATED),
-    # (incident_notified, WebhookEvent.INCIDENT_NOTIFIED),
 ]
 
 

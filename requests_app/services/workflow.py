@@ -12,10 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.history import stamp_history
+from customers.services import customer_for_agreement
 
 from .. import deadlines
 from ..attachments import attachment_check
-from ..enums import STATES, Move, TicketEventKind, TicketStatus
+from ..enums import DOCUMENT_KINDS, STATES, Move, TicketEventKind, TicketStatus
 from ..events import TicketFulfilled, TicketStateChanged, ticket_fulfilled, ticket_state_changed
 from ..mail import ticket_mail_queue
 from ..models import Ticket, TicketAttachment, TicketEvent, TicketNote
@@ -96,8 +97,10 @@ def transition_locked(
     with history, add the "status_changed" event and queue the requester's mail
     (counted against the daily cap of public-form mail when `from_public_form`:
     a move a public submission makes at once, like an auto-approved document
-    request); after commit, every move sends `TicketStateChanged` and a move to
-    "fulfilled" also `TicketFulfilled`."""
+    request); a DPA or BAA moving to "fulfilled" is linked to its customer
+    (`customers.services.customer_for_agreement`, created if need be); after
+    commit, every move sends `TicketStateChanged` and a move to "fulfilled"
+    also `TicketFulfilled`."""
     move = _check_move(ticket, to_status, reason=reason, attachment=attachment)
     stored = _attachment_add(ticket, attachment, actor=actor, now=now) if attachment is not None else None
     from_status, state = ticket.status, STATES[to_status]
@@ -117,6 +120,19 @@ def transition_locked(
         message=reason,
         visible=move.tells_requester,
     )
+    if to_status == TicketStatus.FULFILLED and ticket.kind in DOCUMENT_KINDS:
+        # A countersigned DPA or BAA makes (or names) the customer, in this
+        # transaction: the link and the ticket's move commit together.
+        customer_for_agreement(
+            kind=ticket.kind,
+            ticket_id=ticket.pk,
+            ticket_reference=ticket.reference,
+            legal_entity=ticket.legal_entity,
+            contact_name=ticket.requester_name,
+            contact_email=ticket.requester_email,
+            signed_at=now,
+            actor=actor,
+        )
     to = ticket.answer_address  # empty once purged: such tickets mail no one
     if move.tells_requester and state.mail is not None and to:
         ticket_mail_queue(

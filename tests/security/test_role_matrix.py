@@ -89,8 +89,14 @@ ROLE_TABLE: dict[str, dict[str, Any]] = {
             "documents.ndaacceptance": "view",
             "documents.documentgrant": "view",
             "documents.documentdownload": "view",
+            "customers.customer": "view add change",
+            "customers.contact": "view add change",
+            "customers.customeragreement": "view",
+            "customers.incident": "view add change",
+            "customers.incidentnotice": "view",
+            "subscriptions.contactnotice": "view",
         },
-        "extra": {"documents.revoke_documentgrant"},
+        "extra": {"documents.revoke_documentgrant", "customers.notify_incident", "customers.export_incident"},
     },
     "Auditor": {
         "models": {
@@ -115,8 +121,14 @@ ROLE_TABLE: dict[str, dict[str, Any]] = {
             "subscriptions.subprocessornotice": "view",
             "subscriptions.subprocessorobjection": "view",
             "subscriptions.publicationnotices": "view",
+            "subscriptions.contactnotice": "view",
+            "customers.customer": "view",
+            "customers.contact": "view",
+            "customers.customeragreement": "view",
+            "customers.incident": "view",
+            "customers.incidentnotice": "view",
         },
-        "extra": {"evidence.export_auditlog"},
+        "extra": {"evidence.export_auditlog", "customers.export_incident"},
     },
 }
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from compliance.events import PublicationLive, publication_live
+from customers.events import IncidentNotified, IncidentRecorded, incident_notified, incident_recorded
 from requests_app.enums import TicketKind, TicketStatus
 from requests_app.services import ticket_submit, ticket_transition
 from subscriptions import services as subscription_services
@@ -77,6 +78,23 @@ def test_a_retried_form_sends_no_second_ticket_webhook(endpoint, django_capture_
 def test_publication_live_becomes_a_webhook(endpoint):
     publication_live.send_now(PublicationLive(publication_id=12, version=4))
     assert payloads() == [("publication.live", {"publication_id": 12, "version": 4})]
+
+
+def test_incidents_become_webhooks_with_reference_and_count_only(root):
+    services.endpoint_create(
+        name="Security channel",
+        url="https://hooks.example.net/incidents",
+        events=["incident.created", "incident.notified"],
+        payload_format="standard",
+        actor=root,
+        reason="incident channel",
+    )
+    incident_recorded.send_now(IncidentRecorded(incident_id=3, reference="INC-2026-0003"))
+    incident_notified.send_now(IncidentNotified(incident_id=3, reference="INC-2026-0003", notice_count=2))
+    assert payloads() == [
+        ("incident.created", {"incident_id": 3, "reference": "INC-2026-0003"}),
+        ("incident.notified", {"incident_id": 3, "reference": "INC-2026-0003", "notice_count": 2}),
+    ]
 
 
 def test_an_objection_is_a_webhook_once(
