@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
+from django.db.models.functions import Upper
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
@@ -206,6 +207,12 @@ class Ticket(models.Model):
             models.Index(fields=["closed_at"], name="ticket_closed_idx"),
             models.Index(fields=["requester_email"], name="ticket_requester_email_idx"),
             models.Index(fields=["account_email"], name="ticket_account_email_idx"),
+            # The queue (admin): each filter in due order, and the whole-value searches (iexact).
+            models.Index(fields=["kind", "due_at"], name="ticket_kind_due_idx"),
+            models.Index(fields=["assignee", "due_at"], name="ticket_assignee_due_idx"),
+            models.Index(Upper("reference"), name="ticket_reference_upper_idx"),
+            models.Index(Upper("requester_email"), name="ticket_req_email_upper_idx"),
+            models.Index(Upper("account_email"), name="ticket_acct_email_upper_idx"),
         ]
 
     def __str__(self) -> str:
