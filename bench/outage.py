@@ -147,24 +147,34 @@ def request(port: int, method: str, path: str, *, body: str | None = None, heade
         conn.close()
 
 
+def step(stats: Stats, name: str, port: int, method: str, path: str, expect: int, **kwargs: Any):
+    """One request as a client makes it: (headers, body) when answered `expect`;
+    otherwise None, after waiting as told (Retry-After) or half a second."""
+    try:
+        status, headers, html = request(port, method, path, **kwargs)
+    except OSError as exc:
+        stats.errors[type(exc).__name__] += 1
+        time.sleep(0.5)
+        return None
+    stats.count(name, status)
+    if status != expect:
+        time.sleep(_retry_after(headers))
+        return None
+    return headers, html
+
+
+def cookie(headers, name: str) -> str:
+    return next(v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie" and v.startswith(f"{name}="))
+
+
 def client_loop(n: int, port: int, stop_at: float, give_up_at: float, stats: Stats) -> None:
     serial = 0
     while time.monotonic() < stop_at:
         serial += 1
-        try:
-            status, headers, html = request(port, "GET", FORM_URL)
-        except OSError as exc:
-            stats.errors[type(exc).__name__] += 1
-            time.sleep(0.5)
+        form = step(stats, "form", port, "GET", FORM_URL, 200)
+        if form is None:
             continue
-        stats.count("form", status)
-        if status != 200:
-            time.sleep(_retry_after(headers))
-            continue
-        fields = dict(INPUT.findall(html))
-        cookie = next(
-            v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie" and v.startswith("csrftoken=")
-        )
+        fields = dict(INPUT.findall(form[1]))
         token = fields["submission_token"]
         body = urllib.parse.urlencode(
             {
@@ -178,35 +188,22 @@ def client_loop(n: int, port: int, stop_at: float, give_up_at: float, stats: Sta
                 "notes": "Load test",
             }
         )
-        post_headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+        post_headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie(form[0], "csrftoken")}
         # Send the same form until it is confirmed (the token makes a retry safe).
         while True:
             if time.monotonic() > give_up_at:
                 stats.unfinished.append(token)
                 return
-            try:
-                status, headers, _ = request(port, "POST", FORM_URL, body=body, headers=post_headers)
-            except OSError as exc:
-                stats.errors[type(exc).__name__] += 1
-                time.sleep(0.5)
+            posted = step(stats, "post", port, "POST", FORM_URL, 302, body=body, headers=post_headers)
+            if posted is None:
                 continue
-            stats.count("post", status)
-            if status != 302:
-                time.sleep(_retry_after(headers))
-                continue
-            confirm = next(v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie" and "tc_submitted=" in v)
-            try:
-                status, headers, html = request(port, "GET", "/requests/submitted/", headers={"Cookie": confirm})
-            except OSError as exc:
-                stats.errors[type(exc).__name__] += 1
-                continue
-            stats.count("confirmation", status)
-            found = REFERENCE.search(html)
-            if status == 200 and found:
+            confirm = {"Cookie": cookie(posted[0], "tc_submitted")}
+            page = step(stats, "confirmation", port, "GET", "/requests/submitted/", 200, headers=confirm)
+            found = REFERENCE.search(page[1]) if page else None
+            if found:
                 with stats.lock:
                     stats.accepted[token] = found.group(1)
                 break
-            time.sleep(_retry_after(headers))
 
 
 def _retry_after(headers) -> float:
