@@ -280,13 +280,13 @@ def outbox_send_batch(*, mail_ids: list[int], now: dt.datetime | None = None) ->
     locked, sent and recorded in a transaction of its own, so a mail is
     recorded once, a mail another worker holds is skipped, and a failing mail
     is retried later without failing the others. Side effects: at most one
-    connection open at a time (a new one after a failed mail); mails sent."""
-    now = now or timezone.now()
+    connection open at a time (a new one after a failed mail); mails sent.
+    Without `now`, each mail is timed when it is sent."""
     smtp = _SmtpConnection()
     outcomes: dict[int, str] = {}
     try:
         for mail_id in mail_ids:
-            outcomes[mail_id] = _send_locked(mail_id, now, smtp)
+            outcomes[mail_id] = _send_locked(mail_id, now or timezone.now(), smtp)
     finally:
         smtp.close()
     return outcomes
@@ -312,9 +312,8 @@ def _due_ids(now: dt.datetime, limit: int, *, exclude: int | None = None) -> lis
 def outbox_send_due(*, now: dt.datetime | None = None, limit: int = 500) -> dict[str, int]:
     """Send every queued mail that is due (at most `limit`) over one mail connection.
     Returns counts per outcome."""
-    now = now or timezone.now()
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "not_due": 0}
-    for outcome in outbox_send_batch(mail_ids=_due_ids(now, limit), now=now).values():
+    for outcome in outbox_send_batch(mail_ids=_due_ids(now or timezone.now(), limit), now=now).values():
         counts[outcome] += 1
     return counts
 
@@ -325,9 +324,8 @@ def send_outbox_mail(mail_id: int) -> str:
     OUTBOX_BATCH_SIZE - 1 other mails that are due (oldest first): their own
     tasks then find them sent. After a failure of this mail, schedule its next
     try at its backoff time; the others' tasks schedule theirs."""
-    now = timezone.now()
-    others = _due_ids(now, max(settings.OUTBOX_BATCH_SIZE - 1, 0), exclude=mail_id)
-    outcome = outbox_send_batch(mail_ids=[mail_id, *others], now=now)[mail_id]
+    others = _due_ids(timezone.now(), max(settings.OUTBOX_BATCH_SIZE - 1, 0), exclude=mail_id)
+    outcome = outbox_send_batch(mail_ids=[mail_id, *others])[mail_id]
     if outcome in {"retry", "not_due"}:
         next_attempt_at = OutboxMail.objects.values_list("next_attempt_at", flat=True).get(pk=mail_id)
         enqueue_send(mail_id, run_after=next_attempt_at)
