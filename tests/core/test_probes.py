@@ -11,8 +11,17 @@ from core.enums import MailStatus
 from core.heartbeat import beat, last_beat, worker_name
 from core.models import OutboxMail, WorkerHeartbeat
 from core.schedule import declared_jobs
+from trustcenter.health import forget_migrations_check
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _migrations_checked_afresh():
+    forget_migrations_check()
+    yield
+    forget_migrations_check()
+
 
 OK: dict[str, dict[str, object]] = {
     "database": {"ok": True},
@@ -87,13 +96,17 @@ def test_a_cache_that_keeps_nothing(client, alive, settings):
 
 
 def test_unapplied_migrations(client, alive):
+    assert ready(client)[0] == 200
     with connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM django_migrations WHERE app = %s AND name IN (%s, %s)",
             ["core", "0005_worker_heartbeat", "0004_public_mail_cap"],
         )
+    assert ready(client)[0] == 200  # a success is remembered for a while in the process…
+    forget_migrations_check()  # …until it lapses
     checks = {**OK, "migrations": {"ok": False, "unapplied": 2}}
     assert ready(client) == (503, failing(checks, "migrations"))
+    assert ready(client) == (503, failing(checks, "migrations"))  # a failure is never remembered
 
 
 def test_no_worker_ever_beat(client, clock):
