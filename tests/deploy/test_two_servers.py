@@ -59,8 +59,8 @@ VENV = ROOT / ".venv" / "bin"
 SECRET_KEY = "two-servers-" + secrets.token_urlsafe(48)
 STALE_AFTER = 1.0  # seconds: a request started later than this after a change must see it
 RATE_PER_IP = 4
-# The worker as deployed (`run_worker`, which rides out a database restart) where the code has it.
-WORKER_COMMAND = "run_worker" if (ROOT / "core/management/commands/run_worker.py").exists() else "db_worker"
+# The worker as deployed: `run_worker`, which rides out a database restart.
+WORKER_COMMAND = "run_worker"
 WORKER = ["manage.py", WORKER_COMMAND, "--no-reload", "--no-startup-delay", "--interval", "0.2"]
 
 
