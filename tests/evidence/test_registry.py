@@ -14,7 +14,7 @@ from requests_app.models import Ticket, TicketAttachment
 from subscriptions.models import PublicationNotices, Subscriber
 
 EVIDENCE = Path(__file__).resolve().parents[2] / "evidence"
-FEATURE_APPS = {"accounts", "compliance", "requests_app", "subscriptions", "documents", "trustcenter"}
+FEATURE_APPS = {"accounts", "compliance", "customers", "requests_app", "subscriptions", "documents", "trustcenter"}
 
 
 def test_declarations_name_the_content_bases_and_the_record_models():
@@ -51,12 +51,17 @@ def test_records_resolve_their_declared_fields():
     assert sorted(records) == [
         "accounts.staffsecurityevent",
         "compliance.publication",
+        "customers.customeragreement",
+        "customers.incidentcustomer",
+        "customers.incidentmessage",
+        "customers.incidentnotice",
         "documents.documentdownload",
         "documents.ndaacceptance",
         "documents.ndaapproval",
         "evidence.purgerecord",
         "requests_app.ticketevent",
         "requests_app.ticketnote",
+        "subscriptions.contactnotice",
         "subscriptions.subprocessornotice",
         "subscriptions.subprocessorobjection",
     ]
