@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from compliance.models import CONTENT_MODELS, Publication, PublicationRequest
+from customers.models import Contact, Customer, Incident
 from documents.models import DocumentGrant
 from evidence.models import PurgeRecord
 from evidence.registry import ChainSpec, _attname, chained_models, declared_specs, publishing_model
@@ -26,6 +27,9 @@ def test_declarations_name_the_content_bases_and_the_record_models():
         TicketAttachment,
         DocumentGrant,
         Subscriber,
+        Customer,
+        Contact,
+        Incident,
     }
     assert declared[Publication] == ChainSpec(
         time_field="snapshot_taken_at", user_field="approved_by", action="published", publishes=True
