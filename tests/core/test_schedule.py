@@ -12,7 +12,14 @@ from core.models import PeriodicJobSlot
 from core.schedule import RAN, SKIPPED, PeriodicJob, declared_jobs, periodic_job_run, schedule_ensure
 from documents import periodic
 
-JOBS = ["core.heartbeat", "documents.grants", "evidence.checkpoint", "requests.housekeeping", "webhooks.deliveries"]
+JOBS = [
+    "core.heartbeat",
+    "customers.retention",
+    "documents.grants",
+    "evidence.checkpoint",
+    "requests.housekeeping",
+    "webhooks.deliveries",
+]
 WORKER = ("db_worker", "--batch", "--no-startup-delay", "--no-reload")
 
 

@@ -33,6 +33,14 @@ def test_every_kind_of_evidence_is_chained():
         "subscriptions.subprocessornotice",
         "subscriptions.subprocessorobjection",
         "webhooks.historicalwebhookendpoint",
+        "subscriptions.contactnotice",
+        "customers.historicalcustomer",
+        "customers.historicalcontact",
+        "customers.customeragreement",
+        "customers.historicalincident",
+        "customers.incidentcustomer",
+        "customers.incidentmessage",
+        "customers.incidentnotice",
     }
 
 
@@ -57,6 +65,7 @@ def test_personal_fields_are_declared_where_requesters_write():
         "documents.historicaldocumentgrant": ("revoke_reason",),
         "documents.documentdownload": ("ip", "user_agent"),
         "subscriptions.historicalsubscriber": ("email",),
+        "customers.historicalcontact": ("email", "name"),
     }
 
 

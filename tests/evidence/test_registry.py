@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from compliance.models import CONTENT_MODELS, Publication, PublicationRequest
+from customers.models import Contact, Customer, Incident
 from documents.models import DocumentGrant
 from evidence.models import PurgeRecord
 from evidence.registry import ChainSpec, _attname, chained_models, declared_specs, publishing_model
@@ -14,7 +15,7 @@ from requests_app.models import Ticket, TicketAttachment
 from subscriptions.models import PublicationNotices, Subscriber
 
 EVIDENCE = Path(__file__).resolve().parents[2] / "evidence"
-FEATURE_APPS = {"accounts", "compliance", "requests_app", "subscriptions", "documents", "trustcenter"}
+FEATURE_APPS = {"accounts", "compliance", "customers", "requests_app", "subscriptions", "documents", "trustcenter"}
 
 
 def test_declarations_name_the_content_bases_and_the_record_models():
@@ -26,6 +27,9 @@ def test_declarations_name_the_content_bases_and_the_record_models():
         TicketAttachment,
         DocumentGrant,
         Subscriber,
+        Customer,
+        Contact,
+        Incident,
     }
     assert declared[Publication] == ChainSpec(
         time_field="snapshot_taken_at", user_field="approved_by", action="published", publishes=True
@@ -51,12 +55,17 @@ def test_records_resolve_their_declared_fields():
     assert sorted(records) == [
         "accounts.staffsecurityevent",
         "compliance.publication",
+        "customers.customeragreement",
+        "customers.incidentcustomer",
+        "customers.incidentmessage",
+        "customers.incidentnotice",
         "documents.documentdownload",
         "documents.ndaacceptance",
         "documents.ndaapproval",
         "evidence.purgerecord",
         "requests_app.ticketevent",
         "requests_app.ticketnote",
+        "subscriptions.contactnotice",
         "subscriptions.subprocessornotice",
         "subscriptions.subprocessorobjection",
     ]

@@ -55,6 +55,20 @@ def test_request_handler_role_has_exactly_its_permissions(db):
             "documents.view_documentgrant",
             "documents.revoke_documentgrant",
             "documents.view_documentdownload",
+            "customers.view_customer",
+            "customers.add_customer",
+            "customers.change_customer",
+            "customers.view_contact",
+            "customers.add_contact",
+            "customers.change_contact",
+            "customers.view_customeragreement",
+            "customers.view_incident",
+            "customers.add_incident",
+            "customers.change_incident",
+            "customers.notify_incident",
+            "customers.export_incident",
+            "customers.view_incidentnotice",
+            "subscriptions.view_contactnotice",
         ]
     )
     editor = Group.objects.get(name="Compliance editor").permissions.values_list("content_type__app_label", flat=True)

@@ -176,15 +176,15 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     call_command("schedule_housekeeping")
     call_command("schedule_housekeeping")
     assert capsys.readouterr().out == (
-        "Periodic jobs queued: core.heartbeat, documents.grants, evidence.checkpoint, requests.housekeeping, "
-        "webhooks.deliveries; already queued: none.\n"
-        "Periodic jobs queued: none; already queued: core.heartbeat, documents.grants, evidence.checkpoint, "
-        "requests.housekeeping, webhooks.deliveries.\n"
+        "Periodic jobs queued: core.heartbeat, customers.retention, documents.grants, evidence.checkpoint, "
+        "requests.housekeeping, webhooks.deliveries; already queued: none.\n"
+        "Periodic jobs queued: none; already queued: core.heartbeat, customers.retention, documents.grants, "
+        "evidence.checkpoint, requests.housekeeping, webhooks.deliveries.\n"
     )
     settings.EMAIL_BACKEND = LOCMEM
     OutboxMail.objects.filter(status=MailStatus.QUEUED).update(next_attempt_at=timezone.now())
     slot = PeriodicJobSlot.objects.get(name="requests.housekeeping").next_run_at
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--max-tasks", "4", verbosity=0)
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--max-tasks", "5", verbosity=0)
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "queue@example.com"]
     done = DBTaskResult.objects.get(
         task_path="core.schedule.periodic_job_task", args_kwargs__args=["requests.housekeeping", slot.isoformat()]
