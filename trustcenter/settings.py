@@ -223,6 +223,11 @@ AS_OF_PUBLIC = env.bool("AS_OF_PUBLIC", default=True)
 # at most this many seconds late behind a cache.
 PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=60)
 
+# Benchmarks only (`make bench` sets it, nothing else should): a file whose bytes
+# `/bench/floor` returns from memory through the same middleware, the floor the
+# public pages are measured against. Unset, the URL does not exist.
+BENCH_FLOOR_FILE = env.str("TRUSTCENTER_BENCH_FLOOR_FILE", default="")
+
 # security.txt (RFC 9116), generated from the live publication. Its `Expires`
 # is the publication's effective time plus this many days (under a year, as the
 # RFC recommends), so each publication renews it.

@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+
+from .views import bench_floor
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -27,3 +30,5 @@ urlpatterns = [
     path("evidence/", include("evidence.urls")),
     path("", include("compliance.urls")),
 ]
+if settings.BENCH_FLOOR_FILE:  # set by `make bench` only (see settings)
+    urlpatterns.insert(0, path("bench/floor", bench_floor))

@@ -1,3 +1,6 @@
+from pathlib import Path
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -19,3 +22,16 @@ def permission_denied(request: HttpRequest, exception: PermissionDenied | None =
     if _is_rate_limited(exception):
         return HttpResponse(render_to_string("429.html", request=request), status=429)
     return HttpResponse(render_to_string("403.html", request=request), status=403)
+
+
+_floor_body: bytes | None = None
+
+
+def bench_floor(request: HttpRequest) -> HttpResponse:
+    """Benchmarks only (`BENCH_FLOOR_FILE`): the same bytes on every request, read
+    from the file once and then returned from memory; no database, no cache, no
+    template. What the framework and its middleware cost, and nothing else."""
+    global _floor_body
+    if _floor_body is None:
+        _floor_body = Path(settings.BENCH_FLOOR_FILE).read_bytes()
+    return HttpResponse(_floor_body)
