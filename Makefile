@@ -9,6 +9,7 @@ test:  ## run the whole test suite (PostgreSQL and SQLite)
 bench:  ## run the benchmarks and print their figures
 	scripts/bootstrap requirements-dev.txt
 	.venv/bin/python bench/run.py
+	BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/trustcenter} .venv/bin/python bench/public_wrk.py
 	DATABASE_URL=$${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/trustcenter} .venv/bin/python bench/audit_log.py $${BENCH_ROWS:-100000}
 	DATABASE_URL=$${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/trustcenter} .venv/bin/python bench/verify_chain.py $${BENCH_LINKS:-1000000}
 	DATABASE_URL=$${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/trustcenter} .venv/bin/python bench/staff_pages.py $${BENCH_TICKETS:-100000} $${BENCH_LINKS:-1000000}

@@ -1,10 +1,14 @@
 """Reads of publications shared by the public views, the admin and services."""
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache as shared_cache
 from django.db.models import Model
 from django.utils import timezone
 
@@ -33,6 +37,15 @@ def published_organization(now: datetime | None = None) -> dict[str, Any]:
     if not isinstance(organization, dict):
         return dict(UNPUBLISHED_ORGANIZATION)
     return organization
+
+
+def published_organization_of(publication_id: int) -> dict[str, Any]:
+    """The organization part of one publication's snapshot. One query that
+    reads only that part."""
+    organization = (
+        Publication.objects.filter(pk=publication_id).values_list("snapshot__organization", flat=True).first()
+    )
+    return organization if isinstance(organization, dict) else dict(UNPUBLISHED_ORGANIZATION)
 
 
 def latest_publication() -> Publication | None:
@@ -108,12 +121,14 @@ class ChangelogEntry:
 
 def publication_changelog(now: datetime | None = None) -> list[ChangelogEntry]:
     """Every version that the public page showed, newest first, each with its
-    changes against the version it replaced. One query.
+    changes against the version it replaced. One query, the snapshots left
+    unread, while the changes of each version are in the shared cache
+    (`publication_changes`); one more for the snapshots of any that are not.
 
     A scheduled version that a higher version overtook before its moment was
     never shown, so it is left out (its content is part of the higher version).
     """
-    in_effect = list(Publication.objects.in_effect(now).order_by("version"))
+    in_effect = list(Publication.objects.in_effect(now).defer("snapshot").order_by("version"))
     shown: list[Publication] = []
     overtaken_from: datetime | None = None  # earliest moment a higher version took effect
     for publication in reversed(in_effect):
@@ -121,19 +136,53 @@ def publication_changelog(now: datetime | None = None) -> list[ChangelogEntry]:
             shown.append(publication)
             overtaken_from = publication.effective_at
     shown.reverse()
-    entries = []
-    previous: Publication | None = None
-    for publication in shown:
-        entries.append(
-            ChangelogEntry(
-                publication,
-                previous,
-                snapshot_diff(previous.snapshot if previous else None, publication.snapshot),
-            )
-        )
-        previous = publication
+    pairs = list(zip(shown, [None, *shown][: len(shown)], strict=True))
+    changes = publication_changes(pairs)
+    entries = [ChangelogEntry(publication, previous, changes[publication.pk]) for publication, previous in pairs]
     entries.reverse()
     return entries
+
+
+# Changes between two versions never change: kept a month, computed once.
+CHANGES_CACHE_SECONDS = 30 * 24 * 3600
+
+
+@cache
+def _diff_revision() -> str:
+    """A fingerprint of the code that words the changes: a deploy that words
+    them differently computes them again."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).resolve().parent / "diff").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _changes_key(publication: Publication, previous: Publication | None) -> str:
+    before = f"{previous.pk}:{previous.snapshot_taken_at.isoformat()}" if previous is not None else "-"
+    return (
+        f"compliance:changes:{_diff_revision()}:{publication.pk}:{publication.snapshot_taken_at.isoformat()}:{before}"
+    )
+
+
+def publication_changes(pairs: list[tuple[Publication, Publication | None]]) -> dict[int, list[Change]]:
+    """The changes of each (version, the version it replaced), by the version's
+    pk, from the shared cache; the ones missing there are computed from the
+    snapshots, read in one query, and cached."""
+    keys = {publication.pk: _changes_key(publication, previous) for publication, previous in pairs}
+    found: dict[str, list[Change]] = shared_cache.get_many(list(keys.values())) if keys else {}
+    missing = [(publication, previous) for publication, previous in pairs if keys[publication.pk] not in found]
+    if missing:
+        wanted = {publication.pk for publication, _ in missing} | {prev.pk for _, prev in missing if prev is not None}
+        snapshots = dict(Publication.objects.filter(pk__in=wanted).values_list("pk", "snapshot"))
+        computed = {
+            keys[publication.pk]: snapshot_diff(
+                snapshots[previous.pk] if previous is not None else None, snapshots[publication.pk]
+            )
+            for publication, previous in missing
+        }
+        shared_cache.set_many(computed, CHANGES_CACHE_SECONDS)
+        found.update(computed)
+    return {pk: found[key] for pk, key in keys.items()}
 
 
 def editor_ids_since(moment: datetime | None, until: datetime | None = None) -> set[int]:

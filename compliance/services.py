@@ -19,6 +19,7 @@ from core.history import stamp_history
 from .diff import snapshots_differ
 from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
 from .events import PublicationApproved, publication_approved
+from .live import live_state_forget
 from .models import (
     ONE_PENDING_REQUEST,
     Certification,
@@ -230,6 +231,9 @@ def _publication_create(
     publication_approved.send_on_commit(
         PublicationApproved(publication_id=publication.pk, version=publication.version, effective_at=effective_at)
     )
+    # This process serves it at once; every other within LIVE_MEMO_SECONDS.
+    live_state_forget()
+    transaction.on_commit(live_state_forget)
     return publication
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
 
@@ -54,6 +54,39 @@ def chain_head() -> Head:
     """The newest link's sequence number and hash. One query."""
     row = ChainHead.objects.filter(pk=HEAD_ID).values_list("seq", "hash", "recorded_at").first()
     return Head(*row) if row else Head(0, GENESIS_HASH)
+
+
+def sealed_state_annotations(model_label: str) -> dict[str, Subquery | Coalesce]:
+    """Annotations for a queryset of chained rows of `model_label` (publications):
+    what public caches of such a row depend on, read in the row's own query.
+
+    - `sealed_seq`, `sealed_hash`: the row's own link, the chain head sealed into it;
+    - `sealed_checkpoint_id`: the first checkpoint that holds that link (what the feed quotes);
+    - `checkpoint_id`: the newest checkpoint, the live signed head;
+    - `revoked_keys`: how many signing keys are revoked (a revocation signs no checkpoint).
+    """
+    link = ChainLink.objects.filter(model_label=model_label, row_pk=OuterRef("pk"))
+    covering = Checkpoint.objects.filter(tree_size__gte=OuterRef("sealed_seq")).order_by("tree_size", "id")
+    revoked = (
+        SigningKey.objects.filter(revoked_from__isnull=False)
+        .order_by()
+        .values(one=Value(1))
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return {
+        "sealed_seq": Subquery(link.values("seq")[:1]),
+        "sealed_hash": Subquery(link.values("link_hash")[:1]),
+        "sealed_checkpoint_id": Subquery(covering.values("id")[:1]),
+        "checkpoint_id": Subquery(Checkpoint.objects.order_by("-tree_size", "-id").values("id")[:1]),
+        "revoked_keys": Coalesce(Subquery(revoked), Value(0)),
+    }
+
+
+def sealed_head(*, model_label: str, row_pk: int) -> Head | None:
+    """The chain head sealed into a chained row: its own link. One query."""
+    row = ChainLink.objects.filter(model_label=model_label, row_pk=row_pk).values_list("seq", "link_hash").first()
+    return Head(*row) if row else None
 
 
 @dataclass(frozen=True)
@@ -471,6 +504,20 @@ def checkpoint_notes_for_rows(*, model_label: str, row_pks: list[int]) -> dict[i
         .values_list("row_pk", "note")
     )
     return {row_pk: note for row_pk, note in found if note}
+
+
+def checkpoint_public(checkpoint_id: int | None) -> dict[str, Any] | None:
+    """A checkpoint as trust.json carries it (the live signed head): tree size, root
+    hash (hex), signed time and the signed note itself. One query."""
+    found = Checkpoint.objects.filter(pk=checkpoint_id).first() if checkpoint_id is not None else None
+    if found is None:
+        return None
+    return {
+        "tree_size": found.tree_size,
+        "root_hash": found.root_hash,
+        "signed_at": utc_iso(found.signed_at),
+        "note": found.note,
+    }
 
 
 def signing_keys_public() -> list[dict[str, Any]]:

@@ -1,6 +1,8 @@
 """The transparency log's public endpoints: no sign-in, cacheable, open to other sites (CORS).
 
 - `/evidence/checkpoint`: the newest signed checkpoint, as a C2SP signed note (text/plain).
+- `/evidence/head`: the live head of the chain (the newest link, unsigned) as JSON; the page
+  footer and trust.json's `chain_head` show the head sealed into the version shown instead.
 - `/evidence/proof/inclusion/<seq>?size=N`: that link's leaf hash, its audit path in
   the tree of the first N links, and the checkpoint signed for N if there is one. The
   leaf itself (the link's fields: kind of record, row id, time, acting user) is shown
@@ -21,13 +23,14 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
-from .canonical import plain
+from .canonical import plain, utc_iso
 from .models import ChainLink
 from .registry import chained_models
-from .selectors import checkpoint_at_size, checkpoint_latest, signing_keys_public
+from .selectors import chain_head, checkpoint_at_size, checkpoint_latest, signing_keys_public
 from .tlog import leaf_hash
 from .tlog_store import consistency_proof, inclusion_proof, link_leaf_bytes, link_leaf_fields, tree_root, tree_size
 
@@ -83,6 +86,25 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
     if latest is None:
         return _public(HttpResponse("No checkpoint has been signed yet.\n", content_type=TEXT, status=404))
     return _public(HttpResponse(latest.note, content_type=TEXT))
+
+
+@require_safe
+def head(request: HttpRequest) -> HttpResponse:
+    """The live head of the chain, unsigned: the newest link, and the newest signed
+    checkpoint's tree size. Revalidated on every use (it moves with every change)."""
+    current = chain_head()
+    latest = checkpoint_latest()
+    body = {
+        "sequence": current.seq,
+        "hash": current.hash,
+        "recorded_at": utc_iso(current.recorded_at) if current.recorded_at is not None else None,
+        "checkpoint_tree_size": latest.tree_size if latest is not None else None,
+        "checkpoint_url": f"{settings.SITE_URL}{reverse('evidence:checkpoint')}",
+    }
+    response = JsonResponse(body, json_dumps_params={"sort_keys": True})
+    patch_cache_control(response, public=True, no_cache=True)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @_json

@@ -10,6 +10,8 @@ from django.db import connection, connections
 from django.test import RequestFactory
 from django.utils import timezone
 
+from compliance import live
+from compliance import views as public_views
 from compliance.services import publication_publish_initial, seed_load
 from core.history import system_actor
 from tests import db_roles
@@ -99,6 +101,33 @@ def dba():
     """A separate connection of the owner (superuser): what a database administrator can do."""
     with db_roles.dba() as conn:
         yield conn
+
+
+class MemoClock:
+    """The clock of the live-version memo (`compliance.live.monotonic`), moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def memo_clock(monkeypatch):
+    """Each test reads the live version from its own database, never from the memo
+    a previous test left in this process; and the memo's second passes only when
+    a test says so (`memo_clock.advance(1)`), so query counts never depend on speed."""
+    clock = MemoClock()
+    monkeypatch.setattr(live, "monotonic", clock)
+    live.live_state_forget()
+    public_views._bodies.clear()
+    yield clock
+    live.live_state_forget()
+    public_views._bodies.clear()
 
 
 @pytest.fixture(autouse=True)

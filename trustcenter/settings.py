@@ -262,6 +262,10 @@ PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=60)
 # publication goes live, keeping this many versions in <path>.versions/.
 STATIC_EXPORT_DIR = env.str("STATIC_EXPORT_DIR", default="")
 STATIC_EXPORT_KEEP = env.int("STATIC_EXPORT_KEEP", default=3)
+# Benchmarks only (`make bench` sets it, nothing else should): a file whose bytes
+# `/bench/floor` returns from memory through the same middleware, the floor the
+# public pages are measured against. Unset, the URL does not exist.
+BENCH_FLOOR_FILE = env.str("TRUSTCENTER_BENCH_FLOOR_FILE", default="")
 
 # security.txt (RFC 9116), generated from the live publication. Its `Expires`
 # is the publication's effective time plus this many days (under a year, as the

@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from trustcenter.health import healthz, readyz
+
+from .views import bench_floor
 
 admin.site.site_header = "Trust center administration"
 admin.site.site_title = "Trust center"
@@ -23,3 +26,5 @@ urlpatterns = [
     path("evidence/", include("evidence.urls")),
     path("", include("compliance.urls")),
 ]
+if settings.BENCH_FLOOR_FILE:  # set by `make bench` only (see settings)
+    urlpatterns.insert(0, path("bench/floor", bench_floor))

@@ -1,5 +1,6 @@
 import functools
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -53,3 +54,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_database_unavailable(sys.exc_info()[1]):
         return database_unavailable()
     return defaults.server_error(request)
+
+
+_floor_body: bytes | None = None
+
+
+def bench_floor(request: HttpRequest) -> HttpResponse:
+    """Benchmarks only (`BENCH_FLOOR_FILE`): the same bytes on every request, read
+    from the file once and then returned from memory; no database, no cache, no
+    template. What the framework and its middleware cost, and nothing else."""
+    global _floor_body
+    if _floor_body is None:
+        _floor_body = Path(settings.BENCH_FLOOR_FILE).read_bytes()
+    return HttpResponse(_floor_body)

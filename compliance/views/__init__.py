@@ -3,20 +3,22 @@
 The machine-readable formats (security.txt, trust.json, feed) are in
 `compliance.views.formats`.
 
-Public pages render a frozen `Publication` snapshot, never the draft rows. Each
-costs one indexed query for the publication in effect, and the page and as-of
-page one more for the audit chain head their footer shows. The rendered HTML
-is cached by publication with a placeholder where the head goes, filled in on
-each request: the head moves with every content edit, the version does not.
-ETag and Last-Modified cover both, so browsers and CDNs revalidate with a 304
-until either changes.
+Public pages render a frozen `Publication` snapshot, never the draft rows.
+Which version is live comes from `compliance.live.live_state()`, a memo at
+most a second old (and never past a scheduled go-live moment); each body is
+rendered once per version into the shared cache, under the key that is also
+its ETag (`compliance.live.public_fingerprint`). A warm request runs no query:
+a 304 when the reader holds the version, else the cached bytes. The footer
+shows the chain head sealed into the version shown (its own link), so a draft
+edit changes no public cache; the live head is at `/evidence/head`, the live
+signed head at `/evidence/checkpoint` and in trust.json.
 """
 
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache, wraps
-from typing import Any, cast
+from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
@@ -30,13 +32,13 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from core.http import no_store
-from evidence.selectors import Head, chain_head
+from evidence.selectors import Head, chain_head, sealed_head
 
 from ..diff import snapshot_diff
+from ..live import CHANGELOG, PAGE, LiveState, live_state, public_fingerprint, render_revision
 from ..models import Publication, PublicationRequest
 from ..selectors import (
     AsOf,
@@ -46,70 +48,27 @@ from ..selectors import (
     parse_as_of,
     publication_at,
     publication_changelog,
+    published_organization_of,
 )
 
 PAGE_TEMPLATE = "compliance/page.html"
-CHAIN_HEAD_TEMPLATE = "compliance/_chain_head.html"
-# Stands in the cached HTML where the footer's chain head goes. Content is
-# always escaped, so no text from the page can produce this comment.
-CHAIN_HEAD_SLOT = mark_safe("<!--audit-chain-head-->")
-# Rendered HTML is keyed by publication, so it never goes stale; the timeout
-# only bounds how long old versions (and as-of pages) occupy the cache.
+# Rendered bodies are keyed by what they show (`public_fingerprint`), so they
+# never go stale; the timeout only bounds how long old versions (and as-of
+# pages) occupy the cache.
 HTML_CACHE_SECONDS = 24 * 3600
+HTML = "text/html; charset=utf-8"
+# The bodies this process served last, by tag, in front of the shared cache (a
+# round trip less per request). A tag names exactly what its body shows (the
+# version, the templates, the settings, the checkpoint), so an entry is never
+# stale: a new version is a new tag. Emptied when full.
+LOCAL_BODIES = 64
+_bodies: dict[str, bytes] = {}
 
 
-@cache
-def _render_revision() -> str:
-    """A fingerprint of the public templates: a deploy that changes how a
-    version is rendered also changes its ETag, so caches do not keep old HTML."""
-    templates = settings.BASE_DIR / "templates"
-    digest = hashlib.sha256()
-    for path in [templates / "base.html", *sorted((templates / "compliance").rglob("*.html"))]:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _fingerprint(publication: Publication, *parts: str) -> str:
-    # The row id and snapshot time make the tag unique even if a database is
-    # recreated and version numbers start again at 1 behind a shared cache.
-    raw = ":".join([str(publication.pk), publication.snapshot_taken_at.isoformat(), _render_revision(), *parts])
-    return f"v{publication.version}-{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
-
-
-def _cached_response(
-    request: HttpRequest,
-    *,
-    publication: Publication,
-    kind: str,
-    build: Callable[[], str],
-    last_modified: datetime,
-    public: bool = True,
-    head: Head | None = None,
-    fill: Callable[[str], str] | None = None,
-) -> HttpResponse:
-    """Answer 304 when the client holds this version (and head), else the HTML.
-
-    The HTML from `build` is cached by version; `fill`, when given, puts what
-    changes between versions (the chain head) into it on each request. The
-    head is part of the ETag and moves Last-Modified, so a reader holding the
-    page with an older head gets the new one.
-    """
-    body_tag = _fingerprint(publication, kind)
-    tag = _fingerprint(publication, kind, str(head)) if head is not None else body_tag
-    if head is not None and head.recorded_at is not None:
-        last_modified = max(last_modified, head.recorded_at)
-    etag = f'"{tag}"'
-    response = get_conditional_response(
-        request,
-        etag=etag,
-        last_modified=int(last_modified.timestamp()),
-    )
-    if response is None:
-        # The cache holds only what `build` returned.
-        html = cast(str, html_cache.get_or_set(f"compliance:html:{kind}:{body_tag}", build, HTML_CACHE_SECONDS))
-        response = HttpResponse(fill(html) if fill is not None else html)
+def cache_headers(response: HttpResponse, etag: str, last_modified: datetime | None, public: bool) -> HttpResponse:
     response.headers["ETag"] = etag
-    response.headers["Last-Modified"] = http_date(last_modified.timestamp())
+    if last_modified is not None:
+        response.headers["Last-Modified"] = http_date(last_modified.timestamp())
     if public:
         patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
     else:
@@ -117,25 +76,91 @@ def _cached_response(
     return response
 
 
-def _chain_head_filler(request: HttpRequest, head: Head | None, **context: Any) -> Callable[[str], str]:
-    """Puts the footer's chain head into the cached HTML."""
+class Unservable(Exception):
+    """Raised by a body's `build` when the version cannot be served in that
+    form (security.txt without a contact): `response` says so, uncached."""
 
-    def fill(html: str) -> str:
-        footer = render_to_string(CHAIN_HEAD_TEMPLATE, {"audit_head": head, **context}, request)
-        return html.replace(CHAIN_HEAD_SLOT, footer, 1)
-
-    return fill
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__()
+        self.response = response
 
 
-def _page_context(publication: Publication, **extra: Any) -> dict[str, Any]:
+def cached_body_response(
+    request: HttpRequest,
+    *,
+    tag: str,
+    build: Callable[[], str],
+    content_type: str = HTML,
+    last_modified: datetime | None = None,
+    public: bool = True,
+) -> HttpResponse:
+    """304 when the reader holds `tag`; else the body `build` renders, kept in
+    the shared cache under `tag` (so it is rendered once, on one server)."""
+    etag = f'"{tag}"'
+    response = get_conditional_response(
+        request, etag=etag, last_modified=int(last_modified.timestamp()) if last_modified is not None else None
+    )
+    if response is None:
+        body = _bodies.get(tag)
+        if body is None:
+            key = f"compliance:public:{tag}"
+            body = html_cache.get(key)
+            if body is None:
+                try:
+                    body = build().encode()
+                except Unservable as refused:
+                    return refused.response
+                html_cache.set(key, body, HTML_CACHE_SECONDS)
+            if len(_bodies) >= LOCAL_BODIES:
+                _bodies.clear()
+            _bodies[tag] = body
+        response = HttpResponse(body, content_type=content_type)
+    return cache_headers(response, etag, last_modified, public)
+
+
+def live_response(
+    request: HttpRequest,
+    *,
+    kind: str,
+    build: Callable[[LiveState], str],
+    not_published: Callable[[], HttpResponse],
+    content_type: str = HTML,
+    dated: bool = True,
+) -> HttpResponse:
+    """A public body of the live version: no query while the live-version memo
+    is fresh and the body is in the shared cache. `dated`: Last-Modified is
+    when the version took effect."""
+    state = live_state()
+    if state is None:
+        return not_published()
+    return cached_body_response(
+        request,
+        tag=public_fingerprint(state, kind),
+        build=lambda: build(state),
+        content_type=content_type,
+        last_modified=state.effective_at if dated else None,
+    )
+
+
+def _fingerprint(publication: Publication, kind: str) -> str:
+    """The tag of a past version's page (as-of): its row id and snapshot time
+    identify it, also if a database is recreated behind a shared cache."""
+    raw = ":".join([str(publication.pk), publication.snapshot_taken_at.isoformat(), render_revision(), kind])
+    return f"v{publication.version}-{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
+
+
+def _page_context(publication: Publication, sealed: Head | None, **extra: Any) -> dict[str, Any]:
     # "Last updated" is when this version took effect: that is when the text
     # readers see last changed. The snapshot's content_updated_at only says
     # when a draft row was last edited, which may be days before approval.
+    # The footer shows the chain head sealed into the version: it changes
+    # only with a publication, and `verify_chain --expect-head` takes it.
     return {
         "snapshot": publication.snapshot,
         "publication": publication,
         "last_updated": publication.effective_at,
-        "audit_head_slot": CHAIN_HEAD_SLOT,
+        "audit_head": sealed,
+        "sealed_version": publication.version,
         **extra,
     }
 
@@ -146,41 +171,33 @@ def _not_published(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def live_publication_row(state: LiveState) -> Publication:
+    """The whole row of the live version, snapshot included: only to render a body."""
+    return Publication.objects.get(pk=state.publication_id)
+
+
 @require_safe
 def trust_page(request: HttpRequest) -> HttpResponse:
     """The public Security & Compliance page: the version in effect now."""
-    publication = live_publication()
-    if publication is None:
-        return _not_published(request)
-    head = chain_head()
-    return _cached_response(
-        request,
-        publication=publication,
-        kind="page",
-        last_modified=publication.effective_at,
-        build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication), request),
-        head=head,
-        fill=_chain_head_filler(request, head),
-    )
+
+    def build(state: LiveState) -> str:
+        return render_to_string(PAGE_TEMPLATE, _page_context(live_publication_row(state), state.sealed), request)
+
+    return live_response(request, kind=PAGE, build=build, not_published=lambda: _not_published(request))
 
 
 @require_safe
 def changelog(request: HttpRequest) -> HttpResponse:
     """Every version the public page has shown, with its date, summary and changes."""
-    publication = live_publication()
-    if publication is None:
-        return _not_published(request)
-    return _cached_response(
-        request,
-        publication=publication,
-        kind="changelog",
-        last_modified=publication.effective_at,
-        build=lambda: render_to_string(
-            "compliance/changelog.html",
-            {"entries": publication_changelog(), "snapshot": publication.snapshot},
-            request,
-        ),
-    )
+
+    def build(state: LiveState) -> str:
+        context = {
+            "entries": publication_changelog(),
+            "snapshot": {"organization": published_organization_of(state.publication_id)},
+        }
+        return render_to_string("compliance/changelog.html", context, request)
+
+    return live_response(request, kind=CHANGELOG, build=build, not_published=lambda: _not_published(request))
 
 
 def as_of_gate(request: HttpRequest) -> HttpResponse | None:
@@ -230,19 +247,17 @@ def as_of(request: HttpRequest, moment: str) -> HttpResponse:
     wanted, publication = resolved
     banner = {"kind": "as_of", "day": wanted.day, "moment": wanted.moment}
     key = wanted.day.isoformat() if wanted.day is not None else as_of_slug(wanted.moment)
-    # The footer shows the head as it is now, labelled so: it is what a reader
-    # of this page can check later, and it covers the version shown (chained
-    # before it). The version's own link is in the audit log.
-    head = chain_head()
-    return _cached_response(
+
+    def build() -> str:
+        sealed = sealed_head(model_label=Publication._meta.label_lower, row_pk=publication.pk)
+        return render_to_string(PAGE_TEMPLATE, _page_context(publication, sealed, banner=banner), request)
+
+    return cached_body_response(
         request,
-        publication=publication,
-        kind=f"as-of:{key}",
+        tag=_fingerprint(publication, f"as-of:{key}"),
+        build=build,
         last_modified=publication.effective_at,
         public=settings.AS_OF_PUBLIC,
-        build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication, banner=banner), request),
-        head=head,
-        fill=_chain_head_filler(request, head, as_of_day=wanted.day or timezone.localdate(wanted.moment)),
     )
 
 

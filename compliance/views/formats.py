@@ -1,9 +1,9 @@
 """The machine-readable formats of the live publication: security.txt,
 trust.json (and its schema) and the Atom feed.
 
-Each renders the live publication (one indexed query) through the pure
-functions in `compliance.formats`, with the same conditional-request caching
-as the page (`compliance.views`).
+Each renders the live publication through the pure functions in
+`compliance.formats`, with the same caching as the page (`compliance.views`):
+once per version into the shared cache, no query when warm.
 """
 
 import json
@@ -17,25 +17,30 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.http import http_date, quote_etag
+from django.utils.http import quote_etag
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core.text import single_line
-from evidence.selectors import chain_head, checkpoint_notes_for_rows, signing_keys_public
+from evidence.selectors import (
+    Head,
+    checkpoint_latest,
+    checkpoint_notes_for_rows,
+    checkpoint_public,
+    sealed_head,
+    signing_keys_public,
+)
 
 from .. import formats
+from ..live import FEED, SECURITY_TXT, TRUST_JSON, LiveState
 from ..models import Publication
-from ..selectors import (
-    ChangelogEntry,
-    live_publication,
-    publication_changelog,
-)
-from . import as_of_gate, as_of_resolve
+from ..selectors import ChangelogEntry, publication_changelog, published_organization_of
+from . import Unservable, as_of_gate, as_of_resolve, cache_headers, live_publication_row, live_response
 
 # --- Machine-readable formats: security.txt, trust.json, Atom feed ----------
 #
-# Each renders the live publication (one indexed query) through the pure
-# functions in `compliance.formats`. Before anything is published they answer
+# Each renders the live publication through the pure functions in
+# `compliance.formats`, once per version, into the shared cache
+# (`compliance.views.live_response`: no query when warm). Before anything is published they answer
 # 404 with a short explanation: serving the unpublished draft would show
 # readers content nobody approved, and 404 (rather than 503) is what scanners
 # and feed readers understand as "there is none yet" without retrying hard.
@@ -79,13 +84,7 @@ def _respond(
         etag=etag,
         last_modified=int(last_modified.timestamp()) if last_modified else None,
     ) or HttpResponse(body, content_type=content_type)
-    response.headers["ETag"] = etag
-    if last_modified is not None:
-        response.headers["Last-Modified"] = http_date(last_modified.timestamp())
-    if public:
-        patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
-    else:
-        patch_cache_control(response, private=True, no_cache=True)
+    cache_headers(response, etag, last_modified, public)
     for name, value in (extra_headers or {}).items():
         response.headers[name] = value
     return response
@@ -105,10 +104,16 @@ def _format_not_published(content_type: str, extra_headers: dict[str, str] | Non
 @require_safe
 def security_txt(request: HttpRequest) -> HttpResponse:
     """`/.well-known/security.txt` (RFC 9116) from the live publication."""
-    publication = live_publication()
-    if publication is None:
-        return _format_not_published(TEXT)
-    return _security_txt_response(request, publication)
+
+    def build(state: LiveState) -> str:
+        body = _security_txt_body(live_publication_row(state))
+        if body is None:
+            raise Unservable(_no_security_contact())
+        return body
+
+    return live_response(
+        request, kind=SECURITY_TXT, build=build, not_published=lambda: _format_not_published(TEXT), content_type=TEXT
+    )
 
 
 def _format_as_of(
@@ -137,9 +142,10 @@ def security_txt_as_of(request: HttpRequest, moment: str) -> HttpResponse:
     return _format_as_of(request, moment, TEXT, _security_txt_response)
 
 
-def _security_txt_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
+def _security_txt_body(publication: Publication) -> str | None:
+    """The file of a publication; None when it names no contact (the file would be invalid)."""
     try:
-        body = formats.security_txt(
+        return formats.security_txt(
             publication.snapshot,
             version=publication.version,
             effective_at=publication.effective_at,
@@ -148,10 +154,19 @@ def _security_txt_response(request: HttpRequest, publication: Publication, *, pu
             encryption_url=settings.SECURITY_TXT_ENCRYPTION_URL,
         )
     except ValueError:
-        # Without a Contact the file would be invalid; say so instead.
-        response = HttpResponse("The published page names no security contact.\n", content_type=TEXT, status=404)
-        patch_cache_control(response, no_cache=True)
-        return response
+        return None
+
+
+def _no_security_contact() -> HttpResponse:
+    response = HttpResponse("The published page names no security contact.\n", content_type=TEXT, status=404)
+    patch_cache_control(response, no_cache=True)
+    return response
+
+
+def _security_txt_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
+    body = _security_txt_body(publication)
+    if body is None:
+        return _no_security_contact()
     return _respond(
         request,
         body,
@@ -172,10 +187,21 @@ def trust_json(request: HttpRequest) -> HttpResponse:
     """`/trust.json`: the live publication's snapshot, readable from any origin."""
     if request.method == "OPTIONS":
         return _preflight()
-    publication = live_publication()
-    if publication is None:
-        return _format_not_published(JSON, CORS_HEADERS)
-    return _trust_json_response(request, publication)
+
+    def build(state: LiveState) -> str:
+        return _trust_json_body(live_publication_row(state), state.sealed, state.checkpoint_id)
+
+    response = live_response(
+        request,
+        kind=TRUST_JSON,
+        build=build,
+        not_published=lambda: _format_not_published(JSON, CORS_HEADERS),
+        content_type=JSON,
+        dated=False,
+    )
+    if response.status_code in (200, 304):
+        _trust_json_headers(response)
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "OPTIONS"])
@@ -186,31 +212,46 @@ def trust_json_as_of(request: HttpRequest, moment: str) -> HttpResponse:
     return _format_as_of(request, moment, JSON, _trust_json_response)
 
 
-def _trust_json_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
-    schema_url = _site(reverse("compliance:trust-schema"))
-    head = chain_head()
+def _trust_json_body(publication: Publication, sealed: Head | None, checkpoint_id: int | None) -> str:
+    """trust.json of a publication: its `chain_head` is the head sealed into it
+    (as the page footer shows it), `evidence_log.checkpoint` the live signed head,
+    the newest checkpoint (`checkpoint_id`); the live unsigned head is at `head_url`."""
     document = formats.trust_document(
         publication.snapshot,
         version=publication.version,
         effective_at=publication.effective_at,
         summary=publication.summary,
-        chain_head=head.as_json(),
-        schema_url=schema_url,
+        chain_head=sealed.as_json() if sealed is not None else None,
+        schema_url=_site(reverse("compliance:trust-schema")),
         evidence_log={
             "checkpoint_url": _site(reverse("evidence:checkpoint")),
+            "head_url": _site(reverse("evidence:head")),
+            "checkpoint": checkpoint_public(checkpoint_id),
             "signing_keys": signing_keys_public(),
         },
     )
-    # No Last-Modified: the chain head can move between publications, and a
-    # reader revalidating by date alone would keep a stale head.
-    return _respond(
+    return formats.dump_json(document)
+
+
+def _trust_json_headers(response: HttpResponse) -> None:
+    for name, value in CORS_HEADERS.items():
+        response.headers[name] = value
+    response.headers["Link"] = f'<{_site(reverse("compliance:trust-schema"))}>; rel="describedby"'
+
+
+def _trust_json_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
+    latest = checkpoint_latest()
+    sealed = sealed_head(model_label=Publication._meta.label_lower, row_pk=publication.pk)
+    # No Last-Modified: the live signed head in it moves between publications.
+    response = _respond(
         request,
-        formats.dump_json(document),
+        _trust_json_body(publication, sealed, latest.pk if latest is not None else None),
         content_type=JSON,
         etag_prefix=f"trust-v{publication.version}",
-        extra_headers={**CORS_HEADERS, "Link": f'<{schema_url}>; rel="describedby"'},
         public=public,
     )
+    _trust_json_headers(response)
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "OPTIONS"])
@@ -245,11 +286,12 @@ class PublicationFeed(Feed):
         self.checkpoints = checkpoint_notes_for_rows(
             model_label=Publication._meta.label_lower, row_pks=[entry.publication.pk for entry in entries]
         )
+        organization = published_organization_of(entries[0].publication.pk) if entries else {}
+        self.organization_name = single_line(organization.get("name", "")) or "Trust center"
         return entries
 
     def _organization_name(self, entries: list[ChangelogEntry]) -> str:
-        name = entries[0].publication.snapshot.get("organization", {}).get("name", "") if entries else ""
-        return single_line(name) or "Trust center"
+        return self.organization_name
 
     def title(self, entries: list[ChangelogEntry]) -> str:
         return f"{self._organization_name(entries)}: Security & Compliance changes"
@@ -292,18 +334,26 @@ class PublicationFeed(Feed):
         return entry.publication.effective_at
 
 
-@require_safe
-def publication_feed(request: HttpRequest) -> HttpResponse:
-    """`/feed.atom`. Rendered, then answered with 304 when unchanged."""
+def _feed_body(request: HttpRequest) -> str:
     feed_view = PublicationFeed()
     entries = feed_view.get_object(request)
-    feed = feed_view.get_feed(entries, request)
-    body = feed.writeString("utf-8")
-    last = entries[0].publication.effective_at if entries else None
-    return _respond(
+    return feed_view.get_feed(entries, request).writeString("utf-8")
+
+
+@require_safe
+def publication_feed(request: HttpRequest) -> HttpResponse:
+    """`/feed.atom`: rendered once per version (and once more when the checkpoint
+    holding the version is signed), then answered from the shared cache or with 304."""
+
+    def empty() -> HttpResponse:
+        response = HttpResponse(_feed_body(request), content_type=Atom1Feed.content_type)
+        patch_cache_control(response, no_cache=True)  # the first publication must show at once
+        return response
+
+    return live_response(
         request,
-        body,
+        kind=FEED,
+        build=lambda state: _feed_body(request),
+        not_published=empty,
         content_type=Atom1Feed.content_type,
-        etag_prefix=f"feed-v{entries[0].publication.version if entries else 0}",
-        last_modified=last,
     )

@@ -18,9 +18,11 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from compliance import formats
 from compliance.enums import CertificationStatus, ControlStatus, DocumentVisibility, SectionKey
+from compliance.live import live_state_forget
 from compliance.models import ContactRoute, Organization, Publication
 from compliance.snapshot import build_snapshot
 from core.history import system_actor
+from evidence.models import ChainLink
 from evidence.selectors import chain_head
 from tests.factories import publish_draft, save
 
@@ -41,6 +43,7 @@ def publish(snapshot: dict, *, effective_at: datetime, summary: str = "Updated t
     the approval services only publish "now", and these tests need age)."""
     latest = Publication.objects.order_by("-version").values_list("version", flat=True).first()
     actor = system_actor()
+    live_state_forget()  # as the approval service does
     return Publication.objects.create(
         version=(latest or 0) + 1,
         snapshot=snapshot,
@@ -475,34 +478,49 @@ def test_trust_json_validates_with_empty_lists(client, db):
     assert snapshot["organization"]["preferred_languages"] == ["fr"]
 
 
-def test_trust_json_carries_the_chain_head(client, live):
-    head = chain_head()
+def test_trust_json_carries_the_head_sealed_into_its_version(client, live, memo_clock):
+    link = ChainLink.objects.get(model_label="compliance.publication", row_pk=live.pk)
     document = client.get("/trust.json").json()
-    assert document["chain_head"] == {"sequence": head.seq, "hash": head.hash}
+    assert document["chain_head"] == {"sequence": link.seq, "hash": link.link_hash}
     assert list(validator().iter_errors(document)) == []
+    # A draft edit moves the live head (at /evidence/head), not the version's.
     move_the_chain_head()
+    memo_clock.advance(1)
+    assert chain_head().seq == link.seq + 1
     document = client.get("/trust.json").json()
-    assert document["chain_head"] == {"sequence": head.seq + 1, "hash": chain_head().hash}
+    assert document["chain_head"] == {"sequence": link.seq, "hash": link.link_hash}
     assert list(validator().iter_errors(document)) == []
 
 
-def test_trust_json_lists_the_evidence_signing_keys_with_their_periods(client, live, settings):
+def test_trust_json_lists_the_evidence_signing_keys_with_their_periods(client, live, settings, memo_clock):
     from datetime import UTC, datetime
 
     from evidence.checkpoints import checkpoint_sign
     from tests.conftest import NEXT_SIGNING_KEY, NEXT_VERIFIER_KEY, TEST_VERIFIER_KEY
 
     document = client.get("/trust.json").json()
-    assert document["evidence_log"] == {"checkpoint_url": f"{SITE}/evidence/checkpoint", "signing_keys": []}
+    assert document["evidence_log"] == {
+        "checkpoint_url": f"{SITE}/evidence/checkpoint",
+        "head_url": f"{SITE}/evidence/head",
+        "checkpoint": None,
+        "signing_keys": [],
+    }
     checkpoint_sign(reason="manual", now=datetime(2026, 6, 1, 12, tzinfo=UTC))
     settings.EVIDENCE_SIGNING_KEY = NEXT_SIGNING_KEY
-    checkpoint_sign(reason="manual", now=datetime(2026, 7, 1, 12, tzinfo=UTC))
+    newest = checkpoint_sign(reason="manual", now=datetime(2026, 7, 1, 12, tzinfo=UTC))
+    memo_clock.advance(1)  # every server reads the new checkpoint within a second
     # Only keys the configuration trusts are published: the past key once it is named.
     document = client.get("/trust.json").json()
     assert [key["verifier_key"] for key in document["evidence_log"]["signing_keys"]] == [NEXT_VERIFIER_KEY]
     settings.EVIDENCE_TRUSTED_KEYS = [TEST_VERIFIER_KEY]
     cache.clear()
     document = client.get("/trust.json").json()
+    assert document["evidence_log"]["checkpoint"] == {
+        "tree_size": newest.tree_size,
+        "root_hash": newest.root_hash,
+        "signed_at": "2026-07-01T12:00:00.000000Z",
+        "note": newest.note,
+    }
     assert [
         (key["verifier_key"], key["valid_from"], key["valid_until"]) for key in document["evidence_log"]["signing_keys"]
     ] == [
@@ -527,18 +545,26 @@ def test_trust_json_is_readable_cross_origin(client, live):
     assert client.put("/trust.json").status_code == 405
 
 
-def test_trust_json_304_on_if_none_match(client, live, settings):
+def test_trust_json_304_on_if_none_match(client, live, settings, memo_clock):
     first = client.get("/trust.json")
     etag = first["ETag"]
     assert etag.startswith('"trust-v1-')
     again = client.get("/trust.json", HTTP_IF_NONE_MATCH=etag)
     assert (again.status_code, again.content) == (304, b"")
     assert again["Access-Control-Allow-Origin"] == "*"
-    # A moved chain head is a new body, so a new ETag even without a new version.
+    # A draft edit changes nothing; a newly signed checkpoint (the live signed
+    # head it carries) is a new body, so a new ETag without a new version.
     move_the_chain_head()
+    memo_clock.advance(1)
+    assert client.get("/trust.json", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    from evidence.checkpoints import checkpoint_sign
+
+    checkpoint_sign(reason="manual")
+    memo_clock.advance(1)
     moved = client.get("/trust.json", HTTP_IF_NONE_MATCH=etag)
     assert moved.status_code == 200
     assert moved["ETag"] != etag
+    assert moved["ETag"].startswith('"trust-v1-')
 
 
 def test_well_known_trust_json_is_the_same(client, live):
@@ -630,9 +656,11 @@ def test_query_count_does_not_grow_with_publications(client, seeded, url):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         counts.append(len(queries))
-    # trust.json also reads the evidence chain head and the signing keys, the feed the
-    # checkpoints holding its versions (one query for all): still flat.
-    assert counts == {"/trust.json": [3, 3], "/feed.atom": [2, 2]}.get(url, [1, 1])
+    # Each the live version (the memo, forgotten by each publication) and its row;
+    # trust.json also the signing keys (and the newest checkpoint, when there is
+    # one); the feed the versions, their snapshots for the changes not cached
+    # yet, the checkpoints holding them and the organization: still flat.
+    assert counts == {"/trust.json": [3, 3], "/feed.atom": [5, 5]}.get(url, [2, 2])
 
 
 def test_each_feed_entry_quotes_the_checkpoint_that_holds_its_version(client, live):

@@ -1,5 +1,6 @@
-"""The public page's footer shows the current audit chain head, and the
-verifier takes it as shown; also the backfill of history older than the ledger."""
+"""The public page's footer shows the audit chain head sealed into the version
+shown, and the verifier takes it as shown; also the backfill of history older
+than the ledger."""
 
 import importlib
 import re
@@ -17,7 +18,7 @@ from compliance.models import Certification
 from compliance.services import content_save, publication_publish_initial
 from core.history import system_actor
 from evidence.models import ChainLink
-from evidence.selectors import chain_head
+from evidence.selectors import Head, chain_head
 from evidence.tlog_store import tree_sync
 from evidence.verify import parse_head, verify_chain
 from tests import db_roles
@@ -57,45 +58,39 @@ def at(monkeypatch):
     return set_clock
 
 
-def test_footer_shows_the_current_head_after_an_edit_without_publication(at, live, client, editor):
+def sealed(publication) -> ChainLink:
+    return ChainLink.objects.get(model_label="compliance.publication", row_pk=publication.pk)
+
+
+def test_footer_shows_the_sealed_head_and_a_draft_edit_changes_nothing(at, live, client, editor, memo_clock):
     first = client.get("/")
-    head = chain_head()
-    assert ChainLink.objects.order_by("-seq").first().seq == head.seq
-    assert footer(first.content.decode()) == ("Audit chain head", f"#{head.seq} {head.hash}")
+    link = sealed(live)
+    assert footer(first.content.decode()) == ("Audit chain head sealed into version 1", f"#{link.seq} {link.link_hash}")
+    assert footer_html(Head(link.seq, link.link_hash)) in first.content.decode()
 
     at(datetime(2026, 6, 1, 10, 0, tzinfo=UTC))
     cert = Certification.objects.get(slug="iso-27001")
     cert.target = "2028"
     content_save(obj=cert, actor=editor, reason="Later")
-    moved = chain_head()
-    assert moved.seq == head.seq + 1
+    assert chain_head().seq > link.seq
+    memo_clock.advance(1)
 
-    response = client.get("/", HTTP_IF_NONE_MATCH=first.headers["ETag"])
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert footer(html) == ("Audit chain head", f"#{moved.seq} {moved.hash}")
-    assert footer_html(moved) in html
-    assert "<!--audit-chain-head-->" not in html
-    # The page still shows the published version: the draft edit is not on it.
-    assert "2028" not in html
-    assert "Version 1 · " in html
-    # ETag and Last-Modified moved with the head, the version did not.
-    assert response.headers["ETag"].startswith('"v1-')
-    assert response.headers["ETag"] != first.headers["ETag"]
-    assert first.headers["Last-Modified"] == "Mon, 01 Jun 2026 09:00:00 GMT"
-    assert response.headers["Last-Modified"] == "Mon, 01 Jun 2026 10:00:00 GMT"
-    assert client.get("/", HTTP_IF_NONE_MATCH=response.headers["ETag"]).status_code == 304
-    assert client.get("/", HTTP_IF_MODIFIED_SINCE=first.headers["Last-Modified"]).status_code == 200
-    assert client.get("/", HTTP_IF_MODIFIED_SINCE=response.headers["Last-Modified"]).status_code == 304
+    # Nothing the public sees changed: same ETag, same Last-Modified, a 304.
+    assert client.get("/", HTTP_IF_NONE_MATCH=first.headers["ETag"]).status_code == 304
+    again = client.get("/")
+    assert again.content == first.content
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Last-Modified"] == first.headers["Last-Modified"] == "Mon, 01 Jun 2026 09:00:00 GMT"
+    assert "2028" not in again.content.decode()
 
 
-def test_footer_and_trust_json_show_the_same_head(live, client, editor):
+def test_footer_and_trust_json_show_the_same_sealed_head(live, client, editor):
     cert = Certification.objects.get(slug="iso-27001")
     cert.target = "2029"
     content_save(obj=cert, actor=editor, reason="Later")
-    head = chain_head()
-    assert client.get("/trust.json").json()["chain_head"] == {"sequence": head.seq, "hash": head.hash}
-    assert footer(client.get("/").content.decode())[1] == f"#{head.seq} {head.hash}"
+    link = sealed(live)
+    assert client.get("/trust.json").json()["chain_head"] == {"sequence": link.seq, "hash": link.link_hash}
+    assert footer(client.get("/").content.decode())[1] == f"#{link.seq} {link.link_hash}"
 
 
 def test_verify_chain_takes_the_head_exactly_as_the_footer_shows_it(live, client, editor):
@@ -127,18 +122,18 @@ def test_parse_head_refuses_anything_else(text):
         parse_head(text)
 
 
-def test_as_of_footer_shows_the_head_now_and_says_so(at, live, client, editor):
+def test_as_of_footer_shows_the_head_sealed_into_the_version_shown(at, live, client, editor):
     at(datetime(2026, 6, 2, 12, 0, tzinfo=UTC))
     cert = Certification.objects.get(slug="iso-27001")
     cert.target = "2031"
     content_save(obj=cert, actor=editor, reason="Later")
-    head = chain_head()
+    link = sealed(live)
     response = client.get("/as-of/2026-06-01/")
     assert footer(response.content.decode()) == (
-        "Audit chain head now, not as of 1 June 2026",
-        f"#{head.seq} {head.hash}",
+        "Audit chain head sealed into version 1",
+        f"#{link.seq} {link.link_hash}",
     )
-    assert response.headers["Last-Modified"] == "Tue, 02 Jun 2026 12:00:00 GMT"
+    assert response.headers["Last-Modified"] == "Mon, 01 Jun 2026 09:00:00 GMT"
     assert client.get("/as-of/2026-06-01/", HTTP_IF_NONE_MATCH=response.headers["ETag"]).status_code == 304
 
 
