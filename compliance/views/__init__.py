@@ -9,7 +9,9 @@ page one more for the audit chain head their footer shows. The rendered HTML
 is cached by publication with a placeholder where the head goes, filled in on
 each request: the head moves with every content edit, the version does not.
 ETag and Last-Modified cover both, so browsers and CDNs revalidate with a 304
-until either changes.
+until either changes. Pages also show the published updates, which are
+approved on their own: `public_cache_key` names the newest one in the key,
+so publishing an update (or a correction) gives every public page a new key.
 """
 
 import hashlib
@@ -39,13 +41,17 @@ from evidence.selectors import Head, chain_head
 from ..diff import snapshot_diff
 from ..models import Publication, PublicationRequest
 from ..selectors import (
+    PAGE_UPDATES,
     AsOf,
+    UpdatesState,
     as_of_slug,
     draft_comparison,
     live_publication,
     parse_as_of,
     publication_at,
     publication_changelog,
+    published_updates,
+    updates_state,
 )
 
 PAGE_TEMPLATE = "compliance/page.html"
@@ -76,6 +82,15 @@ def _fingerprint(publication: Publication, *parts: str) -> str:
     return f"v{publication.version}-{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
 
 
+def public_cache_key(publication: Publication, kind: str, *, updates: UpdatesState) -> str:
+    """The key of a public page's cached HTML and the base of its ETag: the
+    one place that names everything the HTML depends on. The publication it
+    renders (with the templates, `_fingerprint`), which page (`kind`, with the
+    moment for as-of pages) and the newest update published by then. Anything
+    new that a public page shows must be added here."""
+    return _fingerprint(publication, kind, str(updates))
+
+
 def _cached_response(
     request: HttpRequest,
     *,
@@ -86,16 +101,21 @@ def _cached_response(
     public: bool = True,
     head: Head | None = None,
     fill: Callable[[str], str] | None = None,
+    at: datetime | None = None,
 ) -> HttpResponse:
     """Answer 304 when the client holds this version (and head), else the HTML.
 
-    The HTML from `build` is cached by version; `fill`, when given, puts what
-    changes between versions (the chain head) into it on each request. The
-    head is part of the ETag and moves Last-Modified, so a reader holding the
-    page with an older head gets the new one.
+    The HTML from `build` is cached by `public_cache_key` (the version and the
+    newest update published by `at`, default now); `fill`, when given, puts
+    what changes between versions (the chain head) into it on each request.
+    The head is part of the ETag and moves Last-Modified, so a reader holding
+    the page with an older head gets the new one; so does a new update.
     """
-    body_tag = _fingerprint(publication, kind)
-    tag = _fingerprint(publication, kind, str(head)) if head is not None else body_tag
+    updates = updates_state(at)
+    body_tag = public_cache_key(publication, kind, updates=updates)
+    tag = _fingerprint(publication, kind, str(updates), str(head)) if head is not None else body_tag
+    if updates.published_at is not None:
+        last_modified = max(last_modified, updates.published_at)
     if head is not None and head.recorded_at is not None:
         last_modified = max(last_modified, head.recorded_at)
     etag = f'"{tag}"'
@@ -127,7 +147,7 @@ def _chain_head_filler(request: HttpRequest, head: Head | None, **context: Any) 
     return fill
 
 
-def _page_context(publication: Publication, **extra: Any) -> dict[str, Any]:
+def _page_context(publication: Publication, at: datetime | None = None, **extra: Any) -> dict[str, Any]:
     # "Last updated" is when this version took effect: that is when the text
     # readers see last changed. The snapshot's content_updated_at only says
     # when a draft row was last edited, which may be days before approval.
@@ -136,6 +156,7 @@ def _page_context(publication: Publication, **extra: Any) -> dict[str, Any]:
         "publication": publication,
         "last_updated": publication.effective_at,
         "audit_head_slot": CHAIN_HEAD_SLOT,
+        "updates": list(published_updates(at)[:PAGE_UPDATES]),
         **extra,
     }
 
@@ -230,6 +251,8 @@ def as_of(request: HttpRequest, moment: str) -> HttpResponse:
     wanted, publication = resolved
     banner = {"kind": "as_of", "day": wanted.day, "moment": wanted.moment}
     key = wanted.day.isoformat() if wanted.day is not None else as_of_slug(wanted.moment)
+    # Updates as published by then (for today: by now).
+    shown_at = min(wanted.moment, timezone.now())
     # The footer shows the head as it is now, labelled so: it is what a reader
     # of this page can check later, and it covers the version shown (chained
     # before it). The version's own link is in the audit log.
@@ -240,7 +263,8 @@ def as_of(request: HttpRequest, moment: str) -> HttpResponse:
         kind=f"as-of:{key}",
         last_modified=publication.effective_at,
         public=settings.AS_OF_PUBLIC,
-        build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication, banner=banner), request),
+        at=shown_at,
+        build=lambda: render_to_string(PAGE_TEMPLATE, _page_context(publication, at=shown_at, banner=banner), request),
         head=head,
         fill=_chain_head_filler(request, head, as_of_day=wanted.day or timezone.localdate(wanted.moment)),
     )
@@ -270,6 +294,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     context = {
         "snapshot": comparison.draft,
         "last_updated": timezone.now(),
+        "updates": list(published_updates()[:PAGE_UPDATES]),
         "banner": banner,
         "audit_head": chain_head(),
     }

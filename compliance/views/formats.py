@@ -15,20 +15,24 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date, quote_etag
 from django.views.decorators.http import require_http_methods, require_safe
 
-from core.text import single_line
+from core.text import single_line, xml_text
 from evidence.selectors import chain_head, checkpoint_notes_for_rows, signing_keys_public
 
 from .. import formats
-from ..models import Publication
+from ..enums import UpdateCategory
+from ..markdown import markdown_to_html
+from ..models import Publication, UpdatePublication
 from ..selectors import (
     ChangelogEntry,
     live_publication,
     publication_changelog,
+    published_updates,
 )
 from . import as_of_gate, as_of_resolve
 
@@ -128,7 +132,8 @@ def _format_as_of(
         message, status = resolved
         body = json.dumps({"error": "as_of", "detail": message}) if content_type == JSON else message + "\n"
         return HttpResponse(body, content_type=content_type, status=status)
-    return respond(request, resolved[1], public=settings.AS_OF_PUBLIC)
+    wanted, publication = resolved
+    return respond(request, publication, public=settings.AS_OF_PUBLIC, at=min(wanted.moment, timezone.now()))
 
 
 @require_safe
@@ -137,7 +142,9 @@ def security_txt_as_of(request: HttpRequest, moment: str) -> HttpResponse:
     return _format_as_of(request, moment, TEXT, _security_txt_response)
 
 
-def _security_txt_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
+def _security_txt_response(
+    request: HttpRequest, publication: Publication, *, public: bool = True, at: datetime | None = None
+) -> HttpResponse:
     try:
         body = formats.security_txt(
             publication.snapshot,
@@ -186,7 +193,23 @@ def trust_json_as_of(request: HttpRequest, moment: str) -> HttpResponse:
     return _format_as_of(request, moment, JSON, _trust_json_response)
 
 
-def _trust_json_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
+def _update_documents(at: datetime | None) -> list[dict[str, Any]]:
+    return [
+        formats.update_document(
+            update.content,
+            revision=update.revision,
+            first_published_at=update.first_published_at,
+            published_at=update.published_at,
+            url=_site(reverse("compliance:update", args=[update.content["slug"]])),
+        )
+        for update in published_updates(at)
+    ]
+
+
+def _trust_json_response(
+    request: HttpRequest, publication: Publication, *, public: bool = True, at: datetime | None = None
+) -> HttpResponse:
+    """trust.json of `publication`, with the updates published by `at` (default now)."""
     schema_url = _site(reverse("compliance:trust-schema"))
     head = chain_head()
     document = formats.trust_document(
@@ -200,6 +223,7 @@ def _trust_json_response(request: HttpRequest, publication: Publication, *, publ
             "checkpoint_url": _site(reverse("evidence:checkpoint")),
             "signing_keys": signing_keys_public(),
         },
+        updates=_update_documents(at),
     )
     # No Last-Modified: the chain head can move between publications, and a
     # reader revalidating by date alone would keep a stale head.
@@ -235,30 +259,44 @@ def _preflight() -> HttpResponse:
     return response
 
 
+FeedItem = ChangelogEntry | UpdatePublication
+
+
+def _item_moment(item: FeedItem) -> datetime:
+    return item.publication.effective_at if isinstance(item, ChangelogEntry) else item.published_at
+
+
 class PublicationFeed(Feed):
-    """Atom feed of the versions the public page has shown, newest first."""
+    """Atom feed of the versions the public page has shown and of the published
+    updates (each revision of an update is one entry, with the update's
+    address as its id), newest first."""
 
     feed_type = Atom1Feed
 
-    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> list[ChangelogEntry]:
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> list[FeedItem]:
         entries = publication_changelog()[:FEED_MAX_ENTRIES]
         self.checkpoints = checkpoint_notes_for_rows(
             model_label=Publication._meta.label_lower, row_pks=[entry.publication.pk for entry in entries]
         )
-        return entries
+        self.organization = entries[0].publication.snapshot.get("organization", {}).get("name", "") if entries else ""
+        updates = list(published_updates()[:FEED_MAX_ENTRIES])
+        items: list[FeedItem] = [*entries, *updates]
+        items.sort(key=_item_moment, reverse=True)
+        return items[:FEED_MAX_ENTRIES]
 
-    def _organization_name(self, entries: list[ChangelogEntry]) -> str:
-        name = entries[0].publication.snapshot.get("organization", {}).get("name", "") if entries else ""
-        return single_line(name) or "Trust center"
+    def _organization_name(self, items: list[FeedItem]) -> str:
+        return single_line(self.organization) or "Trust center"
 
-    def title(self, entries: list[ChangelogEntry]) -> str:
-        return f"{self._organization_name(entries)}: Security & Compliance changes"
+    def title(self, items: list[FeedItem]) -> str:
+        return f"{self._organization_name(items)}: Security & Compliance changes"
 
-    def subtitle(self, entries: list[ChangelogEntry]) -> str:
-        return "Each published version of the Security & Compliance page and what changed in it."
+    def subtitle(self, items: list[FeedItem]) -> str:
+        return (
+            "Each published version of the Security & Compliance page and what changed in it, and each update posted."
+        )
 
-    def author_name(self, entries: list[ChangelogEntry]) -> str:
-        return self._organization_name(entries)
+    def author_name(self, items: list[FeedItem]) -> str:
+        return self._organization_name(items)
 
     def link(self) -> str:
         return _site(reverse("compliance:changelog"))
@@ -266,44 +304,54 @@ class PublicationFeed(Feed):
     def feed_url(self) -> str:
         return _site(reverse("compliance:feed"))
 
-    def items(self, entries: list[ChangelogEntry]) -> list[ChangelogEntry]:
-        return entries
+    def items(self, items: list[FeedItem]) -> list[FeedItem]:
+        return items
 
-    def item_title(self, entry: ChangelogEntry) -> str:
-        return f"Version {entry.publication.version}"
+    def item_title(self, item: FeedItem) -> str:
+        if isinstance(item, UpdatePublication):
+            category = UpdateCategory(item.content["category"]).label
+            return single_line(f"{category}: {item.content['title']}")
+        return f"Version {item.publication.version}"
 
-    def item_description(self, entry: ChangelogEntry) -> str:
+    def item_description(self, item: FeedItem) -> str:
+        if isinstance(item, UpdatePublication):
+            return str(markdown_to_html(xml_text(item.content["body"])))
         # Like the changelog: the first version is not listed as additions of every line.
-        lines = [str(change) for change in entry.changes] if entry.previous else ["First publication of the page."]
+        lines = [str(change) for change in item.changes] if item.previous else ["First publication of the page."]
         return formats.feed_entry_html(
-            entry.publication.summary, lines, checkpoint=self.checkpoints.get(entry.publication.pk, "")
+            item.publication.summary, lines, checkpoint=self.checkpoints.get(item.publication.pk, "")
         )
 
-    def item_link(self, entry: ChangelogEntry) -> str:
-        return _site(f"{reverse('compliance:changelog')}#v{entry.publication.version}")
+    def item_link(self, item: FeedItem) -> str:
+        if isinstance(item, UpdatePublication):
+            return _site(reverse("compliance:update", args=[item.content["slug"]]))
+        return _site(f"{reverse('compliance:changelog')}#v{item.publication.version}")
 
-    def item_guid(self, entry: ChangelogEntry) -> str:
-        return self.item_link(entry)
+    def item_guid(self, item: FeedItem) -> str:
+        if isinstance(item, UpdatePublication):
+            return f"{self.item_link(item)}#revision-{item.revision}"
+        return self.item_link(item)
 
-    def item_pubdate(self, entry: ChangelogEntry) -> datetime:
-        return entry.publication.effective_at
+    def item_pubdate(self, item: FeedItem) -> datetime:
+        return item.first_published_at if isinstance(item, UpdatePublication) else item.publication.effective_at
 
-    def item_updateddate(self, entry: ChangelogEntry) -> datetime:
-        return entry.publication.effective_at
+    def item_updateddate(self, item: FeedItem) -> datetime:
+        return _item_moment(item)
 
 
 @require_safe
 def publication_feed(request: HttpRequest) -> HttpResponse:
     """`/feed.atom`. Rendered, then answered with 304 when unchanged."""
     feed_view = PublicationFeed()
-    entries = feed_view.get_object(request)
-    feed = feed_view.get_feed(entries, request)
+    items = feed_view.get_object(request)
+    feed = feed_view.get_feed(items, request)
     body = feed.writeString("utf-8")
-    last = entries[0].publication.effective_at if entries else None
+    last = _item_moment(items[0]) if items else None
+    versions = [item.publication.version for item in items if isinstance(item, ChangelogEntry)]
     return _respond(
         request,
         body,
         content_type=Atom1Feed.content_type,
-        etag_prefix=f"feed-v{entries[0].publication.version if entries else 0}",
+        etag_prefix=f"feed-v{max(versions, default=0)}",
         last_modified=last,
     )

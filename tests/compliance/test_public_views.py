@@ -112,12 +112,13 @@ def test_public_page_costs_two_queries_whatever_the_rows(client, seeded, editor,
     add_rows_per_section(rows, editor)
     services.publication_publish_initial(actor=system_actor())
 
-    # The publication and the audit chain head; the HTML comes from the cache once rendered.
-    with django_assert_num_queries(2):
+    # The publication, the newest update (for the cache key) and the audit chain
+    # head; when cold, the updates shown. The HTML comes from the cache once rendered.
+    with django_assert_num_queries(4):
         cold = client.get("/")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         warm = client.get("/")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         assert client.get("/", HTTP_IF_NONE_MATCH=warm.headers["ETag"]).status_code == 304
 
     assert cold.content == warm.content
@@ -139,14 +140,15 @@ def test_public_pages_cost_the_same_whatever_the_versions(
         SubprocessorFactory.create(actor=editor, slug=f"p{i}", name=f"P{i}")
         publish_draft(requester=editor, approver=approver)
 
-    # Page and as-of page: the publication and the audit chain head, cold or
-    # warm. Changelog (no chain head): the live publication, and when cold all versions.
+    # Page and as-of page: the publication, the newest update and the audit chain
+    # head, and when cold the updates shown. Changelog (no chain head): the live
+    # publication and the newest update, and when cold all versions.
     for warm in (False, True):
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(3 if warm else 4):
             assert client.get("/").status_code == 200
-        with django_assert_num_queries(1 if warm else 2):
+        with django_assert_num_queries(2 if warm else 3):
             assert client.get("/changelog/").status_code == 200
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(3 if warm else 4):
             assert client.get("/as-of/2026-06-01/").status_code == 200
 
 
