@@ -99,6 +99,7 @@ ROLES: dict[str, frozenset[str]] = {
             "subscriptions.view_subprocessornotice",
             "subscriptions.view_subprocessorobjection",
             "subscriptions.view_publicationnotices",
+            "subscriptions.view_updatenotice",
             "documents.view_ndaversion",
             "documents.view_ndaacceptance",
             "documents.view_documentgrant",
@@ -133,6 +134,7 @@ ROLES: dict[str, frozenset[str]] = {
             "subscriptions.view_subprocessornotice",
             "subscriptions.view_subprocessorobjection",
             "subscriptions.view_publicationnotices",
+            "subscriptions.view_updatenotice",
         ]
     ),
 }

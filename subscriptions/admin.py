@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import PublicationNotices, SubprocessorNotice, SubprocessorObjection, Subscriber
+from .models import PublicationNotices, SubprocessorNotice, SubprocessorObjection, Subscriber, UpdateNotice
 
 
 @admin.register(Subscriber)
@@ -25,7 +25,17 @@ class SubscriberAdmin(ReadOnlyAdmin):
         ("unsubscribed_at", admin.EmptyFieldListFilter),
     )
     search_fields = ("email",)
-    fields = ("email", "scope", "requested_scope", "created_at", "confirmed_at", "unsubscribed_at", "confirm_sent_at")
+    fields = (
+        "email",
+        "scope",
+        "requested_scope",
+        "update_categories",
+        "requested_update_categories",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "confirm_sent_at",
+    )
     readonly_fields = fields
 
     @admin.display(description="state")
@@ -45,6 +55,19 @@ class SubprocessorNoticeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="mail")
     def mail_status(self, obj: SubprocessorNotice) -> str:
+        return obj.mail.get_status_display()
+
+
+@admin.register(UpdateNotice)
+class UpdateNoticeAdmin(ReadOnlyAdmin):
+    list_display = ("update", "subscriber", "category", "mail_status", "created_at")
+    list_filter = ("category",)
+    list_select_related = ("update", "subscriber", "mail")
+    fields = ("update", "subscriber", "category", "mail", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="mail")
+    def mail_status(self, obj: UpdateNotice) -> str:
         return obj.mail.get_status_display()
 
 

@@ -2,6 +2,7 @@
 an update nobody approved is seen nowhere."""
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -127,7 +128,7 @@ def test_trust_json_lists_published_updates_and_validates(client, updates):
 
 def test_the_past_shows_only_updates_published_by_then(clock, client, updates):
     before = "2026-06-01T09:30:00Z"
-    after = "2026-06-01T10:30:00Z"
+    after = "2026-06-01T10:00:00Z"
     assert "TLS 1.0 retired" not in client.get(f"/as-of/{before}/").content.decode()
     assert "TLS 1.0 retired" in client.get(f"/as-of/{after}/").content.decode()
     assert json.loads(client.get(f"/as-of/{before}/trust.json").content)["updates"] == []
@@ -172,13 +173,9 @@ def test_hostile_markdown_is_shown_as_text(client, published, editor, approver):
     publish_update(update=hostile, requester=editor, approver=approver)
     body = client.get("/updates/hostile/").content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
-    assert (
-        "<script>alert" not in body
-        and 'href="javascript' not in body
-        and 'evil.example/p.png"' not in body.replace('href="https://evil.example/p.png"', "")
-    )
+    assert "<script>alert" not in body and 'href="javascript' not in body and 'src="https://evil' not in body
     assert '<a href="https://evil.example/p.png" rel="nofollow noopener">p</a>' in body
-    assert "onclick" not in body.replace("&lt;b onclick=&quot;x&quot;&gt;", "")
+    assert re.search(r"<[a-z][^>]*\son[a-z]+=", body) is None
 
 
 def test_an_effective_moment_is_shown(clock, client, published, editor, approver):

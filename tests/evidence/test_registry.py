@@ -65,6 +65,7 @@ def test_records_resolve_their_declared_fields():
         "requests_app.ticketnote",
         "subscriptions.subprocessornotice",
         "subscriptions.subprocessorobjection",
+        "subscriptions.updatenotice",
     ]
 
 
