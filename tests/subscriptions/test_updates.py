@@ -75,7 +75,7 @@ def test_a_published_update_mails_exactly_the_subscribers_of_its_category_once(
     assert f"/subscribe/unsubscribe/{token}/" in headers["List-Unsubscribe"]
     assert "We no longer accept **TLS 1.0**." in message.body
     assert "https://trust.example.com/updates/tls-1-0-retired/" in message.body
-    html = cast(EmailMultiAlternatives, message).alternatives[0][0]
+    html = str(cast(EmailMultiAlternatives, message).alternatives[0][0])
     assert "<p>We no longer accept <strong>TLS 1.0</strong>.</p>" in html
     stored = OutboxMail.objects.get(pk=UpdateNotice.objects.get(subscriber__email="sec@example.org").mail_id)
     assert stored.headers["List-Unsubscribe"].startswith("<[[unsubscribe_url]]>")  # no raw token stored
