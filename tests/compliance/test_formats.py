@@ -626,9 +626,10 @@ def test_query_count_does_not_grow_with_publications(client, seeded, url):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         counts.append(len(queries))
-    # trust.json also reads the evidence chain head and the signing keys, the feed the
-    # checkpoints holding its versions (one query for all): still flat.
-    assert counts == {"/trust.json": [3, 3], "/feed.atom": [2, 2]}.get(url, [1, 1])
+    # trust.json also reads the evidence chain head, the signing keys and the published
+    # updates, the feed the checkpoints holding its versions (one query for all) and
+    # the updates: still flat.
+    assert counts == {"/trust.json": [4, 4], "/feed.atom": [3, 3]}.get(url, [1, 1])
 
 
 def test_each_feed_entry_quotes_the_checkpoint_that_holds_its_version(client, live):
