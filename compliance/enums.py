@@ -48,3 +48,14 @@ PUBLICATION_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
     PublicationRequestStatus.APPROVED: frozenset(),
     PublicationRequestStatus.REJECTED: frozenset(),
 }
+
+
+class UpdateCategory(models.TextChoices):
+    """What an update is about; subscribers choose the categories they are mailed."""
+
+    GENERAL = "general", "General"
+    COMPLIANCE = "compliance", "Compliance"
+    SECURITY = "security", "Security"
+    PRIVACY = "privacy", "Privacy"
+    INCIDENT = "incident", "Incident"
+    ROADMAP = "roadmap", "Roadmap"

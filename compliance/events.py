@@ -4,8 +4,9 @@
 |---|---|---|
 | `PublicationApproved` | `services._publication_create` (approval, and the seed's first version) | after the approval commits |
 | `PublicationLive` | `tasks.publication_go_live` | once per publication, at its moment, if not overtaken |
+| `UpdatePublished` | `services.update_approve` | after an update's approval commits (each revision) |
 
-Both are sent after commit (see `core.events`): a receiver never sees a
+All are sent after commit (see `core.events`): a receiver never sees a
 publication that was rolled back. A scheduled publication is approved at once
 and goes live later; one published now does both within seconds. A
 publication superseded before its moment never goes live and is not announced.
@@ -36,3 +37,14 @@ class PublicationLive(Event):
 
 publication_approved: EventChannel[PublicationApproved] = EventChannel(PublicationApproved)
 publication_live: EventChannel[PublicationLive] = EventChannel(PublicationLive)
+
+
+@dataclass(frozen=True)
+class UpdatePublished(Event):
+    """An update (or a correction of it) was approved and is public now."""
+
+    update_id: int
+    category: str
+
+
+update_published: EventChannel[UpdatePublished] = EventChannel(UpdatePublished)

@@ -8,6 +8,7 @@ and the tests all compute exactly the same thing from the same inputs.
 - `security_txt()`: the RFC 9116 file served at `/.well-known/security.txt`.
 - `trust_document()`: the body of `trust.json`, described by
   `compliance/schema/trust.schema.json`.
+- `update_document()`: one published update in trust.json.
 - `feed_entry_html()`: the summary of one Atom feed entry.
 """
 
@@ -126,11 +127,13 @@ def trust_document(
     chain_head: ChainHead | None,
     schema_url: str,
     evidence_log: dict[str, Any] | None = None,
+    updates: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The body of trust.json: the published snapshot, unchanged, wrapped with
     what identifies the publication. The snapshot stays in its own key so a
     reader can compare or hash exactly what was published. `evidence_log`:
-    where the signed checkpoints are and the keys that sign them."""
+    where the signed checkpoints are and the keys that sign them. `updates`:
+    the published updates (`update_document`), newest first."""
     document = {
         "$schema": schema_url,
         "version": version,
@@ -141,7 +144,34 @@ def trust_document(
     }
     if evidence_log is not None:
         document["evidence_log"] = evidence_log
+    if updates is not None:
+        document["updates"] = updates
     return document
+
+
+def update_document(
+    content: dict[str, Any],
+    *,
+    revision: int,
+    first_published_at: datetime,
+    published_at: datetime,
+    url: str,
+) -> dict[str, Any]:
+    """One published update in trust.json: its approved text (the body in
+    Markdown, as written), when it was first published and last corrected."""
+    effective_at = content.get("effective_at")
+    return {
+        "slug": content["slug"],
+        "url": url,
+        "title": content["title"],
+        "category": content["category"],
+        "body_markdown": content["body"],
+        "concerns": list(content.get("concerns", [])),
+        "effective_at": rfc3339(datetime.fromisoformat(effective_at)) if effective_at else None,
+        "published_at": rfc3339(first_published_at),
+        "revised_at": rfc3339(published_at),
+        "revision": revision,
+    }
 
 
 def dump_json(document: Any) -> str:

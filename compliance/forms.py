@@ -52,3 +52,13 @@ class PublicationRejectForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 70}),
         help_text="Why it is not published; the requester reads it.",
     )
+
+
+class UpdateApproveForm(forms.Form):
+    # The fingerprint of the frozen text the approver was shown.
+    fingerprint = forms.CharField(
+        widget=forms.HiddenInput,
+        min_length=64,
+        max_length=64,
+        error_messages={"required": "Open the request again and review it before approving."},
+    )

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from evidence.selectors import Head, sealed_state_annotations
 
-from .models import Publication
+from .models import Publication, UpdatePublication
 
 # How old the memo of the live version may be, in seconds.
 LIVE_MEMO_SECONDS = 1.0
@@ -57,6 +57,17 @@ class LiveState:
     # the number of revoked signing keys (trust.json lists the keys).
     checkpoint_id: int | None
     revoked_keys: int
+    # The newest published update (or correction) at the moment of the read:
+    # the page, trust.json and the feed show the updates (approved on their own).
+    update_publication_id: int | None = None
+    update_published_at: datetime | None = None
+
+    @property
+    def modified_at(self) -> datetime:
+        """When what the public sees last changed: the version or an update."""
+        if self.update_published_at is not None and self.update_published_at > self.effective_at:
+            return self.update_published_at
+        return self.effective_at
 
     @property
     def sealed(self) -> Head | None:
@@ -101,9 +112,15 @@ def live_state_load(now: datetime) -> tuple[LiveState | None, datetime | None]:
     """The live version at `now` and the soonest moment a scheduled version goes
     live (None when none is scheduled). One query; two before anything is live."""
     scheduled = Publication.objects.filter(effective_at__gt=now).order_by("effective_at").values("effective_at")
+    newest_update = UpdatePublication.objects.filter(published_at__lte=now).order_by("-published_at", "-pk")
     row = (
         Publication.objects.live(now)
-        .annotate(next_go_live=Subquery(scheduled[:1]), **sealed_state_annotations(Publication._meta.label_lower))
+        .annotate(
+            next_go_live=Subquery(scheduled[:1]),
+            update_publication_id=Subquery(newest_update.values("pk")[:1]),
+            update_published_at=Subquery(newest_update.values("published_at")[:1]),
+            **sealed_state_annotations(Publication._meta.label_lower),
+        )
         .values(
             "pk",
             "version",
@@ -115,6 +132,8 @@ def live_state_load(now: datetime) -> tuple[LiveState | None, datetime | None]:
             "sealed_checkpoint_id",
             "checkpoint_id",
             "revoked_keys",
+            "update_publication_id",
+            "update_published_at",
         )
         .first()
     )
@@ -150,6 +169,7 @@ CHANGELOG = "changelog"
 SECURITY_TXT = "security.txt"
 TRUST_JSON = "trust.json"
 FEED = "feed"
+UPDATES = "updates"
 # What the ETag of each kind starts with, before `v<version>-`.
 ETAG_PREFIXES = {SECURITY_TXT: "security-", TRUST_JSON: "trust-", FEED: "feed-"}
 
@@ -161,7 +181,9 @@ def public_fingerprint(state: LiveState, kind: str) -> str:
     snapshot time, unique even if a database is recreated behind a shared
     cache), the templates and the settings the body shows, and per kind what
     else it shows: trust.json the live signed checkpoint and the keys, the feed
-    the checkpoint holding the version. A draft edit changes none of them.
+    the checkpoint holding the version; the page, trust.json and the feed the
+    newest published update (so do /updates/ and each update's page). A draft
+    edit changes none of them.
     """
     parts: list[object] = [
         kind,
@@ -171,6 +193,8 @@ def public_fingerprint(state: LiveState, kind: str) -> str:
         render_revision(),
         settings.SITE_URL,
     ]
+    if kind in (PAGE, TRUST_JSON, FEED, UPDATES):
+        parts += [state.update_publication_id]
     if kind == SECURITY_TXT:
         parts += [settings.SECURITY_TXT_EXPIRES_DAYS, settings.SECURITY_TXT_ENCRYPTION_URL]
     elif kind == TRUST_JSON:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar, NoReturn
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -20,7 +21,14 @@ from core.text import SingleLineCharField, SingleLineEmailField
 from evidence.registry import ChainSpec
 
 from .document_files import document_fingerprint, validate_document_file
-from .enums import CertificationStatus, ControlStatus, DocumentVisibility, PublicationRequestStatus, SectionKey
+from .enums import (
+    CertificationStatus,
+    ControlStatus,
+    DocumentVisibility,
+    PublicationRequestStatus,
+    SectionKey,
+    UpdateCategory,
+)
 
 
 class TrackedModel(models.Model):
@@ -282,7 +290,26 @@ class PublicationImmutableError(TypeError):
     """Raised by any attempt to change or delete a publication once written."""
 
 
-class PublicationQuerySet(models.QuerySet):
+class InsertOnlyQuerySet(models.QuerySet):
+    """Records written once and never changed (publications, published
+    updates): what the public saw, and the audit chain over it, depend on that."""
+
+    def _refuse(self, name: str) -> NoReturn:
+        raise PublicationImmutableError(
+            f"{self.model.__name__}.objects.{name}(): {self.model._meta.verbose_name_plural} are never changed."
+        )
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        self._refuse("update")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._refuse("bulk_update")
+
+    def delete(self) -> NoReturn:
+        self._refuse("delete")
+
+
+class PublicationQuerySet(InsertOnlyQuerySet):
     """Publications are written once and never changed: the page as it stood
     on any date, and the audit chain over it, depend on that."""
 
@@ -295,18 +322,6 @@ class PublicationQuerySet(models.QuerySet):
         approved from the whole draft, so it contains everything an earlier,
         still-scheduled version held and supersedes it."""
         return self.in_effect(at).order_by("-version")
-
-    def _refuse(self, name: str) -> NoReturn:
-        raise PublicationImmutableError(f"Publication.objects.{name}(): publications are never changed.")
-
-    def update(self, **kwargs: Any) -> NoReturn:
-        self._refuse("update")
-
-    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
-        self._refuse("bulk_update")
-
-    def delete(self) -> NoReturn:
-        self._refuse("delete")
 
 
 class Publication(models.Model):
@@ -469,3 +484,193 @@ class PublicationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Publication request #{self.pk}: {self.summary[:60]}"
+
+
+# --- Updates -------------------------------------------------------------------
+
+# What an update may concern: a section of the page (by key) or an item of it
+# (by slug), written "<kind>:<key or slug>", e.g. "section:gdpr", "subprocessor:aws".
+UPDATE_CONCERN_KINDS = (
+    "section",
+    "certification",
+    "control",
+    "subprocessor",
+    "data-handling",
+    "gdpr",
+    "contact-route",
+    "document",
+)
+
+
+def validate_update_concerns(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(ref, str) for ref in value):
+        raise ValidationError("A list of “kind:key” references.", code="concerns_invalid")
+    for ref in value:
+        kind, sep, key = ref.partition(":")
+        if not sep or kind not in UPDATE_CONCERN_KINDS or not key:
+            raise ValidationError(f"“{ref}” names no section or item of the page.", code="concerns_invalid")
+
+
+class Update(TrackedModel):
+    """A piece of news staff post on the trust center: an incident, a new
+    certification, a roadmap item. Editors write it here (the draft, each
+    change with a reason); it reaches the public only as an `UpdatePublication`,
+    the exact text a second person approved (`UpdateRequest`)."""
+
+    slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        help_text="Its address: /updates/<slug>/. Lowercase, hyphens. Keep it once published.",
+    )
+    title = SingleLineCharField(max_length=200)
+    body = models.TextField(
+        help_text="Markdown: paragraphs, **bold**, *italic*, lists, links, `code`. HTML is shown as text; no images."
+    )
+    category = models.CharField(max_length=20, choices=UpdateCategory.choices, default=UpdateCategory.GENERAL)
+    concerns = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_update_concerns],
+        help_text="The sections or items of the page this update is about.",
+    )
+    effective_at = models.DateTimeField(
+        "effective at",
+        null=True,
+        blank=True,
+        help_text="Optional: when what the update describes takes (or took) effect. Shown with it.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [
+            ("request_update", "Can ask for an update to be published"),
+            ("approve_update", "Can approve or reject an update"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(category__in=UpdateCategory.values), name="update_category_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def frozen_content(self) -> dict[str, Any]:
+        """What a request freezes and a publication shows: plain values only,
+        so the fingerprint is the same whichever database stored it."""
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "body": self.body,
+            "category": self.category,
+            "concerns": list(self.concerns),
+            "effective_at": self.effective_at.isoformat() if self.effective_at else None,
+        }
+
+
+# The constraint that lets only one request per update wait at a time.
+ONE_PENDING_UPDATE_REQUEST = "one_pending_request_per_update"
+
+
+class UpdateRequest(models.Model):
+    """An editor's request to publish an update as it stood when asked, and its
+    decision. Like a `PublicationRequest`: the content is frozen with its
+    fingerprint; approval publishes exactly that and creates the
+    `UpdatePublication`."""
+
+    update = models.ForeignKey(Update, on_delete=models.PROTECT, related_name="requests")
+    content = models.JSONField(editable=False, help_text="The update as it stood when publication was asked for.")
+    content_sha256 = models.CharField("fingerprint", max_length=64, editable=False)
+    status = models.CharField(
+        max_length=20,
+        choices=PublicationRequestStatus.choices,
+        default=PublicationRequestStatus.PENDING,
+        db_index=True,
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    publication = models.OneToOneField(
+        "UpdatePublication", on_delete=models.PROTECT, null=True, blank=True, related_name="request"
+    )
+
+    # Asked, then approved or rejected: each version is chained.
+    history = HistoricalRecords()
+    chain_spec = ChainSpec(history=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        default_permissions = ("view",)
+        verbose_name = "update publication request"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["update"],
+                condition=models.Q(status=PublicationRequestStatus.PENDING),
+                name=ONE_PENDING_UPDATE_REQUEST,
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=PublicationRequestStatus.APPROVED)
+                | models.Q(publication__isnull=False, decided_by__isnull=False),
+                name="approved_update_request_has_publication",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=PublicationRequestStatus.REJECTED)
+                | (models.Q(decided_by__isnull=False) & ~models.Q(rejection_reason="")),
+                name="rejected_update_request_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Request #{self.pk} to publish “{self.content.get('title', '')[:60]}”"
+
+
+class UpdatePublication(models.Model):
+    """One approved text of an update, as the public sees it from `published_at`.
+
+    Inserted once, never changed (like a `Publication`). The first revision
+    publishes the update; a later one (a correction) replaces its text, and
+    the earlier revisions stay as the record of what was shown."""
+
+    chain_spec = ChainSpec(time_field="published_at", user_field="approved_by", action="update published")
+
+    update = models.ForeignKey(Update, on_delete=models.PROTECT, related_name="publications")
+    revision = models.PositiveIntegerField(help_text="1 for the first publication of the update, then 2, 3…")
+    content = models.JSONField(
+        help_text="The update's title, body, category, concerns and effective time, as approved."
+    )
+    content_sha256 = models.CharField("fingerprint", max_length=64)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_by_username = models.CharField(max_length=150, editable=False)
+    approved_by_username = models.CharField(max_length=150, editable=False)
+    content_taken_at = models.DateTimeField(help_text="When the request froze the text.")
+    published_at = models.DateTimeField(help_text="When it was approved and shown.")
+    first_published_at = models.DateTimeField(help_text="When revision 1 was published: the update's date.")
+
+    objects = InsertOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        default_permissions = ("view",)
+        verbose_name = "published update"
+        indexes = [models.Index(fields=["published_at"], name="updatepublication_time_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["update", "revision"], name="update_revision_unique"),
+            models.CheckConstraint(condition=models.Q(revision__gte=1), name="update_revision_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content.get('title', '')} (revision {self.revision})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PublicationImmutableError("A published update is never changed once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PublicationImmutableError("A published update is never deleted.")

@@ -1,4 +1,4 @@
-"""Reads of publications shared by the public views, the admin and services."""
+"""Reads of publications and updates shared by the public views, the admin and services."""
 
 import hashlib
 import re
@@ -9,13 +9,26 @@ from pathlib import Path
 from typing import Any
 
 from django.core.cache import cache as shared_cache
-from django.db.models import Model
+from django.db.models import F, Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from core.dates import end_of_day, local_zone
 
 from .diff import Change, snapshot_diff
-from .models import CONTENT_MODELS, Publication
+from .models import (
+    CONTENT_MODELS,
+    Certification,
+    ContactRoute,
+    Control,
+    DataHandlingRow,
+    Document,
+    GdprFact,
+    Publication,
+    Section,
+    Subprocessor,
+    Update,
+    UpdatePublication,
+)
 from .snapshot import Snapshot, build_snapshot
 
 
@@ -214,3 +227,136 @@ def draft_comparison(now: datetime | None = None) -> DraftComparison:
     live = live_publication(now)
     draft = build_snapshot()
     return DraftComparison(live, draft, snapshot_diff(live.snapshot if live else None, draft))
+
+
+# --- Updates -------------------------------------------------------------------
+
+# How many updates the trust page shows; the rest are at /updates/.
+PAGE_UPDATES = 3
+
+
+def published_updates(at: datetime | None = None) -> QuerySet[UpdatePublication]:
+    """The text the public sees of each published update at `at` (default
+    now): its newest revision published by then, newest update first. An
+    update that was never approved has no row here and is seen nowhere."""
+    at = at if at is not None else timezone.now()
+    newest = (
+        UpdatePublication.objects.filter(update=OuterRef("update"), published_at__lte=at)
+        .order_by("-revision")
+        .values("pk")[:1]
+    )
+    return (
+        UpdatePublication.objects.filter(published_at__lte=at)
+        .annotate(newest_pk=Subquery(newest))
+        .filter(pk=F("newest_pk"))
+        .order_by("-first_published_at", "-update_id")
+    )
+
+
+def published_update(slug: str, at: datetime | None = None) -> UpdatePublication | None:
+    """The public text of the update at /updates/<slug>/, or None (never
+    published, or not by `at`). The slug is the one its approved text carries."""
+    return published_updates(at).filter(content__slug=slug).first() if slug else None
+
+
+@dataclass(frozen=True)
+class UpdatesState:
+    """The newest published update at a moment: what a cached public page
+    showing updates must be keyed on (a new one or a correction moves it)."""
+
+    newest_pk: int | None
+    published_at: datetime | None
+
+    def __str__(self) -> str:
+        return f"updates:{self.newest_pk or 0}"
+
+
+def updates_state(at: datetime | None = None) -> UpdatesState:
+    """One indexed query: the last update publication up to `at`."""
+    at = at if at is not None else timezone.now()
+    row = (
+        UpdatePublication.objects.filter(published_at__lte=at)
+        .order_by("-published_at", "-pk")
+        .values_list("pk", "published_at")
+        .first()
+    )
+    return UpdatesState(*row) if row else UpdatesState(None, None)
+
+
+def latest_update_publication(update_id: int) -> UpdatePublication | None:
+    return UpdatePublication.objects.filter(update_id=update_id).order_by("-revision").first()
+
+
+def update_editor_ids(update_id: int, *, since: datetime | None, until: datetime | None) -> set[int]:
+    """Ids of the users who changed the update at or after `since` and at or
+    before `until` (both ends count, as in `editor_ids_since`)."""
+    rows = Update.history.filter(id=update_id).exclude(history_user__isnull=True)
+    if since is not None:
+        rows = rows.filter(history_date__gte=since)
+    if until is not None:
+        rows = rows.filter(history_date__lte=until)
+    return set(rows.values_list("history_user_id", flat=True).distinct())
+
+
+# Where each kind of item an update may concern is listed, and its label field.
+_CONCERN_SOURCES: tuple[tuple[str, type[Model], str], ...] = (
+    ("certification", Certification, "name"),
+    ("control", Control, "title"),
+    ("subprocessor", Subprocessor, "name"),
+    ("data-handling", DataHandlingRow, "category"),
+    ("gdpr", GdprFact, "label"),
+    ("contact-route", ContactRoute, "label"),
+    ("document", Document, "title"),
+)
+
+
+def update_concern_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """What an editor may say an update concerns: every section and every
+    shown item of the draft, grouped for a select box."""
+    groups: list[tuple[str, list[tuple[str, str]]]] = [
+        ("Sections", [(f"section:{s.key}", s.title) for s in Section.objects.all()])
+    ]
+    for kind, model, label in _CONCERN_SOURCES:
+        rows = model._default_manager.filter(is_active=True).values_list("slug", label)
+        groups.append(
+            (str(model._meta.verbose_name_plural).capitalize(), [(f"{kind}:{slug}", text) for slug, text in rows])
+        )
+    return groups
+
+
+def _snapshot_items(snapshot: Snapshot) -> dict[str, tuple[str, str]]:
+    """Every section and item of a published snapshot by reference, with its
+    label and the anchor of the section it is shown in."""
+    found: dict[str, tuple[str, str]] = {}
+    for section in snapshot.get("sections", []):
+        found[f"section:{section['key']}"] = (section.get("title", ""), section["key"])
+        for group in section.get("groups", []):
+            for item in group.get("items", []):
+                found[f"control:{item['slug']}"] = (item.get("title", ""), section["key"])
+    for kind, key, label, anchor in (
+        ("certification", "certifications", "name", "certifications"),
+        ("subprocessor", "subprocessors", "name", "infrastructure"),
+        ("data-handling", "data_handling", "category", "data-handling"),
+        ("gdpr", "gdpr", "label", "gdpr"),
+        ("contact-route", "contact_routes", "label", "contact"),
+        ("document", "documents", "title", "documents"),
+    ):
+        for item in snapshot.get(key, []):
+            found[f"{kind}:{item['slug']}"] = (item.get(label, ""), anchor)
+    return found
+
+
+@dataclass(frozen=True)
+class Concern:
+    label: str
+    anchor: str
+
+
+def update_concerns(refs: list[str], snapshot: Snapshot | None) -> list[Concern]:
+    """The references of an update resolved against a published snapshot.
+    A reference the snapshot does not show (an item still in the draft, or
+    retired since) is left out: the public sees only published names."""
+    if not snapshot:
+        return []
+    items = _snapshot_items(snapshot)
+    return [Concern(*items[ref]) for ref in refs if ref in items]

@@ -4,6 +4,7 @@ Each write runs in a transaction and leaves exactly one history row that names
 the acting user and the reason for the change.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -18,10 +19,11 @@ from core.history import stamp_history
 
 from .diff import snapshots_differ
 from .enums import PUBLICATION_REQUEST_TRANSITIONS, PublicationRequestStatus
-from .events import PublicationApproved, publication_approved
+from .events import PublicationApproved, UpdatePublished, publication_approved, update_published
 from .live import live_state_forget
 from .models import (
     ONE_PENDING_REQUEST,
+    ONE_PENDING_UPDATE_REQUEST,
     Certification,
     ContactRoute,
     Control,
@@ -32,8 +34,19 @@ from .models import (
     PublicationRequest,
     Section,
     Subprocessor,
+    Update,
+    UpdatePublication,
+    UpdateRequest,
 )
-from .selectors import editor_ids_since, latest_publication, live_publication, scheduled_publications
+from .selectors import (
+    editor_ids_since,
+    latest_publication,
+    latest_update_publication,
+    live_publication,
+    scheduled_publications,
+    update_concern_choices,
+    update_editor_ids,
+)
 from .snapshot import build_snapshot, snapshot_fingerprint
 from .tasks import publication_go_live
 
@@ -170,6 +183,26 @@ def _ensure_something_to_publish(draft: dict[str, Any], now: datetime) -> None:
         )
 
 
+def four_eyes_require(
+    *,
+    requested_by_id: int,
+    actor: User,
+    editor_ids: Callable[[], set[int]],
+    requester_message: str,
+    editor_message: Callable[[], str],
+) -> None:
+    """The four-eyes rule, for anything a second person approves: with
+    settings.PUBLISH_FOUR_EYES on, `actor` is neither the requester nor one of
+    `editor_ids()` (who made a change that what is approved carries). Raises
+    ValidationError `four_eyes_requester` or `four_eyes_editor`."""
+    if not settings.PUBLISH_FOUR_EYES:
+        return
+    if actor.pk == requested_by_id:
+        raise ValidationError(requester_message, code="four_eyes_requester")
+    if actor.pk in editor_ids():
+        raise ValidationError(editor_message(), code="four_eyes_editor")
+
+
 def four_eyes_check(*, requested_by_id: int, actor: User, frozen_at: datetime | None = None) -> None:
     """Raise a ValidationError saying why `actor` may not approve, if so.
 
@@ -180,26 +213,27 @@ def four_eyes_check(*, requested_by_id: int, actor: User, frozen_at: datetime | 
     Someone who edited only after the request may approve it: their edit is
     not in it.
     """
-    if not settings.PUBLISH_FOUR_EYES:
-        return
-    if actor.pk == requested_by_id:
-        raise ValidationError(
-            "You asked for this publication. With four-eyes review on, someone else must approve it.",
-            code="four_eyes_requester",
-        )
     latest = latest_publication()
-    if actor.pk in editor_ids_since(latest.snapshot_taken_at if latest else None, until=frozen_at):
+
+    def editor_message() -> str:
         since = (
             f"since version {latest.version} was frozen on "
             f"{date_format(timezone.localtime(latest.snapshot_taken_at), 'j F Y, H:i')}"
             if latest
             else "and nothing has been published yet"
         )
-        raise ValidationError(
+        return (
             f"You edited the content this request publishes ({since}). With four-eyes review on, "
-            "someone who did not edit it must approve.",
-            code="four_eyes_editor",
+            "someone who did not edit it must approve."
         )
+
+    four_eyes_require(
+        requested_by_id=requested_by_id,
+        actor=actor,
+        editor_ids=lambda: editor_ids_since(latest.snapshot_taken_at if latest else None, until=frozen_at),
+        requester_message="You asked for this publication. With four-eyes review on, someone else must approve it.",
+        editor_message=editor_message,
+    )
 
 
 def _publication_create(
@@ -281,16 +315,22 @@ def publication_request(*, summary: str, actor: User) -> PublicationRequest:
             ) from exc
 
 
-def _pending_request_for_update(request_id: int) -> PublicationRequest:
+_Request = TypeVar("_Request", PublicationRequest, UpdateRequest)
+
+
+def _pending_for_decision(model: type[_Request], request_id: int) -> _Request:
+    """Lock a request that is still waiting for a decision; refuse any other."""
     try:
-        pub_request = PublicationRequest.objects.select_for_update().get(pk=request_id)
-    except PublicationRequest.DoesNotExist as exc:
-        raise ValidationError("No such publication request.", code="not_found") from exc
-    if PublicationRequestStatus.APPROVED not in PUBLICATION_REQUEST_TRANSITIONS[pub_request.status]:
-        raise ValidationError(
-            f"This request is already {pub_request.get_status_display().lower()}.", code="not_pending"
-        )
-    return pub_request
+        pending = model._default_manager.select_for_update().get(pk=request_id)
+    except model.DoesNotExist as exc:
+        raise ValidationError(f"No such {model._meta.verbose_name}.", code="not_found") from exc
+    if PublicationRequestStatus.APPROVED not in PUBLICATION_REQUEST_TRANSITIONS[pending.status]:
+        raise ValidationError(f"This request is already {pending.get_status_display().lower()}.", code="not_pending")
+    return pending
+
+
+def _pending_request_for_update(request_id: int) -> PublicationRequest:
+    return _pending_for_decision(PublicationRequest, request_id)
 
 
 def publication_approve(
@@ -391,3 +431,199 @@ def publication_publish_initial(*, actor: User) -> Publication | None:
             now=now,
             effective_at=now,
         )
+
+
+# --- Updates ---------------------------------------------------------------------
+#
+# An update is written like page content (each change with a reason) and made
+# public like a publication: an editor asks, which freezes its text with a
+# fingerprint; a second person approves exactly that text. The same request
+# states, transitions, four-eyes rule and refusals as publications apply.
+
+
+def _published_slug_check(obj: Update) -> None:
+    if obj.pk is None:
+        return
+    stored = Update.objects.filter(pk=obj.pk).values_list("slug", flat=True).first()
+    if stored is not None and stored != obj.slug and UpdatePublication.objects.filter(update_id=obj.pk).exists():
+        raise ValidationError(
+            "This update has been published at its address; keep its slug so links to it keep working.",
+            code="slug_published",
+        )
+
+
+def _concerns_check(obj: Update) -> None:
+    stored = Update.objects.filter(pk=obj.pk).values_list("concerns", flat=True).first() if obj.pk else None
+    known = {ref for _, refs in update_concern_choices() for ref, _ in refs}
+    unknown = sorted(set(obj.concerns) - set(stored or []) - known)
+    if unknown:
+        raise ValidationError(
+            f"These are not sections or items of the page: {', '.join(unknown)}.", code="concerns_unknown"
+        )
+
+
+def update_check(obj: Update) -> None:
+    """The rules an update's draft keeps beyond its fields (forms call it too):
+    a published update keeps its slug; it concerns only sections and items
+    the page has (references it already held may have been retired since)."""
+    _published_slug_check(obj)
+    _concerns_check(obj)
+
+
+def update_save(*, obj: Update, actor: User, reason: str) -> Update:
+    """Create or change an update's draft. Nothing of it is public until a
+    second person approves a request (`update_request`, `update_approve`).
+
+    Side effects: one history row carrying `actor` and `reason`.
+    """
+    clean_reason(reason)
+    obj.concerns = sorted(set(obj.concerns or []))
+    update_check(obj)
+    return content_save(obj=obj, actor=actor, reason=reason)
+
+
+def update_delete(*, obj: Update, actor: User, reason: str) -> None:
+    """Delete a draft update that was never asked for. Refused
+    (`update_has_requests`) once a request exists: the request, and any
+    publication, are evidence of it."""
+    if UpdateRequest.objects.filter(update_id=obj.pk).exists():
+        raise ValidationError(
+            "This update was asked for or published; it stays, with its history.", code="update_has_requests"
+        )
+    content_delete(obj=obj, actor=actor, reason=reason)
+
+
+def update_request(*, update_id: int, actor: User) -> UpdateRequest:
+    """Ask for an update to be published exactly as it stands now.
+
+    Its text is frozen into the request with its fingerprint; later edits need
+    a new request. Refused: `nothing_to_publish` when the text is the one
+    already published, `request_pending` when a request for it is waiting
+    (also one made at the same moment).
+    Side effects: one pending UpdateRequest and its history row.
+    """
+    _require_perm(actor, "compliance.request_update", "ask for updates to be published")
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            update = Update.objects.select_for_update().get(pk=update_id)
+        except Update.DoesNotExist as exc:
+            raise ValidationError("No such update.", code="not_found") from exc
+        content = update.frozen_content()
+        fingerprint = snapshot_fingerprint(content)
+        published = latest_update_publication(update.pk)
+        if published is not None and published.content_sha256 == fingerprint:
+            raise ValidationError(
+                "This text is the one already published: there is nothing to publish.", code="nothing_to_publish"
+            )
+        if UpdateRequest.objects.filter(update=update, status=PublicationRequestStatus.PENDING).exists():
+            raise ValidationError(
+                "A request to publish this update is already awaiting approval.", code="request_pending"
+            )
+        request = UpdateRequest(
+            update=update,
+            content=content,
+            content_sha256=fingerprint,
+            requested_by=actor,
+            requested_at=now,
+        )
+        stamp_history(request, actor=actor, reason="publication asked for")
+        try:
+            with transaction.atomic():
+                request.save()
+        except IntegrityError as exc:
+            if ONE_PENDING_UPDATE_REQUEST not in str(exc):
+                raise
+            raise ValidationError(
+                "Another request to publish this update was made at the same moment and is awaiting approval.",
+                code="request_pending",
+            ) from exc
+    return request
+
+
+def update_four_eyes_check(*, request: UpdateRequest, actor: User) -> None:
+    """Raise a ValidationError saying why `actor` may not approve `request`, if
+    so: the publications' rule (`four_eyes_require`), where the editors are
+    those who changed this update after its last approved text was frozen and
+    up to this request."""
+    published = latest_update_publication(request.update_id)
+    four_eyes_require(
+        requested_by_id=request.requested_by_id,
+        actor=actor,
+        editor_ids=lambda: update_editor_ids(
+            request.update_id,
+            since=published.content_taken_at if published else None,
+            until=request.requested_at,
+        ),
+        requester_message="You asked for this update to be published. With four-eyes review on, someone else must approve it.",
+        editor_message=lambda: (
+            "You edited the text this request publishes. With four-eyes review on, someone who did not edit it must approve."
+        ),
+    )
+
+
+def update_approve(*, request_id: int, actor: User, fingerprint: str | None = None) -> UpdatePublication:
+    """Approve a pending update request: its frozen text is public from now.
+
+    `fingerprint`, when given (the admin always gives it), is the fingerprint
+    of the text the approver was shown; approval is refused
+    (`fingerprint_mismatch`) if it is not this request's.
+    Side effects: an UpdatePublication (the next revision of the update); the
+    request marked approved, with its history row; after commit,
+    `UpdatePublished` (subscriptions mails the subscribers of its category).
+    """
+    _require_perm(actor, "compliance.approve_update", "approve updates")
+    now = timezone.now()
+    with transaction.atomic():
+        request = _pending_for_decision(UpdateRequest, request_id)
+        stored = snapshot_fingerprint(request.content)
+        if (fingerprint is not None and fingerprint != request.content_sha256) or stored != request.content_sha256:
+            raise ValidationError(
+                "What you reviewed is not what this request publishes. Open the request again and review it.",
+                code="fingerprint_mismatch",
+            )
+        update_four_eyes_check(request=request, actor=actor)
+        previous = latest_update_publication(request.update_id)
+        publication = UpdatePublication.objects.create(
+            update_id=request.update_id,
+            revision=(previous.revision if previous else 0) + 1,
+            content=request.content,
+            content_sha256=request.content_sha256,
+            requested_by_id=request.requested_by_id,
+            approved_by=actor,
+            requested_by_username=request.requested_by.get_username(),
+            approved_by_username=actor.get_username(),
+            content_taken_at=request.requested_at,
+            published_at=now,
+            first_published_at=previous.first_published_at if previous else now,
+        )
+        request.status = PublicationRequestStatus.APPROVED
+        request.decided_by = actor
+        request.decided_at = now
+        request.publication = publication
+        stamp_history(request, actor=actor, reason="approved and published")
+        request.save()
+        update_published.send_on_commit(
+            UpdatePublished(update_id=request.update_id, category=str(request.content["category"]))
+        )
+        # This server shows the update at once; every other within the memo's second.
+        transaction.on_commit(live_state_forget)
+    return publication
+
+
+def update_reject(*, request_id: int, actor: User, reason: str) -> UpdateRequest:
+    """Turn a pending update request down with a reason the requester reads.
+
+    Side effects: the request marked rejected with who, when and why (its history row).
+    """
+    _require_perm(actor, "compliance.approve_update", "reject update requests")
+    reason = clean_reason(reason)
+    with transaction.atomic():
+        request = _pending_for_decision(UpdateRequest, request_id)
+        request.status = PublicationRequestStatus.REJECTED
+        request.decided_by = actor
+        request.decided_at = timezone.now()
+        request.rejection_reason = reason
+        stamp_history(request, actor=actor, reason=reason)
+        request.save()
+    return request

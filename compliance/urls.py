@@ -2,12 +2,15 @@ from django.urls import path
 
 from . import views
 from .views import formats as format_views
+from .views import updates as update_views
 
 app_name = "compliance"
 
 urlpatterns = [
     path("", views.trust_page, name="page"),
     path("changelog/", views.changelog, name="changelog"),
+    path("updates/", update_views.updates_list, name="updates"),
+    path("updates/<slug:slug>/", update_views.update_detail, name="update"),
     path("as-of/<str:moment>/", views.as_of, name="as_of"),
     path("as-of/<str:moment>/security.txt", format_views.security_txt_as_of, name="security-txt-as-of"),
     path("as-of/<str:moment>/trust.json", format_views.trust_json_as_of, name="trust-json-as-of"),

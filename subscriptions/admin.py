@@ -13,7 +13,14 @@ from django.utils.html import format_html
 
 from core.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import ContactNotice, PublicationNotices, SubprocessorNotice, SubprocessorObjection, Subscriber
+from .models import (
+    ContactNotice,
+    PublicationNotices,
+    SubprocessorNotice,
+    SubprocessorObjection,
+    Subscriber,
+    UpdateNotice,
+)
 
 
 @admin.register(Subscriber)
@@ -25,7 +32,17 @@ class SubscriberAdmin(ReadOnlyAdmin):
         ("unsubscribed_at", admin.EmptyFieldListFilter),
     )
     search_fields = ("email",)
-    fields = ("email", "scope", "requested_scope", "created_at", "confirmed_at", "unsubscribed_at", "confirm_sent_at")
+    fields = (
+        "email",
+        "scope",
+        "requested_scope",
+        "update_categories",
+        "requested_update_categories",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "confirm_sent_at",
+    )
     readonly_fields = fields
 
     @admin.display(description="state")
@@ -69,6 +86,19 @@ class ContactNoticeAdmin(ReadOnlyAdmin):
     @admin.display(description="sent at")
     def sent_at(self, obj: ContactNotice) -> object:
         return obj.mail.sent_at
+
+
+@admin.register(UpdateNotice)
+class UpdateNoticeAdmin(ReadOnlyAdmin):
+    list_display = ("update", "subscriber", "category", "mail_status", "created_at")
+    list_filter = ("category",)
+    list_select_related = ("update", "subscriber", "mail")
+    fields = ("update", "subscriber", "category", "mail", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="mail")
+    def mail_status(self, obj: UpdateNotice) -> str:
+        return obj.mail.get_status_display()
 
 
 def _ticket_link(ticket_id: int, reference: str) -> str:

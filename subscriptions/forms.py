@@ -4,6 +4,7 @@ from typing import cast
 
 from django import forms
 
+from compliance.enums import UpdateCategory
 from core.intake import DETAILS_MAX, EMAIL_MAX, NAME_MAX, IntakeForm, one_line_fields
 
 from .enums import SubscriptionScope
@@ -21,6 +22,14 @@ class SubscribeForm(forms.Form):
         choices=SubscriptionScope.choices,
         initial=SubscriptionScope.ALL,
         widget=forms.RadioSelect,
+    )
+    update_categories = forms.MultipleChoiceField(
+        label="Updates we post",
+        choices=UpdateCategory.choices,
+        initial=UpdateCategory.values,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="With “all updates”, we also mail the news we post in the categories you tick.",
     )
 
     def __init__(self, *args, **kwargs):

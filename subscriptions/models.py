@@ -8,7 +8,8 @@ SECRET_KEY (see core.tokens), so the database alone opens nothing.
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from compliance.models import Publication
+from compliance.enums import UpdateCategory
+from compliance.models import Publication, Update
 from core.models import OutboxMail
 from core.text import SingleLineCharField, SingleLineEmailField
 from customers.models import Contact, Customer
@@ -16,6 +17,11 @@ from evidence.registry import ChainSpec
 from requests_app.models import Ticket
 
 from .enums import SubscriptionScope
+
+
+def all_update_categories() -> list[str]:
+    """Subscribers hear of updates in every category unless they chose fewer."""
+    return list(UpdateCategory.values)
 
 
 class Subscriber(models.Model):
@@ -29,6 +35,16 @@ class Subscriber(models.Model):
         choices=SubscriptionScope.choices,
         default=SubscriptionScope.ALL,
         help_text="The scope asked for in the latest request; it applies once confirmed.",
+    )
+    update_categories = models.JSONField(
+        default=all_update_categories,
+        blank=True,
+        help_text="The categories of updates mailed to this address (with the scope “all updates”).",
+    )
+    requested_update_categories = models.JSONField(
+        default=all_update_categories,
+        blank=True,
+        help_text="The categories asked for in the latest request; they apply once confirmed.",
     )
     created_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -115,6 +131,30 @@ class ContactNotice(models.Model):
 
     def __str__(self) -> str:
         return f"Notice of version {self.publication_id} to contact {self.contact_id}"
+
+
+class UpdateNotice(models.Model):
+    """One published update mailed to one subscriber: at most one per pair,
+    however often the update is corrected or its event re-driven."""
+
+    update = models.ForeignKey(Update, on_delete=models.PROTECT, related_name="notices")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="update_notices")
+    mail = models.OneToOneField(OutboxMail, on_delete=models.PROTECT, related_name="+")
+    category = models.CharField(max_length=20, help_text="The update's category when it was mailed.")
+    created_at = models.DateTimeField()
+
+    chain_spec = ChainSpec(time_field="created_at", action="update notice sent")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "update notice"
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["update", "subscriber"], name="update_notice_once_per_subscriber"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice of update {self.update_id} to subscriber {self.subscriber_id}"
 
 
 class SubprocessorObjection(models.Model):

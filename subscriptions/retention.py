@@ -32,7 +32,7 @@ from .services import CONFIRM_VALID_DAYS
 logger = logging.getLogger(__name__)
 
 ERASED_DOMAIN = "erased.invalid"  # reserved TLD: never deliverable
-SUBSCRIPTION_TEMPLATES = ("subscription_confirm", "publication_notice")
+SUBSCRIPTION_TEMPLATES = ("subscription_confirm", "publication_notice", "update_notice")
 RETENTION_REASON = "retention purge"
 PURGE_RECORD_REASON = "retention purge of a subscriber's address: {rows} versions"
 
@@ -69,7 +69,7 @@ def subscribers_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
             )
             mails.filter(status=MailStatus.QUEUED).update(status=MailStatus.FAILED, last_error=RETENTION_REASON)
             counts["mails"] += mails.update(to="", body_text="", body_html="", headers={}, links={}, purged_at=now)
-            if subscriber.notices.exists():
+            if subscriber.notices.exists() or subscriber.update_notices.exists():
                 subscriber.email = erased_email(subscriber.pk)
                 subscriber.confirm_nonce, subscriber.confirm_token_hash = "", None
                 subscriber.save(update_fields=["email", "confirm_nonce", "confirm_token_hash"])

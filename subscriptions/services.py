@@ -19,7 +19,10 @@ from django.db import IntegrityError, transaction
 from django.utils import dateformat, timezone
 
 from compliance.diff import snapshot_diff
+from compliance.enums import UpdateCategory
+from compliance.markdown import markdown_to_html, markdown_to_text
 from compliance.models import Publication
+from compliance.selectors import latest_update_publication
 from core import tokens
 from core.outbox import absolute_url, link_placeholder, outbox_queue, token_url_template
 from core.text import clean_email
@@ -32,7 +35,7 @@ from requests_app.services import ticket_submit
 from .changes import SubprocessorChanges, subprocessor_changes
 from .enums import SubscriptionScope
 from .events import ObjectionFiled, objection_filed
-from .models import ContactNotice, SubprocessorNotice, SubprocessorObjection, Subscriber
+from .models import ContactNotice, SubprocessorNotice, SubprocessorObjection, Subscriber, UpdateNotice
 
 logger = logging.getLogger(__name__)
 
@@ -108,12 +111,24 @@ def _queue(
 # ---------------------------------------------------------------- subscribing
 
 
-def subscriber_request(*, email: str, scope: str) -> Subscriber:
+def clean_update_categories(categories: list[str] | None) -> list[str]:
+    """The categories of updates asked for, in the order of `UpdateCategory`;
+    None means all of them."""
+    if categories is None:
+        return list(UpdateCategory.values)
+    unknown = set(categories) - set(UpdateCategory.values)
+    if unknown:
+        raise ValidationError("Choose categories of updates from the list.", code="categories_invalid")
+    return [value for value in UpdateCategory.values if value in categories]
+
+
+def subscriber_request(*, email: str, scope: str, update_categories: list[str] | None = None) -> Subscriber:
     """Ask for notices: mail a confirmation link to `email`.
 
     The same happens whatever the address's state (new, pending, subscribed,
     unsubscribed), so the answer never tells whether an address is subscribed;
-    the scope asked for applies only once the link is used.
+    the scope and the categories of updates asked for (default: all) apply
+    only once the link is used.
     Side effects: the Subscriber row (created or its pending link replaced);
     a confirmation mail in the outbox, withheld when the address reached the
     daily cap of public-form mail (the answer is the same).
@@ -122,6 +137,7 @@ def subscriber_request(*, email: str, scope: str) -> Subscriber:
     email = clean_email(email, field="Email").lower()
     if scope not in SubscriptionScope.values:
         raise ValidationError("Choose what to be notified about.", code="scope_invalid")
+    categories = clean_update_categories(update_categories)
     now = timezone.now()
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
@@ -134,6 +150,7 @@ def subscriber_request(*, email: str, scope: str) -> Subscriber:
                 unsubscribe_token_hash=unsub_hash,
             )
         subscriber.requested_scope = scope
+        subscriber.requested_update_categories = categories
         subscriber.confirm_nonce, subscriber.confirm_token_hash = tokens.new_token(CONFIRM)
         subscriber.confirm_sent_at = now
         subscriber.save()
@@ -155,8 +172,8 @@ def subscriber_confirm(*, raw_token: str) -> Subscriber:
     """Use a confirmation link: the address is subscribed with the scope it asked for.
 
     Single use; expires after CONFIRM_VALID_DAYS. Re-subscribes an address that
-    had unsubscribed. Side effects: scope, confirmed_at, unsubscribed_at cleared,
-    the link cleared.
+    had unsubscribed. Side effects: scope and categories of updates,
+    confirmed_at, unsubscribed_at cleared, the link cleared.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -169,6 +186,7 @@ def subscriber_confirm(*, raw_token: str) -> Subscriber:
             subscriber.confirmed_at = now
         subscriber.unsubscribed_at = None
         subscriber.scope = subscriber.requested_scope
+        subscriber.update_categories = subscriber.requested_update_categories
         subscriber.confirm_nonce, subscriber.confirm_token_hash = "", None
         subscriber.save()
     logger.info("Subscriber id=%s confirmed", subscriber.pk)
@@ -322,6 +340,75 @@ def _contact_notices_send(publication: Publication, *, context: dict[str, Any]) 
         except IntegrityError:
             continue  # another run wrote this notice first
         sent += 1
+    return sent
+
+
+# ---------------------------------------------------------------- updates
+
+
+def update_recipients(*, update_id: int, category: str, published_at: dt.datetime) -> list[Subscriber]:
+    """Confirmed, subscribed addresses of the scope "all updates" that chose
+    `category`, that had confirmed by `published_at` and were not mailed this
+    update yet. The categories are a short JSON list on each row; they are
+    matched here rather than in SQL so that SQLite and PostgreSQL agree."""
+    candidates = (
+        Subscriber.objects.filter(
+            confirmed_at__isnull=False,
+            confirmed_at__lte=published_at,
+            unsubscribed_at__isnull=True,
+            scope=SubscriptionScope.ALL,
+        )
+        .exclude(update_notices__update_id=update_id)
+        .order_by("pk")
+    )
+    return [subscriber for subscriber in candidates if category in (subscriber.update_categories or [])]
+
+
+def update_notices_send(*, update_id: int) -> int:
+    """Mail a published update to every subscriber of its category owed it; returns how many.
+
+    Idempotent: a subscriber mailed this update before (whatever revision) is
+    skipped, and the unique constraint refuses a second notice written
+    concurrently, so a re-driven event or a correction mails nobody twice.
+    Side effects per subscriber, in one transaction: an UpdateNotice and its
+    outbox mail (with the one-click unsubscribe headers).
+    """
+    publication = latest_update_publication(update_id)
+    if publication is None:
+        return 0  # never approved: nothing public to tell
+    content = publication.content
+    category = str(content["category"])
+    effective_at = content.get("effective_at")
+    context = {
+        "title": content["title"],
+        "category_label": UpdateCategory(category).label,
+        "body_text": markdown_to_text(str(content["body"])),
+        "body_html": markdown_to_html(str(content["body"])),
+        "published_at": publication.first_published_at,
+        "effective_at": dt.datetime.fromisoformat(effective_at) if effective_at else None,
+        "update_url": absolute_url("compliance:update", slug=content["slug"]),
+        "updates_url": absolute_url("compliance:updates"),
+        "subscribe_url": absolute_url("subscriptions:subscribe"),
+    }
+    subject = f"{UpdateCategory(category).label} update: {content['title']}"
+    sent = 0
+    for subscriber in update_recipients(
+        update_id=update_id, category=category, published_at=publication.first_published_at
+    ):
+        try:
+            with transaction.atomic():
+                mail = _queue(subscriber, template="update_notice", subject=subject, context=context)
+                UpdateNotice.objects.create(
+                    update_id=update_id,
+                    subscriber=subscriber,
+                    mail=mail,
+                    category=category,
+                    created_at=timezone.now(),
+                )
+        except IntegrityError:
+            continue  # another run wrote this notice first
+        sent += 1
+    logger.info("Update %s: %s notices written", update_id, sent)
     return sent
 
 

@@ -77,7 +77,11 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                 )
                 status = 429
             else:
-                services.subscriber_request(email=email, scope=form.cleaned_data["scope"])
+                services.subscriber_request(
+                    email=email,
+                    scope=form.cleaned_data["scope"],
+                    update_categories=form.cleaned_data["update_categories"],
+                )
                 return redirect("subscriptions:sent")
     else:
         scope = request.GET.get("scope")

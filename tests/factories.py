@@ -24,6 +24,8 @@ from compliance.models import (
     Organization,
     Section,
     Subprocessor,
+    Update,
+    UpdatePublication,
 )
 from core.history import system_actor
 from tests.pdfs import pdf as pdf_bytes
@@ -66,6 +68,30 @@ def publish_draft(*, requester, approver, summary: str = "test publication", eff
     """Ask for and approve a publication of the current draft; returns the Publication."""
     request = services.publication_request(summary=summary, actor=requester)
     return services.publication_approve(request_id=request.pk, actor=approver, effective_at=effective_at)
+
+
+def write_update(
+    *,
+    editor,
+    slug: str = "tls-1-0-retired",
+    title: str = "TLS 1.0 retired",
+    body: str = "We no longer accept **TLS 1.0**.",
+    category: str = "security",
+    concerns: Iterable[str] = (),
+    effective_at=None,
+    reason: str = "announce it",
+) -> Update:
+    """An update's draft, written through the service as `editor`."""
+    update = Update(
+        slug=slug, title=title, body=body, category=category, concerns=list(concerns), effective_at=effective_at
+    )
+    return services.update_save(obj=update, actor=editor, reason=reason)
+
+
+def publish_update(*, update: Update, requester, approver) -> UpdatePublication:
+    """Ask for an update to be published and approve the frozen text."""
+    request = services.update_request(update_id=update.pk, actor=requester)
+    return services.update_approve(request_id=request.pk, actor=approver, fingerprint=request.content_sha256)
 
 
 def offer_nda(*, label: str, text: str, editor, approver=None):

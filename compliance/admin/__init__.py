@@ -319,5 +319,13 @@ class DocumentAdmin(OrderedContentAdmin):
 
 
 from .publishing import PublicationAdmin, PublicationRequestAdmin  # noqa: E402  (registers them)
+from .updates import UpdateAdmin, UpdatePublicationAdmin, UpdateRequestAdmin  # noqa: E402  (registers them)
 
-__all__ = ["ContentAdmin", "PublicationAdmin", "PublicationRequestAdmin"]
+__all__ = [
+    "ContentAdmin",
+    "PublicationAdmin",
+    "PublicationRequestAdmin",
+    "UpdateAdmin",
+    "UpdatePublicationAdmin",
+    "UpdateRequestAdmin",
+]

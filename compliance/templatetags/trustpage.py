@@ -5,8 +5,11 @@ from typing import Any
 from django import template
 from django.template.context import Context
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
-from ..selectors import as_of_slug
+from ..enums import UpdateCategory
+from ..markdown import markdown_to_html
+from ..selectors import Concern, as_of_slug, update_concerns
 
 register = template.Library()
 
@@ -55,3 +58,21 @@ def layout_organization(context: Context) -> Mapping[str, Any]:
     if isinstance(snapshot, Mapping) and isinstance(snapshot.get("organization"), Mapping):
         return snapshot["organization"]
     return context.get("published_organization") or {}
+
+
+@register.filter
+def markdown(value: str | None) -> SafeString:
+    """An update body as sanitized HTML (see `compliance.markdown`)."""
+    return markdown_to_html(value or "")
+
+
+@register.filter
+def update_category(value: str) -> str:
+    return UpdateCategory(value).label if value in UpdateCategory.values else value
+
+
+@register.simple_tag
+def concerns_shown(refs: list[str], snapshot: Mapping[str, Any] | None) -> list[Concern]:
+    """What an update concerns, named as the shown snapshot names it (an item
+    not in it is left out: the public sees only published names)."""
+    return update_concerns(list(refs or []), dict(snapshot) if snapshot else None)

@@ -41,6 +41,7 @@ from ..diff import snapshot_diff
 from ..live import CHANGELOG, PAGE, LiveState, live_state, public_fingerprint, render_revision
 from ..models import Publication, PublicationRequest
 from ..selectors import (
+    PAGE_UPDATES,
     AsOf,
     as_of_slug,
     draft_comparison,
@@ -49,6 +50,8 @@ from ..selectors import (
     publication_at,
     publication_changelog,
     published_organization_of,
+    published_updates,
+    updates_state,
 )
 
 PAGE_TEMPLATE = "compliance/page.html"
@@ -138,7 +141,7 @@ def live_response(
         tag=public_fingerprint(state, kind),
         build=lambda: build(state),
         content_type=content_type,
-        last_modified=state.effective_at if dated else None,
+        last_modified=state.modified_at if dated else None,
     )
 
 
@@ -149,7 +152,15 @@ def _fingerprint(publication: Publication, kind: str) -> str:
     return f"v{publication.version}-{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
 
 
-def _page_context(publication: Publication, sealed: Head | None, **extra: Any) -> dict[str, Any]:
+def page_updates(at: datetime | None) -> list[Any]:
+    """The newest updates a page shows, as published by `at` (none when `at` is None:
+    nothing was published by then)."""
+    return list(published_updates(at)[:PAGE_UPDATES]) if at is not None else []
+
+
+def _page_context(
+    publication: Publication, sealed: Head | None, *, updates_at: datetime | None, **extra: Any
+) -> dict[str, Any]:
     # "Last updated" is when this version took effect: that is when the text
     # readers see last changed. The snapshot's content_updated_at only says
     # when a draft row was last edited, which may be days before approval.
@@ -161,6 +172,9 @@ def _page_context(publication: Publication, sealed: Head | None, **extra: Any) -
         "last_updated": publication.effective_at,
         "audit_head": sealed,
         "sealed_version": publication.version,
+        # Updates are approved on their own; the page shows those published by the
+        # moment its cache key names (`public_fingerprint`, `updates_state`).
+        "updates": page_updates(updates_at),
         **extra,
     }
 
@@ -181,7 +195,8 @@ def trust_page(request: HttpRequest) -> HttpResponse:
     """The public Security & Compliance page: the version in effect now."""
 
     def build(state: LiveState) -> str:
-        return render_to_string(PAGE_TEMPLATE, _page_context(live_publication_row(state), state.sealed), request)
+        context = _page_context(live_publication_row(state), state.sealed, updates_at=state.update_published_at)
+        return render_to_string(PAGE_TEMPLATE, context, request)
 
     return live_response(request, kind=PAGE, build=build, not_published=lambda: _not_published(request))
 
@@ -247,16 +262,22 @@ def as_of(request: HttpRequest, moment: str) -> HttpResponse:
     wanted, publication = resolved
     banner = {"kind": "as_of", "day": wanted.day, "moment": wanted.moment}
     key = wanted.day.isoformat() if wanted.day is not None else as_of_slug(wanted.moment)
+    # Updates as published by then (for today: by now); the newest names the key.
+    updates = updates_state(min(wanted.moment, timezone.now()))
 
     def build() -> str:
         sealed = sealed_head(model_label=Publication._meta.label_lower, row_pk=publication.pk)
-        return render_to_string(PAGE_TEMPLATE, _page_context(publication, sealed, banner=banner), request)
+        context = _page_context(publication, sealed, updates_at=updates.published_at, banner=banner)
+        return render_to_string(PAGE_TEMPLATE, context, request)
 
+    modified = publication.effective_at
+    if updates.published_at is not None and updates.published_at > modified:
+        modified = updates.published_at
     return cached_body_response(
         request,
-        tag=_fingerprint(publication, f"as-of:{key}"),
+        tag=_fingerprint(publication, f"as-of:{key}:{updates}"),
         build=build,
-        last_modified=publication.effective_at,
+        last_modified=modified,
         public=settings.AS_OF_PUBLIC,
     )
 
@@ -285,6 +306,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     context = {
         "snapshot": comparison.draft,
         "last_updated": timezone.now(),
+        "updates": page_updates(timezone.now()),
         "banner": banner,
         "audit_head": chain_head(),
     }

@@ -15,12 +15,13 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_http_methods, require_safe
 
-from core.text import single_line
+from core.text import single_line, xml_text
 from evidence.selectors import (
     Head,
     checkpoint_latest,
@@ -31,9 +32,11 @@ from evidence.selectors import (
 )
 
 from .. import formats
+from ..enums import UpdateCategory
 from ..live import FEED, SECURITY_TXT, TRUST_JSON, LiveState
-from ..models import Publication
-from ..selectors import ChangelogEntry, publication_changelog, published_organization_of
+from ..markdown import markdown_to_html
+from ..models import Publication, UpdatePublication
+from ..selectors import ChangelogEntry, publication_changelog, published_organization_of, published_updates
 from . import Unservable, as_of_gate, as_of_resolve, cache_headers, live_publication_row, live_response
 
 # --- Machine-readable formats: security.txt, trust.json, Atom feed ----------
@@ -133,7 +136,9 @@ def _format_as_of(
         message, status = resolved
         body = json.dumps({"error": "as_of", "detail": message}) if content_type == JSON else message + "\n"
         return HttpResponse(body, content_type=content_type, status=status)
-    return respond(request, resolved[1], public=settings.AS_OF_PUBLIC)
+    wanted, publication = resolved
+    # Updates as published by then (for today: by now).
+    return respond(request, publication, public=settings.AS_OF_PUBLIC, at=min(wanted.moment, timezone.now()))
 
 
 @require_safe
@@ -163,7 +168,9 @@ def _no_security_contact() -> HttpResponse:
     return response
 
 
-def _security_txt_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
+def _security_txt_response(
+    request: HttpRequest, publication: Publication, *, public: bool = True, at: datetime | None = None
+) -> HttpResponse:
     body = _security_txt_body(publication)
     if body is None:
         return _no_security_contact()
@@ -189,7 +196,9 @@ def trust_json(request: HttpRequest) -> HttpResponse:
         return _preflight()
 
     def build(state: LiveState) -> str:
-        return _trust_json_body(live_publication_row(state), state.sealed, state.checkpoint_id)
+        return _trust_json_body(
+            live_publication_row(state), state.sealed, state.checkpoint_id, updates_at=state.update_published_at
+        )
 
     response = live_response(
         request,
@@ -212,10 +221,29 @@ def trust_json_as_of(request: HttpRequest, moment: str) -> HttpResponse:
     return _format_as_of(request, moment, JSON, _trust_json_response)
 
 
-def _trust_json_body(publication: Publication, sealed: Head | None, checkpoint_id: int | None) -> str:
+def _update_documents(at: datetime | None) -> list[dict[str, Any]]:
+    """The updates published by `at` (none when `at` is None), as trust.json lists them."""
+    if at is None:
+        return []
+    return [
+        formats.update_document(
+            update.content,
+            revision=update.revision,
+            first_published_at=update.first_published_at,
+            published_at=update.published_at,
+            url=_site(reverse("compliance:update", args=[update.content["slug"]])),
+        )
+        for update in published_updates(at)
+    ]
+
+
+def _trust_json_body(
+    publication: Publication, sealed: Head | None, checkpoint_id: int | None, *, updates_at: datetime | None
+) -> str:
     """trust.json of a publication: its `chain_head` is the head sealed into it
     (as the page footer shows it), `evidence_log.checkpoint` the live signed head,
-    the newest checkpoint (`checkpoint_id`); the live unsigned head is at `head_url`."""
+    the newest checkpoint (`checkpoint_id`); the live unsigned head is at `head_url`;
+    `updates` those published by `updates_at` (the newest one names the cache key)."""
     document = formats.trust_document(
         publication.snapshot,
         version=publication.version,
@@ -229,6 +257,7 @@ def _trust_json_body(publication: Publication, sealed: Head | None, checkpoint_i
             "checkpoint": checkpoint_public(checkpoint_id),
             "signing_keys": signing_keys_public(),
         },
+        updates=_update_documents(updates_at),
     )
     return formats.dump_json(document)
 
@@ -239,13 +268,18 @@ def _trust_json_headers(response: HttpResponse) -> None:
     response.headers["Link"] = f'<{_site(reverse("compliance:trust-schema"))}>; rel="describedby"'
 
 
-def _trust_json_response(request: HttpRequest, publication: Publication, *, public: bool = True) -> HttpResponse:
+def _trust_json_response(
+    request: HttpRequest, publication: Publication, *, public: bool = True, at: datetime | None = None
+) -> HttpResponse:
+    """trust.json of `publication`, with the updates published by `at` (default now)."""
     latest = checkpoint_latest()
     sealed = sealed_head(model_label=Publication._meta.label_lower, row_pk=publication.pk)
     # No Last-Modified: the live signed head in it moves between publications.
     response = _respond(
         request,
-        _trust_json_body(publication, sealed, latest.pk if latest is not None else None),
+        _trust_json_body(
+            publication, sealed, latest.pk if latest is not None else None, updates_at=at or timezone.now()
+        ),
         content_type=JSON,
         etag_prefix=f"trust-v{publication.version}",
         public=public,
@@ -276,31 +310,50 @@ def _preflight() -> HttpResponse:
     return response
 
 
+FeedItem = ChangelogEntry | UpdatePublication
+
+
+def _item_moment(item: FeedItem) -> datetime:
+    return item.publication.effective_at if isinstance(item, ChangelogEntry) else item.published_at
+
+
 class PublicationFeed(Feed):
-    """Atom feed of the versions the public page has shown, newest first."""
+    """Atom feed of the versions the public page has shown and of the published
+    updates (each revision of an update is one entry, with the update's
+    address as its id), newest first. `updates_at`: the updates published by
+    then (the newest names the cache key); None, none."""
 
     feed_type = Atom1Feed
 
-    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> list[ChangelogEntry]:
+    def __init__(self, updates_at: datetime | None = None) -> None:
+        super().__init__()
+        self.updates_at = updates_at
+
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> list[FeedItem]:
         entries = publication_changelog()[:FEED_MAX_ENTRIES]
         self.checkpoints = checkpoint_notes_for_rows(
             model_label=Publication._meta.label_lower, row_pks=[entry.publication.pk for entry in entries]
         )
         organization = published_organization_of(entries[0].publication.pk) if entries else {}
         self.organization_name = single_line(organization.get("name", "")) or "Trust center"
-        return entries
+        updates = list(published_updates(self.updates_at)[:FEED_MAX_ENTRIES]) if self.updates_at is not None else []
+        items: list[FeedItem] = [*entries, *updates]
+        items.sort(key=_item_moment, reverse=True)
+        return items[:FEED_MAX_ENTRIES]
 
-    def _organization_name(self, entries: list[ChangelogEntry]) -> str:
+    def _organization_name(self, items: list[FeedItem]) -> str:
         return self.organization_name
 
-    def title(self, entries: list[ChangelogEntry]) -> str:
-        return f"{self._organization_name(entries)}: Security & Compliance changes"
+    def title(self, items: list[FeedItem]) -> str:
+        return f"{self._organization_name(items)}: Security & Compliance changes"
 
-    def subtitle(self, entries: list[ChangelogEntry]) -> str:
-        return "Each published version of the Security & Compliance page and what changed in it."
+    def subtitle(self, items: list[FeedItem]) -> str:
+        return (
+            "Each published version of the Security & Compliance page and what changed in it, and each update posted."
+        )
 
-    def author_name(self, entries: list[ChangelogEntry]) -> str:
-        return self._organization_name(entries)
+    def author_name(self, items: list[FeedItem]) -> str:
+        return self._organization_name(items)
 
     def link(self) -> str:
         return _site(reverse("compliance:changelog"))
@@ -308,36 +361,45 @@ class PublicationFeed(Feed):
     def feed_url(self) -> str:
         return _site(reverse("compliance:feed"))
 
-    def items(self, entries: list[ChangelogEntry]) -> list[ChangelogEntry]:
-        return entries
+    def items(self, items: list[FeedItem]) -> list[FeedItem]:
+        return items
 
-    def item_title(self, entry: ChangelogEntry) -> str:
-        return f"Version {entry.publication.version}"
+    def item_title(self, item: FeedItem) -> str:
+        if isinstance(item, UpdatePublication):
+            category = UpdateCategory(item.content["category"]).label
+            return single_line(f"{category}: {item.content['title']}")
+        return f"Version {item.publication.version}"
 
-    def item_description(self, entry: ChangelogEntry) -> str:
+    def item_description(self, item: FeedItem) -> str:
+        if isinstance(item, UpdatePublication):
+            return str(markdown_to_html(xml_text(item.content["body"])))
         # Like the changelog: the first version is not listed as additions of every line.
-        lines = [str(change) for change in entry.changes] if entry.previous else ["First publication of the page."]
+        lines = [str(change) for change in item.changes] if item.previous else ["First publication of the page."]
         return formats.feed_entry_html(
-            entry.publication.summary, lines, checkpoint=self.checkpoints.get(entry.publication.pk, "")
+            item.publication.summary, lines, checkpoint=self.checkpoints.get(item.publication.pk, "")
         )
 
-    def item_link(self, entry: ChangelogEntry) -> str:
-        return _site(f"{reverse('compliance:changelog')}#v{entry.publication.version}")
+    def item_link(self, item: FeedItem) -> str:
+        if isinstance(item, UpdatePublication):
+            return _site(reverse("compliance:update", args=[item.content["slug"]]))
+        return _site(f"{reverse('compliance:changelog')}#v{item.publication.version}")
 
-    def item_guid(self, entry: ChangelogEntry) -> str:
-        return self.item_link(entry)
+    def item_guid(self, item: FeedItem) -> str:
+        if isinstance(item, UpdatePublication):
+            return f"{self.item_link(item)}#revision-{item.revision}"
+        return self.item_link(item)
 
-    def item_pubdate(self, entry: ChangelogEntry) -> datetime:
-        return entry.publication.effective_at
+    def item_pubdate(self, item: FeedItem) -> datetime:
+        return item.first_published_at if isinstance(item, UpdatePublication) else item.publication.effective_at
 
-    def item_updateddate(self, entry: ChangelogEntry) -> datetime:
-        return entry.publication.effective_at
+    def item_updateddate(self, item: FeedItem) -> datetime:
+        return _item_moment(item)
 
 
-def _feed_body(request: HttpRequest) -> str:
-    feed_view = PublicationFeed()
-    entries = feed_view.get_object(request)
-    return feed_view.get_feed(entries, request).writeString("utf-8")
+def _feed_body(request: HttpRequest, updates_at: datetime | None) -> str:
+    feed_view = PublicationFeed(updates_at)
+    items = feed_view.get_object(request)
+    return feed_view.get_feed(items, request).writeString("utf-8")
 
 
 @require_safe
@@ -346,14 +408,14 @@ def publication_feed(request: HttpRequest) -> HttpResponse:
     holding the version is signed), then answered from the shared cache or with 304."""
 
     def empty() -> HttpResponse:
-        response = HttpResponse(_feed_body(request), content_type=Atom1Feed.content_type)
+        response = HttpResponse(_feed_body(request, None), content_type=Atom1Feed.content_type)
         patch_cache_control(response, no_cache=True)  # the first publication must show at once
         return response
 
     return live_response(
         request,
         kind=FEED,
-        build=lambda state: _feed_body(request),
+        build=lambda state: _feed_body(request, state.update_published_at),
         not_published=empty,
         content_type=Atom1Feed.content_type,
     )

@@ -17,7 +17,7 @@ from django.utils.http import http_date
 from jsonschema import Draft202012Validator, FormatChecker
 
 from compliance import formats
-from compliance.enums import CertificationStatus, ControlStatus, DocumentVisibility, SectionKey
+from compliance.enums import CertificationStatus, ControlStatus, DocumentVisibility, SectionKey, UpdateCategory
 from compliance.live import live_state_forget
 from compliance.models import ContactRoute, Organization, Publication
 from compliance.snapshot import build_snapshot
@@ -193,6 +193,8 @@ def test_schema_enums_follow_the_code():
     control = snapshot["sections"]["items"]["properties"]["groups"]["items"]["properties"]["items"]["items"]
     assert control["properties"]["status"]["enum"] == ControlStatus.values
     assert snapshot["documents"]["items"]["properties"]["visibility"]["enum"] == DocumentVisibility.values
+    update = formats.trust_schema()["properties"]["updates"]["items"]["properties"]
+    assert update["category"]["enum"] == UpdateCategory.values
 
 
 def _undescribed(node: object, path: str = "") -> list[str]:

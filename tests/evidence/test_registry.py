@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from compliance.models import CONTENT_MODELS, Publication, PublicationRequest
+from compliance.models import CONTENT_MODELS, Publication, PublicationRequest, Update, UpdatePublication, UpdateRequest
 from customers.models import Contact, Customer, Incident
 from documents.models import DocumentGrant
 from evidence.models import PurgeRecord
@@ -23,6 +23,8 @@ def test_declarations_name_the_content_bases_and_the_record_models():
     assert {m for m, s in declared.items() if s.history} == {
         *CONTENT_MODELS,
         PublicationRequest,
+        Update,
+        UpdateRequest,
         Ticket,
         TicketAttachment,
         DocumentGrant,
@@ -35,6 +37,9 @@ def test_declarations_name_the_content_bases_and_the_record_models():
         time_field="snapshot_taken_at", user_field="approved_by", action="published", publishes=True
     )
     assert declared[PurgeRecord] == ChainSpec(time_field="ran_at", action="purged history")
+    assert declared[UpdatePublication] == ChainSpec(
+        time_field="published_at", user_field="approved_by", action="update published"
+    )
     # Ticket history holds requesters' personal data: chained as commitments to it.
     assert declared[Ticket].personal == (*Ticket.PERSONAL_FIELDS, "extension_reason", "history_change_reason")
     # A proxy is not chained twice.
@@ -55,6 +60,7 @@ def test_records_resolve_their_declared_fields():
     assert sorted(records) == [
         "accounts.staffsecurityevent",
         "compliance.publication",
+        "compliance.updatepublication",
         "customers.customeragreement",
         "customers.incidentcustomer",
         "customers.incidentmessage",
@@ -68,6 +74,7 @@ def test_records_resolve_their_declared_fields():
         "subscriptions.contactnotice",
         "subscriptions.subprocessornotice",
         "subscriptions.subprocessorobjection",
+        "subscriptions.updatenotice",
     ]
 
 

@@ -9,9 +9,11 @@ from subscriptions import services
 from subscriptions.models import Subscriber
 
 
-def subscribe(email: str, scope: str = "all", *, confirm: bool = True) -> Subscriber:
+def subscribe(
+    email: str, scope: str = "all", *, confirm: bool = True, update_categories: list[str] | None = None
+) -> Subscriber:
     """A subscriber made through the services, confirmed with the link actually mailed."""
-    subscriber = services.subscriber_request(email=email, scope=scope)
+    subscriber = services.subscriber_request(email=email, scope=scope, update_categories=update_categories)
     if confirm:
         services.subscriber_confirm(raw_token=mailed_token("confirm", to=email))
     subscriber.refresh_from_db()
