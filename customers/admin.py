@@ -267,6 +267,7 @@ INCIDENT_FIELDS = (
     "records_approx",
     "consequences",
     "measures",
+    "public_update",
 )
 
 
@@ -286,6 +287,7 @@ class IncidentAdmin(ServiceAdmin):
         "recorded_at",
         "recorded_by",
         "first_notified_at",
+        "public_update_status",
     )
     inlines = (AffectedInline, MessageInline, NoticeInline)
     change_list_template = "admin/customers/incident/change_list.html"
@@ -307,6 +309,16 @@ class IncidentAdmin(ServiceAdmin):
     def clock_summary(self, obj: Incident) -> str:
         now = timezone.now()
         return "; ".join(f"{c.label}: {c.state(now)}" for c in clocks_for(obj)) or "none"
+
+    @admin.display(description="told the public")
+    def public_update_status(self, obj: Incident) -> str:
+        if obj.public_update is None:
+            return "No update linked."
+        published = obj.public_update.publications.order_by("revision").first()
+        if published is None:
+            return f"Update “{obj.public_update.title}”: not published yet (waiting for its four-eyes approval)."
+        when = timezone.localtime(published.first_published_at)
+        return f"Update “{obj.public_update.title}”: published {when:%Y-%m-%d %H:%M %Z}."
 
     @admin.display(description="clocks that apply")
     def clocks(self, obj: Incident) -> str:

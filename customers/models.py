@@ -161,6 +161,16 @@ class Incident(models.Model):
         null=True, blank=True, help_text="When the first notices to affected customers' contacts were written."
     )
 
+    public_update = models.ForeignKey(
+        "compliance.Update",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        limit_choices_to={"category": "incident"},
+        help_text="The update (category incident) that tells the public about it, once editors wrote it; "
+        "it is published with its own four-eyes approval.",
+    )
     history = HistoricalRecords()
     chain_spec = ChainSpec(history=True)
     objects = TrackedQuerySet.as_manager()

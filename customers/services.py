@@ -18,6 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from compliance.enums import UpdateCategory
+from compliance.models import Update
 from compliance.services import clean_reason
 from core import tokens
 from core.history import stamp_history
@@ -349,7 +351,14 @@ def contact_confirm(*, raw_token: str) -> Contact:
 
 INCIDENT_TEXT_FIELDS = ("description", "subject_categories", "record_categories", "consequences", "measures")
 INCIDENT_COUNT_FIELDS = ("subjects_approx", "records_approx")
-INCIDENT_FIELDS = ("title", "aware_at", "company_is_controller", *INCIDENT_TEXT_FIELDS, *INCIDENT_COUNT_FIELDS)
+INCIDENT_FIELDS = (
+    "title",
+    "aware_at",
+    "company_is_controller",
+    *INCIDENT_TEXT_FIELDS,
+    *INCIDENT_COUNT_FIELDS,
+    "public_update",
+)
 
 
 def _incident_values(values: dict[str, Any], *, now: dt.datetime) -> dict[str, Any]:
@@ -381,6 +390,14 @@ def _incident_values(values: dict[str, Any], *, now: dt.datetime) -> dict[str, A
             cleaned[field] = number
     if "company_is_controller" in values:
         cleaned["company_is_controller"] = bool(values["company_is_controller"])
+    if "public_update" in values:
+        update = values["public_update"]
+        if update is not None and (not isinstance(update, Update) or update.category != UpdateCategory.INCIDENT):
+            raise ValidationError(
+                "Link an update of the category incident (editors write it; it is published on approval).",
+                code="update_not_incident",
+            )
+        cleaned["public_update"] = update
     return cleaned
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from compliance.events import publication_live
+from compliance.events import publication_live, update_published
 from core.events import Event, EventChannel
 from customers.events import incident_notified, incident_recorded
 from requests_app.events import ticket_created, ticket_state_changed
@@ -28,8 +28,7 @@ ROUTES: list[tuple[EventChannel[Any], WebhookEvent]] = [
     (objection_filed, WebhookEvent.OBJECTION_FILED),
     (incident_recorded, WebhookEvent.INCIDENT_CREATED),
     (incident_notified, WebhookEvent.INCIDENT_NOTIFIED),
-    # Connected where its app is (compliance updates):
-    # (update_published, WebhookEvent.UPDATE_PUBLISHED),
+    (update_published, WebhookEvent.UPDATE_PUBLISHED),
 ]
 
 

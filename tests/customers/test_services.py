@@ -29,7 +29,7 @@ from requests_app.enums import TicketKind, TicketStatus
 from requests_app.services import ticket_submit, ticket_transition
 from subscriptions import services as subscription_services
 from subscriptions.models import ContactNotice, SubprocessorObjection
-from tests.factories import SubprocessorFactory, publish_draft
+from tests.factories import SubprocessorFactory, publish_draft, publish_update, write_update
 from tests.pdfs import pdf as pdf_bytes
 
 from .conftest import add_contact, customer_with_contacts, mailed_contact_token
@@ -358,6 +358,28 @@ def record(handler, customers, **values):
         customer_ids=[c.pk for c in customers],
         **{**INCIDENT, "aware_at": dt.datetime(2026, 6, 1, 8, 0, tzinfo=UTC), **values},
     )
+
+
+def test_an_incident_is_told_the_public_through_an_approved_incident_update(
+    clock, published, handler, editor, approver
+):
+    customer, _ = customer_with_contacts(handler)
+    incident = record(handler, [customer])
+    news = write_update(editor=editor, slug="storage-incident", title="Storage incident", category="incident")
+    other = write_update(editor=editor, slug="roadmap-q3", title="Roadmap", category="roadmap")
+    with pytest.raises(ValidationError) as refused:
+        services.incident_update(incident_id=incident.pk, actor=handler, reason="tell", public_update=other)
+    assert refused.value.code == "update_not_incident"
+    incident.refresh_from_db()
+    assert incident.public_update is None
+    services.incident_update(incident_id=incident.pk, actor=handler, reason="told on the page", public_update=news)
+    incident.refresh_from_db()
+    assert incident.public_update == news
+    assert incident.history.first().history_change_reason == "told on the page"
+    # The link is the handler's; what reaches the public is the update, published by a second person.
+    assert news.publications.count() == 0
+    publication = publish_update(update=news, requester=editor, approver=approver)
+    assert (publication.update, publication.revision) == (news, 1)
 
 
 def test_recording_an_incident_keeps_its_facts_and_the_page_promise(

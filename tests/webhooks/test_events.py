@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from compliance.events import PublicationLive, publication_live
+from compliance.events import PublicationLive, UpdatePublished, publication_live, update_published
 from customers.events import IncidentNotified, IncidentRecorded, incident_notified, incident_recorded
 from requests_app.enums import TicketKind, TicketStatus
 from requests_app.services import ticket_submit, ticket_transition
@@ -78,6 +78,19 @@ def test_a_retried_form_sends_no_second_ticket_webhook(endpoint, django_capture_
 def test_publication_live_becomes_a_webhook(endpoint):
     publication_live.send_now(PublicationLive(publication_id=12, version=4))
     assert payloads() == [("publication.live", {"publication_id": 12, "version": 4})]
+
+
+def test_a_published_update_becomes_a_webhook(root):
+    services.endpoint_create(
+        name="News",
+        url="https://hooks.example.net/news",
+        events=["update.published"],
+        payload_format="standard",
+        actor=root,
+        reason="news channel",
+    )
+    update_published.send_now(UpdatePublished(update_id=7, category="security"))
+    assert payloads() == [("update.published", {"update_id": 7, "category": "security"})]
 
 
 def test_incidents_become_webhooks_with_reference_and_count_only(root):
