@@ -198,7 +198,13 @@ def public_fingerprint(state: LiveState, kind: str) -> str:
     if kind == SECURITY_TXT:
         parts += [settings.SECURITY_TXT_EXPIRES_DAYS, settings.SECURITY_TXT_ENCRYPTION_URL]
     elif kind == TRUST_JSON:
-        parts += [state.checkpoint_id, state.revoked_keys]
+        # The keys it lists are the configured ones, with configured revocations.
+        parts += [
+            state.checkpoint_id,
+            state.revoked_keys,
+            sorted(settings.EVIDENCE_TRUSTED_KEYS),
+            sorted(settings.EVIDENCE_REVOKED_KEYS),
+        ]
     elif kind == FEED:
         parts += [state.sealed_checkpoint_id]
     raw = "\x1f".join(str(part) for part in parts)

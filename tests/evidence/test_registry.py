@@ -13,6 +13,7 @@ from evidence.models import PurgeRecord
 from evidence.registry import ChainSpec, _attname, chained_models, declared_specs, publishing_model
 from requests_app.models import Ticket, TicketAttachment
 from subscriptions.models import PublicationNotices, Subscriber
+from webhooks.models import WebhookEndpoint
 
 EVIDENCE = Path(__file__).resolve().parents[2] / "evidence"
 FEATURE_APPS = {"accounts", "compliance", "customers", "requests_app", "subscriptions", "documents", "trustcenter"}
@@ -32,6 +33,7 @@ def test_declarations_name_the_content_bases_and_the_record_models():
         Customer,
         Contact,
         Incident,
+        WebhookEndpoint,
     }
     assert declared[Publication] == ChainSpec(
         time_field="snapshot_taken_at", user_field="approved_by", action="published", publishes=True
