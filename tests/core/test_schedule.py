@@ -76,6 +76,7 @@ def test_a_slot_runs_once_and_queues_the_next(db, clock, settings):
     )
     assert waiting() == [
         ["core.heartbeat", slot.isoformat()],
+        ["customers.retention", slot.isoformat()],
         ["documents.grants", slot.isoformat()],  # the run this test made by hand, in the worker's stead
         ["documents.grants", row.next_run_at.isoformat()],
         ["evidence.checkpoint", slot.isoformat()],
@@ -151,6 +152,7 @@ def test_two_workers_at_once_run_a_slot_once():
     assert sorted(outcomes) == [RAN, SKIPPED]
     assert [args[0] for args in waiting()] == [
         "core.heartbeat",
+        "customers.retention",
         "documents.grants",
         "documents.grants",
         "evidence.checkpoint",
