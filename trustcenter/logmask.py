@@ -34,6 +34,7 @@ EMAIL_MASK = "[email]"
 SECRET_SEGMENT = re.compile(
     r"(/requests/(?:status|verify)/"
     r"|/subscribe/(?:confirm|unsubscribe)/"
+    r"|/customers/confirm/"
     r"|/documents/[^/\s?#]+/download/)"
     r"([^/\s?#\"'<>]+)"
 )

@@ -24,6 +24,9 @@ EVIL = "Acme\r\nContact: mailto:attacker@example.org\r\nEncryption: https://evil
 # Machine-written text columns: hashes, nonces, tokens, internal bookkeeping.
 # Header-bound ones among them (OutboxMail.to/subject) are cleaned by their writer.
 MACHINE_WRITTEN = {
+    "compliance.UpdatePublication.content_sha256",
+    "subscriptions.UpdateNotice.category",
+    "core.WorkerHeartbeat.worker",
     "compliance.Document.sha256",
     "requests_app.TicketSequence.prefix",
     "requests_app.TicketAttachment.content_type",
