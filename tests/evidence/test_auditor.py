@@ -30,6 +30,10 @@ def test_auditor_role_has_exactly_view_permissions():
         + [
             "compliance.view_publication",
             "compliance.view_publicationrequest",
+            "compliance.view_update",
+            "compliance.view_historicalupdate",
+            "compliance.view_updaterequest",
+            "compliance.view_updatepublication",
             "requests_app.view_ticketaudit",
             "requests_app.view_ticketevent",
             "evidence.view_auditlog",
@@ -47,6 +51,7 @@ def test_auditor_role_has_exactly_view_permissions():
             "subscriptions.view_subprocessorobjection",
             "subscriptions.view_publicationnotices",
             "subscriptions.view_contactnotice",
+            "subscriptions.view_updatenotice",
             "customers.view_customer",
             "customers.view_contact",
             "customers.view_customeragreement",
