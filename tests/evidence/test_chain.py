@@ -41,6 +41,10 @@ def test_every_kind_of_evidence_is_chained():
         "customers.incidentcustomer",
         "customers.incidentmessage",
         "customers.incidentnotice",
+        "compliance.historicalupdate",
+        "compliance.historicalupdaterequest",
+        "compliance.updatepublication",
+        "subscriptions.updatenotice",
     }
 
 

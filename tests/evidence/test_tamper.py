@@ -255,12 +255,20 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
     with connection.cursor() as cursor:
         cursor.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'compliance\\_historical%%'")
         all_history = sorted(row[0] for row in cursor.fetchall())
-    assert all_history == sorted([*history_tables(), "compliance_historicalpublicationrequest"])
+    assert all_history == sorted(
+        [
+            *history_tables(),
+            "compliance_historicalpublicationrequest",
+            "compliance_historicalupdate",
+            "compliance_historicalupdaterequest",
+        ]
+    )
     assert guarded == sorted(
         [
             *all_history,
             "accounts_staffsecurityevent",
             "compliance_publication",
+            "compliance_updatepublication",
             "customers_customeragreement",
             "customers_historicalcontact",
             "customers_historicalcustomer",
@@ -286,6 +294,7 @@ def test_every_history_table_and_the_ledger_carry_the_guard():
             "subscriptions_historicalsubscriber",
             "subscriptions_subprocessornotice",
             "subscriptions_subprocessorobjection",
+            "subscriptions_updatenotice",
             "webhooks_historicalwebhookendpoint",
         ]
     )
