@@ -69,6 +69,7 @@ def test_request_handler_role_has_exactly_its_permissions(db):
             "customers.export_incident",
             "customers.view_incidentnotice",
             "subscriptions.view_contactnotice",
+            "subscriptions.view_updatenotice",
         ]
     )
     editor = Group.objects.get(name="Compliance editor").permissions.values_list("content_type__app_label", flat=True)
