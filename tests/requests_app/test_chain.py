@@ -203,7 +203,9 @@ def unchained():
         receivers.connect()
 
 
-def test_the_upgrade_chains_records_written_before_with_their_commitments(handler):
+def test_the_upgrade_chains_records_written_before_with_their_commitments(handler, monkeypatch):
+    # Written before customer records existed: the fulfilment links no customer.
+    monkeypatch.setattr("requests_app.services.workflow.customer_for_agreement", lambda **kwargs: None)
     with unchained():
         ticket = closed_dpa(handler)
         ticket_add_note(ticket_id=ticket.pk, body="Ann called about it", actor=handler)

@@ -58,9 +58,15 @@ def assert_unavailable(response, retry_after: str = "5") -> None:
     assert '<span class="brand-name">Trust center</span>' in body  # the layout without the published name
 
 
-@pytest.mark.parametrize("url", ["/requests/", DPA_URL, "/healthz"])
+@pytest.mark.parametrize("url", ["/requests/", DPA_URL])
 def test_a_page_whose_query_fails_answers_503_with_retry_after(client, database_down, url):
     assert_unavailable(client.get(url))
+
+
+def test_the_liveness_probe_answers_while_the_database_is_down(client, database_down):
+    # /healthz touches nothing but the process (readiness is /readyz).
+    response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
 def test_interface_error_of_a_closed_connection_is_503_too(client, database_down, settings):
