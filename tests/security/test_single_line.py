@@ -205,7 +205,7 @@ def test_postgresql_refuses_control_characters_in_every_guarded_live_column(seed
         present = {(table, con) for table, con in cursor.fetchall()}
     expected = {(m._meta.db_table, f"{m._meta.db_table}_{f.column}_one_line"[-63:]) for m, f in guarded}
     assert expected - present == set()
-    assert len(expected) == 31
+    assert len(expected) == 32
 
     org = Organization.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
