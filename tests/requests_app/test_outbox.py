@@ -202,6 +202,7 @@ def test_housekeeping_runs_on_the_worker_and_schedules_itself(settings, capsys):
     waiting = DBTaskResult.objects.filter(task_path="core.schedule.periodic_job_task", status="READY")
     assert sorted(args for args in waiting.values_list("args_kwargs__args", flat=True)) == [
         ["core.heartbeat", PeriodicJobSlot.objects.get(name="core.heartbeat").next_run_at.isoformat()],
+        ["customers.retention", PeriodicJobSlot.objects.get(name="customers.retention").next_run_at.isoformat()],
         ["documents.grants", PeriodicJobSlot.objects.get(name="documents.grants").next_run_at.isoformat()],
         ["evidence.checkpoint", PeriodicJobSlot.objects.get(name="evidence.checkpoint").next_run_at.isoformat()],
         ["requests.housekeeping", following.next_run_at.isoformat()],  # the next runs
