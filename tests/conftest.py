@@ -125,9 +125,11 @@ def memo_clock(monkeypatch):
     monkeypatch.setattr(live, "monotonic", clock)
     live.live_state_forget()
     public_views._bodies.clear()
+    public_views._ready.clear()
     yield clock
     live.live_state_forget()
     public_views._bodies.clear()
+    public_views._ready.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ signed head at `/evidence/checkpoint` and in trust.json.
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from typing import Any
@@ -25,7 +26,9 @@ from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache as html_cache
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -129,20 +132,97 @@ def live_response(
     not_published: Callable[[], HttpResponse],
     content_type: str = HTML,
     dated: bool = True,
+    extra_headers: Callable[[], dict[str, str]] | None = None,
 ) -> HttpResponse:
     """A public body of the live version: no query while the live-version memo
     is fresh and the body is in the shared cache. `dated`: Last-Modified is
-    when the version took effect."""
+    when the version took effect. `extra_headers`: what a 200 or 304 carries
+    besides the cache headers (the same for every request).
+
+    The warm path serves from `_ready`: for the state the memo holds, the ETag
+    and headers computed once. It answers only a plain GET/HEAD or one whose
+    single precondition is If-None-Match with exactly that ETag; any other
+    precondition takes the general path (`cached_body_response`)."""
     state = live_state()
     if state is None:
         return not_published()
-    return cached_body_response(
+    ready = _ready.get((kind, content_type, dated))
+    if ready is not None and ready.state is state:
+        quick = ready.answer(request)
+        if quick is not None:
+            return quick
+    tag = public_fingerprint(state, kind)
+    last_modified = state.modified_at if dated else None
+    response = cached_body_response(
         request,
-        tag=public_fingerprint(state, kind),
+        tag=tag,
         build=lambda: build(state),
         content_type=content_type,
-        last_modified=state.modified_at if dated else None,
+        last_modified=last_modified,
     )
+    if response.status_code not in (200, 304):
+        return response
+    extra = extra_headers() if extra_headers is not None else {}
+    for name, value in extra.items():
+        response.headers[name] = value
+    body = _bodies.get(tag)
+    if body is not None:
+        _ready[(kind, content_type, dated)] = _Ready.of(state, tag, body, content_type, last_modified, extra)
+    return response
+
+
+# Preconditions the warm path leaves to the general one.
+_OTHER_PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_MODIFIED_SINCE")
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A live body with its headers, valid while `state` is the memo's state."""
+
+    state: LiveState
+    etag: str  # quoted
+    body: bytes
+    content_type: str
+    headers: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(
+        cls,
+        state: LiveState,
+        tag: str,
+        body: bytes,
+        content_type: str,
+        last_modified: datetime | None,
+        extra: dict[str, str],
+    ) -> "_Ready":
+        probe = cache_headers(HttpResponse(), f'"{tag}"', last_modified, public=True)
+        names = ("ETag", "Last-Modified", "Cache-Control")
+        headers = tuple((name, probe.headers[name]) for name in names if name in probe.headers) + tuple(extra.items())
+        return cls(state=state, etag=f'"{tag}"', body=body, content_type=content_type, headers=headers)
+
+    def answer(self, request: HttpRequest) -> HttpResponse | None:
+        meta = request.META
+        if any(name in meta for name in _OTHER_PRECONDITIONS):
+            return None
+        held = meta.get("HTTP_IF_NONE_MATCH")
+        if held is None:
+            response: HttpResponse = HttpResponse(self.body, content_type=self.content_type)
+        elif held == self.etag:
+            response = HttpResponseNotModified()
+        else:
+            return None
+        for name, value in self.headers:
+            response.headers[name] = value
+        return response
+
+
+_ready: dict[tuple[str, str, bool], _Ready] = {}
+
+
+@receiver(setting_changed)
+def _forget_ready(**kwargs: Any) -> None:
+    """The headers and tags depend on settings (SITE_URL, cache max-age, keys)."""
+    _ready.clear()
 
 
 def _fingerprint(publication: Publication, kind: str) -> str:

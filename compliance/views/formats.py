@@ -200,17 +200,15 @@ def trust_json(request: HttpRequest) -> HttpResponse:
             live_publication_row(state), state.sealed, state.checkpoint_id, updates_at=state.update_published_at
         )
 
-    response = live_response(
+    return live_response(
         request,
         kind=TRUST_JSON,
         build=build,
         not_published=lambda: _format_not_published(JSON, CORS_HEADERS),
         content_type=JSON,
         dated=False,
+        extra_headers=_trust_json_header_map,
     )
-    if response.status_code in (200, 304):
-        _trust_json_headers(response)
-    return response
 
 
 @require_http_methods(["GET", "HEAD", "OPTIONS"])
@@ -262,10 +260,14 @@ def _trust_json_body(
     return formats.dump_json(document)
 
 
+def _trust_json_header_map() -> dict[str, str]:
+    """The headers of a trust.json answer (200 or 304) besides the cache headers."""
+    return {**CORS_HEADERS, "Link": f'<{_site(reverse("compliance:trust-schema"))}>; rel="describedby"'}
+
+
 def _trust_json_headers(response: HttpResponse) -> None:
-    for name, value in CORS_HEADERS.items():
+    for name, value in _trust_json_header_map().items():
         response.headers[name] = value
-    response.headers["Link"] = f'<{_site(reverse("compliance:trust-schema"))}>; rel="describedby"'
 
 
 def _trust_json_response(

@@ -228,3 +228,53 @@ def test_nothing_published_costs_the_memo_its_two_queries_and_caches_nothing(cli
         assert client.get("/").status_code == 200
     with django_assert_num_queries(0):
         assert client.get("/trust.json").status_code == 404
+
+
+def test_the_warm_path_answers_only_plain_requests_and_exact_tags(client, published, django_assert_num_queries):
+    first = client.get("/")
+    etag, body = first.headers["ETag"], first.content
+    client.get("/")  # the ready answer is in place
+    with django_assert_num_queries(0):
+        other = client.get("/", HTTP_IF_NONE_MATCH='"someone-else"')
+        held = client.get("/", HTTP_IF_NONE_MATCH=etag)
+        star = client.get("/", HTTP_IF_NONE_MATCH="*")
+        listed = client.get("/", HTTP_IF_NONE_MATCH=f'"old", {etag}')
+        wrong_match = client.get("/", HTTP_IF_MATCH='"someone-else"')
+        since = client.get("/", HTTP_IF_MODIFIED_SINCE=first.headers["Last-Modified"])
+    assert (other.status_code, other.content) == (200, body)
+    assert (held.status_code, held.content) == (304, b"")
+    assert (star.status_code, listed.status_code) == (304, 304)  # answered by the general path
+    assert wrong_match.status_code == 412
+    assert since.status_code == 304
+    for response in (other, held, star, listed, since):
+        assert response.headers["ETag"] == etag
+        assert response.headers["Last-Modified"] == first.headers["Last-Modified"]
+        assert response.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_the_warm_trust_json_keeps_its_cors_headers(client, published, django_assert_num_queries):
+    first = client.get("/trust.json")
+    client.get("/trust.json")
+    with django_assert_num_queries(0):
+        again = client.get("/trust.json")
+        revalidated = client.get("/trust.json", HTTP_IF_NONE_MATCH=first.headers["ETag"])
+    expected = {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        "Access-Control-Allow-Headers": "If-None-Match",
+        "Access-Control-Expose-Headers": "ETag",
+        "Access-Control-Max-Age": "86400",
+        "Link": '<http://127.0.0.1:8000/trust.schema.json>; rel="describedby"',
+    }
+    for response in (first, again, revalidated):
+        assert {name: response.headers.get(name) for name in expected} == expected
+    assert "Last-Modified" not in again.headers
+    assert (again.status_code, again.content) == (200, first.content)
+    assert (revalidated.status_code, revalidated.content) == (304, b"")
+
+
+def test_a_settings_change_reaches_the_warm_path_at_once(client, published, settings):
+    client.get("/")
+    assert client.get("/").headers["Cache-Control"] == "public, max-age=60"
+    settings.PUBLIC_CACHE_MAX_AGE = 5
+    assert client.get("/").headers["Cache-Control"] == "public, max-age=5"
