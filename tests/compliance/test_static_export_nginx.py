@@ -3,7 +3,6 @@ the same bytes and content types as Django's answers."""
 
 import os
 import pwd
-import shutil
 import socket
 import subprocess
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from compliance.static_export import export_static_site
 from tests.compliance.test_static_export import LIVE_URLS, V2, as_of_urls
+from tests.deploy.test_nginx_site import needs_nginx
 from tests.factories import SubprocessorFactory, publish_draft
 
 pytestmark = pytest.mark.nginx
@@ -34,8 +34,7 @@ def free_port() -> int:
 @pytest.fixture
 def nginx(tmp_path) -> Iterator[tuple[str, Path]]:
     """nginx as this user, on a free port, serving tmp_path/site with the shipped snippet."""
-    if not shutil.which(NGINX):
-        pytest.skip("Debian's nginx is not installed")
+    needs_nginx()
     prefix = tmp_path / "nginx"
     prefix.mkdir()
     port = free_port()

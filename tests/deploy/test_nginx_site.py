@@ -1,15 +1,33 @@
-"""deploy/nginx: the site and its snippets pass `nginx -t` as shipped (paths moved to a test folder)."""
+"""deploy/nginx: the site and its snippets pass `nginx -t` as shipped, and the
+site runs (only its ports, paths and upstream moved to the test's): HTTPS
+redirect, the static export from files and the rest from the application,
+the admin and /readyz private, access lines without personal data."""
 
 import datetime as dt
+import http.client
+import json
+import os
+import pwd
 import shutil
+import socket
+import ssl
 import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from compliance.services import publication_publish_initial, seed_load
+from compliance.static_export import export_static_site
+from core.history import system_actor
+from tests.factories import SEED_DATA
 
 pytestmark = pytest.mark.nginx
 
@@ -39,9 +57,15 @@ def self_signed(folder: Path) -> None:
     )
 
 
-def test_the_site_passes_nginx_t(tmp_path):
+def needs_nginx() -> None:
     if not Path(NGINX).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("nginx is missing; CI must run the nginx tests.")
         pytest.skip("nginx is not installed")
+
+
+def test_the_site_passes_nginx_t(tmp_path):
+    needs_nginx()
     self_signed(tmp_path)
     (tmp_path / "logs").mkdir()
     site = (DEPLOY / "nginx" / "trustcenter.conf").read_text()
@@ -71,3 +95,222 @@ def test_the_site_passes_nginx_t(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
     assert "[emerg]" not in result.stderr
+
+
+# --- The shipped site running: nginx in front of the application -------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+HOST = "trust.example.com"
+
+
+@dataclass
+class Site:
+    http: int
+    https: int
+    export: Path
+    log: Path
+
+    def get(self, path: str, *, tls: bool = True, method: str = "GET", host: str = HOST) -> "Answer":
+        if tls:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE  # the test's own self-signed certificate
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                "127.0.0.1", self.https, context=context, timeout=20
+            )
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.http, timeout=20)
+        try:
+            connection.request(method, path, headers={"Host": host})
+            response = connection.getresponse()
+            return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        finally:
+            connection.close()
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def run_site(tmp_path: Path, app_port: int, *, loopback_private: bool) -> Iterator[Site]:
+    """The shipped site with only its addresses moved: ports, certificate, paths,
+    the upstream (the test's live server) and, when `loopback_private` is off,
+    127.0.0.1 taken out of the private networks (a visitor from the internet)."""
+    self_signed(tmp_path)
+    prefix = tmp_path / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    srv = tmp_path / "srv"
+    (srv / "var" / "staticfiles" / "css").mkdir(parents=True)
+    (srv / "var" / "staticfiles" / "css" / "site.abc123.css").write_text("body { margin: 0 }\n")
+    http_port, https_port = free_port(), free_port()
+    site = (DEPLOY / "nginx" / "trustcenter.conf").read_text()
+    replacements = {
+        "/etc/letsencrypt/live/trust.example.com": str(tmp_path),
+        "/etc/nginx/snippets": str(DEPLOY / "nginx"),
+        "/var/log/nginx": str(prefix / "logs"),
+        "/srv/trustcenter": str(srv),
+        "server 127.0.0.1:8000 fail_timeout=0;": f"server 127.0.0.1:{app_port} fail_timeout=0;",
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen [::]:80;": "",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "listen [::]:443 ssl http2;": "",
+        "ssl_stapling on;": "ssl_stapling off;",  # no OCSP responder for a self-signed certificate
+        "ssl_stapling_verify on;": "ssl_stapling_verify off;",
+    }
+    if not loopback_private:
+        replacements["127.0.0.1/32    1;"] = "127.0.0.1/32    0;"
+    for old, new in replacements.items():
+        assert old in site, old
+        site = site.replace(old, new)
+    (prefix / "site.conf").write_text(site)
+    # Started as root, nginx would hand its workers to "nobody", who cannot read a test's files.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
+    temp = " ".join(
+        f"{kind}_temp_path {prefix}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (prefix / "nginx.conf").write_text(
+        f"{user}\nworker_processes 1;\ndaemon off;\npid {prefix}/nginx.pid;\nerror_log {prefix}/logs/error.log;\n"
+        f"events {{ worker_connections 64; }}\n"
+        f"http {{\n  include /etc/nginx/mime.types;\n  {temp}\n  include {prefix}/site.conf;\n}}\n"
+    )
+    process = subprocess.Popen(
+        [NGINX, "-e", str(prefix / "logs" / "error.log"), "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", https_port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((prefix / "logs" / "error.log").read_text()) from None
+                time.sleep(0.05)
+        yield Site(http_port, https_port, srv / "var" / "export", prefix / "logs" / "trustcenter.access.log")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def app_port(transactional_db, django_db_serialized_rollback, live_server, settings) -> int:
+    needs_nginx()
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOST]
+    seed_load(data=SEED_DATA, actor=system_actor())
+    publication_publish_initial(actor=system_actor())
+    return int(urlsplit(live_server.url).port or 0)
+
+
+@pytest.fixture
+def site(tmp_path, app_port) -> Iterator[Site]:
+    yield from run_site(tmp_path, app_port, loopback_private=True)
+
+
+@pytest.fixture
+def public_site(tmp_path, app_port) -> Iterator[Site]:
+    yield from run_site(tmp_path, app_port, loopback_private=False)
+
+
+def test_plain_http_redirects_to_https_but_lets_probes_through(site):
+    redirected = site.get("/changelog/?from=mail", tls=False)
+    probe = site.get("/healthz", tls=False)
+
+    assert (redirected.status, redirected.headers["location"]) == (301, f"https://{HOST}/changelog/?from=mail")
+    assert probe.status == 200
+    assert "x-request-id" in probe.headers  # answered by the application
+
+
+def test_the_export_is_served_from_files_and_the_rest_from_the_application(site, client):
+    export_static_site(site.export)
+
+    page = site.get("/")
+    feed = site.get("/feed.atom")
+    form = site.get("/requests/new/dpa/")
+    posted = site.get("/", method="POST")
+    asset = site.get("/static/css/site.abc123.css")
+
+    assert (page.status, page.body) == (200, (site.export / "index.html").read_bytes())
+    assert page.body == client.get("/").content
+    assert (feed.status, feed.body) == (200, client.get("/feed.atom").content)
+    for from_file in (page, feed, asset):
+        assert "x-request-id" not in from_file.headers  # nginx answered, not the application
+        assert from_file.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains; preload"
+        assert from_file.headers["x-frame-options"] == "DENY"
+        assert from_file.headers["content-security-policy"].startswith("default-src 'self'; script-src 'self';")
+    assert page.headers["cache-control"] == "public, max-age=60"
+    assert (asset.status, asset.body) == (200, b"body { margin: 0 }\n")
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # A form is not a file: the application answers, over the proxy.
+    assert form.status == 200
+    assert "x-request-id" in form.headers
+    assert b'name="csrfmiddlewaretoken"' in form.body
+    # A POST to a path the export holds goes to the application as a POST: its CSRF check
+    # (which only unsafe methods meet) refuses it, where nginx itself would answer 405.
+    assert posted.status == 403
+    assert "x-request-id" in posted.headers
+
+
+def test_without_an_export_every_page_comes_from_the_application(site, client):
+    page = site.get("/")
+
+    assert (page.status, page.body) == (200, client.get("/").content)
+    assert "x-request-id" in page.headers
+
+
+def test_staff_networks_reach_the_admin(site):
+    admin = site.get("/admin/")
+
+    assert (admin.status, admin.headers["location"]) == (302, "/admin/login/?next=/admin/")
+
+
+def test_the_internet_reaches_neither_the_admin_nor_readyz(public_site):
+    export_static_site(public_site.export)
+
+    for path in ("/admin/", "/admin/login/", "/readyz"):
+        refused = public_site.get(path)
+        assert refused.status == 403, path
+        assert "x-request-id" not in refused.headers, path  # refused by nginx: the application never saw it
+    assert public_site.get("/").status == 200
+    assert public_site.get("/requests/new/dpa/").status == 200
+
+
+def test_access_lines_are_json_without_addresses_tokens_or_query_strings(site):
+    site.get("/requests/status/Zq7secret-token-of-a-requester/?email=ann%40example.com")
+    site.get("/subscribe/confirm/Another-secret/")
+    site.get("/customers/confirm/third-secret/")
+
+    deadline = time.monotonic() + 5  # nginx writes a line once the answer is sent
+    while len(site.log.read_text().splitlines()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = [json.loads(line) for line in site.log.read_text().splitlines()]
+
+    assert [line["path"] for line in lines] == [
+        "/requests/status/[masked]/",
+        "/subscribe/confirm/[masked]/",
+        "/customers/confirm/[masked]/",
+    ]
+    text = site.log.read_text()
+    for secret in ("Zq7secret", "Another-secret", "third-secret", "ann", "127.0.0.1"):
+        assert secret not in text
+    assert all(len(line["request_id"]) == 32 for line in lines)
+    assert sorted(lines[0]) == [
+        "bytes",
+        "method",
+        "path",
+        "request_id",
+        "seconds",
+        "status",
+        "time",
+        "upstream_seconds",
+    ]
