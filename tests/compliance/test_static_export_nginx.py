@@ -1,11 +1,6 @@
 """The static export served by Debian's nginx with deploy/nginx-static-export.conf:
 the same bytes and content types as Django's answers."""
 
-import os
-import pwd
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,72 +11,27 @@ import pytest
 
 from compliance.static_export import export_static_site
 from tests.compliance.test_static_export import LIVE_URLS, V2, as_of_urls
-from tests.deploy.test_nginx_site import needs_nginx
 from tests.factories import SubprocessorFactory, publish_draft
+from tests.nginx import free_port, nginx_running
 
 pytestmark = pytest.mark.nginx
 
-NGINX = "/usr/sbin/nginx"
 SNIPPET = Path(__file__).resolve().parents[2] / "deploy" / "nginx-static-export.conf"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def nginx(tmp_path) -> Iterator[tuple[str, Path]]:
-    """nginx as this user, on a free port, serving tmp_path/site with the shipped snippet."""
-    needs_nginx()
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
+    """nginx on a free port, serving tmp_path/site with the shipped snippet."""
     port = free_port()
-    # Started as root, nginx would hand its workers to "nobody", who cannot read a test's files.
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(
-        f"""
-{user}
-worker_processes 1;
-daemon off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {tmp_path}/site;
-        include {SNIPPET};
-    }}
-}}
-"""
-    )
-    process = subprocess.Popen(
-        [NGINX, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((prefix / "error.log").read_text()) from None
-                time.sleep(0.05)
+    server = f"""
+  access_log off;
+  server {{
+    listen 127.0.0.1:{port};
+    root {tmp_path}/site;
+    include {SNIPPET};
+  }}"""
+    with nginx_running(tmp_path / "nginx", server, port):
         yield f"http://127.0.0.1:{port}", tmp_path / "site"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def fetch(url: str) -> tuple[int, str, bytes, dict[str, str]]:

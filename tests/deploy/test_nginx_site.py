@@ -6,10 +6,6 @@ the admin and /readyz private, access lines without personal data."""
 import datetime as dt
 import http.client
 import json
-import os
-import pwd
-import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -28,11 +24,11 @@ from compliance.services import publication_publish_initial, seed_load
 from compliance.static_export import export_static_site
 from core.history import system_actor
 from tests.factories import SEED_DATA
+from tests.nginx import NGINX, free_port, needs_nginx, nginx_running
 
 pytestmark = pytest.mark.nginx
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def self_signed(folder: Path) -> None:
@@ -55,13 +51,6 @@ def self_signed(folder: Path) -> None:
     (folder / "privkey.pem").write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-
-
-def needs_nginx() -> None:
-    if not Path(NGINX).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("nginx is missing; CI must run the nginx tests.")
-        pytest.skip("nginx is not installed")
 
 
 def test_the_site_passes_nginx_t(tmp_path):
@@ -98,12 +87,6 @@ def test_the_site_passes_nginx_t(tmp_path):
 
 
 # --- The shipped site running: nginx in front of the application -------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 HOST = "trust.example.com"
@@ -172,35 +155,8 @@ def run_site(tmp_path: Path, app_port: int, *, loopback_private: bool) -> Iterat
         assert old in site, old
         site = site.replace(old, new)
     (prefix / "site.conf").write_text(site)
-    # Started as root, nginx would hand its workers to "nobody", who cannot read a test's files.
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
-    temp = " ".join(
-        f"{kind}_temp_path {prefix}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (prefix / "nginx.conf").write_text(
-        f"{user}\nworker_processes 1;\ndaemon off;\npid {prefix}/nginx.pid;\nerror_log {prefix}/logs/error.log;\n"
-        f"events {{ worker_connections 64; }}\n"
-        f"http {{\n  include /etc/nginx/mime.types;\n  {temp}\n  include {prefix}/site.conf;\n}}\n"
-    )
-    process = subprocess.Popen(
-        [NGINX, "-e", str(prefix / "logs" / "error.log"), "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", https_port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((prefix / "logs" / "error.log").read_text()) from None
-                time.sleep(0.05)
+    with nginx_running(prefix, f"  include {prefix}/site.conf;", https_port):
         yield Site(http_port, https_port, srv / "var" / "export", prefix / "logs" / "trustcenter.access.log")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
