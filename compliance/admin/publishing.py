@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -26,10 +26,7 @@ from ..forms import PublicationApproveForm, PublicationRejectForm, PublicationRe
 from ..models import Publication, PublicationRequest
 from ..selectors import DraftComparison, draft_comparison, live_publication, scheduled_publications
 from ..snapshot import build_snapshot, snapshot_fingerprint
-
-
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
+from .review import ReviewedRequestAdmin, error_text
 
 
 @admin.register(Publication)
@@ -90,12 +87,17 @@ class PublicationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PublicationRequest)
-class PublicationRequestAdmin(admin.ModelAdmin):
+class PublicationRequestAdmin(ReviewedRequestAdmin):
     """Editors ask for publication here; approvers publish, schedule or reject.
 
     Every decision goes through the publishing services, which enforce the
     permissions and the four-eyes rule; this class only shows and forwards.
     """
+
+    approve_permission = "compliance.approve_publication"
+    approve_refusal = "You are not allowed to approve publications."
+    approve_form = PublicationApproveForm
+    reject_form = PublicationRejectForm
 
     list_display = ["id", "summary", "status", "requested_by", "requested_at", "decided_by", "publication"]
     list_filter = ["status"]
@@ -123,24 +125,6 @@ class PublicationRequestAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: PublicationRequest | None = None) -> bool:
         return False
-
-    def get_urls(self) -> list:
-        return [
-            path(
-                "<int:pk>/approve/",
-                self.admin_site.admin_view(self.approve_view),
-                name="compliance_publicationrequest_approve",
-            ),
-            path(
-                "<int:pk>/reject/",
-                self.admin_site.admin_view(self.reject_view),
-                name="compliance_publicationrequest_reject",
-            ),
-            *super().get_urls(),
-        ]
-
-    def _detail_url(self, pk: int) -> str:
-        return reverse("admin:compliance_publicationrequest_change", args=[pk])
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
@@ -190,7 +174,7 @@ class PublicationRequestAdmin(admin.ModelAdmin):
                     requested_by_id=obj.requested_by_id, actor=acting_user(request), frozen_at=obj.snapshot_taken_at
                 )
             except ValidationError as exc:
-                refusal = _error_text(exc)
+                refusal = error_text(exc)
         return {
             "comparison": comparison,
             "frozen_request": obj,
@@ -202,46 +186,19 @@ class PublicationRequestAdmin(admin.ModelAdmin):
             "reject_form": PublicationRejectForm(),
         }
 
-    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not request.user.has_perm("compliance.approve_publication"):
-            raise PermissionDenied("You are not allowed to approve publications.")
-        if request.method != "POST":
-            return HttpResponseRedirect(self._detail_url(pk))
-        form = PublicationApproveForm(request.POST)
-        if not form.is_valid():
-            errors = [str(e) for errs in form.errors.values() for e in errs]
-            self.message_user(request, " ".join(errors), messages.ERROR)
-            return HttpResponseRedirect(self._detail_url(pk))
-        try:
-            publication = services.publication_approve(
-                request_id=pk,
-                actor=acting_user(request),
-                effective_at=form.cleaned_data["effective_at"],
-                fingerprint=form.cleaned_data["fingerprint"],
-            )
-        except ValidationError as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
-            return HttpResponseRedirect(self._detail_url(pk))
+    def approve(self, request: HttpRequest, pk: int, data: dict[str, Any]) -> tuple[str, str]:
+        publication = services.publication_approve(
+            request_id=pk,
+            actor=acting_user(request),
+            effective_at=data["effective_at"],
+            fingerprint=data["fingerprint"],
+        )
         if publication.approved_at and publication.effective_at > publication.approved_at:
             when = date_format(timezone.localtime(publication.effective_at), "j F Y, H:i T")
-            self.message_user(
-                request, f"Version {publication.version} is scheduled to go live on {when}.", messages.SUCCESS
-            )
+            done = f"Version {publication.version} is scheduled to go live on {when}."
         else:
-            self.message_user(request, f"Version {publication.version} is live.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:compliance_publication_changelist"))
+            done = f"Version {publication.version} is live."
+        return done, reverse("admin:compliance_publication_changelist")
 
-    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if request.method == "POST":
-            form = PublicationRejectForm(request.POST)
-            try:
-                if not form.is_valid():
-                    raise ValidationError("Give a reason for the rejection.", code="reason_required")
-                services.publication_reject(
-                    request_id=pk, actor=acting_user(request), reason=form.cleaned_data["reason"]
-                )
-            except ValidationError as exc:
-                self.message_user(request, _error_text(exc), messages.ERROR)
-            else:
-                self.message_user(request, "Request rejected.", messages.SUCCESS)
-        return HttpResponseRedirect(self._detail_url(pk))
+    def reject(self, request: HttpRequest, pk: int, reason: str) -> None:
+        services.publication_reject(request_id=pk, actor=acting_user(request), reason=reason)

@@ -24,10 +24,7 @@ from ..models import Update, UpdatePublication, UpdateRequest
 from ..selectors import latest_update_publication, update_concern_choices
 from ..snapshot import snapshot_fingerprint
 from . import REASON_FIELD, ContentAdmin, ReasonForm
-
-
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
+from .review import ReviewedRequestAdmin, error_text
 
 
 class UpdateForm(ReasonForm):
@@ -127,7 +124,7 @@ class UpdateAdmin(ContentAdmin):
         try:
             created = services.update_request(update_id=pk, actor=acting_user(request))
         except ValidationError as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
+            self.message_user(request, error_text(exc), messages.ERROR)
             return HttpResponseRedirect(change_url)
         self.message_user(request, "Publication asked for; an approver will review this text.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:compliance_updaterequest_change", args=[created.pk]))
@@ -144,9 +141,15 @@ def _update_state(obj: Update) -> str:
 
 
 @admin.register(UpdateRequest)
-class UpdateRequestAdmin(admin.ModelAdmin):
+class UpdateRequestAdmin(ReviewedRequestAdmin):
     """Approvers read the frozen text of a request and publish or reject it.
     Requests are made from the update's own page."""
+
+    approve_permission = "compliance.approve_update"
+    approve_refusal = "You are not allowed to approve updates."
+    reject_refusal = "You are not allowed to reject update requests."
+    approve_form = UpdateApproveForm
+    reject_form = UpdateRejectForm
 
     list_display = ["id", "title", "status", "requested_by", "requested_at", "decided_by"]
     list_filter = ["status"]
@@ -178,24 +181,6 @@ class UpdateRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: UpdateRequest | None = None) -> bool:
         return False
 
-    def get_urls(self) -> list:
-        return [
-            path(
-                "<int:pk>/approve/",
-                self.admin_site.admin_view(self.approve_view),
-                name="compliance_updaterequest_approve",
-            ),
-            path(
-                "<int:pk>/reject/",
-                self.admin_site.admin_view(self.reject_view),
-                name="compliance_updaterequest_reject",
-            ),
-            *super().get_urls(),
-        ]
-
-    def _detail_url(self, pk: int) -> str:
-        return reverse("admin:compliance_updaterequest_change", args=[pk])
-
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
@@ -224,7 +209,7 @@ class UpdateRequestAdmin(admin.ModelAdmin):
             try:
                 services.update_four_eyes_check(request=obj, actor=acting_user(request))
             except ValidationError as exc:
-                refusal = _error_text(exc)
+                refusal = error_text(exc)
         draft = Update.objects.filter(pk=obj.update_id).first()
         return {
             **context,
@@ -235,40 +220,16 @@ class UpdateRequestAdmin(admin.ModelAdmin):
             "reject_form": UpdateRejectForm(),
         }
 
-    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not request.user.has_perm("compliance.approve_update"):
-            raise PermissionDenied("You are not allowed to approve updates.")
-        if request.method != "POST":
-            return HttpResponseRedirect(self._detail_url(pk))
-        form = UpdateApproveForm(request.POST)
-        if not form.is_valid():
-            errors = [str(e) for errs in form.errors.values() for e in errs]
-            self.message_user(request, " ".join(errors), messages.ERROR)
-            return HttpResponseRedirect(self._detail_url(pk))
-        try:
-            publication = services.update_approve(
-                request_id=pk, actor=acting_user(request), fingerprint=form.cleaned_data["fingerprint"]
-            )
-        except ValidationError as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
-            return HttpResponseRedirect(self._detail_url(pk))
-        self.message_user(request, f"“{publication.content['title']}” is published.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:compliance_updatepublication_changelist"))
+    def approve(self, request: HttpRequest, pk: int, data: dict[str, Any]) -> tuple[str, str]:
+        publication = services.update_approve(
+            request_id=pk, actor=acting_user(request), fingerprint=data["fingerprint"]
+        )
+        return f"“{publication.content['title']}” is published.", reverse(
+            "admin:compliance_updatepublication_changelist"
+        )
 
-    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not request.user.has_perm("compliance.approve_update"):
-            raise PermissionDenied("You are not allowed to reject update requests.")
-        if request.method == "POST":
-            form = UpdateRejectForm(request.POST)
-            try:
-                if not form.is_valid():
-                    raise ValidationError("Give a reason for the rejection.", code="reason_required")
-                services.update_reject(request_id=pk, actor=acting_user(request), reason=form.cleaned_data["reason"])
-            except ValidationError as exc:
-                self.message_user(request, _error_text(exc), messages.ERROR)
-            else:
-                self.message_user(request, "Request rejected.", messages.SUCCESS)
-        return HttpResponseRedirect(self._detail_url(pk))
+    def reject(self, request: HttpRequest, pk: int, reason: str) -> None:
+        services.update_reject(request_id=pk, actor=acting_user(request), reason=reason)
 
 
 @admin.register(UpdatePublication)
