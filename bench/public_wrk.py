@@ -7,9 +7,9 @@ connections). The floor is the page's own bytes returned from memory by a plain
 view (`/bench/floor`, which exists only because this script sets
 TRUSTCENTER_BENCH_FLOOR_FILE) through the same middleware in the same servers.
 
-Each round measures the floor and every URL back to back, and each URL's share
-of the floor in that round; the figure printed is the median share of
-`--rounds` rounds (3). The machine may be shared and noisy: the ratios are the
+Each round measures every URL right after a run of the floor, and the URL's
+share of that floor; the figure printed is the median share of `--rounds`
+rounds (3). The machine may be shared and noisy: the ratios are the
 result, the absolute rates only context.
 
 Then, in this process with the same settings: queries per warm request of each
@@ -107,7 +107,7 @@ def psql(base: str, sql: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
@@ -177,16 +177,21 @@ def main() -> None:
         shares: dict[str, list[float]] = {name: [] for name, _, _ in targets}
         rates: dict[str, list[float]] = {name: [] for name, _, _ in [("floor", "", {}), *targets]}
         for round_number in range(1, args.rounds + 1):
-            floor_rate, bad = wrk(f"{site}/bench/floor", {}, args.duration, args.connections)
-            assert bad == 0, f"floor: {bad} bad answers"
-            rates["floor"].append(floor_rate)
-            print(f"round {round_number}: floor {floor_rate:8.0f} req/s", flush=True)
             for name, path, extra in targets:
+                # The floor right before each URL: a machine that slows down
+                # during a round slows both sides of each ratio alike.
+                floor_rate, bad = wrk(f"{site}/bench/floor", {}, args.duration, args.connections)
+                assert bad == 0, f"floor: {bad} bad answers"
                 rate, bad = wrk(f"{site}{path}", extra, args.duration, args.connections)
                 assert bad == 0, f"{name}: {bad} bad answers"
+                rates["floor"].append(floor_rate)
                 rates[name].append(rate)
                 shares[name].append(rate / floor_rate)
-                print(f"round {round_number}: {name:<12} {rate:8.0f} req/s  {rate / floor_rate:5.2f} of the floor")
+                print(
+                    f"round {round_number}: {name:<12} {rate:8.0f} req/s, floor {floor_rate:8.0f}"
+                    f"  {rate / floor_rate:5.2f} of the floor",
+                    flush=True,
+                )
 
         print(f"\nMedian of {args.rounds} rounds, wrk {args.connections} connections, {args.duration} s each:")
         print(f"{'':<14}{'req/s':>9}  share of the floor")

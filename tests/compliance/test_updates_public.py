@@ -152,13 +152,14 @@ def test_publishing_an_update_gives_the_cached_page_a_new_etag(clock, client, pu
     assert client.get("/", HTTP_IF_NONE_MATCH=again.headers["ETag"]).status_code == 304
 
 
-def test_a_correction_moves_the_etag_and_shows_the_new_text(clock, client, updates, editor, approver):
+def test_a_correction_moves_the_etag_and_shows_the_new_text(clock, client, updates, editor, approver, memo_clock):
     etag = client.get("/updates/tls-1-0-retired/").headers["ETag"]
     clock.advance(days=1)
     draft = updates.update
     draft.body = "Corrected: TLS 1.1 too."
     services.update_save(obj=draft, actor=editor, reason="correct")
     publish_update(update=draft, requester=editor, approver=approver)
+    memo_clock.advance(1)  # every server shows it within a second
     response = client.get("/updates/tls-1-0-retired/", HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200
     body = response.content.decode()
@@ -190,3 +191,27 @@ def test_an_effective_moment_is_shown(clock, client, published, editor, approver
     when = clock.now + timedelta(days=10)
     publish_update(update=write_update(editor=editor, effective_at=when), requester=editor, approver=approver)
     assert "effective <time" in client.get("/updates/tls-1-0-retired/").content.decode()
+
+
+def test_a_warm_update_page_runs_no_query_and_a_correction_shows_within_the_second(
+    clock, client, updates, editor, approver, memo_clock, django_assert_num_queries
+):
+    first = client.get("/updates/tls-1-0-retired/")
+    with django_assert_num_queries(0):
+        again = client.get("/updates/tls-1-0-retired/")
+        held = client.get("/updates/tls-1-0-retired/", HTTP_IF_NONE_MATCH=first.headers["ETag"])
+    assert (again.status_code, again.content) == (200, first.content)
+    assert held.status_code == 304
+    # Not found is looked up each time; the not-found page reads the organization's name.
+    with django_assert_num_queries(2):
+        assert client.get("/updates/no-such-thing/").status_code == 404
+
+    clock.advance(days=1)
+    draft = updates.update
+    draft.body = "Corrected: TLS 1.1 too."
+    services.update_save(obj=draft, actor=editor, reason="correct")
+    publish_update(update=draft, requester=editor, approver=approver)
+    memo_clock.advance(1)
+    corrected = client.get("/updates/tls-1-0-retired/", HTTP_IF_NONE_MATCH=first.headers["ETag"])
+    assert corrected.status_code == 200
+    assert "Corrected: TLS 1.1 too." in corrected.content.decode()
