@@ -7,9 +7,9 @@ connections). The floor is the page's own bytes returned from memory by a plain
 view (`/bench/floor`, which exists only because this script sets
 TRUSTCENTER_BENCH_FLOOR_FILE) through the same middleware in the same servers.
 
-Each round measures every URL right after a run of the floor, and the URL's
-share of that floor; the figure printed is the median share of `--rounds`
-rounds (3). The machine may be shared and noisy: the ratios are the
+Each round runs the floor, then each URL followed by the floor again; a URL's
+share is its rate over the mean of the floor runs on either side of it, and
+each round starts with the next URL. The figure printed is the median share of `--rounds` rounds (5). The machine may be shared and noisy: the ratios are the
 result, the absolute rates only context.
 
 Then, in this process with the same settings: queries per warm request of each
@@ -107,8 +107,8 @@ def psql(base: str, sql: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     for tool in ("wrk", "redis-server", "psql"):
@@ -176,22 +176,32 @@ def main() -> None:
 
         shares: dict[str, list[float]] = {name: [] for name, _, _ in targets}
         rates: dict[str, list[float]] = {name: [] for name, _, _ in [("floor", "", {}), *targets]}
+
+        def floor() -> float:
+            rate, bad = wrk(f"{site}/bench/floor", {}, args.duration, args.connections)
+            assert bad == 0, f"floor: {bad} bad answers"
+            rates["floor"].append(rate)
+            return rate
+
         for round_number in range(1, args.rounds + 1):
-            for name, path, extra in targets:
-                # The floor right before each URL: a machine that slows down
-                # during a round slows both sides of each ratio alike.
-                floor_rate, bad = wrk(f"{site}/bench/floor", {}, args.duration, args.connections)
-                assert bad == 0, f"floor: {bad} bad answers"
+            before = floor()
+            # A different URL goes first in each round: none is always measured last.
+            shift = (round_number - 1) % len(targets)
+            for name, path, extra in targets[shift:] + targets[:shift]:
+                # Each URL between two runs of the floor, against their mean: a
+                # machine that speeds up or slows down moves both sides alike.
                 rate, bad = wrk(f"{site}{path}", extra, args.duration, args.connections)
                 assert bad == 0, f"{name}: {bad} bad answers"
-                rates["floor"].append(floor_rate)
+                after = floor()
+                reference = (before + after) / 2
                 rates[name].append(rate)
-                shares[name].append(rate / floor_rate)
+                shares[name].append(rate / reference)
                 print(
-                    f"round {round_number}: {name:<12} {rate:8.0f} req/s, floor {floor_rate:8.0f}"
-                    f"  {rate / floor_rate:5.2f} of the floor",
+                    f"round {round_number}: {name:<12} {rate:8.0f} req/s, floor {before:6.0f} and {after:6.0f}"
+                    f"  {rate / reference:5.2f} of the floor",
                     flush=True,
                 )
+                before = after
 
         print(f"\nMedian of {args.rounds} rounds, wrk {args.connections} connections, {args.duration} s each:")
         print(f"{'':<14}{'req/s':>9}  share of the floor")
