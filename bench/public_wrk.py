@@ -177,14 +177,14 @@ def main() -> None:
         shares: dict[str, list[float]] = {name: [] for name, _, _ in targets}
         rates: dict[str, list[float]] = {name: [] for name, _, _ in [("floor", "", {}), *targets]}
 
-        def floor() -> float:
+        def floor_run() -> float:
             rate, bad = wrk(f"{site}/bench/floor", {}, args.duration, args.connections)
             assert bad == 0, f"floor: {bad} bad answers"
             rates["floor"].append(rate)
             return rate
 
         for round_number in range(1, args.rounds + 1):
-            before = floor()
+            before = floor_run()
             # A different URL goes first in each round: none is always measured last.
             shift = (round_number - 1) % len(targets)
             for name, path, extra in targets[shift:] + targets[:shift]:
@@ -192,7 +192,7 @@ def main() -> None:
                 # machine that speeds up or slows down moves both sides alike.
                 rate, bad = wrk(f"{site}{path}", extra, args.duration, args.connections)
                 assert bad == 0, f"{name}: {bad} bad answers"
-                after = floor()
+                after = floor_run()
                 reference = (before + after) / 2
                 rates[name].append(rate)
                 shares[name].append(rate / reference)

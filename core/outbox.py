@@ -2,11 +2,15 @@
 
 `outbox_queue` renders the mail from templates/emails/ and asks the task
 worker to send it once the transaction commits (`send_outbox_mail`).
-`outbox_send_batch` sends mails over one SMTP connection, each under its row
-lock and marked sent in its own transaction, so a mail is sent once even when
-several workers drain the outbox, and one failing mail fails alone. The send
-task of a mail takes the other due mails along (`OUTBOX_BATCH_SIZE`). A failed
-send is retried with exponential backoff; the `send_queued_mail` command (and
+`outbox_send_batch` sends mails over one SMTP connection. Each mail is first
+claimed (`sending`, committed), then handed to SMTP outside any transaction,
+then its outcome recorded: several workers never send the same mail, a
+database restart after the handoff does not put a sent mail back in the queue
+(the worker records it once the database is back), and one failing mail fails
+alone. Only a worker that dies between handoff and record leaves a claim that
+expires (`OUTBOX_CLAIM_SECONDS`) and is sent again with the same Message-ID.
+The send task of a mail takes the other due mails along (`OUTBOX_BATCH_SIZE`).
+A failed send is retried with exponential backoff; the `send_queued_mail` command (and
 housekeeping) drains what is due.
 
 Mail a public form causes (`from_public_form=True`: acknowledgments,
@@ -23,14 +27,16 @@ addresses or names.
 
 import datetime as dt
 import logging
+import time
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +45,7 @@ from django_tasks import task
 from django_tasks.base import Task
 
 from . import tokens
+from .database import DATABASE_UNAVAILABLE, close_all_connections
 from .enums import MailStatus
 from .models import OutboxMail, PublicMailCount
 from .text import mail_identity, single_line
@@ -219,9 +226,21 @@ class _SmtpConnection:
             logger.warning("Closing the mail connection failed: %s", _describe_error(exc))
 
 
-def _send_locked(mail_id: int, now: dt.datetime, smtp: _SmtpConnection) -> str:
-    """Send one queued mail that is due over `smtp`, under its row lock, and record
-    the outcome in the same transaction (one UPDATE of its row)."""
+# A claimed mail's worker records the outcome; if the database is away then,
+# it keeps trying for this long (the claim lasts OUTBOX_CLAIM_SECONDS, longer).
+def _record_patience() -> float:
+    return settings.OUTBOX_CLAIM_SECONDS / 3
+
+
+INTERRUPTED = "interrupted while sending; it may have been delivered"
+
+
+def _claim(mail_id: int, now: dt.datetime) -> OutboxMail | str:
+    """Take a queued, due mail for sending: `sending`, one more attempt, and
+    until `now + OUTBOX_CLAIM_SECONDS` no one else's. Committed before the
+    mail leaves, so that no other worker sends it while it is under way and
+    no lost commit afterwards puts it back in the queue. Returns the mail, or
+    the outcome ("skipped", "not_due") when it is not to be sent now."""
     with transaction.atomic():
         mail = (
             OutboxMail.objects.select_for_update(skip_locked=True).filter(pk=mail_id, status=MailStatus.QUEUED).first()
@@ -231,46 +250,101 @@ def _send_locked(mail_id: int, now: dt.datetime, smtp: _SmtpConnection) -> str:
         if mail.next_attempt_at > now:
             return "not_due"
         mail.attempts += 1
+        mail.status = MailStatus.SENDING
+        mail.next_attempt_at = now + dt.timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
+        mail.save(update_fields=["attempts", "status", "next_attempt_at"])
+    return mail
+
+
+def _record(mail: OutboxMail, fields: dict[str, Any], *, sleep: Any = time.sleep) -> None:
+    """Record the outcome of a claimed mail. The mail has left (or failed) and
+    only this process knows: while the database is unavailable, reconnect and
+    try again (backoff up to 10 s) for `_record_patience()` seconds, after
+    which the claim expires and the mail is sent again (see `outbox_release_stale`)."""
+    deadline = time.monotonic() + _record_patience()
+    wait = 0.5
+    while True:
         try:
-            message = EmailMultiAlternatives(
-                subject=mail.subject,
-                body=_fill_links(mail.body_text, mail),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                to=[mail.to],
-                headers={name: _fill_links(value, mail) for name, value in (mail.headers or {}).items()},
-            )
-            if mail.body_html:
-                message.attach_alternative(_fill_links(mail.body_html, mail), "text/html")
-            smtp.send(message)
-        except Exception as exc:
-            # Whatever went wrong (SMTP, network, a bad header, a rotated key),
-            # this mail is retried later and the other mails still go out.
-            smtp.close()
-            mail.last_error = _describe_error(exc)
-            if mail.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-                mail.status = MailStatus.FAILED
-                outcome = "failed"
-                logger.error(
-                    "Outbox mail id=%s failed for good after %s attempts: %s", mail.pk, mail.attempts, mail.last_error
-                )
-            else:
-                mail.next_attempt_at = now + retry_delay(mail.attempts)
-                outcome = "retry"
-                logger.warning(
-                    "Outbox mail id=%s attempt %s failed (%s); next try at %s",
-                    mail.pk,
-                    mail.attempts,
-                    mail.last_error,
-                    mail.next_attempt_at.isoformat(),
-                )
-        else:
-            mail.status = MailStatus.SENT
-            mail.sent_at = now
-            mail.last_error = ""
-            outcome = "sent"
-            logger.info("Outbox mail id=%s (%s) sent", mail.pk, mail.template)
-        mail.save(update_fields=["attempts", "status", "sent_at", "last_error", "next_attempt_at"])
-    return outcome
+            with transaction.atomic():
+                OutboxMail.objects.filter(pk=mail.pk, status=MailStatus.SENDING).update(**fields)
+            return
+        except DATABASE_UNAVAILABLE:
+            if transaction.get_connection().in_atomic_block or time.monotonic() + wait > deadline:
+                raise
+            logger.warning("Recording outbox mail id=%s waits for the database", mail.pk)
+            close_all_connections()
+            sleep(wait)
+            wait = min(wait * 2, 10.0)
+
+
+def _message(mail: OutboxMail) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=mail.subject,
+        body=_fill_links(mail.body_text, mail),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[mail.to],
+        headers={
+            # The same id on every attempt: a mail sent again after an interrupted
+            # attempt is recognisably the same mail to the recipient's system.
+            "Message-ID": f"<outbox-{mail.pk}.{int(mail.created_at.timestamp())}@{_mail_domain()}>",
+            **{name: _fill_links(value, mail) for name, value in (mail.headers or {}).items()},
+        },
+    )
+    if mail.body_html:
+        message.attach_alternative(_fill_links(mail.body_html, mail), "text/html")
+    return message
+
+
+def _mail_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def _send_one(mail_id: int, now: dt.datetime, smtp: _SmtpConnection) -> str:
+    """Claim one queued, due mail, send it over `smtp` outside any transaction,
+    and record the outcome (one UPDATE of its row)."""
+    claimed = _claim(mail_id, now)
+    if isinstance(claimed, str):
+        return claimed
+    mail = claimed
+    try:
+        smtp.send(_message(mail))
+    except Exception as exc:
+        # Whatever went wrong (SMTP, network, a bad header, a rotated key),
+        # this mail is retried later and the other mails still go out.
+        smtp.close()
+        error = _describe_error(exc)
+        if mail.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            _record(mail, {"status": MailStatus.FAILED, "last_error": error})
+            logger.error("Outbox mail id=%s failed for good after %s attempts: %s", mail.pk, mail.attempts, error)
+            return "failed"
+        next_attempt_at = now + retry_delay(mail.attempts)
+        _record(mail, {"status": MailStatus.QUEUED, "last_error": error, "next_attempt_at": next_attempt_at})
+        logger.warning(
+            "Outbox mail id=%s attempt %s failed (%s); next try at %s",
+            mail.pk,
+            mail.attempts,
+            error,
+            next_attempt_at.isoformat(),
+        )
+        return "retry"
+    _record(mail, {"status": MailStatus.SENT, "sent_at": now, "last_error": ""})
+    logger.info("Outbox mail id=%s (%s) sent", mail.pk, mail.template)
+    return "sent"
+
+
+def outbox_release_stale(now: dt.datetime | None = None) -> int:
+    """Put back in the queue the mails whose claim expired: their worker died
+    between taking and recording them. Whether they left is unknown; they are
+    sent again (with the same Message-ID), as a lost mail would be worse. One
+    whose personal data was purged meanwhile has no recipient any more: failed.
+    One UPDATE; returns how many claims it ended."""
+    released = OutboxMail.objects.filter(status=MailStatus.SENDING, next_attempt_at__lte=now or timezone.now()).update(
+        status=Case(When(purged_at__isnull=True, then=Value(MailStatus.QUEUED)), default=Value(MailStatus.FAILED)),
+        last_error=INTERRUPTED,
+    )
+    if released:
+        logger.warning("%s outbox mail(s) whose sending was interrupted are queued again (failed if purged)", released)
+    return released
 
 
 def outbox_send_batch(*, mail_ids: list[int], now: dt.datetime | None = None) -> dict[int, str]:
@@ -286,7 +360,7 @@ def outbox_send_batch(*, mail_ids: list[int], now: dt.datetime | None = None) ->
     outcomes: dict[int, str] = {}
     try:
         for mail_id in mail_ids:
-            outcomes[mail_id] = _send_locked(mail_id, now or timezone.now(), smtp)
+            outcomes[mail_id] = _send_one(mail_id, now or timezone.now(), smtp)
     finally:
         smtp.close()
     return outcomes
@@ -313,6 +387,7 @@ def outbox_send_due(*, now: dt.datetime | None = None, limit: int = 500) -> dict
     """Send every queued mail that is due (at most `limit`) over one mail connection.
     Returns counts per outcome."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "not_due": 0}
+    outbox_release_stale(now)
     for outcome in outbox_send_batch(mail_ids=_due_ids(now or timezone.now(), limit), now=now).values():
         counts[outcome] += 1
     return counts

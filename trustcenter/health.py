@@ -104,7 +104,10 @@ def check_worker() -> Check:
 
 def check_outbox() -> Check:
     oldest = (
-        OutboxMail.objects.filter(status=MailStatus.QUEUED, next_attempt_at__lte=timezone.now())
+        # Due mail, and mail whose sending claim expired (its worker died).
+        OutboxMail.objects.filter(
+            status__in=[MailStatus.QUEUED, MailStatus.SENDING], next_attempt_at__lte=timezone.now()
+        )
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()

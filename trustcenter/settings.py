@@ -310,6 +310,10 @@ WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=DEBUG)
 WEBHOOKS_ALLOW_LOOPBACK = False
 # The send task of one mail sends up to this many due mails over one SMTP connection.
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+# How long a worker's claim on a mail it is sending lasts. A mail still
+# `sending` after that (its worker died between the handoff to the mail server
+# and recording it) is queued again: sent twice rather than lost.
+OUTBOX_CLAIM_SECONDS = env.int("OUTBOX_CLAIM_SECONDS", default=900)
 # Requester personal data is purged this many days after a ticket is closed.
 RETENTION_DAYS_AFTER_CLOSE = env.int("RETENTION_DAYS_AFTER_CLOSE", default=730)
 # Client addresses and user agents of NDA acceptances and document downloads are
