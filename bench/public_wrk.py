@@ -12,6 +12,10 @@ share is its rate over the mean of the floor runs on either side of it, and
 each round starts with the next URL. The figure printed is the median share of `--rounds` rounds (5). The machine may be shared and noisy: the ratios are the
 result, the absolute rates only context.
 
+Then the page of the static export (`manage.py export_static_site`), served
+by Debian's nginx with deploy/nginx-static-export.conf, one wrk run, as a
+multiple of the floor.
+
 Then, in this process with the same settings: queries per warm request of each
 URL (exactly, on the connection), and the cold render of a new version
 (publication approved, first request of each URL: queries and milliseconds).
@@ -203,11 +207,19 @@ def main() -> None:
                 )
                 before = after
 
+        static_rate = static_export_rate(env, work, args)
+        if static_rate is not None:
+            rates["static export (nginx)"] = [static_rate]
+
         print(f"\nMedian of {args.rounds} rounds, wrk {args.connections} connections, {args.duration} s each:")
         print(f"{'':<14}{'req/s':>9}  share of the floor")
         print(f"{'floor':<14}{statistics.median(rates['floor']):9.0f}  1.00")
         for name, _, _ in targets:
             print(f"{name:<14}{statistics.median(rates[name]):9.0f}  {statistics.median(shares[name]):.2f}")
+        if static_rate is not None:
+            floor_median = statistics.median(rates["floor"])
+            print(f"\nThe page from the static export, served by nginx (one run): {static_rate:.0f} req/s,")
+            print(f"  {static_rate / floor_median:.1f} times the floor's median")
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -216,6 +228,34 @@ def main() -> None:
     in_process(env, targets)
     psql(base, f'DROP DATABASE "{dbname}" WITH (FORCE)')
     shutil.rmtree(work, ignore_errors=True)
+
+
+def static_export_rate(env: dict[str, str], work: Path, args: argparse.Namespace) -> float | None:
+    """The page as `manage.py export_static_site` writes it, served by Debian's nginx
+    with deploy/nginx-static-export.conf (one wrk run); None without nginx."""
+    sys.path.insert(0, str(ROOT))
+    from tests.nginx import NGINX, free_port, nginx_running
+
+    if not Path(NGINX).exists():
+        print("nginx is not installed: the static export is not measured (Debian: apt-get install nginx)")
+        return None
+    site = work / "export"
+    subprocess.run([PYTHON, "manage.py", "export_static_site", str(site)], cwd=ROOT, env=env, check=True)
+    port = free_port()
+    server = f"""
+  access_log off;
+  server {{
+    listen 127.0.0.1:{port};
+    root {site};
+    include {ROOT / "deploy" / "nginx-static-export.conf"};
+  }}"""
+    with nginx_running(work / "nginx", server, port):
+        status, _, body = fetch(f"http://127.0.0.1:{port}/")
+        assert status == 200 and b"</html>" in body, status
+        wrk(f"http://127.0.0.1:{port}/", {}, 1, args.connections)
+        rate, bad = wrk(f"http://127.0.0.1:{port}/", {}, args.duration, args.connections)
+    assert bad == 0, f"static export: {bad} bad answers"
+    return rate
 
 
 def in_process(env: dict[str, str], targets: list[tuple[str, str, dict[str, str]]]) -> None:
