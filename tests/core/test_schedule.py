@@ -1,16 +1,16 @@
 """Periodic jobs run once per slot, whatever the number of workers and queued runs."""
 
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from core.models import PeriodicJobSlot
 from core.schedule import RAN, SKIPPED, PeriodicJob, declared_jobs, periodic_job_run, schedule_ensure
 from documents import periodic
+from tests.concurrency import race
 
 JOBS = [
     "core.heartbeat",
@@ -134,21 +134,7 @@ def test_a_failing_job_still_queues_its_next_run(db, clock, settings, monkeypatc
 def test_two_workers_at_once_run_a_slot_once():
     schedule_ensure()
     slot = PeriodicJobSlot.objects.get(name="documents.grants").next_run_at
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def work() -> None:
-        try:
-            start.wait()
-            outcomes.append(periodic_job_run(name="documents.grants", slot=slot)["outcome"])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [run["outcome"] for run in race(*[partial(periodic_job_run, name="documents.grants", slot=slot)] * 2)]
     assert sorted(outcomes) == [RAN, SKIPPED]
     assert [args[0] for args in waiting()] == [
         "core.heartbeat",
@@ -165,20 +151,6 @@ def test_two_workers_at_once_run_a_slot_once():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_hosts_ensuring_at_once_queue_each_job_once():
-    start = threading.Barrier(2)
-    queued: list[list[str]] = []
-
-    def ensure() -> None:
-        try:
-            start.wait()
-            queued.append(schedule_ensure())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=ensure) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    queued = race(schedule_ensure, schedule_ensure)
     assert sorted(name for names in queued for name in names) == JOBS
     assert sorted(args[0] for args in waiting()) == JOBS

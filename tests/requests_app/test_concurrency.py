@@ -1,9 +1,7 @@
 """Races that only a real database with row locks can show (PostgreSQL)."""
 
 import threading
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import pytest
 from django.core import mail
@@ -17,33 +15,12 @@ from requests_app.enums import TicketEventKind, TicketKind, TicketStatus
 from requests_app.models import Ticket
 from requests_app.services import TicketConflict, ticket_submit, ticket_transition, ticket_verify
 
+# serialized_rollback: restore the roles that migrations created, for the tests that follow.
+from tests.concurrency import race
+
 from .conftest import REQUESTER, new_submission_token, sent_link, submit, ticket_in
 
-# serialized_rollback: restore the roles that migrations created, for the tests that follow.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls at the same moment, each in its own thread and connection;
-    return each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_two_concurrent_transitions_one_wins_one_conflicts(handler):
