@@ -256,7 +256,7 @@ def _claim(mail_id: int, now: dt.datetime) -> OutboxMail | str:
     return mail
 
 
-def _record(mail: OutboxMail, fields: dict[str, Any], *, sleep: Any = time.sleep) -> None:
+def _record(mail: OutboxMail, fields: dict[str, Any]) -> None:
     """Record the outcome of a claimed mail. The mail has left (or failed) and
     only this process knows: while the database is unavailable, reconnect and
     try again (backoff up to 10 s) for `_record_patience()` seconds, after
@@ -273,7 +273,7 @@ def _record(mail: OutboxMail, fields: dict[str, Any], *, sleep: Any = time.sleep
                 raise
             logger.warning("Recording outbox mail id=%s waits for the database", mail.pk)
             close_all_connections()
-            sleep(wait)
+            time.sleep(wait)
             wait = min(wait * 2, 10.0)
 
 

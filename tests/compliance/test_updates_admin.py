@@ -1,8 +1,12 @@
 """The update screens of the admin call the services; each refuses the role
 that may not act and then changes nothing."""
 
+import re
+
+from compliance import services
+from compliance.enums import PublicationRequestStatus
 from compliance.models import Update, UpdatePublication, UpdateRequest
-from tests.factories import write_update
+from tests.factories import SubprocessorFactory, write_update
 
 
 def test_the_editor_writes_and_asks_in_the_admin(seeded, editor_client):
@@ -79,3 +83,27 @@ def test_a_rejection_needs_a_reason(seeded, editor, approver, client):
     assert UpdateRequest.objects.get().status == "pending"
     client.post(f"/admin/compliance/updaterequest/{request.pk}/reject/", {"reason": "Name the affected clients."})
     assert UpdateRequest.objects.get().rejection_reason == "Name the affected clients."
+
+
+def test_both_review_pages_show_the_reject_form_and_it_rejects(published, editor, approver, client):
+    update = write_update(editor=editor)
+    update_request = services.update_request(update_id=update.pk, actor=editor)
+    SubprocessorFactory.create(actor=editor)
+    version_request = services.publication_request(summary="new subprocessor", actor=editor)
+    client.force_login(approver)
+    for request, model in ((update_request, "updaterequest"), (version_request, "publicationrequest")):
+        page = client.get(f"/admin/compliance/{model}/{request.pk}/change/").content.decode()
+        forms = re.findall(r'<form method="post" action="([^"]+)" class="module aligned">', page)
+        assert forms == [
+            f"/admin/compliance/{model}/{request.pk}/approve/",
+            f"/admin/compliance/{model}/{request.pk}/reject/",
+        ]
+        assert 'name="reason"' in page and 'name="reject" value="Reject"' in page
+        response = client.post(forms[1], {"reason": "Not this week"})
+        assert response.headers["Location"] == f"/admin/compliance/{model}/{request.pk}/change/"
+        request.refresh_from_db()
+        assert (request.status, request.rejection_reason, request.decided_by) == (
+            PublicationRequestStatus.REJECTED,
+            "Not this week",
+            approver,
+        )
